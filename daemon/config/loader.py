@@ -1,0 +1,145 @@
+"""Reading the TOML file: tomllib, pydantic validation, errors that name the file and the dotted key."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from daemon.config.models import AssetClass, IdenticalGroup, Settings
+from daemon.ledger.types import IdenticalGroups, LotMethod
+
+# The shipped substitute groups live in config/substitutes.toml; the package carries a link to them.
+SHIPPED_SUBSTITUTES = Path(__file__).with_name("substitutes.toml")
+
+
+class ConfigError(Exception):
+    """A configuration problem a user can fix; `str()` says file, key and what is wrong."""
+
+    def __init__(self, path: Path | str, problems: list[tuple[str, str]]):
+        self.path = str(path)
+        self.problems = problems
+        super().__init__("\n".join(f"{self.path}: {key}: {msg}" if key else f"{self.path}: {msg}"
+                                   for key, msg in problems))
+
+
+def _dotted(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + part
+    return out
+
+
+def _describe(error: Any) -> str:
+    msg = str(error["msg"])
+    if error["type"] == "extra_forbidden":
+        return "unknown key"
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, "):]
+    if error["type"] == "missing":
+        return "required key is missing"
+    value = error.get("input")
+    if error["type"] not in ("model_type",) and value is not None and not isinstance(value, dict | list):
+        msg = f"{msg[0].lower()}{msg[1:]}, got {value!r}"
+    return msg
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(path, [("", "file not found")]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(path, [("", f"not valid TOML: {exc}")]) from None
+
+
+def _resolve(base: Path, value: str | Path | None) -> Path | None:
+    if value is None or str(value) == "":
+        return None
+    p = Path(value).expanduser()
+    return p if p.is_absolute() else (base / p).resolve()
+
+
+def _resolve_database_url(base: Path, url: str) -> str:
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith("sqlite:////") and url != "sqlite:///:memory:":
+        return prefix + str((base / url[len(prefix):]).resolve())
+    return url
+
+
+def load_substitutes(path: Path) -> tuple[list[IdenticalGroup], list[AssetClass]]:
+    raw = _read_toml(path)
+    extra = set(raw) - {"identical", "asset_classes"}
+    if extra:
+        raise ConfigError(path, [(k, "unknown key") for k in sorted(extra)])
+    try:
+        groups = [IdenticalGroup.model_validate(g) for g in raw.get("identical", [])]
+        classes = [AssetClass.model_validate(c) for c in raw.get("asset_classes", [])]
+    except ValidationError as exc:
+        raise ConfigError(path, [(_dotted(tuple(e["loc"])), _describe(e)) for e in exc.errors()]) from None
+    return groups, classes
+
+
+def _post_checks(settings: Settings) -> list[tuple[str, str]]:
+    problems: list[tuple[str, str]] = []
+    for i, account in enumerate(settings.accounts):
+        if account.broker == "alpaca" and account.lot_method is not LotMethod.FIFO:
+            problems.append((f"accounts[{i}].lot_method",
+                             f"Alpaca relieves lots FIFO and offers no lot selection; must be 'fifo', "
+                             f"got {account.lot_method.value!r}"))
+    return problems
+
+
+def load_settings(path: Path | str) -> Settings:
+    """Load and validate a configuration file; relative paths resolve against the file's folder."""
+    path = Path(path)
+    raw = _read_toml(path)
+    try:
+        settings = Settings.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(path, [(_dotted(tuple(e["loc"])), _describe(e)) for e in exc.errors()]) from None
+    problems = _post_checks(settings)
+    if problems:
+        raise ConfigError(path, problems)
+    base = path.resolve().parent
+
+    if settings.substitutes == "":
+        sub_path = None
+    elif settings.substitutes is None:
+        sub_path = SHIPPED_SUBSTITUTES if SHIPPED_SUBSTITUTES.exists() else None
+    else:
+        sub_path = _resolve(base, settings.substitutes)
+    identical, classes = list(settings.identical), list(settings.asset_classes)
+    if sub_path is not None:
+        shipped_identical, shipped_classes = load_substitutes(sub_path)
+        # The file's own groups win: a symbol the user regrouped leaves its shipped group.
+        own = {s for g in identical for s in g.symbols}
+        for g in shipped_identical:
+            rest = [s for s in g.symbols if s not in own]
+            if len(rest) >= 2:
+                identical.append(IdenticalGroup(symbols=rest))
+        own_classes = {c.name for c in classes}
+        classes += [c for c in shipped_classes if c.name not in own_classes]
+
+    brokers = settings.brokers
+    paper = brokers.paper.model_copy(update={"prices": _resolve(base, brokers.paper.prices)})
+    ibkr = brokers.ibkr.model_copy(update={"flex_report": _resolve(base, brokers.ibkr.flex_report)})
+    alerts = settings.alerts.model_copy(update={"jsonl_path": _resolve(base, settings.alerts.jsonl_path)})
+    return settings.model_copy(update={
+        "database_url": _resolve_database_url(base, settings.database_url),
+        "substitutes": str(sub_path) if sub_path else "",
+        "identical": identical,
+        "asset_classes": classes,
+        "alerts": alerts,
+        "brokers": brokers.model_copy(update={"paper": paper, "ibkr": ibkr}),
+    })
+
+
+def identical_groups(settings: Settings) -> IdenticalGroups:
+    return IdenticalGroups(tuple(frozenset(g.symbols) for g in settings.identical))

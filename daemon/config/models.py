@@ -1,0 +1,177 @@
+"""The TOML configuration, validated. Key names here are a public contract: extend, don't rename."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from daemon.ledger.types import AccountType, LotMethod
+
+
+
+def _fraction(v: Decimal) -> Decimal:
+    if not Decimal(0) <= v <= Decimal(1):
+        raise ValueError("must be between 0 and 1")
+    return v
+
+
+Fraction = Annotated[Decimal, AfterValidator(_fraction)]
+NonNegative = Annotated[Decimal, Field(ge=0)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AccountConfig(Strict):
+    id: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.:-]+$")]
+    type: AccountType = AccountType.TAXABLE
+    household: Annotated[str, Field(min_length=1)]
+    broker: Literal["paper", "alpaca", "ibkr"] = "paper"
+    lot_method: LotMethod = LotMethod.FIFO
+    # The broker's own id for the account (IB account code, e.g. "U1234567"); optional for paper/alpaca.
+    broker_account: str | None = None
+    # Names the environment variables holding this account's keys: ALPACA_<CREDENTIALS>_API_KEY etc.
+    # Unset means the plain ALPACA_API_KEY / ALPACA_SECRET_KEY.
+    credentials: Annotated[str, Field(pattern=r"^[A-Z0-9_]+$")] | None = None
+    # Form 8949 box A/D when the broker reports basis to the IRS (covered securities), else B/E.
+    basis_reported: bool = True
+
+
+class IdenticalGroup(Strict):
+    symbols: Annotated[list[str], Field(min_length=2)]
+
+    @field_validator("symbols")
+    @classmethod
+    def _upper(cls, v: list[str]) -> list[str]:
+        return [s.strip().upper() for s in v]
+
+
+class AssetClass(Strict):
+    name: Annotated[str, Field(min_length=1)]
+    members: Annotated[list[str], Field(min_length=1)]  # ordered: primary, secondary, tertiary...
+
+    @field_validator("members")
+    @classmethod
+    def _upper(cls, v: list[str]) -> list[str]:
+        return [s.strip().upper() for s in v]
+
+
+class TaxConfig(Strict):
+    short_term_rate: Fraction = Decimal("0.37")
+    long_term_rate: Fraction = Decimal("0.20")
+    niit_rate: Fraction = Decimal("0.038")
+    state_rate: Fraction = Decimal("0")
+    # Net capital loss deductible against ordinary income each year ($1,500 married filing separately).
+    ordinary_income_offset: NonNegative = Decimal("3000")
+    prior_carryforward_short: NonNegative = Decimal("0")
+    prior_carryforward_long: NonNegative = Decimal("0")
+
+
+class HarvestConfig(Strict):
+    min_loss_pct: Fraction = Decimal("0.05")
+    min_loss_usd: NonNegative = Decimal("200")
+    min_net_benefit_usd: NonNegative = Decimal("25")
+    # What to do with a candidate whose identical shares were bought in the last 30 days:
+    # "skip" it, or harvest and count only the loss the purchase does not wash.
+    lookback_policy: Literal["skip", "unwashed_only"] = "skip"
+    cash_max_pct: Fraction = Decimal("0.02")
+    max_spread_bps: NonNegative = Decimal("50")
+    default_spread_bps: NonNegative = Decimal("5")  # when a price source has no bid/ask
+    commission_usd: NonNegative = Decimal("0")  # per order
+    max_price_age_days: Annotated[int, Field(ge=0)] = 4
+    circuit_breaker: bool = True
+    circuit_breaker_sigma: Annotated[Decimal, Field(gt=0)] = Decimal("3")
+    circuit_breaker_benchmarks: list[str] = Field(default_factory=lambda: ["SPY", "VTI"])
+    halt: bool = False  # manual halt flag: no harvesting while set
+    max_pairs_per_run: Annotated[int, Field(ge=0)] = 20
+    max_turnover_pct: Fraction = Decimal("0.25")  # of an account's value, per run
+    swap_back: bool = False
+    swap_back_max_gain_usd: NonNegative = Decimal("0")
+
+
+class ScheduleConfig(Strict):
+    calendar: str = "XNYS"
+    timezone: str = "America/New_York"
+    minutes_before_close: Annotated[int, Field(ge=1, le=240)] = 15
+    sync_minutes_after_open: Annotated[int, Field(ge=0, le=240)] = 30
+    heartbeat_seconds: Annotated[int, Field(ge=1)] = 15
+    lease_seconds: Annotated[int, Field(ge=5)] = 60
+
+
+class AlertsConfig(Strict):
+    jsonl_path: Path | None = None  # alerts appended as JSON lines
+    # Webhook URL and SMTP password are secrets: TLH_WEBHOOK_URL and TLH_SMTP_PASSWORD (or *_FILE).
+    webhook: bool = False
+    email_to: list[str] = Field(default_factory=list)
+    email_from: str | None = None
+    smtp_host: str | None = None
+    smtp_port: Annotated[int, Field(ge=1, le=65535)] = 587
+    smtp_user: str | None = None
+    smtp_starttls: bool = True
+    min_severity: Literal["info", "warning", "error"] = "info"
+
+
+class PaperBrokerConfig(Strict):
+    prices: Path | None = None  # wide (date + one column per symbol) or long (date,symbol,close[,bid,ask]) CSV
+    spread_bps: NonNegative = Decimal("2")
+    starting_cash: NonNegative = Decimal("0")
+
+
+class AlpacaBrokerConfig(Strict):
+    paper: bool = True
+    base_url: str | None = None  # overrides the trading host (tests, proxies)
+    data_url: str | None = None  # overrides the market-data host
+    fill_timeout_seconds: Annotated[int, Field(ge=1)] = 120
+
+
+class IbkrBrokerConfig(Strict):
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = 4002
+    client_id: int = 17
+    paper: bool = True
+    timeout_seconds: Annotated[int, Field(ge=1)] = 10
+    flex_report: Path | None = None  # a saved Flex "Trades" XML report for history
+
+
+class BrokersConfig(Strict):
+    paper: PaperBrokerConfig = Field(default_factory=PaperBrokerConfig)
+    alpaca: AlpacaBrokerConfig = Field(default_factory=AlpacaBrokerConfig)
+    ibkr: IbkrBrokerConfig = Field(default_factory=IbkrBrokerConfig)
+
+
+class Settings(Strict):
+    database_url: str = "sqlite:///tlh.db"
+    mode: Literal["dry-run", "paper", "live"] = "dry-run"
+    # The shipped substitute groups (identical groups + asset classes) are merged with the ones below;
+    # point this at your own file to replace them, or set it to "" for none.
+    substitutes: str | None = None
+    accounts: list[AccountConfig] = Field(default_factory=list)
+    identical: list[IdenticalGroup] = Field(default_factory=list)
+    asset_classes: list[AssetClass] = Field(default_factory=list)
+    tax: TaxConfig = Field(default_factory=TaxConfig)
+    harvest: HarvestConfig = Field(default_factory=HarvestConfig)
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    brokers: BrokersConfig = Field(default_factory=BrokersConfig)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        seen: set[str] = set()
+        for account in self.accounts:
+            if account.id in seen:
+                raise ValueError(f"accounts: duplicate account id {account.id!r}")
+            seen.add(account.id)
+        owner: dict[str, int] = {}
+        for i, group in enumerate(self.identical):
+            for symbol in group.symbols:
+                if symbol in owner and owner[symbol] != i:
+                    raise ValueError(f"identical: {symbol} is in two identical groups")
+                owner[symbol] = i
+        return self
+
+    def account(self, account_id: str) -> AccountConfig | None:
+        return next((a for a in self.accounts if a.id == account_id), None)

@@ -1,0 +1,212 @@
+"""Plain immutable records the ledger works on.
+
+Everything here is a value: no database rows, no I/O. Money and quantities are `Decimal`; dates are
+trade dates in the exchange's time zone.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+ZERO = Decimal(0)
+
+
+class Side(enum.StrEnum):
+    BUY = "buy"
+    SELL = "sell"
+    REINVEST = "reinvest"  # a dividend reinvestment: a purchase like any other
+
+    @property
+    def acquires(self) -> bool:
+        return self is not Side.SELL
+
+
+class AccountType(enum.StrEnum):
+    TAXABLE = "taxable"
+    TRADITIONAL_IRA = "traditional_ira"
+    ROTH_IRA = "roth_ira"
+    K401 = "401k"
+    B403 = "403b"
+    HSA = "hsa"
+
+    @property
+    def taxable(self) -> bool:
+        return self is AccountType.TAXABLE
+
+
+class LotMethod(enum.StrEnum):
+    FIFO = "fifo"
+    LIFO = "lifo"
+    HIFO = "hifo"
+    SPECIFIC = "specific"
+
+
+class Term(enum.StrEnum):
+    SHORT = "short"
+    LONG = "long"
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    id: str
+    household: str
+    type: AccountType
+    lot_method: LotMethod = LotMethod.FIFO
+    basis_reported: bool = True  # Form 8949 box A/D (reported to the IRS) vs B/E
+
+
+@dataclass(frozen=True, slots=True)
+class Trade:
+    """One buy, sell or reinvestment, as imported. `trade_id` is unique and stable across re-imports."""
+
+    trade_id: str
+    date: date
+    account: str
+    symbol: str
+    side: Side
+    quantity: Decimal
+    price: Decimal
+    fees: Decimal = ZERO
+    lot_id: str | None = None  # buy: names the purchase lot; sell: the lot to sell from
+
+
+@dataclass(frozen=True, slots=True)
+class Lot:
+    """Open shares with one basis per share and one holding-period start.
+
+    A purchase creates one lot; a wash sale that reaches only part of its open shares splits it into
+    children `<id>.1` (the washed shares) and `<id>.2` (the rest), and the parent closes. `purchase_id`
+    stays the id of the original purchase: shares of one purchase never replace each other.
+    """
+
+    lot_id: str
+    purchase_id: str
+    parent_id: str | None
+    account: str
+    symbol: str
+    quantity: Decimal  # open shares
+    cost: Decimal  # what the open shares cost, fees included
+    adjustment: Decimal  # wash-sale basis adjustment carried by the open shares
+    purchased: date  # trade date of the purchase
+    acquired: date  # adjusted holding-period start
+    absorbed: bool  # these shares already washed a loss (each share washes at most one)
+    seq: int  # creation order: the ledger's tie-break, independent of input layout
+    trade_id: str
+    reinvested: bool = False
+
+    @property
+    def basis(self) -> Decimal:
+        return self.cost + self.adjustment
+
+    @property
+    def is_open(self) -> bool:
+        return self.quantity > 0
+
+
+@dataclass(frozen=True, slots=True)
+class Disposition:
+    """Shares of one lot sold by one sell trade.
+
+    `adjustment` is the disallowed loss (>= 0) on `washed_quantity` of the shares; `permanent` is the part of
+    it that no lot's basis received (a replacement bought in an IRA/HSA/401(k)). Gain for Form 8949 is
+    proceeds - cost_basis + adjustment.
+    """
+
+    disposition_id: str
+    trade_id: str
+    account: str
+    symbol: str
+    lot_id: str
+    purchase_id: str
+    quantity: Decimal
+    proceeds: Decimal
+    cost_basis: Decimal
+    acquired: date
+    purchased: date
+    sold: date
+    taxable: bool
+    seq: int
+    washed_quantity: Decimal = ZERO
+    adjustment: Decimal = ZERO
+    permanent: Decimal = ZERO
+
+    @property
+    def loss(self) -> Decimal:
+        """The loss before any wash sale (0 for a gain or a sale at cost)."""
+        return max(self.cost_basis - self.proceeds, ZERO)
+
+    @property
+    def gain(self) -> Decimal:
+        return self.proceeds - self.cost_basis + self.adjustment
+
+    @property
+    def term(self) -> Term:
+        return term_of(self.acquired, self.sold)
+
+    @property
+    def unwashed_quantity(self) -> Decimal:
+        return self.quantity - self.washed_quantity
+
+
+@dataclass(frozen=True, slots=True)
+class WashMatch:
+    """Replacement shares of `lot_id` that washed `quantity` loss shares of a disposition."""
+
+    disposition_id: str
+    lot_id: str  # the replacement lot (after any split)
+    account: str  # the replacement's account
+    symbol: str
+    quantity: Decimal
+    disallowed: Decimal
+    permanent: bool  # the replacement sits in a tax-advantaged account: no basis carried
+    replacement_date: date
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerState:
+    """What the ledger knows after replaying a household's trades up to `through` (inclusive)."""
+
+    household: str
+    through: date | None = None
+    lots: tuple[Lot, ...] = ()
+    dispositions: tuple[Disposition, ...] = ()
+    matches: tuple[WashMatch, ...] = ()
+    next_seq: int = 0
+
+    @property
+    def open_lots(self) -> tuple[Lot, ...]:
+        return tuple(lot for lot in self.lots if lot.is_open)
+
+
+@dataclass(frozen=True, slots=True)
+class IdenticalGroups:
+    """Symbols treated as substantially identical. A symbol in no group is identical only to itself."""
+
+    groups: tuple[frozenset[str], ...] = field(default_factory=tuple)
+
+    def key(self, symbol: str) -> str:
+        for group in self.groups:
+            if symbol in group:
+                return min(group)
+        return symbol
+
+    def members(self, symbol: str) -> frozenset[str]:
+        for group in self.groups:
+            if symbol in group:
+                return group
+        return frozenset({symbol})
+
+
+def add_one_year(day: date) -> date:
+    try:
+        return day.replace(year=day.year + 1)
+    except ValueError:  # Feb 29: the anniversary is Feb 28
+        return day.replace(year=day.year + 1, day=28)
+
+
+def term_of(acquired: date, sold: date) -> Term:
+    """Long-term means held more than one year: sold after the anniversary of the acquisition."""
+    return Term.LONG if sold > add_one_year(acquired) else Term.SHORT
