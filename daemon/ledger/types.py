@@ -93,7 +93,7 @@ class Lot:
     purchased: date  # trade date of the purchase
     acquired: date  # adjusted holding-period start
     absorbed: bool  # these shares already washed a loss (each share washes at most one)
-    seq: int  # creation order: the ledger's tie-break, independent of input layout
+    seq: int  # the purchase's sequence number, shared by all its pieces: with lot_id, the tie-break order
     trade_id: str
     reinvested: bool = False
 

@@ -1,0 +1,62 @@
+"""`tlh config check`: validate a file and show the effective settings, secrets masked."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from daemon.cli.main import context, fail
+from daemon.cli.render import Format, print_json
+from daemon.config import ConfigError, load_settings
+from daemon.config.secrets import SecretError, alpaca_key_names, mask, read_secret
+
+app = typer.Typer(no_args_is_help=True)
+
+
+def secrets_status(settings: Any) -> dict[str, str]:
+    names = ["TLH_WEBHOOK_URL", "TLH_SMTP_PASSWORD"]
+    for account in settings.accounts:
+        if account.broker == "alpaca":
+            names += list(alpaca_key_names(account.credentials))
+    out = {}
+    for name in dict.fromkeys(names):
+        try:
+            out[name] = mask(read_secret(name))
+        except SecretError as exc:
+            out[name] = f"error: {exc}"
+    return out
+
+
+@app.command("check")
+def check(
+    ctx: typer.Context,
+    file: Annotated[Path | None, typer.Argument(help="File to check (default: --config).")] = None,
+    fmt: Annotated[Format, typer.Option("--format")] = Format.TABLE,
+) -> None:
+    """Validate a configuration file and print the effective settings (secrets masked)."""
+    path = file or context(ctx).config_path
+    try:
+        settings = load_settings(path)
+    except ConfigError as exc:
+        fail(str(exc))
+        return
+    effective = settings.model_dump(mode="json")
+    effective["secrets"] = secrets_status(settings)
+    if fmt is Format.JSON:
+        print_json(effective)
+        return
+    typer.echo(f"{path}: OK")
+    typer.echo(f"  mode: {settings.mode}")
+    typer.echo(f"  database_url: {settings.database_url}")
+    for a in settings.accounts:
+        typer.echo(f"  account {a.id}: {a.type.value}, household {a.household}, broker {a.broker}, "
+                   f"lot_method {a.lot_method.value}")
+    typer.echo(f"  identical groups: {len(settings.identical)}, asset classes: {len(settings.asset_classes)}"
+               f" (substitutes: {settings.substitutes or 'none'})")
+    for section in ("tax", "harvest", "schedule", "alerts"):
+        typer.echo(f"  [{section}] " + ", ".join(f"{k}={v}" for k, v in effective[section].items()))
+    for name, value in effective["brokers"].items():
+        typer.echo(f"  [brokers.{name}] " + ", ".join(f"{k}={v}" for k, v in value.items()))
+    typer.echo("  secrets: " + ", ".join(f"{k}={v}" for k, v in effective["secrets"].items()))

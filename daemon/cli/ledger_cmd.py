@@ -1,0 +1,149 @@
+"""`tlh import`, `tlh lots`, `tlh gains`: the ledger's commands. They need only database_url,
+[[accounts]] and [[identical]] (plus a price file, if any, for unrealized gains)."""
+
+from __future__ import annotations
+
+import enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from daemon import bookkeeping, views
+from daemon.cli.main import context, fail
+from daemon.cli.render import Format, print_csv, print_json, print_table
+from daemon.config import Settings
+from daemon.importers import csv_trades
+from daemon.importers.csv_trades import TradeImportError
+from daemon.ledger import LedgerState, gains
+from daemon.prices import PriceBook, PriceFileError
+from daemon.prices import load as load_prices
+from daemon.store import ledger_repo, migrate
+from daemon.store.db import make_engine, transaction
+
+
+class GainsFormat(enum.StrEnum):
+    TABLE = "table"
+    JSON = "json"
+    CSV = "csv"
+    F8949 = "8949"
+
+
+MONEY = ("quantity", "cost_basis", "wash_sale_adjustment", "price", "unrealized_gain", "proceeds",
+         "adjustment", "gain")
+
+
+def _states(settings: Settings) -> list[LedgerState]:
+    migrate.upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        with transaction(engine) as session:
+            return [ledger_repo.load_ledger(session, h)
+                    for h in sorted({a.household for a in settings.accounts})]
+    finally:
+        engine.dispose()
+
+
+def _prices(settings: Settings) -> PriceBook | None:
+    path = settings.brokers.paper.prices
+    if path is None or not Path(path).exists():
+        return None
+    try:
+        return load_prices(Path(path))
+    except PriceFileError as exc:
+        fail(str(exc))
+        return None
+
+
+def _check_account(settings: Settings, account: str | None) -> None:
+    if account is not None and settings.account(account) is None:
+        fail(f"unknown account {account!r}; configured: {', '.join(a.id for a in settings.accounts)}")
+
+
+def import_trades(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="CSV: date,account,symbol,side,quantity,price[,fees,lot_id]")],
+) -> None:
+    """Import trades from a CSV file (idempotent: re-importing adds nothing). All rows or none."""
+    settings = context(ctx).settings
+    try:
+        imported = csv_trades.read(file, {a.id for a in settings.accounts})
+        migrate.upgrade(settings.database_url)
+        engine = make_engine(settings.database_url)
+        try:
+            result = bookkeeping.book(engine, settings, imported, str(file))
+        finally:
+            engine.dispose()
+    except TradeImportError as exc:
+        fail(f"{exc}; nothing was imported")
+        return
+    note = f" (recomputed {', '.join(result.recomputed)} for backdated trades)" if result.recomputed else ""
+    typer.echo(f"{file}: {result.added} trade(s) added, {result.skipped} already present{note}")
+
+
+def lots(
+    ctx: typer.Context,
+    account: Annotated[str | None, typer.Option("--account", help="Only this account.")] = None,
+    fmt: Annotated[Format, typer.Option("--format")] = Format.TABLE,
+) -> None:
+    """Open tax lots with adjusted basis and holding-period start."""
+    settings = context(ctx).settings
+    _check_account(settings, account)
+    prices = _prices(settings)
+    as_of = prices.last_day() if prices else None
+    open_lots = [lot for s in _states(settings) for lot in s.open_lots if account in (None, lot.account)]
+    rows = views.lot_rows(open_lots, prices, as_of)
+    if fmt is Format.JSON:
+        print_json(rows)
+        return
+    title = "Open lots" + (f" (prices as of {as_of})" if as_of else "")
+    print_table(title, rows, views.LOT_COLUMNS, right=MONEY)
+
+
+def gains_cmd(
+    ctx: typer.Context,
+    year: Annotated[int | None, typer.Option("--year", help="Sales in this year only.")] = None,
+    account: Annotated[str | None, typer.Option("--account", help="Only this account.")] = None,
+    fmt: Annotated[GainsFormat, typer.Option("--format")] = GainsFormat.TABLE,
+    summary: Annotated[bool, typer.Option("--summary", help="Net short/long, disallowed, carry-forward.")]
+    = False,
+) -> None:
+    """Realized gains and losses with wash-sale adjustments (Form 8949 with --format 8949)."""
+    settings = context(ctx).settings
+    _check_account(settings, account)
+    dispositions = [d for s in _states(settings) for d in s.dispositions
+                    if (year is None or d.sold.year == year) and account in (None, d.account)]
+    gain_rows = gains.rows(sorted(dispositions, key=lambda d: (d.sold, d.seq)))
+    if summary:
+        tax = settings.tax
+        result = views.summary_dict(gains.summarize(
+            gain_rows, offset_limit=tax.ordinary_income_offset,
+            prior_carryforward_short=tax.prior_carryforward_short,
+            prior_carryforward_long=tax.prior_carryforward_long))
+        if fmt is GainsFormat.JSON:
+            print_json({"year": year, **result})
+        else:
+            print_table(f"Summary{f' {year}' if year else ''}", [{"item": k, "amount": v}
+                                                                  for k, v in result.items()],
+                        ["item", "amount"], right=["amount"])
+        return
+    if fmt is GainsFormat.F8949:
+        lines = views.form_8949(gain_rows, bookkeeping.ledger_accounts(settings))
+        print_csv(lines, views.F8949_COLUMNS)
+        return
+    rows = [views.gain_row(r) for r in gain_rows]
+    if fmt is GainsFormat.JSON:
+        print_json(rows)
+    elif fmt is GainsFormat.CSV:
+        print_csv(rows, views.GAIN_COLUMNS)
+    else:
+        total = {c: sum((r[c] for r in rows), start=views.Decimal(0)) for c in
+                 ("proceeds", "cost_basis", "adjustment", "gain")}
+        print_table("Realized gains" + (f" {year}" if year else ""), rows, views.GAIN_COLUMNS,
+                    right=MONEY, footer={"account": "Total", **total})
+
+
+def register(app: typer.Typer) -> None:
+    app.command("import")(import_trades)
+    app.command("lots")(lots)
+    app.command("gains")(gains_cmd)

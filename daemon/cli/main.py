@@ -1,0 +1,70 @@
+"""`tlh`: the command line. Each command group lives in its own module; this one wires them up."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from daemon import logs
+from daemon.config import ConfigError, Settings, load_settings
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                  help="tlh-daemon: tax-loss harvesting with household-wide wash-sale accounting.")
+
+
+@dataclass
+class Context:
+    config_path: Path
+    _settings: Settings | None = field(default=None)
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            try:
+                self._settings = load_settings(self.config_path)
+            except ConfigError as exc:
+                fail(str(exc))
+        assert self._settings is not None
+        return self._settings
+
+
+def fail(message: str, code: int = 2) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def context(ctx: typer.Context) -> Context:
+    obj = ctx.find_root().obj
+    assert isinstance(obj, Context)
+    return obj
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    config: Annotated[Path, typer.Option("--config", "-c", envvar="TLH_CONFIG",
+                                         help="Configuration file (TOML).")] = Path("tlh.toml"),
+    log_json: Annotated[bool, typer.Option("--log-json", help="Logs as JSON lines, even on a terminal.")]
+    = False,
+    log_level: Annotated[str, typer.Option("--log-level", help="debug, info, warning or error.")] = "info",
+) -> None:
+    logs.configure(json=True if log_json else None, level=log_level)
+    ctx.obj = Context(config_path=config)
+
+
+def _register() -> None:
+    from daemon.cli import config_cmd, db_cmd, ledger_cmd, service_cmd
+
+    app.add_typer(config_cmd.app, name="config", help="Check the configuration.")
+    app.add_typer(db_cmd.app, name="db", help="Database schema (Alembic migrations).")
+    ledger_cmd.register(app)
+    service_cmd.register(app)
+
+
+_register()
+
+if __name__ == "__main__":
+    app()

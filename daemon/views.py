@@ -1,0 +1,82 @@
+"""What the review commands show: lots and gains as plain dicts, money rounded to cents only here."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from daemon.ledger import gains
+from daemon.ledger.money import cents
+from daemon.ledger.types import Account, Lot
+from daemon.prices import PriceBook
+
+LOT_COLUMNS = ["lot_id", "account", "symbol", "quantity", "cost_basis", "acquired", "purchased",
+               "wash_sale_adjustment", "price", "unrealized_gain", "term"]
+GAIN_COLUMNS = ["account", "symbol", "quantity", "acquired", "sold", "proceeds", "cost_basis", "adjustment",
+                "code", "gain", "term"]
+
+
+def lot_rows(lots: Iterable[Lot], prices: PriceBook | None, as_of: date | None) -> list[dict[str, Any]]:
+    out = []
+    for lot in sorted(lots, key=lambda lot: (lot.account, lot.symbol, lot.purchased, lot.seq, lot.lot_id)):
+        row: dict[str, Any] = {
+            "lot_id": lot.lot_id, "account": lot.account, "symbol": lot.symbol,
+            "quantity": lot.quantity.normalize(), "cost_basis": cents(lot.basis),
+            "acquired": lot.acquired, "purchased": lot.purchased,
+            "wash_sale_adjustment": cents(lot.adjustment), "price": None, "unrealized_gain": None,
+        }
+        quote = prices.quote(lot.symbol, as_of) if prices and as_of else None
+        if quote is not None:
+            row["price"] = quote.close
+            row["unrealized_gain"] = cents(quote.close * lot.quantity - lot.basis)
+            row["price_date"] = quote.day
+        if as_of is not None:
+            from daemon.ledger.types import term_of
+
+            row["term"] = term_of(lot.acquired, as_of).value
+        out.append(row)
+    return out
+
+
+def gain_row(row: gains.GainRow) -> dict[str, Any]:
+    # Round each column first and derive the gain from the rounded ones, so every row ties out.
+    proceeds, basis, adjustment = cents(row.proceeds), cents(row.cost_basis), cents(row.adjustment)
+    return {
+        "account": row.account, "symbol": row.symbol, "quantity": row.quantity.normalize(),
+        "acquired": row.acquired, "sold": row.sold, "proceeds": proceeds, "cost_basis": basis,
+        "adjustment": adjustment, "code": row.code, "gain": proceeds - basis + adjustment,
+        "term": row.term.value, "permanently_disallowed": cents(row.permanent),
+    }
+
+
+F8949_COLUMNS = ["part", "box", "(a) description", "(b) date acquired", "(c) date sold", "(d) proceeds",
+                 "(e) cost basis", "(f) code", "(g) adjustment", "(h) gain or loss"]
+
+
+def form_8949(rows: Iterable[gains.GainRow], accounts: Mapping[str, Account]) -> list[dict[str, Any]]:
+    """Rows grouped by part and box, each box closed by its totals (sums of the printed cents)."""
+    out: list[dict[str, Any]] = []
+    for box, members in gains.by_box(rows, accounts).items():
+        part = "I" if box in "ABC" else "II"
+        totals = {"d": Decimal(0), "e": Decimal(0), "g": Decimal(0), "h": Decimal(0)}
+        for r in sorted(members, key=lambda r: (r.sold, r.symbol, r.acquired)):
+            v = gain_row(r)
+            line = {"part": part, "box": box, "(a) description": f"{v['quantity']} sh. {r.symbol}",
+                    "(b) date acquired": r.acquired, "(c) date sold": r.sold, "(d) proceeds": v["proceeds"],
+                    "(e) cost basis": v["cost_basis"], "(f) code": v["code"],
+                    "(g) adjustment": v["adjustment"] if v["adjustment"] else "",
+                    "(h) gain or loss": v["gain"]}
+            for k, col in (("d", "(d) proceeds"), ("e", "(e) cost basis"), ("h", "(h) gain or loss")):
+                totals[k] += line[col]
+            totals["g"] += v["adjustment"]
+            out.append(line)
+        out.append({"part": part, "box": box, "(a) description": f"Totals, box {box}",
+                    "(d) proceeds": totals["d"], "(e) cost basis": totals["e"], "(g) adjustment": totals["g"],
+                    "(h) gain or loss": totals["h"]})
+    return out
+
+
+def summary_dict(s: gains.Summary) -> dict[str, Any]:
+    return {k: cents(getattr(s, k)) for k in s.__dataclass_fields__}
