@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from daemon.ledger import gains
-from daemon.ledger.money import cents
+from daemon.ledger.money import cents, plain
 from daemon.ledger.types import Account, Lot
 from daemon.prices import PriceBook
 
@@ -23,7 +23,7 @@ def lot_rows(lots: Iterable[Lot], prices: PriceBook | None, as_of: date | None) 
     for lot in sorted(lots, key=lambda lot: (lot.account, lot.symbol, lot.purchased, lot.seq, lot.lot_id)):
         row: dict[str, Any] = {
             "lot_id": lot.lot_id, "account": lot.account, "symbol": lot.symbol,
-            "quantity": lot.quantity.normalize(), "cost_basis": cents(lot.basis),
+            "quantity": plain(lot.quantity), "cost_basis": cents(lot.basis),
             "acquired": lot.acquired, "purchased": lot.purchased,
             "wash_sale_adjustment": cents(lot.adjustment), "price": None, "unrealized_gain": None,
         }
@@ -44,7 +44,7 @@ def gain_row(row: gains.GainRow) -> dict[str, Any]:
     # Round each column first and derive the gain from the rounded ones, so every row ties out.
     proceeds, basis, adjustment = cents(row.proceeds), cents(row.cost_basis), cents(row.adjustment)
     return {
-        "account": row.account, "symbol": row.symbol, "quantity": row.quantity.normalize(),
+        "account": row.account, "symbol": row.symbol, "quantity": plain(row.quantity),
         "acquired": row.acquired, "sold": row.sold, "proceeds": proceeds, "cost_basis": basis,
         "adjustment": adjustment, "code": row.code, "gain": proceeds - basis + adjustment,
         "term": row.term.value, "permanently_disallowed": cents(row.permanent),

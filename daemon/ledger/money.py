@@ -23,3 +23,8 @@ def prorate(total: Decimal, part: Decimal, whole: Decimal) -> Decimal:
 def cents(value: Decimal) -> Decimal:
     """Round to cents for output only."""
     return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)
+
+
+def plain(value: Decimal) -> Decimal:
+    """Trailing zeros dropped, never exponent notation (150, not 1.5E+2)."""
+    return Decimal(format(value.normalize(), "f"))

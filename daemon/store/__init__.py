@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy models, column types, engines, Alembic migrations, ledger repository."""

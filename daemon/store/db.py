@@ -1,0 +1,89 @@
+"""Engines and transactions for SQLite (single host) and PostgreSQL (via psycopg 3)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def _json_default(value: Any) -> Any:
+    # Plans and broker payloads carry Decimals and dates; strings keep them exact.
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, set | frozenset | tuple):
+        return sorted(value) if isinstance(value, set | frozenset) else list(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def json_dumps(value: Any) -> str:
+    return json.dumps(value, default=_json_default, separators=(",", ":"))
+
+
+def normalize_url(url: str | URL) -> URL:
+    """`postgresql://` and `postgres://` mean psycopg 3 here (SQLAlchemy would pick psycopg2)."""
+    if isinstance(url, str) and url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    parsed = make_url(url)
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def make_engine(url: str | URL, *, sqlite_foreign_keys: bool = True, echo: bool = False) -> Engine:
+    """An engine with the per-database settings the daemon relies on.
+
+    `sqlite_foreign_keys=False` is for migrations only: SQLite batch migrations rebuild tables, and a
+    DROP TABLE with foreign keys enforced would cascade or fail (migrations check integrity afterwards).
+    """
+    parsed = normalize_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        engine = sa.create_engine(
+            parsed,
+            echo=echo,
+            json_serializer=json_dumps,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+        )
+        _configure_sqlite(engine, foreign_keys=sqlite_foreign_keys)
+        return engine
+    return sa.create_engine(parsed, echo=echo, json_serializer=json_dumps, pool_pre_ping=True)
+
+
+def _configure_sqlite(engine: Engine, *, foreign_keys: bool) -> None:
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control away from the sqlite3 module (it would BEGIN lazily, only before
+        # writes, so reads would not share the writes' transaction); SQLAlchemy emits BEGIN below.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        # PRAGMAs run outside any transaction here: foreign_keys is a no-op inside one.
+        cursor.execute(f"PRAGMA foreign_keys = {'ON' if foreign_keys else 'OFF'}")
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(connection: sa.Connection) -> None:
+        connection.exec_driver_sql("BEGIN")
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    # expire_on_commit=False: objects stay readable after commit (the daemon passes them on).
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+@contextmanager
+def transaction(engine: Engine) -> Iterator[Session]:
+    """A session in one transaction: committed if the block succeeds, rolled back on any exception."""
+    with Session(engine, expire_on_commit=False) as session, session.begin():
+        yield session

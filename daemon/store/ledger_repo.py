@@ -1,0 +1,366 @@
+"""Persistence of the pure ledger's inputs (trades, accounts) and outputs (lots, dispositions, wash matches).
+
+Everything runs inside the caller's session and transaction: nothing here commits. Bulk paths use Core
+`insert(table)` with lists of dicts (one executemany per table), never ORM objects one by one, so that
+saving a household with 100k lots stays a matter of seconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from daemon.config.models import Settings
+from daemon.ledger.types import (
+    Account,
+    AccountType,
+    Disposition,
+    LedgerState,
+    LotMethod,
+    Lot,
+    Side,
+    Trade,
+    WashMatch,
+)
+from daemon.store.models import (
+    AccountRow,
+    DispositionRow,
+    Household,
+    LedgerStateRow,
+    LotRow,
+    TradeRow,
+    WashMatchRow,
+)
+
+# Rows per executemany: bounds memory for huge households without costing round trips.
+_CHUNK = 5_000
+
+
+def _insert(session: Session, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
+    # The session's connection (same transaction) skips the ORM layer: these are plain rows.
+    connection = session.connection()
+    for start in range(0, len(rows), _CHUNK):
+        connection.execute(sa.insert(table), list(rows[start : start + _CHUNK]))
+
+
+def _delete(session: Session, model: type[Any], household: str) -> None:
+    # synchronize_session=False: the rows are not loaded as objects, nothing to reconcile.
+    session.execute(
+        sa.delete(model).where(model.household_id == household),
+        execution_options={"synchronize_session": False},
+    )
+
+
+# --- ledger state ---------------------------------------------------------------------------------
+
+
+def save_ledger(session: Session, state: LedgerState) -> None:
+    """Replace what the store holds for `state.household` with `state`."""
+    household = state.household
+    for model in (WashMatchRow, DispositionRow, LotRow, LedgerStateRow):
+        _delete(session, model, household)
+    _insert(session, LotRow.__table__, [_lot_row(household, lot) for lot in state.lots])
+    _insert(
+        session,
+        DispositionRow.__table__,
+        [_disposition_row(household, d) for d in state.dispositions],
+    )
+    _insert(
+        session,
+        WashMatchRow.__table__,
+        [_match_row(household, i, m) for i, m in enumerate(state.matches)],
+    )
+    session.connection().execute(
+        sa.insert(LedgerStateRow.__table__),
+        [{"household_id": household, "through": state.through, "next_seq": state.next_seq}],
+    )
+
+
+def load_ledger(session: Session, household: str) -> LedgerState:
+    """The inverse of `save_ledger`; an empty state when the household was never saved."""
+    head = session.get(LedgerStateRow, household)
+    connection = session.connection()  # plain Core rows: no ORM identity map for 100k lots
+    lots = connection.execute(
+        sa.select(LotRow.__table__).where(LotRow.household_id == household).order_by(LotRow.seq)
+    )
+    dispositions = connection.execute(
+        sa.select(DispositionRow.__table__)
+        .where(DispositionRow.household_id == household)
+        .order_by(DispositionRow.seq)
+    )
+    matches = connection.execute(
+        sa.select(WashMatchRow.__table__)
+        .where(WashMatchRow.household_id == household)
+        .order_by(WashMatchRow.position)
+    )
+    return LedgerState(
+        household=household,
+        through=head.through if head else None,
+        lots=tuple(_lot(r) for r in lots.mappings()),
+        dispositions=tuple(_disposition(r) for r in dispositions.mappings()),
+        matches=tuple(_match(r) for r in matches.mappings()),
+        next_seq=head.next_seq if head else 0,
+    )
+
+
+def _lot_row(household: str, lot: Lot) -> dict[str, Any]:
+    return {
+        "household_id": household,
+        "lot_id": lot.lot_id,
+        "purchase_id": lot.purchase_id,
+        "parent_id": lot.parent_id,
+        "account_id": lot.account,
+        "symbol": lot.symbol,
+        "quantity": lot.quantity,
+        "cost": lot.cost,
+        "adjustment": lot.adjustment,
+        "purchased": lot.purchased,
+        "acquired": lot.acquired,
+        "absorbed": lot.absorbed,
+        "seq": lot.seq,
+        "trade_id": lot.trade_id,
+        "reinvested": lot.reinvested,
+    }
+
+
+def _lot(r: Any) -> Lot:
+    return Lot(
+        lot_id=r["lot_id"],
+        purchase_id=r["purchase_id"],
+        parent_id=r["parent_id"],
+        account=r["account_id"],
+        symbol=r["symbol"],
+        quantity=r["quantity"],
+        cost=r["cost"],
+        adjustment=r["adjustment"],
+        purchased=r["purchased"],
+        acquired=r["acquired"],
+        absorbed=r["absorbed"],
+        seq=r["seq"],
+        trade_id=r["trade_id"],
+        reinvested=r["reinvested"],
+    )
+
+
+def _disposition_row(household: str, d: Disposition) -> dict[str, Any]:
+    return {
+        "household_id": household,
+        "disposition_id": d.disposition_id,
+        "trade_id": d.trade_id,
+        "account_id": d.account,
+        "symbol": d.symbol,
+        "lot_id": d.lot_id,
+        "purchase_id": d.purchase_id,
+        "quantity": d.quantity,
+        "proceeds": d.proceeds,
+        "cost_basis": d.cost_basis,
+        "acquired": d.acquired,
+        "purchased": d.purchased,
+        "sold": d.sold,
+        "taxable": d.taxable,
+        "seq": d.seq,
+        "washed_quantity": d.washed_quantity,
+        "adjustment": d.adjustment,
+        "permanent": d.permanent,
+    }
+
+
+def _disposition(r: Any) -> Disposition:
+    return Disposition(
+        disposition_id=r["disposition_id"],
+        trade_id=r["trade_id"],
+        account=r["account_id"],
+        symbol=r["symbol"],
+        lot_id=r["lot_id"],
+        purchase_id=r["purchase_id"],
+        quantity=r["quantity"],
+        proceeds=r["proceeds"],
+        cost_basis=r["cost_basis"],
+        acquired=r["acquired"],
+        purchased=r["purchased"],
+        sold=r["sold"],
+        taxable=r["taxable"],
+        seq=r["seq"],
+        washed_quantity=r["washed_quantity"],
+        adjustment=r["adjustment"],
+        permanent=r["permanent"],
+    )
+
+
+def _match_row(household: str, position: int, m: WashMatch) -> dict[str, Any]:
+    return {
+        "household_id": household,
+        "position": position,
+        "disposition_id": m.disposition_id,
+        "lot_id": m.lot_id,
+        "account_id": m.account,
+        "symbol": m.symbol,
+        "quantity": m.quantity,
+        "disallowed": m.disallowed,
+        "permanent": m.permanent,
+        "replacement_date": m.replacement_date,
+    }
+
+
+def _match(r: Any) -> WashMatch:
+    return WashMatch(
+        disposition_id=r["disposition_id"],
+        lot_id=r["lot_id"],
+        account=r["account_id"],
+        symbol=r["symbol"],
+        quantity=r["quantity"],
+        disallowed=r["disallowed"],
+        permanent=r["permanent"],
+        replacement_date=r["replacement_date"],
+    )
+
+
+# --- trades ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Key:
+    source: str
+    external_id: str
+
+
+def add_trades(
+    session: Session,
+    household: str,
+    rows: Iterable[tuple[Trade, str, str]],
+    *,
+    imported_at: datetime | None = None,
+) -> list[Trade]:
+    """Insert the trades whose (source, external_id) the store has not seen; return those, in input order.
+
+    A second import of the same file or broker history therefore adds nothing. Each new trade gets the
+    household's next `seq`, which keeps the import order for same-day trades.
+    """
+    batch: list[tuple[Trade, _Key]] = []
+    seen: set[_Key] = set()
+    for trade, source, external_id in rows:
+        key = _Key(source, external_id)
+        if key not in seen:  # a duplicate inside one batch is the same trade twice
+            seen.add(key)
+            batch.append((trade, key))
+    if not batch:
+        return []
+    existing = _existing_keys(session, {key.source for _, key in batch}, seen)
+    new = [(trade, key) for trade, key in batch if key not in existing]
+    if not new:
+        return []
+    last = session.scalar(sa.select(sa.func.max(TradeRow.seq)).where(TradeRow.household_id == household))
+    first = (last or 0) + 1
+    stamp = imported_at or datetime.now(UTC)
+    _insert(
+        session,
+        TradeRow.__table__,
+        [_trade_row(household, t, k, first + i, stamp) for i, (t, k) in enumerate(new)],
+    )
+    return [trade for trade, _ in new]
+
+
+def _existing_keys(session: Session, sources: set[str], wanted: set[_Key]) -> set[_Key]:
+    # One query per source over its external ids, chunked: portable (no tuple IN on SQLite) and bounded.
+    found: set[_Key] = set()
+    for source in sources:
+        ids = sorted(k.external_id for k in wanted if k.source == source)
+        for start in range(0, len(ids), 500):
+            result = session.execute(
+                sa.select(TradeRow.external_id).where(
+                    TradeRow.source == source, TradeRow.external_id.in_(ids[start : start + 500])
+                )
+            )
+            found.update(_Key(source, external_id) for external_id in result.scalars())
+    return found
+
+
+def _trade_row(household: str, t: Trade, key: _Key, seq: int, stamp: datetime) -> dict[str, Any]:
+    return {
+        "trade_id": t.trade_id,
+        "household_id": household,
+        "account_id": t.account,
+        "date": t.date,
+        "symbol": t.symbol,
+        "side": str(t.side),
+        "quantity": t.quantity,
+        "price": t.price,
+        "fees": t.fees,
+        "lot_id": t.lot_id,
+        "source": key.source,
+        "external_id": key.external_id,
+        "imported_at": stamp,
+        "seq": seq,
+    }
+
+
+def load_trades(session: Session, household: str) -> list[Trade]:
+    """The household's trades by trade date, then import order."""
+    result = session.connection().execute(
+        sa.select(TradeRow.__table__)
+        .where(TradeRow.household_id == household)
+        .order_by(TradeRow.date, TradeRow.seq)
+    )
+    return [
+        Trade(
+            trade_id=r["trade_id"],
+            date=r["date"],
+            account=r["account_id"],
+            symbol=r["symbol"],
+            side=Side(r["side"]),
+            quantity=r["quantity"],
+            price=r["price"],
+            fees=r["fees"],
+            lot_id=r["lot_id"],
+        )
+        for r in result.mappings()
+    ]
+
+
+# --- households and accounts ----------------------------------------------------------------------
+
+
+def sync_accounts(session: Session, settings: Settings) -> None:
+    """Upsert households and accounts from the configuration.
+
+    Accounts dropped from the configuration are kept: their trades still reference them. The broker's
+    reconciliation fields (`in_sync`, `sync_detail`) are left alone.
+    """
+    households = {account.household for account in settings.accounts}
+    known = set(session.scalars(sa.select(Household.id).where(Household.id.in_(households))))
+    session.add_all(Household(id=h) for h in sorted(households - known))
+    session.flush()  # households before the accounts that reference them
+    for config in settings.accounts:
+        row = session.get(AccountRow, config.id)
+        if row is None:
+            row = AccountRow(id=config.id)
+            session.add(row)
+        row.household_id = config.household
+        row.type = str(config.type)
+        row.broker = config.broker
+        row.lot_method = str(config.lot_method)
+        row.broker_account = config.broker_account
+        row.basis_reported = config.basis_reported
+    session.flush()
+
+
+def load_accounts(session: Session, household: str | None = None) -> list[Account]:
+    """The ledger's view of the stored accounts (all households when `household` is None), by id."""
+    query = sa.select(AccountRow).order_by(AccountRow.id)
+    if household is not None:
+        query = query.where(AccountRow.household_id == household)
+    return [
+        Account(
+            id=row.id,
+            household=row.household_id,
+            type=AccountType(row.type),
+            lot_method=LotMethod(row.lot_method),
+            basis_reported=row.basis_reported,
+        )
+        for row in session.scalars(query)
+    ]

@@ -1,0 +1,284 @@
+"""The database schema, as SQLAlchemy 2 declarative models. Migrations are generated from `Base.metadata`.
+
+Ledger tables (`lots`, `dispositions`, `wash_matches`, `ledger_states`) mirror `daemon.ledger.types`
+field for field (`account` is spelled `account_id` here); they are a cache of the pure ledger's output
+and are rewritten whole per household by `daemon.store.ledger_repo`.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from daemon.store.types import DecimalType, UTCDateTime
+
+# Explicit constraint names: SQLite batch migrations and PostgreSQL both need to address constraints by
+# a name that is the same on every database and every run.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# SQL NULL (not the JSON literal null) when the Python value is None.
+JSONColumn = sa.JSON(none_as_null=True)
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {
+        Decimal: DecimalType(),
+        datetime: UTCDateTime(),
+        str: sa.String(),
+        dict[str, Any]: JSONColumn,
+        list[Any]: JSONColumn,
+    }
+
+
+# --- households and accounts (synced from the TOML configuration) ---------------------------------
+
+
+class Household(Base):
+    __tablename__ = "households"
+
+    id: Mapped[str] = mapped_column(primary_key=True)
+
+
+class AccountRow(Base):
+    __tablename__ = "accounts"
+
+    id: Mapped[str] = mapped_column(primary_key=True)
+    household_id: Mapped[str] = mapped_column(sa.ForeignKey("households.id"), index=True)
+    type: Mapped[str]
+    broker: Mapped[str]
+    lot_method: Mapped[str]
+    broker_account: Mapped[str | None]
+    # Form 8949 box A/D vs B/E: the ledger's Account carries it, so the store keeps it too.
+    basis_reported: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    # False when the last broker reconciliation disagreed with the ledger: harvesting stops for it.
+    in_sync: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    sync_detail: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class Security(Base):
+    __tablename__ = "securities"
+
+    symbol: Mapped[str] = mapped_column(primary_key=True)
+    kind: Mapped[str | None]
+    name: Mapped[str | None]
+
+
+# --- imported trades ------------------------------------------------------------------------------
+
+
+class TradeRow(Base):
+    __tablename__ = "trades"
+    __table_args__ = (
+        # Re-importing a file or re-polling a broker must not duplicate trades.
+        sa.UniqueConstraint("source", "external_id"),
+        sa.Index(None, "household_id", "date"),
+    )
+
+    trade_id: Mapped[str] = mapped_column(primary_key=True)
+    household_id: Mapped[str]
+    account_id: Mapped[str] = mapped_column(sa.ForeignKey("accounts.id"))
+    date: Mapped[date]
+    symbol: Mapped[str]
+    side: Mapped[str]  # buy | sell | reinvest
+    quantity: Mapped[Decimal]
+    price: Mapped[Decimal]
+    fees: Mapped[Decimal]
+    lot_id: Mapped[str | None]
+    source: Mapped[str]  # csv | alpaca | ibkr-flex | paper ...
+    external_id: Mapped[str]
+    imported_at: Mapped[datetime]
+    # Insertion order within the household: the tie-break among same-day trades when replaying.
+    seq: Mapped[int]
+
+
+# --- the ledger's output --------------------------------------------------------------------------
+
+
+class LotRow(Base):
+    __tablename__ = "lots"
+    __table_args__ = (sa.Index(None, "household_id", "account_id", "symbol"),)
+
+    household_id: Mapped[str] = mapped_column(primary_key=True)
+    lot_id: Mapped[str] = mapped_column(primary_key=True)
+    purchase_id: Mapped[str]
+    parent_id: Mapped[str | None]
+    account_id: Mapped[str]
+    symbol: Mapped[str]
+    quantity: Mapped[Decimal]  # open shares
+    cost: Mapped[Decimal]
+    adjustment: Mapped[Decimal]
+    purchased: Mapped[date]
+    acquired: Mapped[date]
+    absorbed: Mapped[bool]
+    seq: Mapped[int]
+    trade_id: Mapped[str]
+    reinvested: Mapped[bool]
+
+
+class DispositionRow(Base):
+    __tablename__ = "dispositions"
+    __table_args__ = (sa.Index(None, "household_id", "sold"),)
+
+    household_id: Mapped[str] = mapped_column(primary_key=True)
+    disposition_id: Mapped[str] = mapped_column(primary_key=True)
+    trade_id: Mapped[str]
+    account_id: Mapped[str]
+    symbol: Mapped[str]
+    lot_id: Mapped[str]
+    purchase_id: Mapped[str]
+    quantity: Mapped[Decimal]
+    proceeds: Mapped[Decimal]
+    cost_basis: Mapped[Decimal]
+    acquired: Mapped[date]
+    purchased: Mapped[date]
+    sold: Mapped[date]
+    taxable: Mapped[bool]
+    seq: Mapped[int]
+    washed_quantity: Mapped[Decimal]
+    adjustment: Mapped[Decimal]
+    permanent: Mapped[Decimal]
+
+
+class WashMatchRow(Base):
+    __tablename__ = "wash_matches"
+    __table_args__ = (sa.Index(None, "household_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    household_id: Mapped[str]
+    position: Mapped[int]  # order within the household's LedgerState.matches
+    disposition_id: Mapped[str]
+    lot_id: Mapped[str]
+    account_id: Mapped[str]
+    symbol: Mapped[str]
+    quantity: Mapped[Decimal]
+    disallowed: Mapped[Decimal]
+    permanent: Mapped[bool]
+    replacement_date: Mapped[date]
+
+
+class LedgerStateRow(Base):
+    __tablename__ = "ledger_states"
+
+    household_id: Mapped[str] = mapped_column(primary_key=True)
+    through: Mapped[date | None]
+    next_seq: Mapped[int]
+
+
+# --- harvest runs and orders ----------------------------------------------------------------------
+
+
+class HarvestRun(Base):
+    __tablename__ = "harvest_runs"
+
+    id: Mapped[str] = mapped_column(primary_key=True)
+    household_id: Mapped[str | None]  # None: a run over every household
+    as_of: Mapped[date]
+    mode: Mapped[str]  # dry-run | paper | live
+    status: Mapped[str]
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    plan: Mapped[dict[str, Any] | None]
+    error: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class OrderIntent(Base):
+    """One leg of a harvest pair, recorded before submission: `client_order_id` makes resubmission idempotent."""
+
+    __tablename__ = "order_intents"
+
+    client_order_id: Mapped[str] = mapped_column(primary_key=True)
+    run_id: Mapped[str] = mapped_column(sa.ForeignKey("harvest_runs.id"), index=True)
+    pair_id: Mapped[str]
+    leg: Mapped[str]  # sell | buy
+    account_id: Mapped[str]
+    symbol: Mapped[str]
+    side: Mapped[str]
+    quantity: Mapped[Decimal | None]
+    notional: Mapped[Decimal | None]
+    lots: Mapped[list[Any] | None]
+    status: Mapped[str]
+    broker_order_id: Mapped[str | None]
+    filled_quantity: Mapped[Decimal] = mapped_column(default=Decimal(0))
+    filled_avg_price: Mapped[Decimal | None]
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Order(Base):
+    """What the broker says about a submitted intent (one row per broker order)."""
+
+    __tablename__ = "orders"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    client_order_id: Mapped[str] = mapped_column(sa.ForeignKey("order_intents.client_order_id"), index=True)
+    broker_order_id: Mapped[str]
+    status: Mapped[str]
+    quantity: Mapped[Decimal]
+    filled_quantity: Mapped[Decimal]
+    filled_avg_price: Mapped[Decimal | None]
+    submitted_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    raw: Mapped[dict[str, Any] | None]
+
+
+# --- operations -----------------------------------------------------------------------------------
+
+
+class Alert(Base):
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime]
+    run_id: Mapped[str | None]
+    kind: Mapped[str]
+    severity: Mapped[str]  # info | warning | error
+    household_id: Mapped[str | None]
+    account_id: Mapped[str | None]
+    message: Mapped[str] = mapped_column(sa.Text)
+    data: Mapped[dict[str, Any] | None]
+    delivered: Mapped[bool] = mapped_column(default=False, server_default=sa.false(), index=True)
+
+
+class Restriction(Base):
+    """A symbol the household must not buy until `until`: the wash-sale window of a harvested loss."""
+
+    __tablename__ = "restrictions"
+    __table_args__ = (
+        # NULL account_id rows are distinct from each other on both databases (no NULLS NOT DISTINCT
+        # on SQLite): writers of household-wide restrictions must check before inserting.
+        sa.UniqueConstraint("household_id", "symbol", "sale_date", "account_id"),
+        sa.Index(None, "household_id", "until"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    household_id: Mapped[str]
+    symbol: Mapped[str]
+    until: Mapped[date]
+    sale: Mapped[str] = mapped_column(sa.Text)  # e.g. "VTI sold 2026-11-20 in joint-taxable"
+    sale_date: Mapped[date]
+    account_id: Mapped[str | None]
+    run_id: Mapped[str | None]
+    created_at: Mapped[datetime]
+
+
+class Lease(Base):
+    """Leader lease: one daemon instance trades at a time; others wait for `expires_at` to pass."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(primary_key=True)
+    holder: Mapped[str]
+    heartbeat_at: Mapped[datetime]
+    expires_at: Mapped[datetime]

@@ -1,0 +1,51 @@
+"""Our CSV format: every row or nothing, errors that name the file and line."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from daemon.importers.csv_trades import TradeImportError, parse
+from daemon.ledger import Side
+
+ACCOUNTS = {"tax", "ira"}
+HEADER = "date,account,symbol,side,quantity,price,fees,lot_id\n"
+
+
+def test_parses_rows_with_optional_columns() -> None:
+    out = parse(HEADER + "2024-01-02,tax,vti,buy,1.5,200.10,,L1\n2024-02-01,ira,VXUS,reinvest,0.123,55,0.5,\n",
+                "f.csv", ACCOUNTS)
+    assert [(x.trade.symbol, x.trade.side, x.trade.quantity, x.trade.lot_id, x.line) for x in out] == [
+        ("VTI", Side.BUY, Decimal("1.5"), "L1", 2), ("VXUS", Side.REINVEST, Decimal("0.123"), None, 3)]
+    assert out[1].trade.fees == Decimal("0.5")
+
+
+def test_ids_are_stable_and_identical_rows_stay_distinct() -> None:
+    text = HEADER + "2024-01-02,tax,VTI,buy,1,200,,\n2024-01-02,tax,VTI,buy,1,200,,\n"
+    a, b = parse(text, "f.csv", ACCOUNTS), parse(text, "other-name.csv", ACCOUNTS)
+    assert [x.external_id for x in a] == [x.external_id for x in b]
+    assert a[0].external_id != a[1].external_id
+
+
+@pytest.mark.parametrize(("row", "reason"), [
+    ("2024-13-02,tax,VTI,buy,1,200,,", "date"),
+    ("2024-01-02,nope,VTI,buy,1,200,,", "unknown account 'nope'"),
+    ("2024-01-02,tax,VTI,hold,1,200,,", "side"),
+    ("2024-01-02,tax,VTI,buy,0,200,,", "quantity: must be positive"),
+    ("2024-01-02,tax,VTI,buy,-3,200,,", "quantity: must be positive"),
+    ("2024-01-02,tax,VTI,buy,1,abc,,", "price: not a number"),
+    ("2024-01-02,tax,VTI,buy,1.0000000001,200,,", "9 decimal places"),
+    ("2024-01-02,tax,,buy,1,200,,", "symbol: missing"),
+])
+def test_bad_row_names_file_line_and_reason(row: str, reason: str) -> None:
+    text = HEADER + "2024-01-02,tax,VTI,buy,1,200,,\n" + row + "\n"
+    with pytest.raises(TradeImportError) as exc:
+        parse(text, "trades.csv", ACCOUNTS)
+    assert str(exc.value).startswith("trades.csv:3: ")
+    assert reason in str(exc.value)
+
+
+def test_header_must_have_the_required_columns() -> None:
+    with pytest.raises(TradeImportError, match=r"f.csv:1: header lacks column\(s\) price"):
+        parse("date,account,symbol,side,quantity\n", "f.csv", ACCOUNTS)
