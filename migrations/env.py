@@ -1,4 +1,4 @@
-"""Alembic environment: the schema comes from daemon.store.models; see daemon.store.migrate for entry points."""
+"""Alembic environment: the schema is daemon.store.models; the entry points are in daemon.store.migrate."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import context
 
-from daemon.store.db import make_engine, normalize_url
 from daemon.store.autogen import autogenerate_options
+from daemon.store.db import make_engine, normalize_url
 from daemon.store.models import Base
 
 config = context.config

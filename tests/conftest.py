@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,7 +32,7 @@ def pg_server() -> Iterator[pg.PostgresServer | str]:
         server.stop()
 
 
-_counter = iter(range(1, 1_000_000))
+_counter = itertools.count(1)
 
 
 @pytest.fixture

@@ -126,8 +126,20 @@ class PostgresServer:
             shutil.chown(sock, user=self.run_as)
         # --no-sync and the settings below trade durability for speed: this data is thrown away.
         self._checked(
-            ["initdb", "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-locale",
-             "--no-sync", "--no-instructions"]
+            [
+                "initdb",
+                "-D",
+                str(data),
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--no-locale",
+                "--no-sync",
+                "--no-instructions",
+            ]
         )
         for attempt in range(3):  # a port picked free can be taken before the server binds it
             self.port = free_port()
@@ -136,8 +148,19 @@ class PostgresServer:
                 "-c synchronous_commit=off -c full_page_writes=off -c max_connections=50"
             )
             result = self._run(
-                ["pg_ctl", "start", "-D", str(data), "-l", str(self.root / "server.log"), "-w",
-                 "-t", str(START_TIMEOUT_S), "-o", options],
+                [
+                    "pg_ctl",
+                    "start",
+                    "-D",
+                    str(data),
+                    "-l",
+                    str(self.root / "server.log"),
+                    "-w",
+                    "-t",
+                    str(START_TIMEOUT_S),
+                    "-o",
+                    options,
+                ],
                 timeout=START_TIMEOUT_S + 10,
             )
             if result.returncode == 0:

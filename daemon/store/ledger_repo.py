@@ -21,8 +21,8 @@ from daemon.ledger.types import (
     AccountType,
     Disposition,
     LedgerState,
-    LotMethod,
     Lot,
+    LotMethod,
     Side,
     Trade,
     WashMatch,
@@ -101,7 +101,8 @@ def load_ledger(session: Session, household: str) -> LedgerState:
     return LedgerState(
         household=household,
         through=head.through if head else None,
-        lots=tuple(_lot(r) for r in lots.mappings()),
+        # The ledger's own order (seq, then lot id in code-point order): a database collation may differ.
+        lots=tuple(sorted((_lot(r) for r in lots.mappings()), key=lambda lot: (lot.seq, lot.lot_id))),
         dispositions=tuple(_disposition(r) for r in dispositions.mappings()),
         matches=tuple(_match(r) for r in matches.mappings()),
         next_seq=head.next_seq if head else 0,

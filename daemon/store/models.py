@@ -193,7 +193,7 @@ class HarvestRun(Base):
 
 
 class OrderIntent(Base):
-    """One leg of a harvest pair, recorded before submission: `client_order_id` makes resubmission idempotent."""
+    """One leg of a harvest pair, recorded before submission (`client_order_id` makes resubmission safe)."""
 
     __tablename__ = "order_intents"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date
 from decimal import Decimal
 
 import pytest
@@ -36,8 +36,13 @@ SETTINGS = Settings.model_validate(
         "accounts": [
             {"id": "joint-taxable", "household": "smith", "type": "taxable", "broker": "alpaca"},
             {"id": "ira", "household": "smith", "type": "traditional_ira", "lot_method": "hifo"},
-            {"id": "solo", "household": "jones", "broker": "ibkr", "broker_account": "U1234567",
-             "basis_reported": False},
+            {
+                "id": "solo",
+                "household": "jones",
+                "broker": "ibkr",
+                "broker_account": "U1234567",
+                "basis_reported": False,
+            },
         ]
     }
 )
@@ -45,53 +50,130 @@ SETTINGS = Settings.model_validate(
 
 def _state(household: str = "smith") -> LedgerState:
     parent = Lot(
-        lot_id="T1", purchase_id="T1", parent_id=None, account="joint-taxable", symbol="VTI",
-        quantity=Decimal(0), cost=Decimal(0), adjustment=Decimal(0), purchased=date(2026, 1, 5),
-        acquired=date(2026, 1, 5), absorbed=False, seq=0, trade_id="T1",
+        lot_id="T1",
+        purchase_id="T1",
+        parent_id=None,
+        account="joint-taxable",
+        symbol="VTI",
+        quantity=Decimal(0),
+        cost=Decimal(0),
+        adjustment=Decimal(0),
+        purchased=date(2026, 1, 5),
+        acquired=date(2026, 1, 5),
+        absorbed=False,
+        seq=0,
+        trade_id="T1",
     )
     washed = Lot(
-        lot_id="T1.1", purchase_id="T1", parent_id="T1", account="joint-taxable", symbol="VTI",
-        quantity=Decimal("0.123456789"), cost=Decimal("1234.5678901234"), adjustment=Decimal("17.000000000001"),
-        purchased=date(2026, 1, 5), acquired=date(2025, 12, 1), absorbed=True, seq=3, trade_id="T1",
+        lot_id="T1.1",
+        purchase_id="T1",
+        parent_id="T1",
+        account="joint-taxable",
+        symbol="VTI",
+        quantity=Decimal("0.123456789"),
+        cost=Decimal("1234.5678901234"),
+        adjustment=Decimal("17.000000000001"),
+        purchased=date(2026, 1, 5),
+        acquired=date(2025, 12, 1),
+        absorbed=True,
+        seq=3,
+        trade_id="T1",
     )
     rest = Lot(
-        lot_id="T1.2", purchase_id="T1", parent_id="T1", account="joint-taxable", symbol="VTI",
-        quantity=Decimal("9.876543211"), cost=Decimal("98765.432109876543"), adjustment=Decimal(0),
-        purchased=date(2026, 1, 5), acquired=date(2026, 1, 5), absorbed=False, seq=4, trade_id="T1",
+        lot_id="T1.2",
+        purchase_id="T1",
+        parent_id="T1",
+        account="joint-taxable",
+        symbol="VTI",
+        quantity=Decimal("9.876543211"),
+        cost=Decimal("98765.432109876543"),
+        adjustment=Decimal(0),
+        purchased=date(2026, 1, 5),
+        acquired=date(2026, 1, 5),
+        absorbed=False,
+        seq=4,
+        trade_id="T1",
     )
     reinvested = Lot(
-        lot_id="T9", purchase_id="T9", parent_id=None, account="ira", symbol="VXUS",
-        quantity=Decimal("0.000000001"), cost=Decimal("0.000000000061"), adjustment=Decimal(0),
-        purchased=date(2026, 3, 31), acquired=date(2026, 3, 31), absorbed=False, seq=2, trade_id="T9",
+        lot_id="T9",
+        purchase_id="T9",
+        parent_id=None,
+        account="ira",
+        symbol="VXUS",
+        quantity=Decimal("0.000000001"),
+        cost=Decimal("0.000000000061"),
+        adjustment=Decimal(0),
+        purchased=date(2026, 3, 31),
+        acquired=date(2026, 3, 31),
+        absorbed=False,
+        seq=2,
+        trade_id="T9",
         reinvested=True,
     )
     sale = Disposition(
-        disposition_id="T5:T0", trade_id="T5", account="joint-taxable", symbol="VTI", lot_id="T0",
-        purchase_id="T0", quantity=Decimal("10"), proceeds=Decimal("2000.000000000001"),
-        cost_basis=Decimal("2500.123456789012"), acquired=date(2025, 12, 1), purchased=date(2025, 12, 1),
-        sold=date(2026, 1, 10), taxable=True, seq=1, washed_quantity=Decimal("0.123456789"),
-        adjustment=Decimal("17.000000000001"), permanent=Decimal("0"),
+        disposition_id="T5:T0",
+        trade_id="T5",
+        account="joint-taxable",
+        symbol="VTI",
+        lot_id="T0",
+        purchase_id="T0",
+        quantity=Decimal("10"),
+        proceeds=Decimal("2000.000000000001"),
+        cost_basis=Decimal("2500.123456789012"),
+        acquired=date(2025, 12, 1),
+        purchased=date(2025, 12, 1),
+        sold=date(2026, 1, 10),
+        taxable=True,
+        seq=1,
+        washed_quantity=Decimal("0.123456789"),
+        adjustment=Decimal("17.000000000001"),
+        permanent=Decimal("0"),
     )
     plain = Disposition(
-        disposition_id="T7:T1.2", trade_id="T7", account="joint-taxable", symbol="VTI", lot_id="T1.2",
-        purchase_id="T1", quantity=Decimal("1"), proceeds=Decimal("300"), cost_basis=Decimal("250.5"),
-        acquired=date(2026, 1, 5), purchased=date(2026, 1, 5), sold=date(2027, 2, 1), taxable=True, seq=5,
+        disposition_id="T7:T1.2",
+        trade_id="T7",
+        account="joint-taxable",
+        symbol="VTI",
+        lot_id="T1.2",
+        purchase_id="T1",
+        quantity=Decimal("1"),
+        proceeds=Decimal("300"),
+        cost_basis=Decimal("250.5"),
+        acquired=date(2026, 1, 5),
+        purchased=date(2026, 1, 5),
+        sold=date(2027, 2, 1),
+        taxable=True,
+        seq=5,
     )
     matches = (
         WashMatch(
-            disposition_id="T5:T0", lot_id="T1.1", account="joint-taxable", symbol="VTI",
-            quantity=Decimal("0.123456789"), disallowed=Decimal("17.000000000001"), permanent=False,
+            disposition_id="T5:T0",
+            lot_id="T1.1",
+            account="joint-taxable",
+            symbol="VTI",
+            quantity=Decimal("0.123456789"),
+            disallowed=Decimal("17.000000000001"),
+            permanent=False,
             replacement_date=date(2026, 1, 5),
         ),
         WashMatch(
-            disposition_id="T5:T0", lot_id="T9", account="ira", symbol="VXUS",
-            quantity=Decimal("0.000000001"), disallowed=Decimal("0.000000000138"), permanent=True,
+            disposition_id="T5:T0",
+            lot_id="T9",
+            account="ira",
+            symbol="VXUS",
+            quantity=Decimal("0.000000001"),
+            disallowed=Decimal("0.000000000138"),
+            permanent=True,
             replacement_date=date(2026, 1, 6),
         ),
     )
     return LedgerState(
-        household=household, through=date(2027, 2, 1), lots=(parent, reinvested, washed, rest),
-        dispositions=(sale, plain), matches=matches, next_seq=6,
+        household=household,
+        through=date(2027, 2, 1),
+        lots=(parent, reinvested, washed, rest),
+        dispositions=(sale, plain),
+        matches=matches,
+        next_seq=6,
     )
 
 
@@ -125,9 +207,19 @@ def test_unknown_household_loads_empty(engine: sa.Engine) -> None:
 def test_large_ledger_round_trip(engine: sa.Engine) -> None:
     lots = tuple(
         Lot(
-            lot_id=f"L{i}", purchase_id=f"L{i}", parent_id=None, account="joint-taxable", symbol=f"S{i % 50}",
-            quantity=Decimal(i) / 1000, cost=Decimal(i) * Decimal("1.000000000001"), adjustment=Decimal(0),
-            purchased=date(2026, 1, 1), acquired=date(2026, 1, 1), absorbed=False, seq=i, trade_id=f"L{i}",
+            lot_id=f"L{i}",
+            purchase_id=f"L{i}",
+            parent_id=None,
+            account="joint-taxable",
+            symbol=f"S{i % 50}",
+            quantity=Decimal(i) / 1000,
+            cost=Decimal(i) * Decimal("1.000000000001"),
+            adjustment=Decimal(0),
+            purchased=date(2026, 1, 1),
+            acquired=date(2026, 1, 1),
+            absorbed=False,
+            seq=i,
+            trade_id=f"L{i}",
         )
         for i in range(12_000)  # more than one insert chunk
     )
@@ -140,8 +232,14 @@ def test_large_ledger_round_trip(engine: sa.Engine) -> None:
 
 def _trade(trade_id: str, day: date, side: Side = Side.BUY, account: str = "joint-taxable") -> Trade:
     return Trade(
-        trade_id=trade_id, date=day, account=account, symbol="VTI", side=side,
-        quantity=Decimal("1.5"), price=Decimal("250.123456789012"), fees=Decimal("0.01"),
+        trade_id=trade_id,
+        date=day,
+        account=account,
+        symbol="VTI",
+        side=side,
+        quantity=Decimal("1.5"),
+        price=Decimal("250.123456789012"),
+        fees=Decimal("0.01"),
         lot_id="L1" if side is Side.SELL else None,
     )
 

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from daemon.store.db import transaction
-from daemon.store.models import Lease, OrderIntent, HarvestRun
+from daemon.store.models import HarvestRun, Lease, OrderIntent
 from daemon.store.types import DecimalType, UTCDateTime
 
 VALUES = [
@@ -134,7 +134,9 @@ def test_orm_models_use_the_exact_types(engine: sa.Engine) -> None:
                 updated_at=now,
             )
         )
-        session.add(Lease(name="leader", holder="host-1", heartbeat_at=now, expires_at=now + timedelta(minutes=1)))
+        session.add(
+            Lease(name="leader", holder="host-1", heartbeat_at=now, expires_at=now + timedelta(minutes=1))
+        )
     with transaction(engine) as session:
         intent = session.get(OrderIntent, "run-1-p1-sell")
         run = session.get(HarvestRun, "run-1")
