@@ -102,9 +102,10 @@ def parse(text: str, name: str = "prices") -> PriceBook:
             if not row:
                 continue
             where = f"{name}:{reader.line_num}"
-            cell = lambda c: row[col[c]].strip() if c in col and col[c] < len(row) else ""  # noqa: E731
-            bid, ask = cell("bid"), cell("ask")
-            book.add(cell("symbol").upper(), _day(row[0], where), _check_number(cell("close"), where),
+            cells = {c: row[i].strip() for c, i in col.items() if i < len(row)}
+            bid, ask = cells.get("bid", ""), cells.get("ask", "")
+            book.add(cells.get("symbol", "").upper(), _day(row[0], where),
+                     _check_number(cells.get("close", ""), where),
                      _check_number(bid, where) if bid else "", _check_number(ask, where) if ask else "")
         return book
     symbols = [h.upper() for h in header[1:]]

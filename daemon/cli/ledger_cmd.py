@@ -13,7 +13,7 @@ from daemon import bookkeeping, views
 from daemon.cli.main import context, fail
 from daemon.cli.render import Format, print_csv, print_json, print_table
 from daemon.config import Settings
-from daemon.importers import csv_trades
+from daemon.importers import ImportFormat, alpaca_activities, csv_trades, format_for, ibkr_flex
 from daemon.importers.csv_trades import TradeImportError
 from daemon.ledger import LedgerState, gains
 from daemon.prices import PriceBook, PriceFileError
@@ -62,12 +62,49 @@ def _check_account(settings: Settings, account: str | None) -> None:
 
 def import_trades(
     ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(help="CSV: date,account,symbol,side,quantity,price[,fees,lot_id]")],
+    file: Annotated[Path, typer.Argument(help="CSV: date,account,symbol,side,quantity,price[,fees,lot_id]; "
+                                              "Alpaca FILL activities (JSON); IBKR Flex Trades report (XML)")],
+    fmt: Annotated[ImportFormat | None, typer.Option(
+        "--format", help="csv, alpaca or ibkr (default: by extension: .csv, .json, .xml)")] = None,
+    account: Annotated[str | None, typer.Option(
+        "--account", help="Our account id the trades belong to (required for alpaca: activities don't "
+                          "name the account).")] = None,
 ) -> None:
-    """Import trades from a CSV file (idempotent: re-importing adds nothing). All rows or none."""
+    """Import trades from a CSV file, Alpaca FILL activities or an IBKR Flex report (idempotent:
+    re-importing adds nothing). All trades or none."""
     settings = context(ctx).settings
+    if fmt is None:
+        fmt = format_for(file)
+        if fmt is None:
+            fail(f"{file}: cannot tell the format from the extension {file.suffix!r}; "
+                 "give --format csv, alpaca or ibkr")
+            return
+    if account is not None and fmt is not ImportFormat.ALPACA:
+        fail("--account applies to Alpaca activities only: "
+             + ("each CSV row names its account" if fmt is ImportFormat.CSV else
+                "a Flex report names IB account codes, mapped by each account's broker_account"))
+        return
+    _check_account(settings, account)
     try:
-        imported = csv_trades.read(file, {a.id for a in settings.accounts})
+        if fmt is ImportFormat.CSV:
+            imported = csv_trades.read(file, {a.id for a in settings.accounts})
+        elif fmt is ImportFormat.ALPACA:
+            if account is None:
+                fail("--account is required for Alpaca activities (they do not name the account); "
+                     f"configured: {', '.join(a.id for a in settings.accounts)}")
+                return
+            imported = alpaca_activities.read(file, account)
+        else:
+            try:
+                codes = ibkr_flex.accounts_by_code(settings.accounts)
+            except ValueError as exc:
+                fail(f"configuration: {exc}")
+                return
+            if not codes:
+                fail("no configured account has a broker_account (its IB account code, e.g. U1234567) "
+                     "to map the report's accountId to")
+                return
+            imported = ibkr_flex.read(file, codes)
         migrate.upgrade(settings.database_url)
         engine = make_engine(settings.database_url)
         try:

@@ -11,7 +11,6 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 from daemon.ledger.types import AccountType, LotMethod
 
 
-
 def _fraction(v: Decimal) -> Decimal:
     if not Decimal(0) <= v <= Decimal(1):
         raise ValueError("must be between 0 and 1")

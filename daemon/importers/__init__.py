@@ -1,0 +1,29 @@
+"""Trade importers: our CSV, Alpaca FILL activities (JSON), IBKR Flex "Trades" reports (XML).
+
+Each turns a file into `ImportedTrade`s (a `Trade` plus its source, external id and the line or item it
+came from) or raises `TradeImportError` naming the file and where; booking them is `daemon.bookkeeping`'s.
+"""
+
+from __future__ import annotations
+
+import enum
+from pathlib import Path
+
+from daemon.importers.csv_trades import ImportedTrade, TradeImportError
+
+
+class ImportFormat(enum.StrEnum):
+    CSV = "csv"
+    ALPACA = "alpaca"  # a JSON array of Alpaca FILL account activities
+    IBKR = "ibkr"  # an IBKR Flex query report (XML) with a Trades section
+
+
+_BY_SUFFIX = {".csv": ImportFormat.CSV, ".json": ImportFormat.ALPACA, ".xml": ImportFormat.IBKR}
+
+
+def format_for(path: Path) -> ImportFormat | None:
+    """The format a file's extension implies (.csv, .json, .xml), or None."""
+    return _BY_SUFFIX.get(path.suffix.lower())
+
+
+__all__ = ["ImportFormat", "ImportedTrade", "TradeImportError", "format_for"]

@@ -101,11 +101,11 @@ class _Book:
 
     def _prune(self, day: date) -> None:
         """Forget candidates and pending losses whose 30-day window closed before `day`."""
-        for group, ids in self.candidates.items():
+        for ids in self.candidates.values():
             stale = [i for i in ids if self.lots[i].purchased < day - wash_sales.WINDOW]
             for i in stale:
                 del ids[i]
-        for group, ids in self.pending.items():
+        for ids in self.pending.values():
             stale = [i for i in ids if self.dispositions[i].sold < day - wash_sales.WINDOW]
             for i in stale:
                 del ids[i]

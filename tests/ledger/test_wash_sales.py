@@ -227,7 +227,8 @@ def test_tacked_holding_period_can_make_a_replacement_long_term() -> None:
 # --- Lot relief -------------------------------------------------------------------------------------------
 @pytest.mark.parametrize(("account", "relieved"), [("tax", "p1"), ("lifo", "p3"), ("hifo", "p2")])
 def test_lot_relief_by_account_method(account: str, relieved: str) -> None:
-    s = run(t("2024-01-02", account, "buy", 5, "X", 10, lot="p1"), t("2024-01-03", account, "buy", 5, "X", 30, lot="p2"),
+    s = run(t("2024-01-02", account, "buy", 5, "X", 10, lot="p1"),
+            t("2024-01-03", account, "buy", 5, "X", 30, lot="p2"),
             t("2024-01-04", account, "buy", 5, "X", 20, lot="p3"),
             t("2024-06-03", account, "sell", 5, "X", 25, tid="s"))
     assert disp(s, "s").lot_id == relieved
