@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -36,6 +36,13 @@ from daemon.store.models import (
     TradeRow,
     WashMatchRow,
 )
+
+# The mapped tables, typed as Tables (declarative types `__table__` as a FromClause).
+LOTS = cast(sa.Table, LotRow.__table__)
+DISPOSITIONS = cast(sa.Table, DispositionRow.__table__)
+MATCHES = cast(sa.Table, WashMatchRow.__table__)
+STATES = cast(sa.Table, LedgerStateRow.__table__)
+TRADES = cast(sa.Table, TradeRow.__table__)
 
 # Rows per executemany: bounds memory for huge households without costing round trips.
 _CHUNK = 5_000
@@ -64,19 +71,19 @@ def save_ledger(session: Session, state: LedgerState) -> None:
     household = state.household
     for model in (WashMatchRow, DispositionRow, LotRow, LedgerStateRow):
         _delete(session, model, household)
-    _insert(session, LotRow.__table__, [_lot_row(household, lot) for lot in state.lots])
+    _insert(session, LOTS, [_lot_row(household, lot) for lot in state.lots])
     _insert(
         session,
-        DispositionRow.__table__,
+        DISPOSITIONS,
         [_disposition_row(household, d) for d in state.dispositions],
     )
     _insert(
         session,
-        WashMatchRow.__table__,
+        MATCHES,
         [_match_row(household, i, m) for i, m in enumerate(state.matches)],
     )
     session.connection().execute(
-        sa.insert(LedgerStateRow.__table__),
+        sa.insert(STATES),
         [{"household_id": household, "through": state.through, "next_seq": state.next_seq}],
     )
 
@@ -85,18 +92,12 @@ def load_ledger(session: Session, household: str) -> LedgerState:
     """The inverse of `save_ledger`; an empty state when the household was never saved."""
     head = session.get(LedgerStateRow, household)
     connection = session.connection()  # plain Core rows: no ORM identity map for 100k lots
-    lots = connection.execute(
-        sa.select(LotRow.__table__).where(LotRow.household_id == household).order_by(LotRow.seq)
-    )
+    lots = connection.execute(sa.select(LOTS).where(LotRow.household_id == household).order_by(LotRow.seq))
     dispositions = connection.execute(
-        sa.select(DispositionRow.__table__)
-        .where(DispositionRow.household_id == household)
-        .order_by(DispositionRow.seq)
+        sa.select(DISPOSITIONS).where(DispositionRow.household_id == household).order_by(DispositionRow.seq)
     )
     matches = connection.execute(
-        sa.select(WashMatchRow.__table__)
-        .where(WashMatchRow.household_id == household)
-        .order_by(WashMatchRow.position)
+        sa.select(MATCHES).where(WashMatchRow.household_id == household).order_by(WashMatchRow.position)
     )
     return LedgerState(
         household=household,
@@ -260,7 +261,7 @@ def add_trades(
     stamp = imported_at or datetime.now(UTC)
     _insert(
         session,
-        TradeRow.__table__,
+        TRADES,
         [_trade_row(household, t, k, first + i, stamp) for i, (t, k) in enumerate(new)],
     )
     return [trade for trade, _ in new]
@@ -303,9 +304,7 @@ def _trade_row(household: str, t: Trade, key: _Key, seq: int, stamp: datetime) -
 def load_trades(session: Session, household: str) -> list[Trade]:
     """The household's trades by trade date, then import order."""
     result = session.connection().execute(
-        sa.select(TradeRow.__table__)
-        .where(TradeRow.household_id == household)
-        .order_by(TradeRow.date, TradeRow.seq)
+        sa.select(TRADES).where(TradeRow.household_id == household).order_by(TradeRow.date, TradeRow.seq)
     )
     return [
         Trade(

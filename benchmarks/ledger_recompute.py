@@ -1,0 +1,215 @@
+"""How long `daemon.ledger.replay` (a full recomputation) takes as a household's history grows.
+
+A seeded random household: 4 accounts (3 taxable with FIFO, HIFO and LIFO relief, 1 traditional IRA), 500
+symbols (the first 100 in 50 identical pairs), N trades over 25 years. Buys, sells (about 40%, never more
+than the account holds) and dividend reinvestments (fractional shares); prices follow a random walk, so
+about half the sales are losses and purchases inside the 61-day window wash some of them, IRA purchases
+permanently. Symbols are picked with a Zipf-like popularity, as real portfolios concentrate.
+
+Run:  .venv/bin/python benchmarks/ledger_recompute.py [--max N] [--seed S] [--years Y] [--repeat R] [--profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import bisect
+import cProfile
+import io
+import math
+import pstats
+import random
+import sys
+import time
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import ROUND_DOWN, Decimal
+from itertools import accumulate
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from daemon.ledger import (  # noqa: E402
+    Account,
+    AccountType,
+    IdenticalGroups,
+    LedgerState,
+    LotMethod,
+    Side,
+    Trade,
+    replay,
+)
+
+SIZES = (10_000, 20_000, 50_000, 100_000)
+HOUSEHOLD = "bench"
+ACCOUNTS = {
+    "t-fifo": Account("t-fifo", HOUSEHOLD, AccountType.TAXABLE, LotMethod.FIFO),
+    "t-hifo": Account("t-hifo", HOUSEHOLD, AccountType.TAXABLE, LotMethod.HIFO),
+    "t-lifo": Account("t-lifo", HOUSEHOLD, AccountType.TAXABLE, LotMethod.LIFO),
+    "ira": Account("ira", HOUSEHOLD, AccountType.TRADITIONAL_IRA, LotMethod.FIFO),
+}
+ACCOUNT_WEIGHTS = (0.30, 0.25, 0.25, 0.20)
+N_SYMBOLS = 500
+N_PAIRS = 50  # S000/S001, S002/S003, ... are substantially identical
+SYMBOLS = [f"S{i:03d}" for i in range(N_SYMBOLS)]
+IDENTICAL = IdenticalGroups(tuple(frozenset({SYMBOLS[2 * i], SYMBOLS[2 * i + 1]}) for i in range(N_PAIRS)))
+SELL_SHARE, REINVEST_SHARE = 0.40, 0.06
+DAILY_DRIFT, DAILY_VOL = 0.07 / 252, 0.20 / math.sqrt(252)
+Q4 = Decimal("0.0001")
+
+
+def business_days(start: date, years: int) -> list[date]:
+    end = start.replace(year=start.year + years)
+    days, day = [], start
+    while day < end:
+        if day.weekday() < 5:
+            days.append(day)
+        day += timedelta(days=1)
+    return days
+
+
+class Prices:
+    """A lazy geometric random walk per symbol, advanced only when the symbol trades."""
+
+    def __init__(self, rng: random.Random):
+        self.rng = rng
+        self.last: dict[str, tuple[int, float]] = {s: (0, rng.uniform(20, 400)) for s in SYMBOLS}
+
+    def on(self, symbol: str, day_index: int) -> Decimal:
+        then, price = self.last[symbol]
+        if day_index > then:
+            steps = day_index - then
+            price *= math.exp(self.rng.gauss(DAILY_DRIFT * steps, DAILY_VOL * math.sqrt(steps)))
+            price = min(max(price, 1.0), 5_000.0)
+            self.last[symbol] = (day_index, price)
+        return Decimal(f"{price:.2f}")
+
+
+def generate(n: int, seed: int, years: int) -> list[Trade]:
+    rng = random.Random(seed)
+    days = business_days(date(2000, 1, 3), years)
+    day_of_trade = sorted(rng.randrange(len(days)) for _ in range(n))
+    cum_popularity = list(accumulate(1 / (rank + 1) ** 0.9 for rank in range(N_SYMBOLS)))
+    popular = SYMBOLS[:]
+    rng.shuffle(popular)  # popularity independent of the identical pairs
+    prices = Prices(rng)
+    held: dict[str, dict[str, Decimal]] = {a: {} for a in ACCOUNTS}
+    names = list(ACCOUNTS)
+    trades: list[Trade] = []
+    for k, day_index in enumerate(day_of_trade):
+        account = rng.choices(names, ACCOUNT_WEIGHTS)[0]
+        holdings = held[account]
+        roll = rng.random() if holdings else 1.0
+        if roll < SELL_SHARE:
+            symbol = rng.choice(list(holdings))
+            have = holdings[symbol]
+            if rng.random() < 0.35:
+                quantity = have
+            else:
+                quantity = max((have * Decimal(rng.uniform(0.1, 0.9))).quantize(Q4, ROUND_DOWN), Q4)
+                quantity = min(quantity, have)
+            side = Side.SELL
+            if quantity == have:
+                del holdings[symbol]
+            else:
+                holdings[symbol] = have - quantity
+        elif roll < SELL_SHARE + REINVEST_SHARE:
+            symbol = rng.choice(list(holdings))
+            quantity = Decimal(rng.uniform(0.01, 3)).quantize(Q4) or Q4
+            side = Side.REINVEST
+            holdings[symbol] += quantity
+        else:
+            symbol = popular[bisect.bisect_left(cum_popularity, rng.random() * cum_popularity[-1])]
+            if rng.random() < 0.7:
+                quantity = Decimal(rng.randint(1, 200))
+            else:
+                quantity = Decimal(rng.uniform(0.5, 50)).quantize(Q4)
+            side = Side.BUY
+            holdings[symbol] = holdings.get(symbol, Decimal(0)) + quantity
+        price = prices.on(symbol, day_index)
+        fees = Decimal(rng.randint(1, 500)) / 100 if rng.random() < 0.1 else Decimal(0)
+        trades.append(Trade(trade_id=f"t{k:07d}", date=days[day_index], account=account, symbol=symbol,
+                            side=side, quantity=quantity, price=price, fees=fees))
+    return trades
+
+
+@dataclass
+class Run:
+    trades: int
+    seconds: float
+    state: LedgerState
+
+    @property
+    def losses(self) -> int:
+        return sum(1 for d in self.state.dispositions if d.taxable and d.loss > 0)
+
+    @property
+    def washed(self) -> int:
+        return sum(1 for d in self.state.dispositions if d.washed_quantity > 0)
+
+
+def time_replay(trades: list[Trade], profile: bool = False) -> tuple[float, LedgerState, str]:
+    profiler = cProfile.Profile() if profile else None
+    start = time.perf_counter()
+    if profiler:
+        profiler.enable()
+    state = replay(HOUSEHOLD, trades, ACCOUNTS, IDENTICAL)
+    if profiler:
+        profiler.disable()
+    seconds = time.perf_counter() - start
+    report = ""
+    if profiler:
+        out = io.StringIO()
+        stats = pstats.Stats(profiler, stream=out)
+        stats.sort_stats("tottime").print_stats(15)
+        stats.sort_stats("cumulative").print_stats(20)
+        report = out.getvalue()
+    return seconds, state, report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--max", type=int, default=SIZES[-1], help="largest N (default 100000)")
+    parser.add_argument("--seed", type=int, default=20240315)
+    parser.add_argument("--years", type=int, default=25)
+    parser.add_argument("--repeat", type=int, default=3, help="time each size this many times, keep the best")
+    parser.add_argument("--profile", action="store_true", help="cProfile the largest run")
+    args = parser.parse_args(argv)
+    sizes = [n for n in SIZES if n <= args.max] or [args.max]
+    if args.max not in sizes and args.max > sizes[-1]:
+        sizes.append(args.max)
+
+    print(f"household: {len(ACCOUNTS)} accounts (fifo/hifo/lifo taxable + traditional IRA), {N_SYMBOLS} "
+          f"symbols ({N_PAIRS} identical pairs), {args.years} years, seed {args.seed}; "
+          f"best of {max(args.repeat, 1)} replays per size")
+    header = (f"{'trades':>9} {'seconds':>9} {'trades/s':>10} {'wash matches':>13} {'washed sales':>13} "
+              f"{'loss sales':>11} {'open lots':>10} {'lots':>8}")
+    print(header)
+    print("-" * len(header))
+    runs: list[Run] = []
+    report = ""
+    for n in sizes:
+        trades = generate(n, args.seed, args.years)
+        seconds, state, _ = min((time_replay(trades) for _ in range(max(args.repeat, 1))),
+                                key=lambda r: r[0])
+        if args.profile and n == sizes[-1]:
+            report = time_replay(trades, profile=True)[2]
+        run = Run(n, seconds, state)
+        runs.append(run)
+        print(f"{n:>9,} {seconds:>9.2f} {n / seconds:>10,.0f} {len(state.matches):>13,} {run.washed:>13,} "
+              f"{run.losses:>11,} {len(state.open_lots):>10,} {len(state.lots):>8,}", flush=True)
+    if len(runs) >= 2:
+        first, last = runs[0], runs[-1]
+        ratio = last.trades / first.trades
+        exponent = math.log(last.seconds / first.seconds) / math.log(ratio)
+        nlogn = math.log(ratio * math.log(last.trades) / math.log(first.trades)) / math.log(ratio)
+        print(f"\ngrowth exponent log(t{last.trades:,}/t{first.trades:,}) / log({ratio:g}) = {exponent:.2f}"
+              f"  (linear 1.00, n log n {nlogn:.2f})")
+        slow = exponent > 1.3 or (last.trades >= 100_000 and last.seconds > 60)
+        print("verdict: " + ("TOO SLOW: profile with --profile" if slow else "OK (scales like n log n or better)"))
+    if report:
+        print("\ncProfile of the largest run:\n" + report)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,69 @@
+"""One household's ledger, indexed once per run so that planning stays linear in its lots.
+
+- positions: open lots per account and symbol (what can be sold);
+- recent: open, not yet absorbed lots per identical group bought in the last 30 days, in any account of
+  the household, IRAs included (replacement shares that would wash a loss sold today);
+- pending: taxable losses of the last 30 days per identical group that are not fully washed yet (a
+  purchase of anything identical today would wash them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from daemon.ledger.types import Disposition, IdenticalGroups, LedgerState, Lot
+from daemon.ledger.wash_sales import WINDOW
+
+
+class GroupIndex:
+    """`IdenticalGroups` with constant-time look-ups: the group key and members of a symbol."""
+
+    def __init__(self, identical: IdenticalGroups):
+        self._key: dict[str, str] = {}
+        self._members: dict[str, frozenset[str]] = {}
+        for group in identical.groups:
+            key = min(group)
+            for symbol in group:
+                self._key.setdefault(symbol, key)
+                self._members.setdefault(symbol, group)
+
+    def key(self, symbol: str) -> str:
+        return self._key.get(symbol, symbol)
+
+    def members(self, symbol: str) -> frozenset[str]:
+        return self._members.get(symbol) or frozenset({symbol})
+
+    def identical(self, a: str, b: str) -> bool:
+        return a == b or self.key(a) == self.key(b)
+
+
+@dataclass
+class Holdings:
+    household: str
+    positions: dict[str, dict[str, list[Lot]]] = field(default_factory=dict)
+    recent: dict[str, list[Lot]] = field(default_factory=dict)
+    pending: dict[str, list[Disposition]] = field(default_factory=dict)
+
+
+def index(state: LedgerState, as_of: date, groups: GroupIndex) -> Holdings:
+    start = as_of - WINDOW
+    held = Holdings(state.household)
+    positions = held.positions
+    for lot in state.lots:
+        if not lot.quantity:
+            continue
+        by_symbol = positions.get(lot.account)
+        if by_symbol is None:
+            by_symbol = positions[lot.account] = {}
+        same = by_symbol.get(lot.symbol)
+        if same is None:
+            by_symbol[lot.symbol] = [lot]
+        else:
+            same.append(lot)
+        if lot.purchased >= start and not lot.absorbed:
+            held.recent.setdefault(groups.key(lot.symbol), []).append(lot)
+    for d in state.dispositions:
+        if d.sold >= start and d.taxable and d.unwashed_quantity > 0 and d.loss > 0:
+            held.pending.setdefault(groups.key(d.symbol), []).append(d)
+    return held

@@ -1,0 +1,254 @@
+"""What the harvest engine takes in and gives back: plain frozen records, no I/O.
+
+Inputs: `EngineInput` (households with their accounts and ledger state, market data, settings, active
+do-not-buy-until restrictions). Output: `HarvestPlan` (pairs, skipped candidates with a reason, new
+restrictions, alerts), whose `to_dict()` is the JSON contract of `tlh harvest --dry-run --format json`.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from daemon.config.models import AssetClass, HarvestConfig, TaxConfig
+from daemon.ledger.money import cents
+from daemon.ledger.types import ZERO, Account, IdenticalGroups, LedgerState, Term
+from daemon.prices import Quote
+
+
+class SkipReason(enum.StrEnum):
+    BELOW_LOSS_THRESHOLD = "below_loss_threshold"
+    BELOW_BENEFIT_THRESHOLD = "below_benefit_threshold"
+    WASH_SALE_LOOKBACK = "wash_sale_lookback"
+    NO_ELIGIBLE_REPLACEMENT = "no_eligible_replacement"
+    SPREAD_TOO_WIDE = "spread_too_wide"
+    MISSING_PRICE = "missing_price"
+    STALE_PRICE = "stale_price"
+    LOT_RELIEF_GAIN = "lot_relief_gain"
+    CIRCUIT_BREAKER = "circuit_breaker"
+    MAX_PAIRS_REACHED = "max_pairs_reached"
+    TURNOVER_CAP = "turnover_cap"
+    RECONCILE_MISMATCH = "reconcile_mismatch"
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """Why a candidate (or one of its legs) cannot be harvested."""
+
+    reason: SkipReason
+    detail: str
+
+
+class PairKind(enum.StrEnum):
+    HARVEST = "harvest"  # sell at a loss, buy a replacement
+    SWAP_BACK = "swap_back"  # 31+ days later: sell the replacement, buy the asset class's primary again
+
+
+class Severity(enum.StrEnum):
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+
+# -- inputs -----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What the account's broker can do. Without specific-lot sells the broker relieves lots FIFO."""
+
+    fractional_shares: bool = True
+    specific_lot_sells: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class AccountInput:
+    account: Account
+    cash: Decimal
+    in_sync: bool = True  # False: the last reconciliation found a mismatch; the account is not traded
+    capabilities: Capabilities = Capabilities()
+
+
+@dataclass(frozen=True, slots=True)
+class HouseholdInput:
+    """One household: every account (IRAs included: their purchases wash losses too) and its ledger."""
+
+    household: str
+    accounts: tuple[AccountInput, ...]
+    ledger: LedgerState
+
+
+@dataclass(frozen=True, slots=True)
+class MarketData:
+    """The latest quote per symbol (its `day` tells how old it is) and, for the circuit breaker, the
+    benchmarks' daily closes in date order (at least 22 days up to the run's day)."""
+
+    quotes: Mapping[str, Quote]
+    benchmark_closes: Mapping[str, Sequence[tuple[date, Decimal]]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Restriction:
+    """Do not buy `symbol` in `household` before `until`: the first day a purchase no longer washes `sale`."""
+
+    household: str
+    symbol: str
+    until: date
+    sale: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"household": self.household, "symbol": self.symbol, "until": self.until.isoformat(),
+                "sale": self.sale}
+
+
+@dataclass(frozen=True, slots=True)
+class EngineInput:
+    run_id: str
+    as_of: date
+    households: tuple[HouseholdInput, ...]
+    market: MarketData
+    harvest: HarvestConfig
+    tax: TaxConfig
+    identical: IdenticalGroups
+    asset_classes: tuple[AssetClass, ...]
+    restrictions: tuple[Restriction, ...] = ()  # active do-not-buy-until entries (from earlier runs)
+    mode: str = "dry-run"
+
+
+# -- outputs ----------------------------------------------------------------------------------------------
+
+
+def _num(value: Decimal) -> str:
+    return format(value.normalize(), "f")
+
+
+def _money(value: Decimal) -> str:
+    return format(cents(value), "f")
+
+
+@dataclass(frozen=True, slots=True)
+class LotSale:
+    """`quantity` shares of one open lot sold at the plan's price: what the ledger will book for them."""
+
+    lot_id: str
+    purchase_id: str
+    quantity: Decimal
+    basis: Decimal  # the shares' adjusted basis (cost + wash-sale adjustment), as the ledger prorates it
+    proceeds: Decimal
+    term: Term
+    acquired: date
+    purchased: date
+    seq: int
+
+    @property
+    def gain(self) -> Decimal:
+        """Negative for a loss."""
+        return self.proceeds - self.basis
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"lot_id": self.lot_id, "quantity": _num(self.quantity), "gain": _money(self.gain),
+                "term": self.term.value}
+
+
+@dataclass(frozen=True, slots=True)
+class Pair:
+    """One sell leg and one buy leg in one account. Losses are net per term (negative: a net gain)."""
+
+    pair_id: str
+    kind: PairKind
+    household: str
+    account: str
+    sell_symbol: str
+    sell_quantity: Decimal
+    sell_price: Decimal
+    lots: tuple[LotSale, ...]
+    estimated_short_loss: Decimal
+    estimated_long_loss: Decimal
+    washed_loss: Decimal  # loss a recent purchase will wash (lookback_policy "unwashed_only"): not counted
+    estimated_benefit: Decimal
+    estimated_cost: Decimal
+    buy_symbol: str
+    buy_price: Decimal
+    buy_notional: Decimal
+    buy_quantity_estimate: Decimal
+
+    @property
+    def estimated_loss(self) -> Decimal:
+        return self.estimated_short_loss + self.estimated_long_loss
+
+    @property
+    def net_benefit(self) -> Decimal:
+        return self.estimated_benefit - self.estimated_cost
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "pair_id": self.pair_id, "kind": self.kind.value, "household": self.household,
+            "account": self.account, "sell_symbol": self.sell_symbol,
+            "sell_quantity": _num(self.sell_quantity), "sell_price": _num(self.sell_price),
+            "lots": [s.lot_id for s in self.lots], "lot_sales": [s.to_dict() for s in self.lots],
+            "estimated_loss": _money(self.estimated_loss),
+            "estimated_short_loss": _money(self.estimated_short_loss),
+            "estimated_long_loss": _money(self.estimated_long_loss),
+            "washed_loss": _money(self.washed_loss),
+            "estimated_benefit": _money(self.estimated_benefit),
+            "estimated_cost": _money(self.estimated_cost),
+            "net_benefit": _money(self.net_benefit),
+            "buy_symbol": self.buy_symbol, "buy_price": _num(self.buy_price),
+            "buy_notional": _money(self.buy_notional),
+            "buy_quantity_estimate": _num(self.buy_quantity_estimate),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Skip:
+    household: str
+    account: str
+    symbol: str  # "*" when the whole account is skipped
+    reason: SkipReason
+    detail: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"household": self.household, "account": self.account, "symbol": self.symbol,
+                "reason": self.reason.value, "detail": self.detail}
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    kind: str
+    severity: Severity
+    message: str
+    data: Mapping[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "severity": self.severity.value, "message": self.message,
+                "data": dict(self.data)}
+
+
+@dataclass(frozen=True, slots=True)
+class HarvestPlan:
+    run_id: str
+    as_of: date
+    mode: str
+    pairs: tuple[Pair, ...] = ()
+    skipped: tuple[Skip, ...] = ()
+    restrictions: tuple[Restriction, ...] = ()
+    alerts: tuple[Alert, ...] = ()
+    paused: str | None = None  # "circuit_breaker" when nothing may be harvested today
+
+    @property
+    def estimated_loss(self) -> Decimal:
+        return sum((p.estimated_loss for p in self.pairs), ZERO)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id, "as_of": self.as_of.isoformat(), "mode": self.mode,
+            "paused": self.paused,
+            "pairs": [p.to_dict() for p in self.pairs],
+            "skipped": [s.to_dict() for s in self.skipped],
+            "restrictions": [r.to_dict() for r in self.restrictions],
+            "alerts": [a.to_dict() for a in self.alerts],
+        }
