@@ -86,6 +86,7 @@ class Fill:
     fees: Decimal = Decimal(0)
     broker_order_id: str | None = None
     client_order_id: str | None = None
+    lot_id: str | None = None  # the lot a specific-lot sell relieved, where the broker says
 
 
 @dataclass(frozen=True, slots=True)

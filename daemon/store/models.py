@@ -282,3 +282,46 @@ class Lease(Base):
     holder: Mapped[str]
     heartbeat_at: Mapped[datetime]
     expires_at: Mapped[datetime]
+
+
+# --- the built-in paper broker's own book (brokers.paper) -------------------------------------------
+
+
+class PaperOrder(Base):
+    """An order the built-in paper broker accepted: the venue's record, apart from our order intents."""
+
+    __tablename__ = "paper_orders"
+
+    client_order_id: Mapped[str] = mapped_column(primary_key=True)
+    broker_order_id: Mapped[str] = mapped_column(unique=True)
+    account_id: Mapped[str] = mapped_column(index=True)
+    symbol: Mapped[str]
+    side: Mapped[str]
+    quantity: Mapped[Decimal | None]
+    notional: Mapped[Decimal | None]
+    time_in_force: Mapped[str]
+    lot_ids: Mapped[list[Any] | None]
+    status: Mapped[str]
+    filled_quantity: Mapped[Decimal] = mapped_column(default=Decimal(0))
+    filled_avg_price: Mapped[Decimal | None]
+    reason: Mapped[str | None] = mapped_column(sa.Text)
+    trade_date: Mapped[date]
+    submitted_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class PaperFill(Base):
+    """One execution of a paper order; a specific-lot sell fills once per lot it names."""
+
+    __tablename__ = "paper_fills"
+
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)  # the fills cursor
+    fill_id: Mapped[str] = mapped_column(unique=True)
+    client_order_id: Mapped[str] = mapped_column(sa.ForeignKey("paper_orders.client_order_id"), index=True)
+    account_id: Mapped[str] = mapped_column(index=True)
+    symbol: Mapped[str]
+    side: Mapped[str]
+    quantity: Mapped[Decimal]
+    price: Mapped[Decimal]
+    lot_id: Mapped[str | None]
+    time: Mapped[datetime]

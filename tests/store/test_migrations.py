@@ -25,7 +25,7 @@ def _diff(url: str, **options: object) -> list[object]:
 def test_fresh_database_upgrades_to_head(blank_db_url: str) -> None:
     assert current(blank_db_url) is None
     upgrade(blank_db_url)
-    assert current(blank_db_url) == head() == "0001"
+    assert current(blank_db_url) == head() == "0002"
     assert is_current(blank_db_url)
     engine = make_engine(blank_db_url)
     try:
@@ -45,7 +45,7 @@ def test_no_difference_between_migrations_and_models(db_url: str) -> None:
 def test_upgrade_is_idempotent(db_url: str) -> None:
     upgrade(db_url)
     upgrade(db_url)
-    assert current(db_url) == "0001"
+    assert current(db_url) == head()
     assert _diff(db_url, **autogenerate_options()) == []
 
 
