@@ -13,7 +13,7 @@ from decimal import Decimal
 from functools import lru_cache
 
 from daemon.config.models import HarvestConfig
-from daemon.engine.types import LotSale, Rejection, SkipReason
+from daemon.engine.types import LotSale, Rejection, SkipReason, percent
 from daemon.ledger.money import prorate, q
 from daemon.ledger.types import Lot, Term, term_of
 
@@ -57,4 +57,4 @@ def below_threshold(symbol: str, loss: Decimal, basis: Decimal, harvest: Harvest
     pct = loss / basis * 100 if basis > 0 else Decimal(0)
     return Rejection(SkipReason.BELOW_LOSS_THRESHOLD,
                      f"{symbol}: {what} ${loss:,.2f} ({pct:.1f} % of basis ${basis:,.2f}) is below "
-                     f"min_loss_pct {harvest.min_loss_pct * 100:g} % / min_loss_usd ${harvest.min_loss_usd}")
+                     f"min_loss_pct {percent(harvest.min_loss_pct)} % / min_loss_usd ${harvest.min_loss_usd}")

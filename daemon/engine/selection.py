@@ -1,8 +1,9 @@
 """Which lots a harvest sells, under the lot relief the account's broker applies.
 
 - `specific`: sell exactly the lots worth harvesting (each at least `min_loss_pct` below its basis),
-  short-term losses first, then by tax value; recent purchases of the position that are at a loss go
-  along (left behind, they would be replacement shares that wash the harvested loss).
+  short-term losses first, then by tax value per share (the order matters when a cap cuts the sale);
+  recent purchases of the position that are at a loss go along (left behind, they would be replacement
+  shares that wash the harvested loss).
 - `fifo` / `lifo` / `hifo`: the broker decides. For every share count N that ends on a lot (or at the
   cap), compute what the broker relieves for N shares (`relief.order_for_relief`) and keep the N whose
   relief nets a loss passing the thresholds with the best estimated net benefit (ties: the larger N).
@@ -14,14 +15,14 @@ from __future__ import annotations
 import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import ROUND_FLOOR, Decimal
 
 from daemon.config.models import HarvestConfig
 from daemon.engine.benefit import Rates, estimated_cost
 from daemon.engine.candidates import below_threshold, lot_passes_pct, lot_sale, passes
 from daemon.engine.quotes import Price
-from daemon.engine.types import LotSale, Rejection, SkipReason
+from daemon.engine.types import LotSale, Rejection, SkipReason, percent
 from daemon.ledger import relief
 from daemon.ledger.types import ZERO, Lot, LotMethod, Term
 from daemon.ledger.wash_sales import WINDOW
@@ -75,8 +76,9 @@ def _specific(symbol: str, lots: Sequence[Lot], price: Price, as_of: date, harve
     if not eligible:
         losers = of_sales([s for s in full if s.gain < 0])
         return below_threshold(symbol, losers.loss, losers.basis, harvest, "largest lot loss")
-    eligible.sort(key=lambda s: (s.term is not Term.SHORT, s.gain * rates.rate(s.term), s.purchased,
-                                 s.seq, s.lot_id))
+    # Short-term losses first, then the largest tax value per share (what a capped sale should keep).
+    eligible.sort(key=lambda s: (s.term is not Term.SHORT, s.gain * rates.rate(s.term) / s.quantity,
+                                 s.purchased, s.seq, s.lot_id))
     chosen = {s.lot_id for s in eligible}
     recent_start = as_of - WINDOW
     along = [s for s in full if s.lot_id not in chosen and s.gain < 0 and s.purchased >= recent_start]
@@ -152,8 +154,21 @@ def _relief(symbol: str, lots: Sequence[Lot], method: LotMethod, price: Price, a
             return Rejection(SkipReason.LOT_RELIEF_GAIN,
                              f"{symbol}: the broker relieves lots {method.value}: lot {gain.lot_id} "
                              f"(gain ${gain.gain:,.2f}) goes before the loss lots; no share count nets a "
-                             f"loss of at least ${harvest.min_loss_usd} and {harvest.min_loss_pct * 100:g} %")
+                             f"loss of at least ${harvest.min_loss_usd} and {percent(harvest.min_loss_pct)} %")
         return below_threshold(symbol, max(best_loss or ZERO, ZERO), sum((s.basis for s in full), ZERO),
                                harvest, f"best {method.value} net loss")
     _, _, k, partial = best
     return of_sales([*full[:k], *([partial] if partial is not None else [])])
+
+
+def relieve(order: Sequence[Lot], shares: Decimal, price: Decimal, as_of: date) -> list[LotSale]:
+    """The lot sales of `shares` taken from `order` front to back (what the broker relieves)."""
+    sales: list[LotSale] = []
+    left = shares
+    for lot in order:
+        if left <= 0:
+            break
+        take = min(left, lot.quantity)
+        sales.append(lot_sale(lot, take, price, as_of))
+        left -= take
+    return sales

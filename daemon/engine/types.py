@@ -122,6 +122,11 @@ class EngineInput:
 # -- outputs ----------------------------------------------------------------------------------------------
 
 
+def percent(fraction: Decimal) -> str:
+    """0.05 -> "5"; for messages ("5 %")."""
+    return format((fraction * 100).normalize(), "f")
+
+
 def _num(value: Decimal) -> str:
     return format(value.normalize(), "f")
 

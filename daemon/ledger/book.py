@@ -63,6 +63,7 @@ class _Book:
         self.household = state.household
         self.accounts = accounts
         self.identical = identical
+        self._group: dict[str, str] = {}
         self.lots: dict[str, Lot] = {lot.lot_id: lot for lot in state.lots}
         self.dispositions: dict[str, Disposition] = {d.disposition_id: d for d in state.dispositions}
         self.matches: list[WashMatch] = list(state.matches)
@@ -78,18 +79,24 @@ class _Book:
                 self._index(lot)
         for d in sorted(self.dispositions.values(), key=wash_sales.loss_key):
             if d.taxable and d.loss > 0 and d.unwashed_quantity > 0:
-                self.pending.setdefault(self.identical.key(d.symbol), {})[d.disposition_id] = None
+                self.pending.setdefault(self.group(d.symbol), {})[d.disposition_id] = None
 
     # -- indexes ---------------------------------------------------------------------------------------
+    def group(self, symbol: str) -> str:
+        key = self._group.get(symbol)
+        if key is None:
+            key = self._group[symbol] = self.identical.key(symbol)
+        return key
+
     def _index(self, lot: Lot) -> None:
         self.holdings.setdefault((lot.account, lot.symbol), {})[lot.lot_id] = None
         if not lot.absorbed:
-            self.candidates.setdefault(self.identical.key(lot.symbol), {})[lot.lot_id] = None
+            self.candidates.setdefault(self.group(lot.symbol), {})[lot.lot_id] = None
 
     def _put(self, lot: Lot) -> None:
         self.lots[lot.lot_id] = lot
         held = self.holdings.setdefault((lot.account, lot.symbol), {})
-        candidates = self.candidates.setdefault(self.identical.key(lot.symbol), {})
+        candidates = self.candidates.setdefault(self.group(lot.symbol), {})
         if lot.quantity > 0:
             held[lot.lot_id] = None
         else:
@@ -100,13 +107,26 @@ class _Book:
             candidates.pop(lot.lot_id, None)
 
     def _prune(self, day: date) -> None:
-        """Forget candidates and pending losses whose 30-day window closed before `day`."""
+        """Forget candidates and pending losses whose 30-day window closed before `day`.
+
+        Only an optimisation (matching checks the window itself): entries are roughly in date order, so
+        each index is trimmed from the front until the first entry still in its window.
+        """
+        horizon = day - wash_sales.WINDOW
         for ids in self.candidates.values():
-            stale = [i for i in ids if self.lots[i].purchased < day - wash_sales.WINDOW]
+            stale = []
+            for i in ids:
+                if self.lots[i].purchased >= horizon:
+                    break
+                stale.append(i)
             for i in stale:
                 del ids[i]
         for ids in self.pending.values():
-            stale = [i for i in ids if self.dispositions[i].sold < day - wash_sales.WINDOW]
+            stale = []
+            for i in ids:
+                if self.dispositions[i].sold >= horizon:
+                    break
+                stale.append(i)
             for i in stale:
                 del ids[i]
 
@@ -187,7 +207,7 @@ class _Book:
                     i += 1
             self.dispositions[loss_id] = loss
             if loss.unwashed_quantity <= 0:
-                self.pending.get(self.identical.key(loss.symbol), {}).pop(loss_id, None)
+                self.pending.get(self.group(loss.symbol), {}).pop(loss_id, None)
 
     def _open_candidates(self, group: str) -> list[str]:
         ids = [i for i in self.candidates.get(group, {}) if self.lots[i].quantity > 0
@@ -198,17 +218,17 @@ class _Book:
     def run_day(self, day: date, trades: Sequence[Trade]) -> None:
         self._prune(day)
         bought = [self.acquire(t) for t in trades if t.side.acquires]
-        for group in sorted({self.identical.key(lot.symbol) for lot in bought}):
+        for group in sorted({self.group(lot.symbol) for lot in bought}):
             waiting = sorted(self.pending.get(group, {}),
                              key=lambda i: wash_sales.loss_key(self.dispositions[i]))
             if waiting:
-                fresh = sorted((lot for lot in bought if self.identical.key(lot.symbol) == group),
+                fresh = sorted((lot for lot in bought if self.group(lot.symbol) == group),
                                key=wash_sales.replacement_key)
                 self.settle(waiting, [lot.lot_id for lot in fresh])
         sold = [d for t in trades if not t.side.acquires for d in self.sell(t)]
         losses = sorted((d for d in sold if d.taxable and d.loss > 0), key=wash_sales.loss_key)
-        for group, members in groupby(sorted(losses, key=lambda d: self.identical.key(d.symbol)),
-                                      key=lambda d: self.identical.key(d.symbol)):
+        for group, members in groupby(sorted(losses, key=lambda d: self.group(d.symbol)),
+                                      key=lambda d: self.group(d.symbol)):
             ids = [d.disposition_id for d in sorted(members, key=wash_sales.loss_key)]
             for i in ids:
                 self.pending.setdefault(group, {})[i] = None

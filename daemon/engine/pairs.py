@@ -1,0 +1,195 @@
+"""Turning a candidate into a pair inside one household's plan.
+
+`HouseholdPlan` holds what the pairs planned so far in the household have done (shares sold per lot,
+identical groups sold and bought, cash and turnover left per account) and enforces, pair after pair:
+- no pair sells a group an earlier pair buys, and no pair buys a group any pair sells (two accounts
+  harvesting the same fund on the same day never buy each other's sold fund);
+- the turnover cap (`max_turnover_pct` of the account's value, sold per run);
+- the look-back (recent identical purchases still held after today's sales; `lookback_policy`);
+- the replacement (asset class walk, no identical, pending-loss or restricted symbol) and the cash;
+- benefit − cost >= `min_net_benefit_usd`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import ROUND_DOWN, Decimal
+
+from daemon.config.models import HarvestConfig, TaxConfig
+from daemon.engine.benefit import Rates, buy_cost, sell_cost
+from daemon.engine.candidates import passes
+from daemon.engine.cash import SHARE_QUANTUM, size_buy
+from daemon.engine.conflicts import BuyGuard, Wash, describe, lookback, washed_by_term
+from daemon.engine.holdings import GroupIndex, Holdings
+from daemon.engine.quotes import Price, Prices
+from daemon.engine.replacement import AssetClasses, Choice, choose
+from daemon.engine.selection import Selection, select
+from daemon.engine.types import AccountInput, Pair, PairKind, Rejection, Restriction, SkipReason, percent
+from daemon.ledger.types import ZERO, Lot, LotMethod
+
+RESTRICTION_DAYS = timedelta(days=31)
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """What every household's planning shares in one run."""
+
+    as_of: date
+    harvest: HarvestConfig
+    tax: TaxConfig
+    rates: Rates
+    groups: GroupIndex
+    classes: AssetClasses
+    prices: Prices
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    household: str
+    account: AccountInput
+    symbol: str
+    lots: Sequence[Lot]  # the position's open lots
+    price: Price
+    selection: Selection
+    score: Decimal  # estimated net benefit, for ranking
+
+
+def lot_method(account: AccountInput) -> LotMethod:
+    """The relief the broker will apply: specific-lot sells fall back to FIFO where the broker can't."""
+    method = account.account.lot_method
+    if method is LotMethod.SPECIFIC and not account.capabilities.specific_lot_sells:
+        return LotMethod.FIFO
+    return method
+
+
+class HouseholdPlan:
+    def __init__(self, household: str, holdings: Holdings, guard: BuyGuard, run: Run):
+        self.household = household
+        self.holdings = holdings
+        self.guard = guard
+        self.run = run
+        self.cash: dict[str, Decimal] = {}
+        self.limit: dict[str, Decimal] = {}
+        self.turnover_left: dict[str, Decimal] = {}
+        self.sold: dict[str, str] = {}  # identical group key -> the pair that sells it
+        self.bought: dict[str, str] = {}  # identical group key -> the pair that buys it
+        self.washing: set[str] = set()  # groups sold by a pair that counts on a partial wash
+        self.sold_qty: dict[str, Decimal] = {}  # lot id -> shares sold by this plan
+        self.traded: set[tuple[str, str]] = set()  # (account, symbol) sold by a pair
+        self.restrictions: list[Restriction] = []
+
+    def open_account(self, account: AccountInput, value: Decimal) -> None:
+        h = self.run.harvest
+        self.cash[account.account.id] = account.cash
+        self.limit[account.account.id] = h.cash_max_pct * value
+        self.turnover_left[account.account.id] = h.max_turnover_pct * value
+
+    # -- checks ------------------------------------------------------------------------------------------
+    def sell_conflict(self, symbol: str) -> Rejection | None:
+        key = self.run.groups.key(symbol)
+        if key in self.bought:
+            return Rejection(SkipReason.WASH_SALE_LOOKBACK,
+                             f"{symbol} is identical to the buy of {self.bought[key]} today, which would "
+                             f"wash the loss")
+        if key in self.washing:
+            return Rejection(SkipReason.WASH_SALE_LOOKBACK,
+                             f"{self.sold[key]} already sells {symbol}'s identical group today counting on "
+                             f"a partial wash; a second sale would change which loss is washed")
+        return None
+
+    def washes(self, symbol: str, selection: Selection) -> list[Wash]:
+        selling = {s.lot_id: s.quantity for s in selection.sales}
+        recent = self.holdings.recent.get(self.run.groups.key(symbol), ())
+        return lookback(selection.sales, [
+            (lot, lot.quantity - self.sold_qty.get(lot.lot_id, ZERO) - selling.get(lot.lot_id, ZERO))
+            for lot in recent])
+
+    # -- harvest -----------------------------------------------------------------------------------------
+    def harvest(self, candidate: Candidate, pair_id: str) -> Pair | Rejection:
+        run, h = self.run, self.run.harvest
+        account, symbol = candidate.account, candidate.symbol
+        conflict = self.sell_conflict(symbol)
+        if conflict is not None:
+            return conflict
+        selection = candidate.selection
+        left = self.turnover_left[account.account.id]
+        if selection.proceeds > left:
+            capped = select(symbol, candidate.lots, lot_method(account), candidate.price, run.as_of, h,
+                            run.rates, whole_shares=not account.capabilities.fractional_shares,
+                            max_shares=(max(left, ZERO) / candidate.price.close).quantize(
+                                SHARE_QUANTUM, rounding=ROUND_DOWN))
+            if isinstance(capped, Rejection):
+                return Rejection(SkipReason.TURNOVER_CAP,
+                                 f"{account.account.id}: ${max(left, ZERO):,.2f} of turnover left "
+                                 f"(max_turnover_pct {percent(h.max_turnover_pct)} %); {capped.detail}")
+            selection = capped
+        washes = self.washes(symbol, selection)
+        washed = (ZERO, ZERO)
+        if washes:
+            key = run.groups.key(symbol)
+            if h.lookback_policy == "skip" or key in self.sold:
+                return Rejection(SkipReason.WASH_SALE_LOOKBACK, describe(washes, symbol))
+            washed = washed_by_term(washes)
+            allowed = selection.loss - washed[0] - washed[1]
+            if not passes(allowed, selection.basis, h):
+                return Rejection(SkipReason.WASH_SALE_LOOKBACK,
+                                 f"{describe(washes, symbol)}; the ${max(allowed, ZERO):,.2f} left is below "
+                                 f"the loss thresholds")
+        choice = choose(symbol, run.classes, run.groups, run.prices,
+                        lambda member: self.guard.conflict(member, self.sold))
+        if isinstance(choice, Rejection):
+            return choice
+        return self.finish(pair_id, PairKind.HARVEST, candidate.account, symbol, candidate.price, selection,
+                           washes, washed, choice, check_benefit=True)
+
+    def finish(self, pair_id: str, kind: PairKind, account: AccountInput, symbol: str, price: Price,
+               selection: Selection, washes: list[Wash], washed: tuple[Decimal, Decimal], choice: Choice,
+               *, check_benefit: bool) -> Pair | Rejection:
+        """Size the buy, weigh benefit against cost and, when the pair stands, record it."""
+        run, h = self.run, self.run.harvest
+        account_id = account.account.id
+        spread = price.half_spread * selection.quantity
+        buy = size_buy(self.cash[account_id], selection.proceeds, spread, self.limit[account_id],
+                       choice.price, h, not account.capabilities.fractional_shares)
+        if buy.quantity <= 0:
+            return Rejection(SkipReason.NO_ELIGIBLE_REPLACEMENT,
+                             f"{account_id}: the sale of {symbol} leaves too little cash to buy {choice.symbol} "
+                             f"at {choice.price.close}")
+        short, long = selection.short_loss - washed[0], selection.long_loss - washed[1]
+        benefit = run.rates.value(short, long)
+        cost = sell_cost(price, selection.quantity, h) + buy_cost(choice.price, buy.notional, h)
+        if check_benefit and benefit - cost < h.min_net_benefit_usd:
+            return Rejection(SkipReason.BELOW_BENEFIT_THRESHOLD,
+                             f"{symbol}: estimated benefit ${benefit:,.2f} - cost ${cost:,.2f} is below "
+                             f"min_net_benefit_usd ${h.min_net_benefit_usd}")
+        self._record(pair_id, account_id, symbol, selection, washes, choice.symbol)
+        self.cash[account_id] = buy.cash_after
+        return Pair(pair_id=pair_id, kind=kind, household=self.household, account=account_id,
+                    sell_symbol=symbol, sell_quantity=selection.quantity, sell_price=price.close,
+                    lots=selection.sales, estimated_short_loss=short, estimated_long_loss=long,
+                    washed_loss=washed[0] + washed[1], estimated_benefit=benefit, estimated_cost=cost,
+                    buy_symbol=choice.symbol, buy_price=choice.price.close, buy_notional=buy.notional,
+                    buy_quantity_estimate=buy.quantity)
+
+    def _record(self, pair_id: str, account_id: str, symbol: str, selection: Selection, washes: list[Wash],
+                buy_symbol: str) -> None:
+        groups = self.run.groups
+        key = groups.key(symbol)
+        for s in selection.sales:
+            self.sold_qty[s.lot_id] = self.sold_qty.get(s.lot_id, ZERO) + s.quantity
+        self.sold.setdefault(key, f"{pair_id} ({symbol} in {account_id})")
+        self.bought.setdefault(groups.key(buy_symbol), f"{pair_id} ({buy_symbol} in {account_id})")
+        if washes:
+            self.washing.add(key)
+        self.turnover_left[account_id] -= selection.proceeds
+        self.traded.add((account_id, symbol))
+        losses = [s for s in selection.sales if s.gain < 0]
+        if losses:
+            loss = -sum((s.gain for s in losses), ZERO)
+            sale = (f"{pair_id}: {account_id} sells {selection.quantity.normalize():f} {symbol} on "
+                    f"{self.run.as_of} at an estimated loss of ${loss:,.2f}")
+            until = self.run.as_of + RESTRICTION_DAYS
+            for member in sorted(groups.members(symbol)):
+                self.restrictions.append(Restriction(self.household, member, until, sale))

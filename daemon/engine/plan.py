@@ -1,0 +1,167 @@
+"""`plan(input) -> HarvestPlan`: the harvest engine's single entry point.
+
+1. Circuit breaker (or the manual halt flag): when tripped, nothing is harvested today and every candidate
+   is reported as skipped with reason `circuit_breaker`.
+2. Per household, the ledger is indexed once (holdings.py); per taxable account in sync, every position
+   with a loss at today's price becomes a candidate if its price is sane and the lots the broker would
+   sell pass the loss thresholds (selection.py) and the estimated benefit beats the cost.
+3. Candidates of all households are taken best estimated net benefit first, up to `max_pairs_per_run`;
+   each one is checked against what earlier pairs of its household did (pairs.py): turnover cap, wash-sale
+   look-back, replacement, cash, benefit.
+4. Swap backs (optional) follow, under the same limits.
+Pair ids are "p1", "p2", ... in plan order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from daemon.engine import breaker
+from daemon.engine.benefit import Rates, estimated_cost
+from daemon.engine.candidates import has_loss
+from daemon.engine.cash import account_value, cash_alert
+from daemon.engine.conflicts import BuyGuard
+from daemon.engine.holdings import GroupIndex, index
+from daemon.engine.pairs import Candidate, HouseholdPlan, Run, lot_method
+from daemon.engine.quotes import Prices
+from daemon.engine.replacement import AssetClasses
+from daemon.engine.selection import select
+from daemon.engine.swap_back import swap_back
+from daemon.engine.types import (
+    AccountInput,
+    Alert,
+    EngineInput,
+    HarvestPlan,
+    Pair,
+    Rejection,
+    Restriction,
+    Skip,
+    SkipReason,
+)
+from daemon.ledger.types import Lot
+
+# Reasons that only say "not worth it": such a position may still be swapped back.
+_QUIET = {SkipReason.BELOW_LOSS_THRESHOLD, SkipReason.BELOW_BENEFIT_THRESHOLD}
+
+
+def plan(inp: EngineInput) -> HarvestPlan:
+    h = inp.harvest
+    groups = GroupIndex(inp.identical)
+    run = Run(inp.as_of, h, inp.tax, Rates.of(inp.tax), groups, AssetClasses(inp.asset_classes, groups),
+              Prices(inp.market.quotes, inp.as_of, h))
+    alerts: list[Alert] = []
+    reading = breaker.check(inp.market.benchmark_closes, h, inp.as_of)
+    breaker_alert = reading.alert()
+    if breaker_alert is not None:
+        alerts.append(breaker_alert)
+
+    skipped: list[Skip] = []
+    households: list[tuple[HouseholdPlan, list[AccountInput]]] = []
+    candidates: list[tuple[Candidate, HouseholdPlan]] = []
+    for data in inp.households:
+        holdings = index(data.ledger, inp.as_of, groups)
+        household = HouseholdPlan(data.household, holdings,
+                                  BuyGuard(holdings, inp.restrictions, inp.as_of, groups), run)
+        tradable: list[AccountInput] = []
+        for account in sorted(data.accounts, key=lambda a: a.account.id):
+            if not account.account.type.taxable:
+                continue
+            positions = holdings.positions.get(account.account.id, {})
+            value = account_value(account.cash, positions, run.prices)
+            household.open_account(account, value)
+            alert = cash_alert(data.household, account.account.id, account.cash, value, h)
+            if alert is not None:
+                alerts.append(alert)
+            if not account.in_sync:
+                skipped.append(Skip(data.household, account.account.id, "*", SkipReason.RECONCILE_MISMATCH,
+                                    f"{account.account.id}: the broker's positions do not match the ledger; "
+                                    f"reconcile before harvesting"))
+                continue
+            tradable.append(account)
+            for symbol in sorted(positions):
+                found = _evaluate(run, data.household, account, symbol, positions[symbol])
+                if isinstance(found, Skip):
+                    skipped.append(found)
+                elif found is not None:
+                    candidates.append((found, household))
+        households.append((household, tradable))
+
+    if reading.tripped:
+        skipped.extend(Skip(c.household, c.account.account.id, c.symbol, SkipReason.CIRCUIT_BREAKER,
+                            reading.detail) for c, _ in candidates)
+        return HarvestPlan(inp.run_id, inp.as_of, inp.mode, (), _sorted(skipped), (), tuple(alerts),
+                           paused="circuit_breaker")
+
+    pairs: list[Pair] = []
+    candidates.sort(key=lambda c: (-c[0].score, c[0].household, c[0].account.account.id, c[0].symbol))
+    for candidate, household in candidates:
+        where = (candidate.household, candidate.account.account.id, candidate.symbol)
+        if len(pairs) >= h.max_pairs_per_run:
+            skipped.append(Skip(*where, SkipReason.MAX_PAIRS_REACHED,
+                                f"{candidate.symbol}: max_pairs_per_run {h.max_pairs_per_run} reached "
+                                f"(estimated net benefit ${candidate.score:,.2f})"))
+            continue
+        out = household.harvest(candidate, f"p{len(pairs) + 1}")
+        if isinstance(out, Rejection):
+            skipped.append(Skip(*where, out.reason, out.detail))
+        else:
+            pairs.append(out)
+
+    if h.swap_back:
+        _swap_backs(households, pairs, skipped, h.max_pairs_per_run)
+
+    restrictions: dict[tuple[str, str], Restriction] = {}
+    for household, _ in households:
+        for r in household.restrictions:
+            restrictions.setdefault((r.household, r.symbol), r)
+    return HarvestPlan(inp.run_id, inp.as_of, inp.mode, tuple(pairs), _sorted(skipped),
+                       tuple(restrictions.values()), tuple(alerts))
+
+
+def _evaluate(run: Run, household: str, account: AccountInput, symbol: str,
+              lots: Sequence[Lot]) -> Candidate | Skip | None:
+    """A candidate, a skipped position (with why), or None for a position without any loss."""
+    h = run.harvest
+    price = run.prices.get(symbol)
+    if isinstance(price, Rejection):
+        mark = run.prices.mark(symbol)
+        if mark is not None and not has_loss(lots, mark):
+            return None
+        return Skip(household, account.account.id, symbol, price.reason, price.detail)
+    if not has_loss(lots, price.close):
+        return None
+    selection = select(symbol, lots, lot_method(account), price, run.as_of, h, run.rates,
+                       whole_shares=not account.capabilities.fractional_shares)
+    if isinstance(selection, Rejection):
+        return Skip(household, account.account.id, symbol, selection.reason, selection.detail)
+    benefit = run.rates.value(selection.short_loss, selection.long_loss)
+    cost = estimated_cost(price, selection.quantity, h)
+    if benefit - cost < h.min_net_benefit_usd:
+        return Skip(household, account.account.id, symbol, SkipReason.BELOW_BENEFIT_THRESHOLD,
+                    f"{symbol}: estimated benefit ${benefit:,.2f} - cost ${cost:,.2f} is below "
+                    f"min_net_benefit_usd ${h.min_net_benefit_usd}")
+    return Candidate(household, account, symbol, lots, price, selection, benefit - cost)
+
+
+def _swap_backs(households: list[tuple[HouseholdPlan, list[AccountInput]]], pairs: list[Pair],
+                skipped: list[Skip], max_pairs: int) -> None:
+    reported = {(s.household, s.account, s.symbol) for s in skipped if s.reason not in _QUIET}
+    for household, tradable in households:
+        for account in tradable:
+            positions = household.holdings.positions.get(account.account.id, {})
+            for symbol in sorted(positions):
+                where = (household.household, account.account.id, symbol)
+                if where in reported:
+                    continue
+                if len(pairs) >= max_pairs:
+                    return
+                out = swap_back(household, account, symbol, positions[symbol], f"p{len(pairs) + 1}")
+                if isinstance(out, Rejection):
+                    skipped.append(Skip(*where, out.reason, out.detail))
+                elif out is not None:
+                    pairs.append(out)
+
+
+def _sorted(skipped: list[Skip]) -> tuple[Skip, ...]:
+    return tuple(sorted(skipped, key=lambda s: (s.household, s.account, s.symbol)))
+

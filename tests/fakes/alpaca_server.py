@@ -1,0 +1,303 @@
+"""A fake Alpaca (trading and market data) on 127.0.0.1 that alpaca-py 0.44 talks to unchanged.
+
+One state per API key pair (authenticated by the APCA-API-KEY-ID / APCA-API-SECRET-KEY headers), like a
+paper account: cash, positions, orders, FILL activities (see alpaca_state). Market orders fill at the
+price set with `set_price`: at once (`fill_mode="immediate"`), when the test calls `fill()` ("manual",
+for partial fills and fill waits), or never ("reject": the order comes back rejected). Faults:
+`fail_next`, `delay_next`. Every request is recorded in `requests` (never the secret).
+
+    with FakeAlpaca() as fake:
+        fake.add_account("KEY", "SECRET", cash=Decimal(10_000))
+        fake.set_price("VTI", Decimal("250"))
+        TradingClient("KEY", "SECRET", url_override=fake.url)  # and StockHistoricalDataClient likewise
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from datetime import time as dtime
+from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Literal
+from urllib.parse import parse_qsl, urlsplit
+
+from tests.fakes.alpaca_state import NY, OPEN, FakeAccount, FakeOrder, HttpError, calendar_json, clock_json, ts
+
+__all__ = ["FakeAccount", "FakeAlpaca", "FakeOrder", "FillMode", "Request"]
+
+FillMode = Literal["immediate", "manual", "reject"]
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    query: dict[str, str]
+    body: Any  # decoded JSON (numbers as Decimal)
+    key_id: str | None
+
+
+@dataclass
+class _Fault:
+    method: str | None
+    prefix: str
+    remaining: int
+    status: int = 0
+    delay: float = 0.0
+    body: Any = None
+
+
+class FakeAlpaca:
+    def __init__(self, fill_mode: FillMode = "immediate"):
+        self.fill_mode: FillMode = fill_mode
+        self.accounts: dict[str, FakeAccount] = {}  # by key id
+        self.quotes: dict[str, tuple[Decimal, Decimal | None, Decimal | None, datetime]] = {}
+        self.bars: dict[str, list[tuple[date, Decimal]]] = {}
+        self.market_open = True
+        self.now: datetime | None = None  # a frozen time; None = the real clock
+        self.requests: list[Request] = []
+        self.lock = threading.RLock()
+        self._faults: list[_Fault] = []
+        self._inflight = 0
+        self._trade_ids = itertools.count(1)
+        self._server: _Server | None = None
+
+    # -- the test's side ---------------------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        assert self._server is not None, "start() the fake first"
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def start(self) -> FakeAlpaca:
+        server = _Server(("127.0.0.1", 0), _Handler)  # loopback only, an ephemeral port
+        server.fake = self
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        self._server = server
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> FakeAlpaca:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def time(self) -> datetime:
+        return self.now or datetime.now(UTC)
+
+    @property
+    def prices(self) -> dict[str, Decimal]:
+        return {symbol: quote[0] for symbol, quote in self.quotes.items()}
+
+    def add_account(self, key_id: str, secret: str, cash: Decimal = Decimal(100_000),
+                    positions: dict[str, Decimal] | None = None) -> FakeAccount:
+        account = FakeAccount(key_id, secret, cash)
+        for symbol, qty in (positions or {}).items():
+            account.positions[symbol] = qty
+            account.cost[symbol] = qty * self.prices.get(symbol, Decimal(0))
+        with self.lock:
+            self.accounts[key_id] = account
+        return account
+
+    def set_price(self, symbol: str, price: Decimal, bid: Decimal | None = None, ask: Decimal | None = None,
+                  at: datetime | None = None) -> None:
+        """The last trade (and fill price) of `symbol`; bid/ask default to it; `at` to now."""
+        with self.lock:
+            self.quotes[symbol] = (price, bid, ask, at or self.time())
+
+    def set_bars(self, symbol: str, closes: list[tuple[date, Decimal]]) -> None:
+        with self.lock:
+            self.bars[symbol] = sorted(closes)
+
+    def order(self, order: str) -> tuple[FakeAccount, FakeOrder]:
+        """An order by id or client order id, and its account."""
+        with self.lock:
+            for account in self.accounts.values():
+                found = account.orders.get(order) or account.by_client_id(order)
+                if found is not None:
+                    return account, found
+        raise KeyError(order)
+
+    def fill(self, order: str, qty: Decimal | None = None, price: Decimal | None = None) -> FakeOrder:
+        """Fill (part of) an open order, by id or client order id; the rest of it by default."""
+        with self.lock:
+            account, found = self.order(order)
+            assert found.status in OPEN, f"order {order} is {found.status}"
+            account.fill(found, qty, price or self.prices[found.symbol], self.time())
+            return found
+
+    def fail_next(self, prefix: str, status: int, count: int = 1, body: Any = None,
+                  method: str | None = None) -> None:
+        """Answer the next `count` requests whose path starts with `prefix` with `status` and `body`
+        (default an Alpaca error object; a str is sent as text/html, as a proxy would)."""
+        with self.lock:
+            self._faults.append(_Fault(method, prefix, count, status=status, body=body))
+
+    def delay_next(self, prefix: str, seconds: float, count: int = 1, method: str | None = None) -> None:
+        """Hold the next `count` matching requests for `seconds`, then serve them normally (so an order
+        whose client timed out is still placed, as on a real broker)."""
+        with self.lock:
+            self._faults.append(_Fault(method, prefix, count, delay=seconds))
+
+    def received(self, method: str, path: str) -> list[Request]:
+        with self.lock:
+            return [r for r in self.requests if r.method == method and r.path == path]
+
+    def wait_idle(self, timeout: float = 5.0) -> None:
+        """Wait until no request is being served (e.g. a delayed one its client gave up on)."""
+        deadline = time.monotonic() + timeout
+        while self._inflight and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    # -- serving -----------------------------------------------------------------------------------------------
+    def handle(self, method: str, path: str, query: dict[str, str], raw: bytes, key_id: str | None,
+               secret: str | None) -> tuple[int, Any]:
+        try:
+            body = json.loads(raw, parse_float=Decimal) if raw else None
+        except ValueError:
+            return 400, {"code": 40010000, "message": "request body format is invalid"}
+        with self.lock:
+            self.requests.append(Request(method, path, query, body, key_id))
+            self._inflight += 1
+            faults = [f for f in self._faults if path.startswith(f.prefix) and f.method in (None, method)]
+            delay = next((f for f in faults if f.delay), None)
+            fail = next((f for f in faults if f.status), None)
+            for fault in (delay, fail):
+                if fault is not None:
+                    fault.remaining -= 1
+                    if fault.remaining <= 0:
+                        self._faults.remove(fault)
+        try:
+            if delay is not None:
+                time.sleep(delay.delay)
+            if fail is not None:
+                return fail.status, fail.body if fail.body is not None else {
+                    "code": fail.status * 100_000 + 10_000, "message": f"fake failure {fail.status}"}
+            with self.lock:
+                account = self.accounts.get(key_id or "")
+                if account is None or account.secret != secret:
+                    raise HttpError(401, "request is not authorized", 40110000)
+                if path.startswith("/v2/stocks/"):
+                    return 200, self._data(path, query)
+                result = self._trading(method, path, query, body, account)
+                return (204, None) if result is None else (200, result)
+        except HttpError as exc:
+            return exc.status, {"code": exc.code, "message": exc.message}
+        finally:
+            with self.lock:
+                self._inflight -= 1
+
+    def _trading(self, method: str, path: str, q: dict[str, str], body: Any, account: FakeAccount) -> Any:
+        route = (method, path)
+        if route == ("GET", "/v2/account"):
+            return account.account_json(self.prices)
+        if route == ("GET", "/v2/positions"):
+            return account.positions_json(self.prices)
+        if route == ("GET", "/v2/account/activities"):
+            return account.activity_page(q)
+        if route == ("GET", "/v2/clock"):
+            return clock_json(self.time(), self.market_open)
+        if route == ("GET", "/v2/calendar"):
+            today = self.time().astimezone(NY).date()
+            return calendar_json(*(date.fromisoformat(q[k]) if k in q else today for k in ("start", "end")))
+        if route == ("POST", "/v2/orders"):
+            order = account.new_order(body if isinstance(body, dict) else {}, self.prices, self.time())
+            if self.fill_mode == "reject":
+                order.status, order.failed_at = "rejected", self.time()
+            elif self.fill_mode == "immediate":
+                account.fill(order, None, self.prices[order.symbol], self.time())
+            return order.json()
+        if route == ("GET", "/v2/orders"):
+            return account.orders_json(q)
+        if route == ("GET", "/v2/orders:by_client_order_id"):
+            found = account.by_client_id(q.get("client_order_id", ""))
+            if found is None:
+                raise HttpError(404, "order not found", 40410000)
+            return found.json()
+        if path.startswith("/v2/orders/") and method == "GET":
+            by_id = account.orders.get(path.removeprefix("/v2/orders/"))
+            if by_id is None:
+                raise HttpError(404, "order not found", 40410000)
+            return by_id.json()
+        if path.startswith("/v2/orders/") and method == "DELETE":
+            account.cancel(path.removeprefix("/v2/orders/"), self.time())
+            return None
+        raise HttpError(404, "endpoint not found", 40410000)
+
+    def _data(self, path: str, q: dict[str, str]) -> dict[str, Any]:
+        symbols = [s for s in q.get("symbols", "").split(",") if s]
+        if not symbols:
+            raise HttpError(400, "symbols is required", 40010001)
+        known = [s for s in symbols if s in self.quotes]  # Alpaca leaves unknown symbols out
+        if path == "/v2/stocks/quotes/latest":
+            return {"quotes": {s: {"t": ts(at), "ax": "V", "ap": float(ask or p), "as": 1, "bx": "V",
+                                   "bp": float(bid or p), "bs": 1, "c": ["R"], "z": "B"}
+                               for s in known for p, bid, ask, at in [self.quotes[s]]}}
+        if path == "/v2/stocks/trades/latest":
+            return {"trades": {s: {"t": ts(self.quotes[s][3]), "x": "V", "p": float(self.quotes[s][0]),
+                                   "s": 100, "c": ["@"], "i": next(self._trade_ids), "z": "B"} for s in known}}
+        if path == "/v2/stocks/bars":
+            if q.get("timeframe") != "1Day":
+                raise HttpError(422, "the fake serves daily bars only", 40010001)
+            start, end = (datetime.fromisoformat(q[k]) if k in q else None for k in ("start", "end"))
+            rows = [(s, datetime.combine(d, dtime(), NY), c) for s in symbols for d, c in self.bars.get(s, [])]
+            rows = [r for r in rows if (start is None or r[1] >= start) and (end is None or r[1] <= end)]
+            offset, limit = int(q.get("page_token") or 0), int(q.get("limit") or 1000)
+            bars: dict[str, list[dict[str, Any]]] = {}
+            for s, t, c in rows[offset:offset + limit]:
+                bars.setdefault(s, []).append({"t": ts(t), "o": float(c), "h": float(c), "l": float(c),
+                                               "c": float(c), "v": 1000, "n": 10, "vw": float(c)})
+            more = offset + limit < len(rows)
+            return {"bars": bars, "next_page_token": str(offset + limit) if more else None}
+        raise HttpError(404, "endpoint not found", 40410000)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    fake: FakeAlpaca
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client that hung up (timeout tests)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+
+    def _serve(self, method: str) -> None:
+        fake = self.server.fake
+        parts = urlsplit(self.path)
+        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        status, payload = fake.handle(method, parts.path, dict(parse_qsl(parts.query)), raw,
+                                      self.headers.get("APCA-API-KEY-ID"), self.headers.get("APCA-API-SECRET-KEY"))
+        text = isinstance(payload, str)
+        data = b"" if payload is None else (payload if text else json.dumps(payload, default=str)).encode()
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "text/html" if text else "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        except OSError:  # the client gave up (a timeout test)
+            pass
+
+    def do_GET(self) -> None:  # noqa: N802
+        self._serve("GET")
+
+    def do_POST(self) -> None:  # noqa: N802
+        self._serve("POST")
+
+    def do_DELETE(self) -> None:  # noqa: N802
+        self._serve("DELETE")
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        pass
