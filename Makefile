@@ -36,8 +36,7 @@ demo: $(VENV)/.installed
 	$(DEMO) import config/demo/trades.csv
 	$(DEMO) lots
 	$(DEMO) gains
-# PLANNED (harvest engine): enable this line once `tlh harvest` exists.
-#	$(DEMO) harvest --dry-run
+	$(DEMO) harvest --dry-run
 
 test: $(VENV)/.installed-test
 	$(BIN)/pytest -q $(PYTEST_ARGS)

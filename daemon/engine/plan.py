@@ -145,7 +145,10 @@ def _evaluate(run: Run, household: str, account: AccountInput, symbol: str,
 
 def _swap_backs(households: list[tuple[HouseholdPlan, list[AccountInput]]], pairs: list[Pair],
                 skipped: list[Skip], max_pairs: int) -> None:
+    """Swap backs for positions not otherwise reported; a swap back (or why it is blocked) replaces a
+    position's "not worth harvesting" entry."""
     reported = {(s.household, s.account, s.symbol) for s in skipped if s.reason not in _QUIET}
+    quiet = {(s.household, s.account, s.symbol): s for s in skipped if s.reason in _QUIET}
     for household, tradable in households:
         for account in tradable:
             positions = household.holdings.positions.get(account.account.id, {})
@@ -156,9 +159,13 @@ def _swap_backs(households: list[tuple[HouseholdPlan, list[AccountInput]]], pair
                 if len(pairs) >= max_pairs:
                     return
                 out = swap_back(household, account, symbol, positions[symbol], f"p{len(pairs) + 1}")
+                if out is None:
+                    continue
+                if where in quiet:
+                    skipped.remove(quiet[where])
                 if isinstance(out, Rejection):
                     skipped.append(Skip(*where, out.reason, out.detail))
-                elif out is not None:
+                else:
                     pairs.append(out)
 
 

@@ -75,7 +75,7 @@ def _specific(symbol: str, lots: Sequence[Lot], price: Price, as_of: date, harve
     eligible = [s for s in full if lot_passes_pct(s, harvest)]
     if not eligible:
         losers = of_sales([s for s in full if s.gain < 0])
-        return below_threshold(symbol, losers.loss, losers.basis, harvest, "largest lot loss")
+        return below_threshold(symbol, losers.loss, losers.basis, harvest, "loss of the lots at a loss")
     # Short-term losses first, then the largest tax value per share (what a capped sale should keep).
     eligible.sort(key=lambda s: (s.term is not Term.SHORT, s.gain * rates.rate(s.term) / s.quantity,
                                  s.purchased, s.seq, s.lot_id))

@@ -1,0 +1,126 @@
+"""`tlh harvest` and `tlh restrictions`."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+import typer
+
+from daemon import harvest
+from daemon.cli.main import context, fail
+from daemon.cli.render import Format, print_json, print_table
+from daemon.config.models import Settings
+from daemon.engine.types import HarvestPlan
+from daemon.prices import PriceBook, PriceFileError
+from daemon.prices import load as load_prices
+from daemon.service.brokers import account_facts
+from daemon.store import migrate
+from daemon.store.db import make_engine, transaction
+from daemon.store.models import Restriction
+
+
+def price_book(settings: Settings) -> PriceBook:
+    path = settings.brokers.paper.prices
+    if path is None:
+        fail("no price source: set [brokers.paper] prices to a CSV of daily closes")
+    assert path is not None
+    try:
+        return load_prices(Path(path))
+    except PriceFileError as exc:
+        fail(str(exc))
+        raise
+
+
+def _as_of(value: str | None, prices: PriceBook) -> date:
+    if value is None:
+        last = prices.last_day()
+        if last is None:
+            fail("the price file has no prices")
+        assert last is not None
+        return last
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        fail(f"--as-of: not a YYYY-MM-DD date: {value!r}")
+        raise
+
+
+def show_plan(plan: HarvestPlan) -> None:
+    d = plan.to_dict()
+    title = f"Harvest plan {plan.run_id} ({plan.mode}, as of {plan.as_of})"
+    if plan.paused:
+        title += f" - PAUSED: {plan.paused}"
+    print_table(title, d["pairs"], ["pair_id", "account", "sell_symbol", "sell_quantity", "lots", "estimated_loss",
+                                    "estimated_benefit", "estimated_cost", "buy_symbol", "buy_notional"],
+                right=["sell_quantity", "estimated_loss", "estimated_benefit", "estimated_cost", "buy_notional"])
+    if d["skipped"]:
+        print_table("Skipped", d["skipped"], ["account", "symbol", "reason", "detail"])
+    if d["restrictions"]:
+        print_table("Do not buy until", d["restrictions"], ["household", "symbol", "until", "sale"])
+    if d["alerts"]:
+        print_table("Alerts", d["alerts"], ["severity", "kind", "message"])
+
+
+def harvest_cmd(
+    ctx: typer.Context,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Plan and record only; overrides the mode.")] = False,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Trading day YYYY-MM-DD (default: latest).")]
+    = None,
+    fmt: Annotated[Format, typer.Option("--format")] = Format.TABLE,
+) -> None:
+    """Build the harvest plan for a day; in paper or live mode, carry it out."""
+    settings = context(ctx).settings
+    mode = "dry-run" if dry_run else settings.mode
+    if mode != "dry-run":
+        fail(f"mode {mode!r}: order execution is not built yet; run with --dry-run")
+    prices = price_book(settings)
+    day = _as_of(as_of, prices)
+    migrate.upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        facts = account_facts(engine, settings, prices, day)
+        with transaction(engine) as session:
+            plan = harvest.plan_and_record(session, settings, prices, day, mode, facts,
+                                           record_restrictions=False)
+    finally:
+        engine.dispose()
+    if fmt is Format.JSON:
+        print_json(plan.to_dict())
+    else:
+        show_plan(plan)
+
+
+def restrictions_cmd(
+    ctx: typer.Context,
+    all_: Annotated[bool, typer.Option("--all", help="Expired ones too.")] = False,
+    fmt: Annotated[Format, typer.Option("--format")] = Format.TABLE,
+) -> None:
+    """The household's do-not-buy-until list, with the sale that caused each entry."""
+    settings = context(ctx).settings
+    migrate.upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    today = datetime.now().date()
+    try:
+        with transaction(engine) as session:
+            query = sa.select(Restriction).order_by(Restriction.household_id, Restriction.until,
+                                                    Restriction.symbol)
+            if not all_:
+                query = query.where(Restriction.until > today)
+            rows: list[dict[str, Any]] = [
+                {"household": r.household_id, "symbol": r.symbol, "until": r.until, "sale": r.sale,
+                 "sale_date": r.sale_date, "account": r.account_id, "run_id": r.run_id}
+                for r in session.scalars(query)]
+    finally:
+        engine.dispose()
+    if fmt is Format.JSON:
+        print_json(rows)
+    else:
+        print_table("Do not buy until", rows, ["household", "symbol", "until", "sale", "run_id"])
+
+
+def register(app: typer.Typer) -> None:
+    app.command("harvest")(harvest_cmd)
+    app.command("restrictions")(restrictions_cmd)

@@ -1,0 +1,152 @@
+"""The harvest step's shell: gather what the pure engine needs, run it, record the run.
+
+Reads the ledger and restrictions from the store, quotes and benchmark history from the price source, and
+each account's cash from its broker; writes the run (with its plan), the new do-not-buy-until
+restrictions and the alerts, in one transaction.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import sqlalchemy as sa
+import structlog
+from sqlalchemy.orm import Session
+
+from daemon.bookkeeping import ledger_accounts
+from daemon.config.loader import identical_groups
+from daemon.config.models import Settings
+from daemon.engine import plan as engine_plan
+from daemon.engine.types import (
+    AccountInput,
+    Capabilities,
+    EngineInput,
+    HarvestPlan,
+    HouseholdInput,
+    MarketData,
+    Restriction,
+)
+from daemon.prices import PriceBook, Quote
+from daemon.store import ledger_repo
+from daemon.store.models import AccountRow, Alert, HarvestRun
+from daemon.store.models import Restriction as RestrictionRow
+
+log = structlog.get_logger(__name__)
+
+BREAKER_HISTORY = timedelta(days=45)  # enough calendar days for 21 daily returns
+
+
+@dataclass(frozen=True)
+class AccountFacts:
+    """What the brokers said about an account before planning."""
+
+    cash: Decimal
+    capabilities: Capabilities = Capabilities()
+
+
+def new_run_id(as_of: date) -> str:
+    return f"r{as_of:%Y%m%d}-{secrets.token_hex(3)}"
+
+
+def _symbols(settings: Settings, households: list[HouseholdInput]) -> set[str]:
+    symbols = {lot.symbol for h in households for lot in h.ledger.open_lots}
+    symbols |= {m for c in settings.asset_classes for m in c.members}
+    return symbols
+
+
+def market_data(prices: PriceBook, symbols: set[str], settings: Settings, as_of: date) -> MarketData:
+    quotes: dict[str, Quote] = {}
+    for symbol in sorted(symbols):
+        q = prices.quote(symbol, as_of)
+        if q is not None:
+            quotes[symbol] = q
+    closes = {b: prices.closes(b, as_of - BREAKER_HISTORY, as_of)
+              for b in settings.harvest.circuit_breaker_benchmarks}
+    return MarketData(quotes=quotes, benchmark_closes={b: c for b, c in closes.items() if c})
+
+
+def active_restrictions(session: Session, as_of: date) -> tuple[Restriction, ...]:
+    rows = session.scalars(sa.select(RestrictionRow).where(RestrictionRow.until > as_of)
+                           .order_by(RestrictionRow.until, RestrictionRow.symbol))
+    return tuple(Restriction(r.household_id, r.symbol, r.until, r.sale) for r in rows)
+
+
+def build_input(session: Session, settings: Settings, prices: PriceBook, as_of: date, run_id: str, mode: str,
+                facts: Mapping[str, AccountFacts]) -> EngineInput:
+    accounts = ledger_accounts(settings)
+    in_sync = dict(session.execute(sa.select(AccountRow.id, AccountRow.in_sync)).all())
+    households = []
+    for household in sorted({a.household for a in accounts.values()}):
+        members = tuple(
+            AccountInput(account=a, cash=facts[a.id].cash if a.id in facts else Decimal(0),
+                         in_sync=bool(in_sync.get(a.id, True)),
+                         capabilities=facts[a.id].capabilities if a.id in facts else Capabilities())
+            for a in accounts.values() if a.household == household)
+        households.append(HouseholdInput(household, members, ledger_repo.load_ledger(session, household)))
+    return EngineInput(run_id=run_id, as_of=as_of, households=tuple(households),
+                       market=market_data(prices, _symbols(settings, households), settings, as_of),
+                       harvest=settings.harvest, tax=settings.tax, identical=identical_groups(settings),
+                       asset_classes=tuple(settings.asset_classes),
+                       restrictions=active_restrictions(session, as_of), mode=mode)
+
+
+def record(session: Session, plan: HarvestPlan, started: datetime, *, status: str = "planned") -> None:
+    """Store the run with its plan, the restrictions it creates and its alerts."""
+    now = datetime.now(UTC)
+    session.add(HarvestRun(id=plan.run_id, household_id=None, as_of=plan.as_of, mode=plan.mode, status=status,
+                           started_at=started, finished_at=now, plan=plan.to_dict()))
+    session.flush()
+    for r in plan.restrictions:
+        exists = session.scalar(sa.select(RestrictionRow.id).where(
+            RestrictionRow.household_id == r.household, RestrictionRow.symbol == r.symbol,
+            RestrictionRow.until == r.until, RestrictionRow.account_id.is_(None)))
+        if exists is None:
+            session.add(RestrictionRow(household_id=r.household, symbol=r.symbol, until=r.until, sale=r.sale,
+                                       sale_date=r.until - timedelta(days=31), account_id=None,
+                                       run_id=plan.run_id, created_at=now))
+    for a in plan.alerts:
+        session.add(Alert(created_at=now, run_id=plan.run_id, kind=a.kind, severity=a.severity.value,
+                          household_id=a.data.get("household"), account_id=a.data.get("account"),
+                          message=a.message, data=dict(a.data)))
+
+
+def plan_and_record(session: Session, settings: Settings, prices: PriceBook, as_of: date, mode: str,
+                    facts: Mapping[str, AccountFacts], *, record_restrictions: bool = True) -> HarvestPlan:
+    started = datetime.now(UTC)
+    run_id = new_run_id(as_of)
+    inp = build_input(session, settings, prices, as_of, run_id, mode, facts)
+    result = engine_plan(inp)
+    if not record_restrictions:
+        # A dry run restricts nothing: nothing was sold. The plan still lists what a sale would restrict.
+        session.add(HarvestRun(id=result.run_id, household_id=None, as_of=as_of, mode=mode, status="dry-run",
+                               started_at=started, finished_at=datetime.now(UTC), plan=result.to_dict()))
+        session.flush()
+        for a in result.alerts:
+            session.add(Alert(created_at=datetime.now(UTC), run_id=result.run_id, kind=a.kind,
+                              severity=a.severity.value, household_id=a.data.get("household"),
+                              account_id=a.data.get("account"), message=a.message, data=dict(a.data)))
+        _dry_run_alert(session, result)
+    else:
+        record(session, result, started)
+    log.info("harvest.planned", run_id=run_id, as_of=str(as_of), mode=mode, pairs=len(result.pairs),
+             skipped=len(result.skipped), paused=result.paused)
+    return result
+
+
+def _dry_run_alert(session: Session, plan: HarvestPlan) -> None:
+    """The dry-run alert: what would have been sold and bought, with the estimated tax benefit."""
+    if not plan.pairs:
+        return
+    lines = [f"{p.account}: sell {p.sell_quantity.normalize():f} {p.sell_symbol} (loss {p.estimated_loss:.2f}),"
+             f" buy {p.buy_notional:.2f} of {p.buy_symbol}" for p in plan.pairs]
+    benefit = sum((p.estimated_benefit for p in plan.pairs), Decimal(0))
+    session.add(Alert(created_at=datetime.now(UTC), run_id=plan.run_id, kind="dry_run_plan", severity="info",
+                      household_id=None, account_id=None,
+                      message=f"dry run {plan.as_of}: {len(plan.pairs)} pair(s) would harvest "
+                              f"{plan.estimated_loss:.2f} of losses, estimated tax benefit {benefit:.2f}: "
+                              + "; ".join(lines),
+                      data={"pairs": str(len(plan.pairs)), "estimated_benefit": f"{benefit:.2f}"}))
