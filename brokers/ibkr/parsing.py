@@ -131,7 +131,7 @@ def order_state(trade: Trade, account: str, reports: dict[str, CommissionReport]
         avg = sum((f.quantity * f.price for f in fills), Decimal(0)) / from_fills
     st, reason = status(trade, filled, known_rejection)
     times = [e.time for e in trade.log]
-    return OrderState(client_order_id=o.orderRef, account=account, symbol=trade.contract.symbol,
+    return OrderState(client_order_id=o.orderRef or f"ibkr-perm-{o.permId}", account=account, symbol=trade.contract.symbol,
                       side=OrderSide.BUY if o.action == "BUY" else OrderSide.SELL, status=st,
                       broker_order_id=str(o.permId) if o.permId else None, quantity=quantity(o.totalQuantity),
                       filled_quantity=filled, filled_avg_price=avg if filled else None,

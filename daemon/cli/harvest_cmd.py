@@ -12,12 +12,14 @@ import typer
 from daemon import harvest
 from daemon.cli.main import context, fail
 from daemon.cli.render import Format, print_json, print_table
+from daemon.config.loader import identical_groups
 from daemon.config.models import Settings
 from daemon.engine.types import HarvestPlan
+from daemon.ledger import restrictions
 from daemon.prices import PriceBook, PriceFileError
 from daemon.prices import load as load_prices
 from daemon.service.brokers import account_facts
-from daemon.store import migrate
+from daemon.store import ledger_repo, migrate
 from daemon.store.db import make_engine, transaction
 from daemon.store.models import Restriction
 
@@ -95,30 +97,41 @@ def harvest_cmd(
 
 def restrictions_cmd(
     ctx: typer.Context,
-    all_: Annotated[bool, typer.Option("--all", help="Expired ones too.")] = False,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Day to look from (default: today).")] = None,
     fmt: Annotated[Format, typer.Option("--format")] = Format.TABLE,
 ) -> None:
-    """The household's do-not-buy-until list, with the sale that caused each entry."""
+    """The household's do-not-buy-until list, with the sale that caused each entry: the daemon's own
+    harvests and every loss sale in the ledger whose 30-day window is still open."""
     settings = context(ctx).settings
+    try:
+        day = date.fromisoformat(as_of) if as_of else datetime.now().date()
+    except ValueError:
+        fail(f"--as-of: not a YYYY-MM-DD date: {as_of!r}")
+        return
     migrate.upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
-    today = datetime.now().date()
+    identical = identical_groups(settings)
+    rows: dict[tuple[str, str, date], dict[str, Any]] = {}
     try:
         with transaction(engine) as session:
-            query = sa.select(Restriction).order_by(Restriction.household_id, Restriction.until,
-                                                    Restriction.symbol)
-            if not all_:
-                query = query.where(Restriction.until > today)
-            rows: list[dict[str, Any]] = [
-                {"household": r.household_id, "symbol": r.symbol, "until": r.until, "sale": r.sale,
-                 "sale_date": r.sale_date, "account": r.account_id, "run_id": r.run_id}
-                for r in session.scalars(query)]
+            for r in session.scalars(sa.select(Restriction).where(Restriction.until > day,
+                                                                  Restriction.sale_date <= day)):
+                rows[(r.household_id, r.symbol, r.until)] = {
+                    "household": r.household_id, "symbol": r.symbol, "until": r.until, "sale": r.sale,
+                    "sale_date": r.sale_date, "source": f"run {r.run_id}" if r.run_id else "daemon"}
+            for household in sorted({a.household for a in settings.accounts}):
+                state = ledger_repo.load_ledger(session, household)
+                for p in restrictions.from_ledger(state, identical, day):
+                    rows.setdefault((p.household, p.symbol, p.until), {
+                        "household": p.household, "symbol": p.symbol, "until": p.until, "sale": p.sale,
+                        "sale_date": p.sale_date, "source": "ledger"})
     finally:
         engine.dispose()
+    out = sorted(rows.values(), key=lambda r: (r["household"], r["until"], r["symbol"]))
     if fmt is Format.JSON:
-        print_json(rows)
+        print_json(out)
     else:
-        print_table("Do not buy until", rows, ["household", "symbol", "until", "sale", "run_id"])
+        print_table(f"Do not buy until (as of {day})", out, ["household", "symbol", "until", "sale", "source"])
 
 
 def register(app: typer.Typer) -> None:

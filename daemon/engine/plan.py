@@ -149,24 +149,26 @@ def _swap_backs(households: list[tuple[HouseholdPlan, list[AccountInput]]], pair
     position's "not worth harvesting" entry."""
     reported = {(s.household, s.account, s.symbol) for s in skipped if s.reason not in _QUIET}
     quiet = {(s.household, s.account, s.symbol): s for s in skipped if s.reason in _QUIET}
-    for household, tradable in households:
-        for account in tradable:
-            positions = household.holdings.positions.get(account.account.id, {})
-            for symbol in sorted(positions):
-                where = (household.household, account.account.id, symbol)
-                if where in reported:
-                    continue
-                if len(pairs) >= max_pairs:
-                    return
-                out = swap_back(household, account, symbol, positions[symbol], f"p{len(pairs) + 1}")
-                if out is None:
-                    continue
-                if where in quiet:
-                    skipped.remove(quiet[where])
-                if isinstance(out, Rejection):
-                    skipped.append(Skip(*where, out.reason, out.detail))
-                else:
-                    pairs.append(out)
+    replaced: set[int] = set()
+    positions = ((household, account, symbol, lots)
+                 for household, tradable in households for account in tradable
+                 for symbol, lots in sorted(household.holdings.positions.get(account.account.id, {}).items()))
+    for household, account, symbol, lots in positions:
+        where = (household.household, account.account.id, symbol)
+        if where in reported:
+            continue
+        if len(pairs) >= max_pairs:
+            break
+        out = swap_back(household, account, symbol, lots, f"p{len(pairs) + 1}")
+        if out is None:
+            continue
+        if where in quiet:
+            replaced.add(id(quiet[where]))
+        if isinstance(out, Rejection):
+            skipped.append(Skip(*where, out.reason, out.detail))
+        else:
+            pairs.append(out)
+    skipped[:] = [s for s in skipped if id(s) not in replaced]
 
 
 def _sorted(skipped: list[Skip]) -> tuple[Skip, ...]:

@@ -10,8 +10,8 @@ from daemon.ledger import Side, Trade, apply
 from tests.engine.helpers import (
     ACCOUNTS,
     AS_OF,
-    D,
     IDENTICAL,
+    D,
     account,
     ago,
     execute,

@@ -115,8 +115,8 @@ def test_cancel_of_an_order_that_filled_meanwhile(broker: AlpacaBroker, fake: Fa
     serve = fake.handle
 
     def fill_first(method: str, path: str, *rest: Any) -> tuple[int, Any]:
-        if method == "DELETE":  # the order fills between our lookup and the DELETE
-            fake.fill("tlh-r")
+        if method == "DELETE" and path.endswith(str(state.broker_order_id)):
+            fake.fill("tlh-r")  # the order fills between our lookup and the DELETE
         return serve(method, path, *rest)
 
     monkeypatch.setattr(fake, "handle", fill_first)
