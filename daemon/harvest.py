@@ -94,44 +94,24 @@ def build_input(session: Session, settings: Settings, prices: PriceBook, as_of: 
                        restrictions=active_restrictions(session, as_of), mode=mode)
 
 
-def record(session: Session, plan: HarvestPlan, started: datetime, *, status: str = "planned") -> None:
-    """Store the run with its plan, the restrictions it creates and its alerts."""
-    now = datetime.now(UTC)
-    session.add(HarvestRun(id=plan.run_id, household_id=None, as_of=plan.as_of, mode=plan.mode, status=status,
-                           started_at=started, finished_at=now, plan=plan.to_dict()))
-    session.flush()
-    for r in plan.restrictions:
-        exists = session.scalar(sa.select(RestrictionRow.id).where(
-            RestrictionRow.household_id == r.household, RestrictionRow.symbol == r.symbol,
-            RestrictionRow.until == r.until, RestrictionRow.account_id.is_(None)))
-        if exists is None:
-            session.add(RestrictionRow(household_id=r.household, symbol=r.symbol, until=r.until, sale=r.sale,
-                                       sale_date=r.until - timedelta(days=31), account_id=None,
-                                       run_id=plan.run_id, created_at=now))
-    for a in plan.alerts:
-        session.add(Alert(created_at=now, run_id=plan.run_id, kind=a.kind, severity=a.severity.value,
-                          household_id=a.data.get("household"), account_id=a.data.get("account"),
-                          message=a.message, data=dict(a.data)))
-
-
 def plan_and_record(session: Session, settings: Settings, prices: PriceBook, as_of: date, mode: str,
-                    facts: Mapping[str, AccountFacts], *, record_restrictions: bool = True) -> HarvestPlan:
+                    facts: Mapping[str, AccountFacts]) -> HarvestPlan:
+    """Plan, then store the run with its plan and alerts. Restrictions are recorded when a sale fills, not
+    here: a plan sells nothing."""
     started = datetime.now(UTC)
     run_id = new_run_id(as_of)
-    inp = build_input(session, settings, prices, as_of, run_id, mode, facts)
-    result = engine_plan(inp)
-    if not record_restrictions:
-        # A dry run restricts nothing: nothing was sold. The plan still lists what a sale would restrict.
-        session.add(HarvestRun(id=result.run_id, household_id=None, as_of=as_of, mode=mode, status="dry-run",
-                               started_at=started, finished_at=datetime.now(UTC), plan=result.to_dict()))
-        session.flush()
-        for a in result.alerts:
-            session.add(Alert(created_at=datetime.now(UTC), run_id=result.run_id, kind=a.kind,
-                              severity=a.severity.value, household_id=a.data.get("household"),
-                              account_id=a.data.get("account"), message=a.message, data=dict(a.data)))
+    result = engine_plan(build_input(session, settings, prices, as_of, run_id, mode, facts))
+    session.add(HarvestRun(id=run_id, household_id=None, as_of=as_of, mode=mode,
+                           status="dry-run" if mode == "dry-run" else "planned", started_at=started,
+                           finished_at=datetime.now(UTC), plan=result.to_dict()))
+    session.flush()
+    now = datetime.now(UTC)
+    for a in result.alerts:
+        session.add(Alert(created_at=now, run_id=run_id, kind=a.kind, severity=a.severity.value,
+                          household_id=a.data.get("household"), account_id=a.data.get("account"),
+                          message=a.message, data=dict(a.data)))
+    if mode == "dry-run":
         _dry_run_alert(session, result)
-    else:
-        record(session, result, started)
     log.info("harvest.planned", run_id=run_id, as_of=str(as_of), mode=mode, pairs=len(result.pairs),
              skipped=len(result.skipped), paused=result.paused)
     return result

@@ -57,7 +57,7 @@ class Guard:
         except (requests.RequestException, ValueError) as exc:
             # ValueError covers pydantic's ValidationError, bad JSON and our own parsing errors.
             detail = _validation(exc) if isinstance(exc, ValidationError) else str(exc)
-            raise self.error(what, f"unexpected response: {_short(detail)}") from None
+            raise self.error(what, f"invalid data: {_short(detail)}") from None
 
     def _api_error(self, what: str, exc: APIError) -> BrokerError:
         try:

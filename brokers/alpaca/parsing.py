@@ -7,7 +7,7 @@ data arrives as JSON numbers, which the SDK holds as floats: their shortest repr
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -66,6 +66,15 @@ def _required(value: Any, name: str) -> Decimal:
     return out
 
 
+def _utc(when: datetime | None) -> datetime | None:
+    """The SDK's aware datetimes carry pydantic's own tzinfo class: plain UTC ones instead."""
+    return None if when is None else when.astimezone(UTC)
+
+
+def _exchange_time(when: datetime) -> datetime:
+    return when.astimezone(EXCHANGE_TZ)
+
+
 def _value(enum_or_str: Any) -> str:
     return str(getattr(enum_or_str, "value", enum_or_str))
 
@@ -97,8 +106,8 @@ def order_state(order: Order, account: str) -> OrderState:
         notional=dec(order.notional, "notional"),
         filled_quantity=filled,
         filled_avg_price=avg if filled else None,
-        submitted_at=order.submitted_at,
-        updated_at=order.updated_at,
+        submitted_at=_utc(order.submitted_at),
+        updated_at=_utc(order.updated_at),
         reason=reason,
     )
 
@@ -146,7 +155,8 @@ def position(raw: AlpacaPosition, account: str) -> Position:
 
 
 def market_clock(raw: Clock) -> MarketClock:
-    return MarketClock(now=raw.timestamp, is_open=raw.is_open, next_open=raw.next_open, next_close=raw.next_close)
+    return MarketClock(now=_exchange_time(raw.timestamp), is_open=raw.is_open,
+                       next_open=_exchange_time(raw.next_open), next_close=_exchange_time(raw.next_close))
 
 
 def exchange_date(when: datetime) -> date:

@@ -85,7 +85,7 @@ class IbkrExecution:
         cid = request.client_order_id
 
         def place(ib: IB) -> OrderState:
-            if self._find(ib, code, cid) is not None:
+            if self._find(ib, code, cid, refresh=True) is not None:
                 raise DuplicateOrder(f"ibkr submit: an order with client order id {cid} already exists in {code}")
             contract = self._contracts.one(ib, request.symbol)
             trade = ib.placeOrder(contract, order)
@@ -131,7 +131,7 @@ class IbkrExecution:
         code = self._session.code(account)
 
         def read(ib: IB) -> list[OrderState]:
-            ib.reqOpenOrders()
+            ib.reqAllOpenOrders()
             return [self._state(ib, t, account) for t in ib.openTrades() if t.order.account == code]
 
         return self._session.call("open orders", read)
@@ -144,7 +144,7 @@ class IbkrExecution:
             return max(found, key=lambda t: (t.order.orderId != 0, len(t.log), t.order.permId), default=None)
 
         if refresh:
-            ib.reqOpenOrders()
+            ib.reqAllOpenOrders()  # every client's, in case the client id changed
         trade = match()
         if trade is None and refresh:
             ib.reqCompletedOrders(apiOnly=False)

@@ -85,8 +85,7 @@ def harvest_cmd(
     try:
         facts = account_facts(engine, settings, prices, day)
         with transaction(engine) as session:
-            plan = harvest.plan_and_record(session, settings, prices, day, mode, facts,
-                                           record_restrictions=False)
+            plan = harvest.plan_and_record(session, settings, prices, day, mode, facts)
     finally:
         engine.dispose()
     if fmt is Format.JSON:

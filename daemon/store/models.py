@@ -64,6 +64,9 @@ class AccountRow(Base):
     # False when the last broker reconciliation disagreed with the ledger: harvesting stops for it.
     in_sync: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     sync_detail: Mapped[str | None] = mapped_column(sa.Text)
+    # Where the last fill sync stopped, in the broker's own terms (activity id, execution time, fill seq).
+    sync_cursor: Mapped[str | None]
+    synced_at: Mapped[datetime | None]
 
 
 class Security(Base):

@@ -20,13 +20,22 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from datetime import time as dtime
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlsplit
 
-from tests.fakes.alpaca_state import NY, OPEN, FakeAccount, FakeOrder, HttpError, calendar_json, clock_json, ts
+from tests.fakes.alpaca_state import (
+    NY,
+    OPEN,
+    FakeAccount,
+    FakeOrder,
+    HttpError,
+    Quotes,
+    calendar_json,
+    clock_json,
+    market_data,
+)
 
 __all__ = ["FakeAccount", "FakeAlpaca", "FakeOrder", "FillMode", "Request"]
 
@@ -56,7 +65,7 @@ class FakeAlpaca:
     def __init__(self, fill_mode: FillMode = "immediate"):
         self.fill_mode: FillMode = fill_mode
         self.accounts: dict[str, FakeAccount] = {}  # by key id
-        self.quotes: dict[str, tuple[Decimal, Decimal | None, Decimal | None, datetime]] = {}
+        self.quotes: Quotes = {}
         self.bars: dict[str, list[tuple[date, Decimal]]] = {}
         self.market_open = True
         self.now: datetime | None = None  # a frozen time; None = the real clock
@@ -188,7 +197,7 @@ class FakeAlpaca:
                 if account is None or account.secret != secret:
                     raise HttpError(401, "request is not authorized", 40110000)
                 if path.startswith("/v2/stocks/"):
-                    return 200, self._data(path, query)
+                    return 200, market_data(path, query, self.quotes, self.bars, self._trade_ids)
                 result = self._trading(method, path, query, body, account)
                 return (204, None) if result is None else (200, result)
         except HttpError as exc:
@@ -232,33 +241,6 @@ class FakeAlpaca:
         if path.startswith("/v2/orders/") and method == "DELETE":
             account.cancel(path.removeprefix("/v2/orders/"), self.time())
             return None
-        raise HttpError(404, "endpoint not found", 40410000)
-
-    def _data(self, path: str, q: dict[str, str]) -> dict[str, Any]:
-        symbols = [s for s in q.get("symbols", "").split(",") if s]
-        if not symbols:
-            raise HttpError(400, "symbols is required", 40010001)
-        known = [s for s in symbols if s in self.quotes]  # Alpaca leaves unknown symbols out
-        if path == "/v2/stocks/quotes/latest":
-            return {"quotes": {s: {"t": ts(at), "ax": "V", "ap": float(ask or p), "as": 1, "bx": "V",
-                                   "bp": float(bid or p), "bs": 1, "c": ["R"], "z": "B"}
-                               for s in known for p, bid, ask, at in [self.quotes[s]]}}
-        if path == "/v2/stocks/trades/latest":
-            return {"trades": {s: {"t": ts(self.quotes[s][3]), "x": "V", "p": float(self.quotes[s][0]),
-                                   "s": 100, "c": ["@"], "i": next(self._trade_ids), "z": "B"} for s in known}}
-        if path == "/v2/stocks/bars":
-            if q.get("timeframe") != "1Day":
-                raise HttpError(422, "the fake serves daily bars only", 40010001)
-            start, end = (datetime.fromisoformat(q[k]) if k in q else None for k in ("start", "end"))
-            rows = [(s, datetime.combine(d, dtime(), NY), c) for s in symbols for d, c in self.bars.get(s, [])]
-            rows = [r for r in rows if (start is None or r[1] >= start) and (end is None or r[1] <= end)]
-            offset, limit = int(q.get("page_token") or 0), int(q.get("limit") or 1000)
-            bars: dict[str, list[dict[str, Any]]] = {}
-            for s, t, c in rows[offset:offset + limit]:
-                bars.setdefault(s, []).append({"t": ts(t), "o": float(c), "h": float(c), "l": float(c),
-                                               "c": float(c), "v": 1000, "n": 10, "vw": float(c)})
-            more = offset + limit < len(rows)
-            return {"bars": bars, "next_page_token": str(offset + limit) if more else None}
         raise HttpError(404, "endpoint not found", 40410000)
 
 

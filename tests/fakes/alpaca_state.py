@@ -1,12 +1,13 @@
-"""The fake Alpaca's state: one paper account per API key pair, its orders and FILL activities.
+"""The fake Alpaca's state (one paper account per API key pair: orders, FILL activities) and JSON shapes.
 
-JSON shapes follow Alpaca's Trading API as alpaca-py 0.44 parses them: money and quantities as strings.
+Shapes follow Alpaca as alpaca-py 0.44 parses them: trading money and quantities as strings, market-data
+prices as numbers.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
@@ -19,6 +20,7 @@ OPEN = ("new", "accepted", "pending_new", "partially_filled", "held")  # GET /v2
 TIME_IN_FORCE = ("day", "gtc", "opg", "cls", "ioc", "fok")
 NANO = Decimal("1e-9")
 ZERO = Decimal(0)
+Quotes = dict[str, tuple[Decimal, Decimal | None, Decimal | None, datetime]]  # price, bid, ask, time
 
 
 class HttpError(Exception):
@@ -241,3 +243,33 @@ def calendar_json(start: date, end: date) -> list[dict[str, Any]]:
     return [{"date": d.isoformat(), "open": "09:30", "close": "16:00", "session_open": "0400",
              "session_close": "2000", "settlement_date": (d + timedelta(1)).isoformat()}
             for d in days if d.weekday() < 5]
+
+
+def market_data(path: str, q: Mapping[str, str], quotes: Quotes,
+                bars_by_symbol: Mapping[str, list[tuple[date, Decimal]]], trade_ids: Iterator[int]) -> dict[str, Any]:
+    """The data API: latest quotes and trades, daily bars (prices as JSON numbers); unknown symbols left out."""
+    symbols = [s for s in q.get("symbols", "").split(",") if s]
+    if not symbols:
+        raise HttpError(400, "symbols is required", 40010001)
+    known = [s for s in symbols if s in quotes]  # Alpaca leaves unknown symbols out
+    if path == "/v2/stocks/quotes/latest":
+        return {"quotes": {s: {"t": ts(at), "ax": "V", "ap": float(ask or p), "as": 1, "bx": "V",
+                               "bp": float(bid or p), "bs": 1, "c": ["R"], "z": "B"}
+                           for s in known for p, bid, ask, at in [quotes[s]]}}
+    if path == "/v2/stocks/trades/latest":
+        return {"trades": {s: {"t": ts(quotes[s][3]), "x": "V", "p": float(quotes[s][0]),
+                               "s": 100, "c": ["@"], "i": next(trade_ids), "z": "B"} for s in known}}
+    if path == "/v2/stocks/bars":
+        if q.get("timeframe") != "1Day":
+            raise HttpError(422, "the fake serves daily bars only", 40010001)
+        start, end = (datetime.fromisoformat(q[k]) if k in q else None for k in ("start", "end"))
+        rows = [(s, datetime.combine(d, dtime(), NY), c) for s in symbols for d, c in bars_by_symbol.get(s, [])]
+        rows = [r for r in rows if (start is None or r[1] >= start) and (end is None or r[1] <= end)]
+        offset, limit = int(q.get("page_token") or 0), int(q.get("limit") or 1000)
+        bars: dict[str, list[dict[str, Any]]] = {}
+        for s, t, c in rows[offset:offset + limit]:
+            bars.setdefault(s, []).append({"t": ts(t), "o": float(c), "h": float(c), "l": float(c),
+                                           "c": float(c), "v": 1000, "n": 10, "vw": float(c)})
+        more = offset + limit < len(rows)
+        return {"bars": bars, "next_page_token": str(offset + limit) if more else None}
+    raise HttpError(404, "endpoint not found", 40410000)

@@ -111,3 +111,31 @@ def test_closes(broker: AlpacaBroker, fake: FakeAlpaca) -> None:
     (request,) = fake.received("GET", "/v2/stocks/bars")
     assert request.query["timeframe"] == "1Day" and request.query["adjustment"] == "all"
     assert broker.closes(["VTI"], date(2024, 1, 5), date(2024, 1, 4)) == {"VTI": []}
+
+
+def _sdk_free(value: object) -> bool:
+    """No alpaca-py (or pydantic) object anywhere in a result, timezones included."""
+    if isinstance(value, dict):
+        return all(_sdk_free(k) and _sdk_free(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return all(_sdk_free(v) for v in value)
+    if hasattr(value, "__dataclass_fields__"):
+        return all(_sdk_free(getattr(value, name)) for name in value.__dataclass_fields__)
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return _sdk_free(value.tzinfo)
+    return not type(value).__module__.startswith(("alpaca", "pydantic"))
+
+
+def test_no_sdk_type_crosses_the_protocol(broker: AlpacaBroker, fake: FakeAlpaca) -> None:
+    fake.fill_mode = "manual"
+    fake.set_bars("VTI", [(date(2024, 1, 2), Decimal("230"))])
+    broker.submit(OrderRequest("open-1", "john", "VTI", OrderSide.SELL, quantity=Decimal(1)))
+    fake.fill("open-1", Decimal("0.5"))
+    results: list[object] = [
+        broker.account("john"), broker.positions("john"), broker.fills("john"), broker.quotes(["VTI"]),
+        broker.closes(["VTI"], date(2024, 1, 1), date(2024, 1, 3)), broker.clock(),
+        broker.order("john", "open-1"), broker.open_orders("john"),
+        broker.submit(OrderRequest("tlh-2", "john", "BND", OrderSide.BUY, notional=Decimal(100))),
+    ]
+    assert all(_sdk_free(r) for r in results)
+    assert isinstance(broker.clock().next_close.tzinfo, ZoneInfo)

@@ -79,17 +79,17 @@ def test_partial_fills_and_open_orders(broker: AlpacaBroker, fake: FakeAlpaca) -
     assert broker.fills("john").fills == ()
 
     fake.fill("tlh-p", Decimal(4), Decimal("72.40"))
-    state = broker.order("john", "tlh-p")
-    assert state is not None
-    assert (state.status, state.filled_quantity, state.filled_avg_price) == (
+    partial = broker.order("john", "tlh-p")
+    assert partial is not None
+    assert (partial.status, partial.filled_quantity, partial.filled_avg_price) == (
         OrderStatus.PARTIALLY_FILLED, 4, Decimal("72.4"))
     page = broker.fills("john")
     assert [(f.quantity, f.price) for f in page.fills] == [(4, Decimal("72.4"))]
 
     fake.fill("tlh-p", price=Decimal("72.60"))
-    state = broker.order("john", "tlh-p")
-    assert state is not None and state.status == OrderStatus.FILLED and state.filled_quantity == 10
-    assert state.filled_avg_price == Decimal("72.52")
+    done = broker.order("john", "tlh-p")
+    assert done is not None and done.status == OrderStatus.FILLED and done.filled_quantity == 10
+    assert done.filled_avg_price == Decimal("72.52")
     assert broker.open_orders("john") == []
     later = broker.fills("john", page.cursor)
     assert [(f.quantity, f.price) for f in later.fills] == [(6, Decimal("72.6"))]

@@ -1,0 +1,266 @@
+"""Carrying out a harvest plan's pairs: sell, wait for the fill, buy the replacement for what was sold.
+
+For each pair: both intents are persisted first; the sell is submitted; the buy is sized from the sell's
+actual fill (a partial fill buys for what was filled) and never beyond the account's cash; a sell that
+does not fill means no buy; a rejected buy leaves cash and raises an alert (the next run plans again).
+The fills go into the ledger and the sold group's do-not-buy-until restrictions are recorded at once.
+On start-up (`resume`), every intent without a final state is settled with the broker before anything new
+is sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import ROUND_DOWN, Decimal
+from typing import Any
+
+import sqlalchemy as sa
+import structlog
+from sqlalchemy.engine import Engine
+
+from brokers.protocol import Broker, BrokerError, OrderRequest, OrderSide, OrderState, TimeInForce
+from daemon.config.loader import identical_groups
+from daemon.config.models import Settings
+from daemon.ledger.restrictions import WINDOW_END
+from daemon.service import orders
+from daemon.service.orders import ABANDONED, PENDING, SKIPPED, Policy, client_order_id, fault_point
+from daemon.service.sync import SyncReport, pull_fills
+from daemon.store.db import transaction
+from daemon.store.models import Alert, HarvestRun, OrderIntent
+from daemon.store.models import Restriction as RestrictionRow
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class PairOrder:
+    """What execution needs of a plan's pair, read back from the run's stored plan (fresh or on restart)."""
+
+    run_id: str
+    as_of: date
+    pair_id: str
+    household: str
+    account: str
+    sell_symbol: str
+    sell_quantity: Decimal
+    lot_ids: tuple[str, ...]
+    buy_symbol: str
+    buy_price: Decimal
+    buy_notional: Decimal
+
+    @classmethod
+    def from_plan(cls, run_id: str, as_of: date, plan: Mapping[str, Any]) -> list[PairOrder]:
+        return [cls(run_id=run_id, as_of=as_of, pair_id=p["pair_id"], household=p["household"],
+                    account=p["account"], sell_symbol=p["sell_symbol"], sell_quantity=Decimal(p["sell_quantity"]),
+                    lot_ids=tuple(p["lots"]), buy_symbol=p["buy_symbol"], buy_price=Decimal(p["buy_price"]),
+                    buy_notional=Decimal(p["buy_notional"])) for p in plan.get("pairs", [])]
+
+    def cid(self, leg: str) -> str:
+        return client_order_id(self.run_id, self.pair_id, leg)
+
+
+@dataclass
+class PairOutcome:
+    pair_id: str
+    sell: OrderState | None
+    buy: OrderState | None
+    note: str = ""
+
+
+def _alert(engine: Engine, run_id: str, kind: str, severity: str, message: str, account: str | None) -> None:
+    with transaction(engine) as session:
+        session.add(Alert(created_at=datetime.now(UTC), run_id=run_id, kind=kind, severity=severity,
+                          household_id=None, account_id=account, message=message, data={}))
+    log.info(f"alert.{kind}", run_id=run_id, account=account, message=message)
+
+
+def save_intents(engine: Engine, pairs: list[PairOrder]) -> None:
+    now = datetime.now(UTC)
+    with transaction(engine) as session:
+        for p in pairs:
+            for leg, symbol, qty, notional, lots in (("sell", p.sell_symbol, p.sell_quantity, None, list(p.lot_ids)),
+                                                     ("buy", p.buy_symbol, None, p.buy_notional, None)):
+                if session.get(OrderIntent, p.cid(leg)) is None:
+                    session.add(OrderIntent(client_order_id=p.cid(leg), run_id=p.run_id, pair_id=p.pair_id, leg=leg,
+                                            account_id=p.account, symbol=symbol, side=leg, quantity=qty,
+                                            notional=notional, lots=lots, status=PENDING,
+                                            filled_quantity=Decimal(0), created_at=now, updated_at=now))
+
+
+def record_restrictions(engine: Engine, settings: Settings, p: PairOrder) -> None:
+    """The sold identical group may not be bought in the household for 30 days after the sale."""
+    now, until = datetime.now(UTC), p.as_of + WINDOW_END
+    sale = f"{p.sell_symbol} sold {p.as_of} in {p.account} ({p.run_id} {p.pair_id})"
+    with transaction(engine) as session:
+        for symbol in sorted(identical_groups(settings).members(p.sell_symbol)):
+            exists = session.scalar(sa.select(RestrictionRow.id).where(
+                RestrictionRow.household_id == p.household, RestrictionRow.symbol == symbol,
+                RestrictionRow.sale_date == p.as_of, RestrictionRow.account_id == p.account))
+            if exists is None:
+                session.add(RestrictionRow(household_id=p.household, symbol=symbol, until=until, sale=sale,
+                                           sale_date=p.as_of, account_id=p.account, run_id=p.run_id, created_at=now))
+
+
+def buy_request(p: PairOrder, sell: OrderState, broker: Broker, cash: Decimal) -> OrderRequest | None:
+    """Size the buy from what the sell actually raised: the planned notional scaled by the filled fraction,
+    never more than the account's cash."""
+    fraction = sell.filled_quantity / p.sell_quantity if p.sell_quantity else Decimal(0)
+    notional = min((p.buy_notional * fraction).quantize(Decimal("0.01"), ROUND_DOWN), max(cash, Decimal(0)))
+    if notional < Decimal("1"):
+        return None
+    if broker.capabilities.notional:
+        return OrderRequest(p.cid("buy"), p.account, p.buy_symbol, OrderSide.BUY, notional=notional)
+    step = Decimal("1e-9") if broker.capabilities.fractional else Decimal(1)
+    quantity = (notional / p.buy_price).quantize(step, ROUND_DOWN)
+    if quantity <= 0:
+        return None
+    return OrderRequest(p.cid("buy"), p.account, p.buy_symbol, OrderSide.BUY, quantity=quantity)
+
+
+def _broker(settings: Settings, brokers: Mapping[str, Broker], account_id: str) -> Broker:
+    account = settings.account(account_id)
+    if account is None or account.broker not in brokers:
+        raise BrokerError(f"no broker for account {account_id!r}")
+    return brokers[account.broker]
+
+
+def run_pair(engine: Engine, settings: Settings, p: PairOrder, brokers: Mapping[str, Broker],
+             policy: Policy) -> PairOutcome:
+    broker = _broker(settings, brokers, p.account)
+    lots = p.lot_ids if broker.capabilities.specific_lots else ()
+    request = OrderRequest(p.cid("sell"), p.account, p.sell_symbol, OrderSide.SELL, quantity=p.sell_quantity,
+                           time_in_force=TimeInForce.DAY, lot_ids=lots)
+    sell = orders.submit_once(engine, broker, request, policy)
+    fault_point(policy, "after_sell_submit")
+    return finish_pair(engine, settings, p, brokers, policy, sell)
+
+
+def finish_pair(engine: Engine, settings: Settings, p: PairOrder, brokers: Mapping[str, Broker], policy: Policy,
+                sell: OrderState) -> PairOutcome:
+    broker = _broker(settings, brokers, p.account)
+    sell = orders.wait_final(engine, broker, p.account, sell, policy)
+    fault_point(policy, "after_sell_fill")
+    if sell.filled_quantity <= 0:
+        orders.update_intent(engine, p.cid("buy"), status=ABANDONED,
+                             error=f"sell {sell.status.value}: nothing to buy for")
+        _alert(engine, p.run_id, "order_failed", "warning",
+               f"{p.pair_id}: sell of {p.sell_symbol} in {p.account} {sell.status.value}"
+               f"{': ' + sell.reason if sell.reason else ''}; no buy placed", p.account)
+        return PairOutcome(p.pair_id, sell, None, "sell not filled")
+    record_restrictions(engine, settings, p)
+    pull_fills(engine, settings, brokers, SyncReport(), p.run_id)
+    cash = broker.account(p.account).cash
+    request = buy_request(p, sell, broker, cash)
+    if request is None:
+        orders.update_intent(engine, p.cid("buy"), status=SKIPPED, error=f"nothing to buy with (cash {cash:.2f})")
+        return PairOutcome(p.pair_id, sell, None, "no cash for the buy")
+    buy = orders.submit_once(engine, broker, request, policy)
+    fault_point(policy, "after_buy_submit")
+    buy = orders.wait_final(engine, broker, p.account, buy, policy)
+    if buy.filled_quantity <= 0:
+        _alert(engine, p.run_id, "order_failed", "error",
+               f"{p.pair_id}: buy of {p.buy_symbol} in {p.account} {buy.status.value}"
+               f"{': ' + buy.reason if buy.reason else ''}; the sale's cash stays uninvested until the next run "
+               f"plans a replacement", p.account)
+    else:
+        _alert(engine, p.run_id, "orders_filled", "info",
+               f"{p.pair_id}: sold {sell.filled_quantity.normalize():f} {p.sell_symbol} at {sell.filled_avg_price}, "
+               f"bought {buy.filled_quantity.normalize():f} {p.buy_symbol} at {buy.filled_avg_price} in {p.account}",
+               p.account)
+    pull_fills(engine, settings, brokers, SyncReport(), p.run_id)
+    return PairOutcome(p.pair_id, sell, buy)
+
+
+def _run(engine: Engine, run_id: str) -> tuple[date, dict[str, Any]]:
+    with transaction(engine) as session:
+        run = session.get(HarvestRun, run_id)
+        if run is None or run.plan is None:
+            raise ValueError(f"no recorded plan for run {run_id}")
+        return run.as_of, dict(run.plan)
+
+
+def execute(engine: Engine, settings: Settings, run_id: str, brokers: Mapping[str, Broker],
+            policy: Policy) -> list[PairOutcome]:
+    """Carry out the recorded plan of `run_id`, pair by pair."""
+    as_of, plan = _run(engine, run_id)
+    pairs = PairOrder.from_plan(run_id, as_of, plan)
+    save_intents(engine, pairs)
+    fault_point(policy, "after_intents")
+    outcomes = []
+    for p in pairs:
+        try:
+            outcomes.append(run_pair(engine, settings, p, brokers, policy))
+        except BrokerError as exc:
+            _alert(engine, run_id, "error", "error", f"{p.pair_id}: broker error: {exc}", p.account)
+            outcomes.append(PairOutcome(p.pair_id, None, None, f"broker error: {exc}"))
+    with transaction(engine) as session:
+        run = session.get(HarvestRun, run_id)
+        if run is not None:
+            run.status, run.finished_at = "executed", datetime.now(UTC)
+    return outcomes
+
+
+def resume(engine: Engine, settings: Settings, brokers: Mapping[str, Broker], policy: Policy, today: date) -> int:
+    """Settle every intent without a final state before anything new is sent: an order the broker has is
+    adopted (and a filled sell gets its buy, on the same trading day); a sell that never reached the broker is
+    sent if its day is today; anything else is abandoned with an alert. Returns the intents settled."""
+    with transaction(engine) as session:
+        rows = session.execute(sa.select(OrderIntent.client_order_id, OrderIntent.run_id, OrderIntent.pair_id,
+                                         OrderIntent.leg, OrderIntent.account_id, OrderIntent.status)
+                               .where(OrderIntent.status.notin_(orders.FINAL))
+                               .order_by(OrderIntent.created_at, OrderIntent.pair_id, OrderIntent.leg.desc())).all()
+    settled = 0
+    for cid, run_id, pair_id, leg, account_id, status in rows:
+        with transaction(engine) as session:
+            current = session.get(OrderIntent, cid)
+            if current is None or current.status in orders.FINAL:
+                continue  # settled meanwhile, by its pair's sell
+        as_of, plan = _run(engine, run_id)
+        p = next((x for x in PairOrder.from_plan(run_id, as_of, plan) if x.pair_id == pair_id), None)
+        broker = _broker(settings, brokers, account_id)
+        found = orders.lookup(broker, account_id, cid, policy)
+        settled += 1
+        if found is not None:
+            log.info("order.resumed", client_order_id=cid, status=found.status.value)
+            orders.update_intent(engine, cid, found)
+            if leg == "sell" and p is not None:
+                _after_sell(engine, settings, brokers, policy, today, p, found)
+            elif leg == "buy" and not found.status.final:
+                orders.wait_final(engine, broker, account_id, found, policy)
+            if leg == "buy":
+                pull_fills(engine, settings, brokers, SyncReport(), run_id)
+            continue
+        if leg == "sell" and status == PENDING and p is not None and as_of == today:
+            log.info("order.resubmitting", client_order_id=cid)
+            run_pair(engine, settings, p, brokers, policy)
+            continue
+        if leg == "buy" and p is not None and as_of == today:
+            sell = orders.lookup(broker, account_id, p.cid("sell"), policy)
+            if sell is not None and sell.filled_quantity > 0:
+                finish_pair(engine, settings, p, brokers, policy, sell)
+                continue
+        orders.update_intent(engine, cid, status=ABANDONED, error="not at the broker and no longer valid")
+        _alert(engine, run_id, "order_abandoned", "warning",
+               f"{cid}: never reached the broker and is no longer valid (planned for {as_of}); abandoned"
+               + ("; the sale's cash stays uninvested until the next run" if leg == "buy" else ""), account_id)
+    return settled
+
+
+def _after_sell(engine: Engine, settings: Settings, brokers: Mapping[str, Broker], policy: Policy, today: date,
+                p: PairOrder, sell: OrderState) -> None:
+    with transaction(engine) as session:
+        buy = session.get(OrderIntent, p.cid("buy"))
+        buy_pending = buy is not None and buy.status == PENDING
+    if not buy_pending:
+        return
+    if p.as_of == today:
+        finish_pair(engine, settings, p, brokers, policy, sell)
+        return
+    if sell.filled_quantity > 0:
+        record_restrictions(engine, settings, p)
+    orders.update_intent(engine, p.cid("buy"), status=ABANDONED, error="the sell's trading day has passed")
+    _alert(engine, p.run_id, "order_abandoned", "warning",
+           f"{p.cid('buy')}: its sell ({sell.status.value}) was on {p.as_of}; the buy was never placed and the "
+           f"cash stays uninvested until the next run", p.account)
