@@ -9,7 +9,8 @@ from typing import Annotated, Any
 import sqlalchemy as sa
 import typer
 
-from daemon import harvest
+from brokers.factory import make_brokers
+from brokers.protocol import OrderState
 from daemon.cli.main import context, fail
 from daemon.cli.render import Format, print_json, print_table
 from daemon.config.loader import identical_groups
@@ -18,7 +19,8 @@ from daemon.engine.types import HarvestPlan
 from daemon.ledger import restrictions
 from daemon.prices import PriceBook, PriceFileError
 from daemon.prices import load as load_prices
-from daemon.service.brokers import account_facts
+from daemon.service.cycle import ModeMismatch, run_cycle
+from daemon.service.orders import Policy
 from daemon.store import ledger_repo, migrate
 from daemon.store.db import make_engine, transaction
 from daemon.store.models import Restriction
@@ -73,25 +75,43 @@ def harvest_cmd(
     = None,
     fmt: Annotated[Format, typer.Option("--format")] = Format.TABLE,
 ) -> None:
-    """Build the harvest plan for a day; in paper or live mode, carry it out."""
+    """Sync, plan and (in paper or live mode) carry out the harvest for a trading day."""
     settings = context(ctx).settings
     mode = "dry-run" if dry_run else settings.mode
-    if mode != "dry-run":
-        fail(f"mode {mode!r}: order execution is not built yet; run with --dry-run")
     prices = price_book(settings)
     day = _as_of(as_of, prices)
     migrate.upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
+    brokers = make_brokers(settings, engine, prices, day)
     try:
-        facts = account_facts(engine, settings, prices, day)
-        with transaction(engine) as session:
-            plan = harvest.plan_and_record(session, settings, prices, day, mode, facts)
+        result = run_cycle(engine, settings, brokers, prices, day, mode, policy_for(settings))
+    except ModeMismatch as exc:
+        fail(str(exc))
+        return
     finally:
+        for broker in brokers.values():
+            broker.close()
         engine.dispose()
     if fmt is Format.JSON:
-        print_json(plan.to_dict())
-    else:
-        show_plan(plan)
+        out = result.plan.to_dict()
+        out["executions"] = [{"pair_id": o.pair_id, "note": o.note,
+                              "sell": _order(o.sell), "buy": _order(o.buy)} for o in result.outcomes]
+        print_json(out)
+        return
+    show_plan(result.plan)
+    for o in result.outcomes:
+        typer.echo(f"{o.pair_id}: sell {_order(o.sell)}; buy {_order(o.buy)} {o.note}")
+
+
+def _order(state: OrderState | None) -> dict[str, Any] | None:
+    if state is None:
+        return None
+    return {"client_order_id": state.client_order_id, "status": state.status.value,
+            "filled_quantity": str(state.filled_quantity), "filled_avg_price": str(state.filled_avg_price)}
+
+
+def policy_for(settings: Settings) -> Policy:
+    return Policy(fill_timeout=float(settings.brokers.alpaca.fill_timeout_seconds))
 
 
 def restrictions_cmd(

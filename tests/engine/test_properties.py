@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from daemon.engine import EngineInput, HarvestPlan, Restriction, plan
 from daemon.ledger import LedgerState, Side, Trade
 from daemon.prices import Quote
-from tests.engine.helpers import AS_OF, D, IDENTICAL, ago, execute, harvest, ledger, make_input
+from tests.engine.helpers import AS_OF, IDENTICAL, D, ago, execute, harvest, ledger, make_input
 from tests.engine.helpers import account as account_input
 
 ACCOUNTS = ["tax", "spouse", "fifo", "lifo", "hifo", "ira", "roth"]

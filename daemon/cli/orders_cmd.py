@@ -1,0 +1,107 @@
+"""`tlh sync` and `tlh orders`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+import typer
+
+from brokers.factory import make_brokers
+from daemon.cli.main import context, fail
+from daemon.cli.render import Format, print_json, print_table
+from daemon.prices import PriceBook, PriceFileError
+from daemon.prices import load as load_prices
+from daemon.service.sync import sync
+from daemon.store import migrate
+from daemon.store.db import make_engine, transaction
+from daemon.store.models import Order, OrderIntent
+
+
+def sync_cmd(ctx: typer.Context, fmt: Annotated[Format, typer.Option("--format")] = Format.TABLE) -> None:
+    """Pull new fills from every account's broker into the ledger, then reconcile positions."""
+    settings = context(ctx).settings
+    prices = PriceBook()
+    if settings.brokers.paper.prices is not None:
+        try:
+            prices = load_prices(Path(settings.brokers.paper.prices))
+        except PriceFileError as exc:
+            fail(str(exc))
+    as_of = prices.last_day() or datetime.now().date()
+    migrate.upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    brokers = make_brokers(settings, engine, prices, as_of)
+    try:
+        report = sync(engine, settings, brokers)
+    finally:
+        for broker in brokers.values():
+            broker.close()
+        engine.dispose()
+    out = {"fills": report.fills, "mismatches": report.mismatches, "errors": report.errors,
+           "wash_sale_alerts": report.wash_alerts, "in_sync": report.in_sync}
+    if fmt is Format.JSON:
+        print_json(out)
+    else:
+        for account, n in sorted(report.fills.items()):
+            problems = report.mismatches.get(account)
+            state = "OUT OF SYNC: " + "; ".join(problems) if problems else "in sync"
+            typer.echo(f"{account}: {n} new fill(s), {state}")
+        for account, error in sorted(report.errors.items()):
+            typer.echo(f"{account}: error: {error}")
+        for message in report.wash_alerts:
+            typer.echo(f"alert: {message}")
+    if not report.in_sync:
+        raise typer.Exit(1)
+
+
+ORDER_COLUMNS = ["run_id", "pair_id", "leg", "client_order_id", "broker_order_id", "account", "symbol", "status",
+                 "quantity", "notional", "filled_quantity", "filled_avg_price", "created_at", "updated_at", "error"]
+
+
+def order_rows(session: Any, run: str | None) -> list[dict[str, Any]]:
+    query = sa.select(OrderIntent).order_by(OrderIntent.created_at, OrderIntent.pair_id, OrderIntent.leg.desc())
+    if run:
+        query = query.where(OrderIntent.run_id == run)
+    rows = []
+    for i in session.scalars(query):
+        broker_orders = session.scalars(sa.select(Order).where(Order.client_order_id == i.client_order_id)
+                                        .order_by(Order.id)).all()
+        rows.append({
+            "run_id": i.run_id, "pair_id": i.pair_id, "leg": i.leg, "client_order_id": i.client_order_id,
+            "broker_order_id": i.broker_order_id, "account": i.account_id, "symbol": i.symbol, "side": i.side,
+            "status": i.status, "quantity": i.quantity, "notional": i.notional, "lots": i.lots,
+            "filled_quantity": i.filled_quantity, "filled_avg_price": i.filled_avg_price,
+            "created_at": i.created_at, "updated_at": i.updated_at, "error": i.error,
+            "broker_orders": [{"broker_order_id": o.broker_order_id, "status": o.status, "quantity": o.quantity,
+                               "filled_quantity": o.filled_quantity, "filled_avg_price": o.filled_avg_price,
+                               "submitted_at": o.submitted_at, "updated_at": o.updated_at} for o in broker_orders],
+        })
+    return rows
+
+
+def orders_cmd(
+    ctx: typer.Context,
+    run: Annotated[str | None, typer.Option("--run", help="Only this run's orders.")] = None,
+    fmt: Annotated[Format, typer.Option("--format")] = Format.TABLE,
+) -> None:
+    """The order log: every intent and broker order, with pair, leg, ids, status, fills and errors."""
+    settings = context(ctx).settings
+    migrate.upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        with transaction(engine) as session:
+            rows = order_rows(session, run)
+    finally:
+        engine.dispose()
+    if fmt is Format.JSON:
+        print_json(rows)
+    else:
+        print_table("Orders", rows, ORDER_COLUMNS, right=["quantity", "notional", "filled_quantity",
+                                                          "filled_avg_price"])
+
+
+def register(app: typer.Typer) -> None:
+    app.command("sync")(sync_cmd)
+    app.command("orders")(orders_cmd)
