@@ -75,7 +75,8 @@ class Flaky:
     `lose_response` reach it but the response is lost (a timeout)."""
 
     def __init__(self, inner: PaperBroker, fail_before: int = 0, lose_response: int = 0, reject_buys: bool = False):
-        self.inner, self.fail_before, self.lose_response, self.reject_buys = inner, fail_before, lose_response, reject_buys
+        self.inner, self.fail_before, self.lose_response = inner, fail_before, lose_response
+        self.reject_buys = reject_buys
         self.submits = 0
         self.name, self.capabilities, self.paper = inner.name, inner.capabilities, True
 

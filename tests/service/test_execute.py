@@ -27,7 +27,8 @@ def _rows(engine: Any, model: Any) -> list[Any]:
         return list(session.scalars(sa.select(model)))
 
 
-def test_pair_sells_then_buys_the_replacement_and_ledger_matches_broker(tmp_path: Path, engine: Any, db_url: str) -> None:
+def test_pair_sells_then_buys_the_replacement_and_ledger_matches_broker(
+        tmp_path: Path, engine: Any, db_url: str) -> None:
     settings, prices, _ = household(tmp_path, db_url)
     seed(engine, settings)
     broker = paper(engine, settings, prices)
@@ -60,7 +61,7 @@ def test_partial_sell_fill_buys_for_what_was_filled(tmp_path: Path, engine: Any,
     orig_submit = broker.submit
 
     def submit(order: Any) -> Any:
-        state = orig_submit(order)
+        orig_submit(order)
         # The venue fills a quarter of the sell; the buy fills in full.
         return broker.fill_pending(order.client_order_id, Decimal(10) if order.side.value == "sell" else None)
 
@@ -97,7 +98,8 @@ def test_unfilled_sell_means_no_buy(tmp_path: Path, engine: Any, db_url: str) ->
     assert _rows(engine, Restriction) == []
 
 
-def test_resume_adopts_an_order_the_broker_has_and_finishes_the_pair(tmp_path: Path, engine: Any, db_url: str) -> None:
+def test_resume_adopts_an_order_the_broker_has_and_finishes_the_pair(
+        tmp_path: Path, engine: Any, db_url: str) -> None:
     settings, prices, _ = household(tmp_path, db_url)
     seed(engine, settings)
     broker = paper(engine, settings, prices)
