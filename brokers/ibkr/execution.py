@@ -42,7 +42,8 @@ class IbkrExecution:
             try:
                 cash, equity = Decimal(values["TotalCashValue"]), Decimal(values["NetLiquidation"])
             except (KeyError, InvalidOperation):
-                raise BrokerError(f"ibkr account: no TotalCashValue/NetLiquidation for {code}", transient=True) from None
+                missing = f"ibkr account: no TotalCashValue/NetLiquidation for {code}"
+                raise BrokerError(missing, transient=True) from None
             # IB paper-trading account codes start with "D" (DU1234567): the broker's own paper/live setting.
             return AccountSnapshot(account=account, cash=cash, equity=equity, paper=code.startswith("D"))
 

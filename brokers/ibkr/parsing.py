@@ -16,7 +16,8 @@ from brokers.protocol import BrokerError, Fill, OrderRequest, OrderSide, OrderSt
 SIDES = {"BOT": OrderSide.BUY, "SLD": OrderSide.SELL}
 ACTIONS = {OrderSide.BUY: "BUY", OrderSide.SELL: "SELL"}
 CANCEL_CODE = 202  # "Order Canceled - reason:" accompanies every cancel: not a rejection
-WORKING = {"PendingSubmit", "ApiPending", "PreSubmitted", "Submitted", "PendingCancel", "ValidationError", "ApiUpdate", ""}
+# still working at IB ("ValidationError" is ib_async's mark for a warning on a live order)
+WORKING = {"", "PendingSubmit", "ApiPending", "PreSubmitted", "Submitted", "PendingCancel", "ApiUpdate", "ValidationError"}
 
 
 def number(value: float | Decimal | None) -> Decimal | None:
@@ -131,7 +132,8 @@ def order_state(trade: Trade, account: str, reports: dict[str, CommissionReport]
         avg = sum((f.quantity * f.price for f in fills), Decimal(0)) / from_fills
     st, reason = status(trade, filled, known_rejection)
     times = [e.time for e in trade.log]
-    return OrderState(client_order_id=o.orderRef or f"ibkr-perm-{o.permId}", account=account, symbol=trade.contract.symbol,
+    cid = o.orderRef or f"ibkr-perm-{o.permId}"  # an order placed outside the API has no orderRef
+    return OrderState(client_order_id=cid, account=account, symbol=trade.contract.symbol,
                       side=OrderSide.BUY if o.action == "BUY" else OrderSide.SELL, status=st,
                       broker_order_id=str(o.permId) if o.permId else None, quantity=quantity(o.totalQuantity),
                       filled_quantity=filled, filled_avg_price=avg if filled else None,

@@ -63,7 +63,8 @@ class IbSession:
         except asyncio.CancelledError:
             raise BrokerError(f"ibkr {what}: request to {where} cancelled (connection lost)", transient=True) from None
         except (ConnectionError, OSError) as exc:
-            raise BrokerError(f"ibkr {what}: connection to TWS/IB Gateway at {where} failed: {exc or type(exc).__name__}",
+            detail = str(exc) or type(exc).__name__
+            raise BrokerError(f"ibkr {what}: connection to TWS/IB Gateway at {where} failed: {detail}",
                               transient=True) from None
 
     def _connected(self) -> IB:
@@ -100,8 +101,9 @@ class IbSession:
         self._pool.shutdown()
 
 
-def wait_until(ib: IB, done: Callable[[], bool], timeout: float) -> bool:
-    """Process incoming messages until done() or the timeout; True if done."""
+def wait_until(ib: IB, done: Callable[[], bool], timeout: float, poll: float = 0.02) -> bool:
+    """Process incoming messages until done() or the timeout; True if done. Polls: ib.waitOnUpdate misses an
+    update whose bytes were already waiting on the socket when it started."""
     deadline = time.monotonic() + timeout
     while not done():
         remaining = deadline - time.monotonic()
@@ -109,5 +111,5 @@ def wait_until(ib: IB, done: Callable[[], bool], timeout: float) -> bool:
             return False
         if not ib.isConnected():
             raise ConnectionError("connection lost")
-        ib.waitOnUpdate(timeout=remaining)
+        ib.sleep(min(poll, remaining))
     return True

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 NEW_YORK = ZoneInfo(wire.TZ_NAME)
 NO_DEFINITION = "No security definition has been found for the request"
+NO_HISTORY = "Historical Market Data Service error message:HMDS query returned no data"
 DURATION_DAYS = {"S": 0, "D": 1, "W": 7, "M": 31, "Y": 366}
 
 
@@ -94,9 +95,9 @@ class Handlers:
         if multi_req is not None:
             return [wire.account_update_multi(multi_req, code, t, v, cur) for t, v, cur in values]
         acct = self.book.accounts[code]
-        portfolio = [
-            wire.portfolio(code, self.book.instrument(s), q, self.book.mark(s), c) for s, (q, c) in acct.positions.items()
-        ]
+        book = self.book
+        held = acct.positions.items()
+        portfolio = [wire.portfolio(code, book.instrument(s), q, book.mark(s), c) for s, (q, c) in held]
         return [wire.account_value(code, t, v, cur) for t, v, cur in values] + portfolio
 
     def push_account(self, code: str, symbol: str) -> None:
@@ -234,12 +235,12 @@ class Handlers:
         start = end - timedelta(days=int(number) * DURATION_DAYS[unit])
         bars = sorted((d, c) for d, c in (inst.history.items() if inst else ()) if start < d <= end)
         if not bars:
-            conn.send(wire.error(req_id, 162, "Historical Market Data Service error message:HMDS query returned no data"))
+            conn.send(wire.error(req_id, 162, NO_HISTORY))
             return
         conn.send(wire.historical_data(req_id, start.strftime("%Y%m%d"), end.strftime("%Y%m%d"), bars))
 
     def _end_date(self, text: str) -> date:
-        """endDateTime: "" (now), "yyyymmdd hh:mm:ss[ zone]" (exchange time unless zoned) or "yyyymmdd-hh:mm:ss" (UTC)."""
+        """endDateTime: "" (now), "yyyymmdd hh:mm:ss[ zone]" (exchange time unless zoned), "yyyymmdd-hh:mm:ss" (UTC)."""
         if not text:
             return self.book.clock().astimezone(NEW_YORK).date()
         if "-" in text:
