@@ -165,12 +165,14 @@ def _reports(ib: IB) -> dict[str, CommissionReport]:
 
 
 def _refresh_account_values(ib: IB, code: str, timeout: float) -> None:
-    """A fresh reqAccountUpdatesMulti for one account, cancelled once answered (no standing subscription)."""
-    req_id = ib.client.getReqId()
-    answered = ib.wrapper.startReq(req_id)
-    ib.client.reqAccountUpdatesMulti(req_id, code, "", False)
+    """A fresh reqAccountUpdatesMulti for one account, cancelled once answered (no standing subscription: IB's
+    blocking IB.reqAccountUpdatesMulti leaves one open per call). ib_async's client methods are untyped."""
+    client = ib.client
+    req_id = client.getReqId()
+    answered = ib.wrapper.startReq(req_id)  # type: ignore[no-untyped-call]
+    client.reqAccountUpdatesMulti(req_id, code, "", False)  # type: ignore[no-untyped-call]
     try:
         ib_util.run(answered, timeout=timeout)
     finally:
-        if ib.client.isConnected():
-            ib.client.cancelAccountUpdatesMulti(req_id)
+        if client.isConnected():  # type: ignore[no-untyped-call]
+            client.cancelAccountUpdatesMulti(req_id)  # type: ignore[no-untyped-call]

@@ -17,7 +17,8 @@ SIDES = {"BOT": OrderSide.BUY, "SLD": OrderSide.SELL}
 ACTIONS = {OrderSide.BUY: "BUY", OrderSide.SELL: "SELL"}
 CANCEL_CODE = 202  # "Order Canceled - reason:" accompanies every cancel: not a rejection
 # still working at IB ("ValidationError" is ib_async's mark for a warning on a live order)
-WORKING = {"", "PendingSubmit", "ApiPending", "PreSubmitted", "Submitted", "PendingCancel", "ApiUpdate", "ValidationError"}
+WORKING = {"", "PendingSubmit", "ApiPending", "PreSubmitted", "Submitted", "PendingCancel", "ApiUpdate",
+           "ValidationError"}
 
 
 def number(value: float | Decimal | None) -> Decimal | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -10,16 +10,18 @@ import sqlalchemy as sa
 import typer
 
 from brokers.factory import make_brokers
-from brokers.protocol import OrderState
+from brokers.protocol import BrokerError, OrderState
 from daemon.cli.main import context, fail
 from daemon.cli.render import Format, print_json, print_table
 from daemon.config.loader import identical_groups
 from daemon.config.models import Settings
 from daemon.engine.types import HarvestPlan
 from daemon.ledger import restrictions
+from daemon.market_calendar import trade_date
 from daemon.prices import PriceBook, PriceFileError
 from daemon.prices import load as load_prices
 from daemon.service.cycle import ModeMismatch, run_cycle
+from daemon.service.market import book_from_brokers
 from daemon.service.orders import Policy
 from daemon.store import ledger_repo, migrate
 from daemon.store.db import make_engine, transaction
@@ -78,19 +80,30 @@ def harvest_cmd(
     """Sync, plan and (in paper or live mode) carry out the harvest for a trading day."""
     settings = context(ctx).settings
     mode = "dry-run" if dry_run else settings.mode
-    prices = price_book(settings)
-    day = _as_of(as_of, prices)
     migrate.upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
-    brokers = make_brokers(settings, engine, prices, day)
     try:
-        result = run_cycle(engine, settings, brokers, prices, day, mode, policy_for(settings))
+        if settings.brokers.paper.prices is not None:
+            prices = price_book(settings)
+            day = _as_of(as_of, prices)
+            brokers = make_brokers(settings, engine, prices, day)
+        else:
+            # No price file: today's quotes come from the brokers themselves.
+            day = _as_of(as_of, PriceBook()) if as_of else trade_date(datetime.now(UTC))
+            brokers = make_brokers(settings, engine, None, day)
+            prices = book_from_brokers(brokers, _symbols_held(engine, settings), settings, day)
+        try:
+            result = run_cycle(engine, settings, brokers, prices, day, mode, policy_for(settings))
+        finally:
+            for broker in brokers.values():
+                broker.close()
     except ModeMismatch as exc:
         fail(str(exc))
         return
+    except BrokerError as exc:
+        fail(f"broker: {exc}")
+        return
     finally:
-        for broker in brokers.values():
-            broker.close()
         engine.dispose()
     if fmt is Format.JSON:
         out = result.plan.to_dict()
@@ -101,6 +114,13 @@ def harvest_cmd(
     show_plan(result.plan)
     for o in result.outcomes:
         typer.echo(f"{o.pair_id}: sell {_order(o.sell)}; buy {_order(o.buy)} {o.note}")
+
+
+def _symbols_held(engine: Any, settings: Settings) -> set[str]:
+    with transaction(engine) as session:
+        held = {lot.symbol for h in sorted({a.household for a in settings.accounts})
+                for lot in ledger_repo.load_ledger(session, h).open_lots}
+    return held | {m for c in settings.asset_classes for m in c.members}
 
 
 def _order(state: OrderState | None) -> dict[str, Any] | None:

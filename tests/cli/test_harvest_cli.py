@@ -81,8 +81,24 @@ def test_restrictions_show_the_ledgers_open_loss(tmp_path: Path) -> None:
     assert [(r["symbol"], r["until"], r["source"]) for r in rows] == [("ITOT", "2024-06-10", "ledger")]
 
 
-def test_harvest_outside_dry_run_is_refused_until_execution_exists(tmp_path: Path) -> None:
+def test_live_mode_refuses_a_paper_broker(tmp_path: Path) -> None:
     cfg = _setup(tmp_path)
-    cfg.write_text(cfg.read_text().replace('substitutes = ""', 'substitutes = ""\nmode = "paper"'))
+    cfg.write_text(cfg.read_text().replace('substitutes = ""', 'substitutes = ""\nmode = "live"'))
     result = CliRunner().invoke(app, ["--config", str(cfg), "harvest"])
     assert result.exit_code == 2
+    assert "mode is 'live' but the paper broker is a paper account" in result.output
+    orders = CliRunner().invoke(app, ["--config", str(cfg), "orders", "--format", "json"])
+    assert orders.exit_code == 0 and json.loads(orders.stdout) == []
+
+
+def test_paper_mode_trades_and_logs_orders(tmp_path: Path) -> None:
+    cfg = _setup(tmp_path)
+    cfg.write_text(cfg.read_text().replace('substitutes = ""', 'substitutes = ""\nmode = "paper"'))
+    result = CliRunner().invoke(app, ["--config", str(cfg), "harvest", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert [e["sell"]["status"] for e in out["executions"]] == ["filled"]
+    log = json.loads(CliRunner().invoke(app, ["--config", str(cfg), "orders", "--format", "json"]).stdout)
+    assert [(o["leg"], o["symbol"], o["status"]) for o in log] == [("sell", "VTI", "filled"), ("buy", "SCHB", "filled")]
+    assert all(o["client_order_id"] == f"tlh-{out['run_id']}-p1-{o['leg']}" for o in log)
+    assert log[0]["broker_orders"][0]["broker_order_id"] == log[0]["broker_order_id"]

@@ -41,8 +41,8 @@ def encoded_place_order(order: Order, contract: Stock) -> list[str]:
     client._serverVersion = wire.SERVER_VERSION
     client.connState = Client.CONNECTED
     sent: list[str] = []
-    client.sendMsg = sent.append  # type: ignore[method-assign]
-    client.placeOrder(42, contract, order)
+    client.sendMsg = sent.append  # type: ignore[method-assign,assignment]
+    client.placeOrder(42, contract, order)  # type: ignore[no-untyped-call]
     client.connState = Client.DISCONNECTED
     return sent[0].split("\0")[:-1]
 

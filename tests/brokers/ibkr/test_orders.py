@@ -119,8 +119,8 @@ def test_rejected_order(tws: FakeTws, broker: IbkrBroker) -> None:
     wait_disconnected(tws)
     later = make_broker(tws)  # a new session still reads it as rejected (IB reports it Inactive)
     try:
-        state = later.order("taxable", "rej-1")
-        assert state is not None and state.status is OrderStatus.REJECTED
+        again = later.order("taxable", "rej-1")
+        assert again is not None and again.status is OrderStatus.REJECTED
     finally:
         later.close()
 

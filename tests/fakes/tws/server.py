@@ -82,7 +82,13 @@ class FakeTws:
         return self
 
     def stop(self) -> None:
+        try:
+            self._listener.shutdown(socket.SHUT_RDWR)  # wakes the accept() blocked in the accept thread
+        except OSError:
+            pass
         self._listener.close()
+        if self._thread.is_alive():
+            self._thread.join(2)
         self.drop_connections()
 
     def __enter__(self) -> FakeTws:

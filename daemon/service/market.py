@@ -1,0 +1,41 @@
+"""Prices for the engine: the paper broker's price file when configured, else the brokers' own quotes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date, timedelta
+
+import structlog
+
+from brokers.protocol import Broker, BrokerError
+from daemon.config.models import Settings
+from daemon.harvest import BREAKER_HISTORY
+from daemon.prices import PriceBook
+
+log = structlog.get_logger(__name__)
+
+
+def book_from_brokers(brokers: Mapping[str, Broker], symbols: Iterable[str], settings: Settings,
+                      as_of: date) -> PriceBook:
+    """Today's quotes (bid/ask/last) and the benchmarks' recent closes, from the first broker that answers."""
+    book = PriceBook()
+    wanted = sorted(set(symbols))
+    for kind, broker in brokers.items():
+        if kind == "paper":
+            continue
+        try:
+            history = broker.closes(settings.harvest.circuit_breaker_benchmarks, as_of - BREAKER_HISTORY,
+                                    as_of - timedelta(days=1))
+            quotes = broker.quotes(wanted)
+        except BrokerError as exc:
+            log.warning("market.unavailable", broker=kind, error=str(exc))
+            continue
+        for symbol, closes in history.items():
+            for day, close in closes:
+                book.add(symbol, day, str(close))
+        for symbol, q in quotes.items():
+            last = q.last or ((q.bid + q.ask) / 2 if q.bid and q.ask else None)
+            if last is not None:
+                book.add(symbol, q.day or as_of, str(last), str(q.bid or ""), str(q.ask or ""))
+        return book
+    return book
