@@ -82,6 +82,7 @@ class IbSession:
         log.info("ibkr.connected", host=c.host, port=c.port, client_id=c.client_id, managed=managed)
         missing = sorted(set(self.codes.values()) - set(managed))
         if missing:
+            ib.disconnect()  # so every call checks again, rather than trading on a half-right login
             raise BrokerError(f"ibkr: account codes {', '.join(missing)} are not managed by this login "
                               f"(managed: {', '.join(managed)}); check accounts.broker_account")
         return ib

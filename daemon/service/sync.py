@@ -72,7 +72,7 @@ def pull_fills(engine: Engine, settings: Settings, brokers: Mapping[str, Broker]
         except BrokerError as exc:
             report.errors[account.id] = str(exc)
             continue
-        before = _match_count(engine, account.household)
+        before = _match_keys(engine, account.household)
         imported = [fill_trade(f, broker.name) for f in page.fills]
         if imported:
             try:
@@ -91,19 +91,21 @@ def pull_fills(engine: Engine, settings: Settings, brokers: Mapping[str, Broker]
             _wash_alerts(engine, account.household, before, {i.trade.trade_id for i in imported}, report, run_id)
 
 
-def _match_count(engine: Engine, household: str) -> int:
+def _match_keys(engine: Engine, household: str) -> set[tuple[str, str]]:
     with transaction(engine) as session:
-        return len(ledger_repo.load_ledger(session, household).matches)
+        return {(m.disposition_id, m.lot_id) for m in ledger_repo.load_ledger(session, household).matches}
 
 
-def _wash_alerts(engine: Engine, household: str, before: int, new_trades: set[str], report: SyncReport,
-                 run_id: str | None) -> None:
+def _wash_alerts(engine: Engine, household: str, before: set[tuple[str, str]], new_trades: set[str],
+                 report: SyncReport, run_id: str | None) -> None:
     """Alert on every wash sale the new fills caused (the daemon's own orders never should)."""
     with transaction(engine) as session:
         state = ledger_repo.load_ledger(session, household)
         lots = {lot.lot_id: lot for lot in state.lots}
         dispositions = {d.disposition_id: d for d in state.dispositions}
-        for match in state.matches[before:]:
+        for match in state.matches:
+            if (match.disposition_id, match.lot_id) in before:
+                continue
             lot, sale = lots[match.lot_id], dispositions[match.disposition_id]
             if lot.trade_id not in new_trades and sale.trade_id not in new_trades:
                 continue

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from ib_async import IB
 
 from brokers.ibkr import IbkrBroker
 from brokers.protocol import Broker, BrokerError, Position
@@ -52,6 +54,8 @@ def test_unknown_account_and_unmanaged_code(tws: FakeTws, broker: IbkrBroker) ->
         with pytest.raises(BrokerError, match="U9999999 are not managed") as err:
             other.positions("taxable")
         assert not err.value.transient
+        with pytest.raises(BrokerError, match="not managed"):
+            other.positions("taxable")  # still refused on the next call
     finally:
         other.close()
     with pytest.raises(BrokerError, match="broker_account"):
@@ -97,3 +101,24 @@ def test_callable_from_any_thread(broker: IbkrBroker) -> None:
     assert results.count([Position("ira", "VTI", Decimal(10))]) == 4 and results.count(Decimal(100_000)) == 4
     assert broker.positions("taxable")  # and from the main thread afterwards
 
+    async def inside_a_running_loop() -> list[Position]:
+        return broker.positions("ira")
+
+    assert asyncio.run(inside_a_running_loop()) == [Position("ira", "VTI", Decimal(10))]
+
+
+
+def test_a_single_account_login_with_an_injected_ib() -> None:
+    # with one managed account ib_async subscribes with reqAccountUpdates (message 6) at connect
+    with FakeTws({"DU3333333": 5_000}) as fake:
+        fake.set_price("VTI", 100)
+        accounts = [AccountConfig(id="solo", household="h", broker="ibkr", broker_account="DU3333333")]
+        broker = IbkrBroker(make_broker(fake).config, accounts, ib=IB())
+        try:
+            snapshot = broker.account("solo")
+            assert (snapshot.cash, snapshot.equity) == (Decimal(5_000), Decimal(5_000))
+            assert broker.positions("solo") == []
+            assert ["6", "2", "1", "DU3333333"] in fake.requests
+        finally:
+            broker.close()
+        assert fake.errors == []

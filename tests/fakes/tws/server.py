@@ -11,7 +11,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from types import TracebackType
 
@@ -117,8 +117,9 @@ class FakeTws:
         with self.lock:
             self.book.instrument(symbol).history.update({d: _dec(c) for d, c in closes.items()})
 
-    def set_clock(self, clock: Callable[[], object]) -> None:
-        self.book.clock = clock  # type: ignore[assignment]
+    def set_clock(self, clock: Callable[[], datetime]) -> None:
+        """What time executions happen at (timezone-aware; IB stamps whole seconds)."""
+        self.book.clock = clock
 
     # -- test actions and reads ---------------------------------------------------------------------------
     @property

@@ -115,7 +115,7 @@ def completed_order(o: FakeOrder, inst: Instrument) -> bytes:
     head = [101, *contract11(inst, o.exchange)]
     head += [o.action, o.quantity, o.order_type, o.lmt_price, "", o.tif, "", o.account, "O", 0, o.order_ref]
     head += [o.perm_id, 0, 0, "", "", "", "", ""]  # outsideRth hidden discretionaryAmt goodAfterTime fa x3
-    body: list[object] = ["" for _ in range(28)]  # 23 + 5: modelCode .. deltaNeutralAuxPrice; continuousUpdate .. comboLegsDescrip
+    body: list[object] = ["" for _ in range(28)]  # modelCode .. deltaNeutralAuxPrice (23), continuousUpdate .. (5)
     body += [0, 0, 0, "", "", "", ""]  # legs, order legs, smart params; scale x3; hedgeType
     body += ["", "", "", 0, ""]  # clearingAccount clearingIntent notHeld dncPresent algoStrategy
     body += ["", o.status, "", "", 0]  # solicited status randomizeSize randomizePrice; conditions
