@@ -56,10 +56,11 @@ def main(
 
 
 def _register() -> None:
-    from daemon.cli import config_cmd, db_cmd, harvest_cmd, ledger_cmd, orders_cmd, service_cmd
+    from daemon.cli import config_cmd, db_cmd, harvest_cmd, ledger_cmd, orders_cmd, service_cmd, substitutes_cmd
 
     app.add_typer(config_cmd.app, name="config", help="Check the configuration.")
     app.add_typer(db_cmd.app, name="db", help="Database schema (Alembic migrations).")
+    app.add_typer(substitutes_cmd.app, name="substitutes", help="Check the asset classes' substitutes.")
     ledger_cmd.register(app)
     harvest_cmd.register(app)
     orders_cmd.register(app)
