@@ -4,7 +4,7 @@ and boxes, and the year's summary with the ordinary-income offset and carry-forw
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 
@@ -38,20 +38,18 @@ def rows(dispositions: Iterable[Disposition]) -> list[GainRow]:
     for d in dispositions:
         if not d.taxable:
             continue  # sales inside IRAs/401(k)s/HSAs are not reported
-        base = dict(disposition_id=d.disposition_id, account=d.account, symbol=d.symbol,
-                    acquired=d.acquired, sold=d.sold, term=d.term)
+        whole = GainRow(disposition_id=d.disposition_id, account=d.account, symbol=d.symbol, quantity=d.quantity,
+                        acquired=d.acquired, sold=d.sold, proceeds=d.proceeds, cost_basis=d.cost_basis,
+                        adjustment=d.adjustment, code="W" if d.adjustment > 0 else "", term=d.term,
+                        permanent=d.permanent)
         if ZERO < d.washed_quantity < d.quantity:
             proceeds = prorate(d.proceeds, d.washed_quantity, d.quantity)
             basis = prorate(d.cost_basis, d.washed_quantity, d.quantity)
-            out.append(GainRow(**base, quantity=d.washed_quantity, proceeds=proceeds, cost_basis=basis,
-                               adjustment=d.adjustment, code="W", permanent=d.permanent))
-            out.append(GainRow(**base, quantity=d.quantity - d.washed_quantity,
-                               proceeds=d.proceeds - proceeds, cost_basis=d.cost_basis - basis,
-                               adjustment=ZERO, code="", permanent=ZERO))
+            out.append(replace(whole, quantity=d.washed_quantity, proceeds=proceeds, cost_basis=basis))
+            out.append(replace(whole, quantity=d.quantity - d.washed_quantity, proceeds=d.proceeds - proceeds,
+                               cost_basis=d.cost_basis - basis, adjustment=ZERO, code="", permanent=ZERO))
         else:
-            out.append(GainRow(**base, quantity=d.quantity, proceeds=d.proceeds, cost_basis=d.cost_basis,
-                               adjustment=d.adjustment, code="W" if d.adjustment > 0 else "",
-                               permanent=d.permanent))
+            out.append(whole)
     return out
 
 
