@@ -3,6 +3,7 @@
 #   make test    install the test dependencies, run every test (PYTEST_ARGS="-k wash -x" to narrow)
 #   make lint    ruff
 #   make bench   run each benchmarks/*.py
+#   make container-test  build the Dockerfile with Podman, run the daemon in it, check health and a clean stop
 #   make clean   remove caches, build output and the demo database (make distclean: the .venv too)
 
 PYTHON ?= python3
@@ -11,7 +12,7 @@ BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 DEMO := $(BIN)/tlh --config config/demo.toml
 
-.PHONY: demo test lint bench clean distclean venv install install-test
+.PHONY: demo test lint bench clean distclean venv install install-test container-test
 
 # The virtualenv itself (its python) and one stamp per install, redone when pyproject.toml changes.
 $(BIN)/python:
@@ -52,6 +53,10 @@ bench: $(VENV)/.installed
 	  found=1; echo "== $$f"; $(BIN)/python "$$f"; \
 	done; \
 	[ $$found = 1 ] || echo "no benchmarks in benchmarks/"
+
+# Podman (and a local python:3.11-slim base) come from ../shared/tools/container-base.sh when missing.
+container-test:
+	CONTAINER_BASE=$(CURDIR)/../shared/tools/container-base.sh bash tests/container/run.sh
 
 clean:
 	rm -rf var build dist .pytest_cache .ruff_cache .hypothesis

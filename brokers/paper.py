@@ -43,6 +43,13 @@ QTY = Decimal("1e-9")
 BPS = Decimal(10_000)
 
 
+def fill_price(close: Decimal, spread_bps: Decimal, side: str) -> Decimal:
+    """The paper broker's fill rule: the close, half the spread (`spread_bps`) against the trader, to 1e-6.
+    `side` is "buy" or "sell" (an `OrderSide` works too). The backtest simulator fills with the same rule."""
+    half = spread_bps / 2 / BPS
+    return (close * (1 + half) if side == "buy" else close * (1 - half)).quantize(Decimal("1e-6"))
+
+
 class FillMode(enum.StrEnum):
     IMMEDIATE = "immediate"
     MANUAL = "manual"  # orders wait for fill_pending(): tests of fill waits and partial fills
@@ -179,8 +186,7 @@ class PaperBroker:
         close = self._close(row.symbol)
         if close is None:
             return self._finish(row, OrderStatus.REJECTED, f"no price for {row.symbol} on {self.as_of}")
-        half = self.config.spread_bps / 2 / BPS
-        price = (close * (1 + half) if row.side == "buy" else close * (1 - half)).quantize(Decimal("1e-6"))
+        price = fill_price(close, self.config.spread_bps, row.side)
         wanted = row.quantity if row.quantity is not None else \
             (row.notional / price).quantize(QTY, rounding=ROUND_DOWN)
         shares = wanted - row.filled_quantity if limit is None else min(limit, wanted - row.filled_quantity)

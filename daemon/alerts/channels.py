@@ -14,7 +14,8 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
+import warnings
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -24,12 +25,15 @@ from daemon.config.models import AlertsConfig
 from daemon.config.secrets import SecretError, read_secret
 
 MASK = "****"
-PER_MESSAGE = 50  # alerts per webhook post or e-mail
 _THIRD_PARTY_LOGGERS = ("apprise", "urllib3.connectionpool", "requests")
 
 
 class ChannelError(Exception):
     """A channel could not deliver; the message names no secret."""
+
+
+class ChannelConfigError(ChannelError):
+    """The channel's settings are unusable: retrying now cannot help (the next call tries again)."""
 
 
 class Channel(Protocol):
@@ -83,11 +87,6 @@ def title(alerts: Sequence[AlertRecord]) -> str:
     return f"tlh-daemon: {len(alerts)} alerts (" + ", ".join(f"{n} {s}" for s, n in counts.items() if n) + ")"
 
 
-def _chunks(alerts: Sequence[AlertRecord]) -> Iterator[Sequence[AlertRecord]]:
-    for i in range(0, len(alerts), PER_MESSAGE):
-        yield alerts[i:i + PER_MESSAGE]
-
-
 class JsonlChannel:
     """One JSON object per line, appended and flushed to disk."""
 
@@ -108,7 +107,7 @@ class JsonlChannel:
 
 
 class AppriseChannel:
-    """A webhook or e-mail channel: `make()` builds a fresh Apprise plugin per message."""
+    """A webhook or e-mail channel: one message per `send`; `make()` builds a fresh Apprise plugin for it."""
 
     retryable = True
 
@@ -123,18 +122,25 @@ class AppriseChannel:
         from apprise import NotifyFormat, NotifyType
 
         types = {"info": NotifyType.INFO, "warning": NotifyType.WARNING, "error": NotifyType.FAILURE}
-        for chunk in _chunks(alerts):
-            heading = title(chunk)
-            body = "\n".join(a.line() for a in chunk)
-            plugin = self.make()
-            if plugin is None:
-                raise ChannelError(f"{self.name}: Apprise does not understand the configured URL")
-            plugin.request_rate_per_sec = 0  # our own backoff paces retries
-            worst = max((a.severity for a in chunk), key=rank)
-            ok = plugin.notify(body=f"{heading}\n{body}" if self.title_in_body else body, title=heading,
-                               notify_type=types[worst], body_format=NotifyFormat.TEXT)
-            if not ok:
-                raise ChannelError(f"{self.name}: delivery not accepted (Apprise's log says why)")
+        heading = title(alerts)
+        body = "\n".join(a.line() for a in alerts)
+        plugin = self._plugin()
+        if plugin is None:
+            raise ChannelConfigError(f"{self.name}: Apprise does not understand the configured URL")
+        plugin.request_rate_per_sec = 0  # our own backoff paces retries
+        worst = max((a.severity for a in alerts), key=rank)
+        ok = plugin.notify(body=f"{heading}\n{body}" if self.title_in_body else body, title=heading,
+                           notify_type=types[worst], body_format=NotifyFormat.TEXT)
+        if not ok:
+            raise ChannelError(f"{self.name}: delivery not accepted (Apprise's log says why)")
+
+    def _plugin(self) -> Any:
+        from apprise.exception import AppriseException
+
+        try:
+            return self.make()
+        except AppriseException as exc:  # e.g. an invalid address: say so, without the URL
+            raise ChannelConfigError(f"{self.name}: {redact(str(exc), self.secrets)}") from None
 
 
 class BrokenChannel:
@@ -177,7 +183,9 @@ def webhook_plugin(url: str) -> Any:
 
 
 def email_plugin(config: AlertsConfig, password: str | None) -> Any:
-    from apprise.plugins.email import NotifyEmail
+    with warnings.catch_warnings():  # Apprise's PGP support imports the deprecated imghdr
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from apprise.plugins.email import NotifyEmail
 
     mode = "ssl" if config.smtp_port == 465 else ("starttls" if config.smtp_starttls else "insecure")
     return NotifyEmail(host=config.smtp_host, port=config.smtp_port, user=config.smtp_user, password=password,

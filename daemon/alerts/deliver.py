@@ -18,7 +18,7 @@ import sqlalchemy as sa
 import structlog
 from sqlalchemy.engine import Engine
 
-from daemon.alerts.channels import Channel, build_channels, redact
+from daemon.alerts.channels import Channel, ChannelConfigError, build_channels, redact
 from daemon.alerts.store import AlertRecord, mark_sent, pending
 from daemon.config.models import Settings
 from daemon.store.db import transaction
@@ -30,6 +30,7 @@ ATTEMPTS = 3  # per channel and call: the first try and two retries
 BACKOFF_SECONDS = 1.0  # before the first retry; doubled each time
 MAX_AGE = timedelta(days=7)
 BATCH = 500  # alerts read per call; the rest wait for the next one
+PER_MESSAGE = 50  # alerts per webhook post, e-mail or file write; each one marked as soon as it is sent
 
 
 @dataclass
@@ -55,7 +56,7 @@ def _send(channel: Channel, alerts: Sequence[AlertRecord], attempts: int, backof
             error = redact(f"{type(exc).__name__}: {exc}", channel.secrets)
             log.warning("alerts.channel_failed", channel=channel.name, attempt=attempt, attempts=attempts,
                         alerts=len(alerts), error=error)
-            if not channel.retryable or attempt >= attempts:
+            if not channel.retryable or isinstance(exc, ChannelConfigError) or attempt >= attempts:
                 break
             sleep(backoff * 2 ** (attempt - 1))
             continue
@@ -85,13 +86,15 @@ def deliver_pending(engine: Engine, settings: Settings, *, channels: Sequence[Ch
             todo = [a for a in alerts if channel.name not in a.delivered_to]
             if not todo:
                 continue
-            error = _send(channel, todo, attempts, backoff, sleep)
-            if error is not None:
-                report.failed[channel.name] = error
-                continue
-            report.sent[channel.name] = len(todo)
-            with transaction(engine) as session:
-                report.delivered += mark_sent(session, [a.id for a in todo], channel.name, names)
+            for start in range(0, len(todo), PER_MESSAGE):
+                chunk = todo[start:start + PER_MESSAGE]
+                error = _send(channel, chunk, attempts, backoff, sleep)
+                if error is not None:
+                    report.failed[channel.name] = error
+                    break  # the rest waits for the next call
+                report.sent[channel.name] = report.sent.get(channel.name, 0) + len(chunk)
+                with transaction(engine) as session:
+                    report.delivered += mark_sent(session, [a.id for a in chunk], channel.name, names)
         if finished:
             with transaction(engine) as session:
                 session.execute(sa.update(Alert).where(Alert.id.in_(finished)).values(delivered=True))

@@ -56,7 +56,17 @@ def main(
 
 
 def _register() -> None:
-    from daemon.cli import config_cmd, db_cmd, harvest_cmd, ledger_cmd, orders_cmd, service_cmd, substitutes_cmd
+    from daemon.cli import (
+        backtest_cmd,
+        config_cmd,
+        db_cmd,
+        harvest_cmd,
+        ledger_cmd,
+        orders_cmd,
+        review_cmd,
+        service_cmd,
+        substitutes_cmd,
+    )
 
     app.add_typer(config_cmd.app, name="config", help="Check the configuration.")
     app.add_typer(db_cmd.app, name="db", help="Database schema (Alembic migrations).")
@@ -65,6 +75,8 @@ def _register() -> None:
     harvest_cmd.register(app)
     orders_cmd.register(app)
     service_cmd.register(app)
+    backtest_cmd.register(app)
+    review_cmd.register(app)
 
 
 _register()

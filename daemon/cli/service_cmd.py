@@ -1,54 +1,102 @@
-"""`tlh run` and `tlh health`: the service entry points (the scheduler arrives with the daemon issue)."""
+"""`tlh run` (the service, or one cycle with --once) and `tlh health` (the container's HEALTHCHECK)."""
 
 from __future__ import annotations
 
+import signal
+import threading
+from datetime import timedelta
+from types import FrameType
 from typing import Annotated
 
 import structlog
 import typer
-from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
+from brokers.protocol import BrokerError
 from daemon.cli.main import context, fail
-from daemon.store import ledger_repo, migrate
-from daemon.store.db import make_engine, transaction
+from daemon.config.loader import ConfigError
+from daemon.service import lease
+from daemon.service.clock import make_clock
+from daemon.service.daemon import LeaseBusy, Service, outcome_summary
+from daemon.service.jobs import validate
+from daemon.store.db import make_engine
 
 log = structlog.get_logger(__name__)
+
+# `tlh health`: how much older than two heartbeats the last one may be (a slow transaction, a busy host).
+HEALTH_SLACK = timedelta(seconds=5)
+
+
+def _on_signals(stop: threading.Event) -> None:
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        # Only flag it: the running step finishes (or refuses to start a new pair) and the loop exits.
+        if not stop.is_set():
+            log.info("daemon.stopping", signal=signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
 
 
 def run(
     ctx: typer.Context,
     once: Annotated[bool, typer.Option("--once", help="One full cycle now, then exit.")] = False,
+    clock_start: Annotated[str | None, typer.Option("--clock-start", envvar="TLH_CLOCK_START", hidden=True,
+                                                    help="Testing: the schedule's clock starts at this ISO "
+                                                         "date-time (with offset).")] = None,
+    clock_speed: Annotated[float | None, typer.Option("--clock-speed", envvar="TLH_CLOCK_SPEED", hidden=True,
+                                                      help="Testing: the schedule's clock runs this many "
+                                                           "times faster than real time.")] = None,
 ) -> None:
-    """Run the daemon: migrate, check the configuration, run the main job."""
-    settings = context(ctx).settings
-    migrate.upgrade(settings.database_url)
-    engine = make_engine(settings.database_url)
+    """Run the daemon: sync after each session's open, harvest before its close (exchange calendar), one
+    active harvester per database. Stops cleanly on SIGTERM/SIGINT."""
+    cli = context(ctx)
+    settings = cli.settings
     try:
-        with transaction(engine) as session:
-            ledger_repo.sync_accounts(session, settings)
-            for household in sorted({a.household for a in settings.accounts}):
-                state = ledger_repo.load_ledger(session, household)
-                log.info("run.household", household=household, open_lots=len(state.open_lots),
-                         through=str(state.through))
-    finally:
-        engine.dispose()
-    if not once:
-        fail("the scheduled service is not built yet; use `tlh run --once`")
-    log.info("run.complete", mode=settings.mode)
+        clock = make_clock(clock_start, clock_speed)
+        validate(settings, cli.config_path)
+    except (ValueError, ConfigError) as exc:
+        fail(str(exc))
+        return
+    stop = threading.Event()
+    _on_signals(stop)
+    try:
+        service = Service(settings, clock, stop)
+        if once:
+            log.info("run.complete", mode=settings.mode, **outcome_summary(service.once()))
+        else:
+            service.serve()
+    except LeaseBusy as exc:
+        fail(str(exc), code=1)
+    except BrokerError as exc:  # --once: the cycle could not be carried out; intents stay safe for a retry
+        fail(f"broker: {exc}", code=1)
+    except OperationalError as exc:
+        fail(f"database does not answer: {type(exc.orig).__name__}: {exc.orig}", code=1)
 
 
 def health(ctx: typer.Context) -> None:
-    """Exit 0 when the database answers (for a container HEALTHCHECK)."""
+    """Exit 0 when the database answers and a harvester's heartbeat is fresh (within two heartbeats and a few
+    seconds). A standby instance reports healthy too while the active one beats: the database has a working
+    harvester. Read-only: it never migrates or writes."""
     settings = context(ctx).settings
     engine = make_engine(settings.database_url)
     try:
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
+        state = lease.current(engine)
     except Exception as exc:  # any failure is "unhealthy"; say which
-        fail(f"database does not answer: {type(exc).__name__}", code=1)
+        fail(f"unhealthy: database does not answer (or is not migrated): {type(exc).__name__}", code=1)
+        return
     finally:
         engine.dispose()
-    typer.echo("healthy")
+    now = lease.wall_clock()
+    max_age = 2 * timedelta(seconds=settings.schedule.heartbeat_seconds) + HEALTH_SLACK
+    if state is None:
+        fail("unhealthy: no harvester has ever held the lease (is `tlh run` running?)", code=1)
+        return
+    age = round((now - state.heartbeat_at).total_seconds())
+    if not lease.is_fresh(state, now, max_age):
+        fail(f"unhealthy: the harvester's last heartbeat was {age}s ago (holder {state.holder}, allowed "
+             f"{max_age.total_seconds():.0f}s)", code=1)
+    typer.echo(f"healthy: harvester {state.holder}, last heartbeat {age}s ago")
 
 
 def register(app: typer.Typer) -> None:

@@ -8,19 +8,28 @@ to the lots sold together; with FIFO/LIFO/HIFO both apply to the net result of w
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache
 
 from daemon.config.models import HarvestConfig
 from daemon.engine.types import LotSale, Rejection, SkipReason, percent
-from daemon.ledger.money import prorate, q
+from daemon.ledger.money import CONTEXT, QUANTUM, prorate
 from daemon.ledger.types import Lot, Term, term_of
 
 
-@lru_cache(maxsize=65_536)
+@lru_cache(maxsize=256)
+def long_term_before(sold: date) -> date:
+    """Shares acquired before this day are long-term when sold on `sold` (`term_of`, which is monotonic
+    in the acquisition day, computed once per sale day)."""
+    day = sold - timedelta(days=370)
+    while term_of(day, sold) is Term.LONG:
+        day += timedelta(days=1)
+    return day
+
+
 def term(acquired: date, sold: date) -> Term:
-    return term_of(acquired, sold)
+    return Term.LONG if acquired < long_term_before(sold) else Term.SHORT
 
 
 def lot_sale(lot: Lot, shares: Decimal, price: Decimal, sold: date) -> LotSale:
@@ -30,9 +39,10 @@ def lot_sale(lot: Lot, shares: Decimal, price: Decimal, sold: date) -> LotSale:
         basis = lot.cost + lot.adjustment
     else:
         basis = prorate(lot.cost, shares, lot.quantity) + prorate(lot.adjustment, shares, lot.quantity)
-    return LotSale(lot_id=lot.lot_id, purchase_id=lot.purchase_id, quantity=shares, basis=basis,
-                   proceeds=q(shares * price), term=term(lot.acquired, sold), acquired=lot.acquired,
-                   purchased=lot.purchased, seq=lot.seq)
+    term = Term.LONG if lot.acquired < long_term_before(sold) else Term.SHORT
+    proceeds = (shares * price).quantize(QUANTUM, context=CONTEXT)  # money.q, inlined: this runs a lot
+    return LotSale(lot.lot_id, lot.purchase_id, shares, basis, proceeds, term, lot.acquired, lot.purchased,
+                   lot.seq)
 
 
 def has_loss(lots: Sequence[Lot], price: Decimal) -> bool:
@@ -45,11 +55,6 @@ def has_loss(lots: Sequence[Lot], price: Decimal) -> bool:
 
 def passes(loss: Decimal, basis: Decimal, harvest: HarvestConfig) -> bool:
     return loss > 0 and loss >= harvest.min_loss_usd and loss >= harvest.min_loss_pct * basis
-
-
-def lot_passes_pct(sale: LotSale, harvest: HarvestConfig) -> bool:
-    loss = -sale.gain
-    return loss > 0 and loss >= harvest.min_loss_pct * sale.basis
 
 
 def below_threshold(symbol: str, loss: Decimal, basis: Decimal, harvest: HarvestConfig,

@@ -38,8 +38,11 @@ class Wash:
 def lookback(sales: Sequence[LotSale], replacements: Iterable[tuple[Lot, Decimal]]) -> list[Wash]:
     """The washes the ledger would book if `sales` were sold today, given the recent purchases still held
     after today's sales (`replacements`: lot and shares left). Losses go in sale order (earliest acquired
-    first), replacements earliest purchased first; shares of the sold purchase never replace it."""
-    losses = sorted((s for s in sales if s.gain < 0), key=lambda s: (s.acquired, s.purchased, s.seq))
+    first, then as listed), replacements earliest purchased first; shares of the sold purchase never
+    replace it."""
+    # Ties go in the order of `sales`: the order in which the sells are booked.
+    order = sorted(range(len(sales)), key=lambda i: (sales[i].acquired, sales[i].purchased, i))
+    losses = [sales[i] for i in order if sales[i].gain < 0]
     queue = sorted(((lot, left) for lot, left in replacements if left > 0),
                    key=lambda r: replacement_key(r[0]))
     remaining = [left for _, left in queue]

@@ -37,6 +37,7 @@ from daemon.engine.types import (
     Restriction,
     Skip,
     SkipReason,
+    without_cycle_collection,
 )
 from daemon.ledger.types import Lot
 
@@ -45,6 +46,13 @@ _QUIET = {SkipReason.BELOW_LOSS_THRESHOLD, SkipReason.BELOW_BENEFIT_THRESHOLD}
 
 
 def plan(inp: EngineInput) -> HarvestPlan:
+    """The harvest plan for `inp.as_of`: pairs to trade, skipped candidates (each with a reason and a
+    detail), new do-not-buy-until restrictions and alerts. Deterministic; touches nothing outside."""
+    with without_cycle_collection():
+        return _plan(inp)
+
+
+def _plan(inp: EngineInput) -> HarvestPlan:
     h = inp.harvest
     groups = GroupIndex(inp.identical)
     run = Run(inp.as_of, h, inp.tax, Rates.of(inp.tax), groups, AssetClasses(inp.asset_classes, groups),

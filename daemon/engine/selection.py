@@ -12,15 +12,14 @@
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_FLOOR, Decimal
 
 from daemon.config.models import HarvestConfig
-from daemon.engine.benefit import Rates, estimated_cost
-from daemon.engine.candidates import below_threshold, lot_passes_pct, lot_sale, passes
+from daemon.engine.benefit import Rates
+from daemon.engine.candidates import below_threshold, long_term_before, lot_sale
 from daemon.engine.quotes import Price
 from daemon.engine.types import LotSale, Rejection, SkipReason, percent
 from daemon.ledger import relief
@@ -70,27 +69,33 @@ def select(symbol: str, lots: Sequence[Lot], method: LotMethod, price: Price, as
 
 def _specific(symbol: str, lots: Sequence[Lot], price: Price, as_of: date, harvest: HarvestConfig,
               rates: Rates, whole_shares: bool, max_shares: Decimal | None) -> Selection | Rejection:
-    by_id = {lot.lot_id: lot for lot in lots}
-    full = [lot_sale(lot, lot.quantity, price.close, as_of) for lot in lots]
-    eligible = [s for s in full if lot_passes_pct(s, harvest)]
+    close, cutoff, pct = price.close, long_term_before(as_of), harvest.min_loss_pct
+    losing: list[tuple[Lot, Decimal, Decimal]] = []  # lot, basis, gain (< 0)
+    for lot in lots:
+        basis = lot.cost + lot.adjustment
+        gain = lot.quantity * close - basis
+        if gain < 0:
+            losing.append((lot, basis, gain))
+    eligible = [x for x in losing if -x[2] >= pct * x[1]]
     if not eligible:
-        losers = of_sales([s for s in full if s.gain < 0])
-        return below_threshold(symbol, losers.loss, losers.basis, harvest, "loss of the lots at a loss")
+        return below_threshold(symbol, -sum((x[2] for x in losing), ZERO), sum((x[1] for x in losing), ZERO),
+                               harvest, "loss of the lots at a loss")
     # Short-term losses first, then the largest tax value per share (what a capped sale should keep).
-    eligible.sort(key=lambda s: (s.term is not Term.SHORT, s.gain * rates.rate(s.term) / s.quantity,
-                                 s.purchased, s.seq, s.lot_id))
-    chosen = {s.lot_id for s in eligible}
+    eligible.sort(key=lambda x: (x[0].acquired < cutoff,
+                                 x[2] * (rates.long if x[0].acquired < cutoff else rates.short) / x[0].quantity,
+                                 x[0].purchased, x[0].seq, x[0].lot_id))
+    chosen = {x[0].lot_id for x in eligible}
     recent_start = as_of - WINDOW
-    along = [s for s in full if s.lot_id not in chosen and s.gain < 0 and s.purchased >= recent_start]
+    along = [x for x in losing if x[0].lot_id not in chosen and x[0].purchased >= recent_start]
     picks: list[LotSale] = []
     left = whole(max_shares) if max_shares is not None and whole_shares else max_shares
-    for s in [*eligible, *along]:
-        shares = whole(s.quantity) if whole_shares else s.quantity
+    for lot, _, _ in [*eligible, *along]:
+        shares = whole(lot.quantity) if whole_shares else lot.quantity
         if left is not None:
             shares = min(shares, left)
         if shares <= 0:
             continue
-        picks.append(s if shares == s.quantity else lot_sale(by_id[s.lot_id], shares, price.close, as_of))
+        picks.append(lot_sale(lot, shares, close, as_of))
         if left is not None:
             left -= shares
     selection = of_sales(picks)
@@ -102,63 +107,77 @@ def _specific(symbol: str, lots: Sequence[Lot], price: Price, as_of: date, harve
 def _relief(symbol: str, lots: Sequence[Lot], method: LotMethod, price: Price, as_of: date,
             harvest: HarvestConfig, rates: Rates, whole_shares: bool,
             max_shares: Decimal | None) -> Selection | Rejection:
+    # This runs on every position with a loss: one pass over the relief order with running sums (shares;
+    # short-term and long-term loss; basis), no sale records until the best share count is known.
     order = relief.order_for_relief(lots, method)
-    full = [lot_sale(lot, lot.quantity, price.close, as_of) for lot in order]
-    # Prefix sums over the relief order: shares, short/long gain, basis.
-    cum: list[Decimal] = []
-    prefix: list[tuple[Decimal, Decimal, Decimal]] = []
-    shares = short = long = basis = ZERO
-    for s in full:
-        shares += s.quantity
-        if s.term is Term.SHORT:
-            short -= s.gain
-        else:
-            long -= s.gain
-        basis += s.basis
-        cum.append(shares)
-        prefix.append((short, long, basis))
-    counts: set[Decimal] = set()
-    for end in cum:
-        n = whole(end) if whole_shares else end
-        if max_shares is not None:
-            n = min(n, whole(max_shares) if whole_shares else max_shares)
-        if n > 0:
-            counts.add(n)
-    best: tuple[Decimal, Decimal, int, LotSale | None] | None = None  # score, n, full lots, partial
+    close, cutoff = price.close, long_term_before(as_of)
+    min_usd, pct = harvest.min_loss_usd, harvest.min_loss_pct
+    spread, commissions = 2 * price.half_spread, 2 * harvest.commission_usd  # estimated_cost, inlined
+    cap = None if max_shares is None else whole(max_shares) if whole_shares else max_shares
+    shares = short = long = basis = last = ZERO
+    best: tuple[Decimal, int, LotSale | None] | None = None  # score, full lots, partial lot
     best_loss: Decimal | None = None
-    for n in sorted(counts):
-        j = bisect.bisect_left(cum, n)
-        if cum[j] == n:
-            short, long, basis = prefix[j]
-            k, partial = j + 1, None
+    for k, lot in enumerate(order):
+        before = (shares, short, long, basis)
+        lot_basis = lot.cost + lot.adjustment
+        lot_loss = lot_basis - lot.quantity * close
+        if lot.acquired < cutoff:
+            long += lot_loss
         else:
-            short, long, basis = prefix[j - 1] if j > 0 else (ZERO, ZERO, ZERO)
-            partial = lot_sale(order[j], n - (cum[j - 1] if j > 0 else ZERO), price.close, as_of)
+            short += lot_loss
+        shares += lot.quantity
+        basis += lot_basis
+        if lot_loss < 0 and (cap is None or shares <= cap) and not whole_shares:
+            continue  # ending on a gain lot never beats ending before it
+        # The share count tried at this lot: its end, rounded down to whole shares, at most the cap.
+        n = whole(shares) if whole_shares else shares
+        if cap is not None and n > cap:
+            n = cap
+        if n <= last:
+            continue  # nothing new (whole shares: still inside the same share)
+        last = n
+        if n == shares:
+            s_loss, l_loss, s_basis, full, partial = short, long, basis, k + 1, None
+        else:  # the count ends inside this lot
+            partial = lot_sale(lot, n - before[0], close, as_of)
+            s_loss, l_loss, s_basis, full = before[1], before[2], before[3] + partial.basis, k
             if partial.term is Term.SHORT:
-                short -= partial.gain
+                s_loss -= partial.gain
             else:
-                long -= partial.gain
-            basis += partial.basis
-            k = j
-        loss = short + long
-        best_loss = loss if best_loss is None else max(best_loss, loss)
-        if not passes(loss, basis, harvest):
-            continue
-        score = rates.value(short, long) - estimated_cost(price, n, harvest)
-        if best is None or score >= best[0]:
-            best = (score, n, k, partial)
+                l_loss -= partial.gain
+        loss = s_loss + l_loss
+        if best_loss is None or loss > best_loss:
+            best_loss = loss
+        if loss > 0 and loss >= min_usd and loss >= pct * s_basis:
+            score = s_loss * rates.short + l_loss * rates.long - spread * n - commissions
+            if best is None or score >= best[0]:
+                best = (score, full, partial)
+        if cap is not None and n >= cap:
+            break
     if best is None:
-        first = next((i for i, s in enumerate(full) if lot_passes_pct(s, harvest)), None)
-        gain = next((s for s in full[:first] if s.gain >= 0), None) if first is not None else None
-        if gain is not None:
-            return Rejection(SkipReason.LOT_RELIEF_GAIN,
-                             f"{symbol}: the broker relieves lots {method.value}: lot {gain.lot_id} "
-                             f"(gain ${gain.gain:,.2f}) goes before the loss lots; no share count nets a "
-                             f"loss of at least ${harvest.min_loss_usd} and {percent(harvest.min_loss_pct)} %")
-        return below_threshold(symbol, max(best_loss or ZERO, ZERO), sum((s.basis for s in full), ZERO),
-                               harvest, f"best {method.value} net loss")
-    _, _, k, partial = best
-    return of_sales([*full[:k], *([partial] if partial is not None else [])])
+        return _relief_rejection(symbol, order, method, close, harvest, best_loss, basis)
+    _, full, partial = best
+    sales = [lot_sale(lot, lot.quantity, close, as_of) for lot in order[:full]]
+    return of_sales([*sales, partial] if partial is not None else sales)
+
+
+def _relief_rejection(symbol: str, order: Sequence[Lot], method: LotMethod, close: Decimal,
+                      harvest: HarvestConfig, best_loss: Decimal | None, basis: Decimal) -> Rejection:
+    """lot_relief_gain when a lot worth harvesting sits behind a gain in the relief order."""
+    gain: tuple[Lot, Decimal] | None = None
+    for lot in order:
+        lot_basis = lot.cost + lot.adjustment
+        lot_gain = lot.quantity * close - lot_basis
+        if lot_gain < 0 and -lot_gain >= harvest.min_loss_pct * lot_basis:
+            if gain is not None:
+                return Rejection(SkipReason.LOT_RELIEF_GAIN,
+                                 f"{symbol}: the broker relieves lots {method.value}: lot {gain[0].lot_id} "
+                                 f"(gain ${gain[1]:,.2f}) goes before the loss lots; no share count nets a "
+                                 f"loss of at least ${harvest.min_loss_usd} and {percent(harvest.min_loss_pct)} %")
+            break
+        if lot_gain >= 0 and gain is None:
+            gain = (lot, lot_gain)
+    return below_threshold(symbol, max(best_loss or ZERO, ZERO), basis, harvest, f"best {method.value} net loss")
 
 
 def relieve(order: Sequence[Lot], shares: Decimal, price: Decimal, as_of: date) -> list[LotSale]:

@@ -8,7 +8,9 @@ restrictions, alerts), whose `to_dict()` is the JSON contract of `tlh harvest --
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
+import gc
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -18,6 +20,20 @@ from daemon.config.models import AssetClass, HarvestConfig, TaxConfig
 from daemon.ledger.money import cents
 from daemon.ledger.types import ZERO, Account, IdenticalGroups, LedgerState, Term
 from daemon.prices import Quote
+
+
+@contextmanager
+def without_cycle_collection() -> Iterator[None]:
+    """Planning (and serializing a plan) makes many small acyclic records, freed by reference counting;
+    left on, the cyclic garbage collector would traverse the whole book (a million lots) again and again
+    for nothing. Restores the collector's previous state."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 class SkipReason(enum.StrEnum):
@@ -161,7 +177,12 @@ class LotSale:
 
 @dataclass(frozen=True, slots=True)
 class Pair:
-    """One sell leg and one buy leg in one account. Losses are net per term (negative: a net gain)."""
+    """One sell leg and one buy leg in one account. Losses are net per term (negative: a net gain).
+
+    `lots` are listed in the order the sells are to be booked (the broker's relief order, or the order of
+    the specific-lot instructions): the wash-sale estimate of `lookback_policy = "unwashed_only"` relies
+    on it. `buy_notional` is the order amount; `buy_quantity_estimate` the shares it buys at the ask (a
+    whole-share broker: the share count to order)."""
 
     pair_id: str
     kind: PairKind
@@ -249,6 +270,10 @@ class HarvestPlan:
         return sum((p.estimated_loss for p in self.pairs), ZERO)
 
     def to_dict(self) -> dict[str, Any]:
+        with without_cycle_collection():
+            return self._to_dict()
+
+    def _to_dict(self) -> dict[str, Any]:
         return {
             "run_id": self.run_id, "as_of": self.as_of.isoformat(), "mode": self.mode,
             "paused": self.paused,

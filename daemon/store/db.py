@@ -70,11 +70,16 @@ def _configure_sqlite(engine: Engine, *, foreign_keys: bool) -> None:
         # PRAGMAs run outside any transaction here: foreign_keys is a no-op inside one.
         cursor.execute(f"PRAGMA foreign_keys = {'ON' if foreign_keys else 'OFF'}")
         cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        # WAL: readers never wait for the writer (a health check during a harvest, a CLI listing).
+        cursor.execute("PRAGMA journal_mode = WAL")
         cursor.close()
 
     @sa.event.listens_for(engine, "begin")
     def _on_begin(connection: sa.Connection) -> None:
-        connection.exec_driver_sql("BEGIN")
+        # IMMEDIATE takes the write lock up front, so a second writer (the heartbeat thread, another process)
+        # waits for it under busy_timeout. A deferred BEGIN that read first and then wanted to write would be
+        # refused at once with "database is locked", which no timeout can help.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -103,7 +103,7 @@ def smtp_server(user: str | None = None, password: str | None = None) -> Iterato
         ok = isinstance(data, LoginPassword) and data.login.decode() == user and data.password.decode() == password
         if ok:
             box.logins.append(data.login.decode())
-        return AuthResult(success=ok)
+        return AuthResult(success=ok, handled=False)
 
     kwargs: dict[str, Any] = {}
     if user is not None:

@@ -157,3 +157,25 @@ def test_no_channels_configured_leaves_alerts_alone(engine: Engine) -> None:
     seed(engine, ("error", "error", "boom"))
     assert build_channels(settings().alerts) == []
     assert deliver_pending(engine, settings()).pending == 0 and delivered(engine) == [False]
+
+
+def test_a_long_backlog_goes_in_messages_each_marked_when_sent(engine: Engine, sleeps: Sleeps) -> None:
+    seed(engine, *[("wash_sale", "warning", f"wash {i}") for i in range(60)])
+    with webhook_server() as hook:
+        hook.statuses = [200, 500, 500, 500]  # the first post of 50 goes through, the second fails
+        env = {"TLH_WEBHOOK_URL": hook.url}
+        first = deliver_pending(engine, settings(webhook=True), environ=env, sleep=sleeps)
+        assert first.sent == {"webhook": 50} and set(first.failed) == {"webhook"}
+        assert delivered(engine) == [True] * 50 + [False] * 10
+        second = deliver_pending(engine, settings(webhook=True), environ=env, sleep=sleeps)
+    assert second.ok and second.sent == {"webhook": 10}
+    assert [t.count("\n") for t in hook.texts] == [50, 10]  # a heading line, then one line per alert
+    assert "wash 59" in hook.texts[1] and "wash 0" not in hook.texts[1]
+
+
+def test_unusable_settings_are_not_retried(engine: Engine, sleeps: Sleeps) -> None:
+    seed(engine, ("error", "error", "boom"))
+    config = settings(email_to=["owner@example.com"], email_from="not an address", smtp_host="127.0.0.1",
+                      smtp_port=2525, smtp_starttls=False)
+    report = deliver_pending(engine, config, sleep=sleeps)
+    assert "From" in report.failed["email"] and sleeps == [] and delivered(engine) == [False]

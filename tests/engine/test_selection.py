@@ -131,3 +131,16 @@ def test_terms_follow_the_adjusted_holding_period() -> None:
     (pair,) = run(state, PRICES).pairs
     (sale,) = pair.lots
     assert sale.term is Term.LONG and sale.basis == 1500  # cost 1200 + 300 disallowed
+
+
+def test_the_precomputed_long_term_cutoff_agrees_with_term_of() -> None:
+    from datetime import date, timedelta
+
+    from daemon.engine.candidates import term
+    from daemon.ledger.types import term_of
+
+    for sold in [date(2024, 2, 28), date(2024, 2, 29), date(2024, 3, 1), date(2025, 2, 28), date(2025, 3, 1),
+                 date(2026, 11, 20), date(2028, 2, 29), date(2025, 1, 1)]:
+        for back in range(300, 800):
+            acquired = sold - timedelta(days=back)
+            assert term(acquired, sold) is term_of(acquired, sold), (acquired, sold)

@@ -1,0 +1,230 @@
+"""One simulated taxable account (its own household): cash, the ledger state in memory, the day's trades.
+
+Every trade goes through `daemon.ledger.apply`, once per trading day that has trades. The ledger state lives
+here, indexed by symbol: open lots, and the dispositions of the last 31 days (older ones can no longer take
+part in a wash sale; they become per-year gain rows). `apply` is given the part of the state its trades can
+touch: the lots and recent sales of every symbol identical to one traded today (wash sales only ever connect
+identical symbols), so its work does not grow with the rest of the book. Fills follow the paper broker's rule
+(`brokers.paper.fill_price`).
+
+The buy and sell guards keep the simulator's own trades (contributions, rebalancing, tax payments, direct
+index swap backs) from washing anything: no purchase of a group with a loss sold in the last 30 days (today
+included) or under a do-not-buy-until restriction, no sale at a loss of a group bought in the last 30 days.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, timedelta
+from decimal import ROUND_DOWN, Decimal
+
+import numpy as np
+
+from brokers.paper import fill_price
+from daemon.ledger import Account, AccountType, IdenticalGroups, LedgerState, Lot, LotMethod, Side, Trade, apply
+from daemon.ledger.gains import GainRow, rows
+from daemon.ledger.money import q
+from daemon.ledger.types import ZERO, Disposition, WashMatch
+
+ACCOUNT = "taxable"
+QTY = Decimal("1e-9")  # the paper broker's share quantum
+WINDOW = timedelta(days=30)
+KEEP = timedelta(days=31)
+
+
+def _lot_order(lot: Lot) -> tuple[int, str]:
+    return lot.seq, lot.lot_id
+
+
+def _sale_order(d: Disposition) -> int:
+    return d.seq
+
+
+class SimAccount:
+    def __init__(self, household: str, identical: IdenticalGroups, spread_bps: Decimal, col: Mapping[str, int]):
+        self.account = Account(ACCOUNT, household, AccountType.TAXABLE, LotMethod.SPECIFIC)
+        self.accounts = {ACCOUNT: self.account}
+        self.identical = identical
+        self.spread = spread_bps
+        self.col = col
+        self.household = household
+        self.through: date | None = None
+        self.next_seq = 0
+        self.cash = ZERO
+        self.lots: dict[str, list[Lot]] = {}  # open lots per symbol, in (seq, lot id) order
+        self.sales: dict[str, list[Disposition]] = {}  # dispositions of the last 31 days per symbol
+        self.fshares = np.zeros(len(col))  # open shares per history column, for valuations
+        self.max_basis: dict[str, float] = {}  # highest adjusted basis per share of a symbol's open lots
+        self.arrays: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # per symbol: open lots' shares, bases
+        self.rows: dict[int, list[GainRow]] = {}  # final gain rows (window closed) per year of sale
+        self.washes: list[tuple[date, WashMatch]] = []
+        self.trades: list[Trade] = []  # today's
+        self.tags: dict[str, str] = {}  # trade id -> what made it (harvest, swap_back, rebalance, ...)
+        self.sold_qty: dict[str, Decimal] = {}  # lot id -> shares sold today
+        self.loss_groups: set[str] = set()  # groups sold at a loss today
+        self.bought_groups: set[str] = set()  # groups bought today
+        self._keys: dict[str, str] = {}
+        self._recent: tuple[date, dict[str, set[str]]] | None = None
+        self._n = 0
+        self.prefix = household[:1]
+
+    # -- identity ----------------------------------------------------------------------------------------
+    def key(self, symbol: str) -> str:
+        k = self._keys.get(symbol)
+        if k is None:
+            k = self._keys[symbol] = self.identical.key(symbol)
+        return k
+
+    def shares(self, symbol: str) -> Decimal:
+        return sum((lot.quantity for lot in self.lots.get(symbol, ())), ZERO)
+
+    def available(self, lot: Lot) -> Decimal:
+        return lot.quantity - self.sold_qty.get(lot.lot_id, ZERO)
+
+    # -- trades ------------------------------------------------------------------------------------------
+    def _id(self) -> str:
+        self._n += 1
+        return f"{self.prefix}{self._n}"
+
+    def buy(self, day: date, symbol: str, notional: Decimal, close: Decimal, tag: str) -> Trade | None:
+        price = fill_price(close, self.spread, "buy")
+        quantity = (notional / price).quantize(QTY, rounding=ROUND_DOWN)
+        if quantity <= 0:
+            return None
+        trade = Trade(self._id(), day, ACCOUNT, symbol, Side.BUY, quantity, price)
+        self.cash -= q(quantity * price)
+        self.trades.append(trade)
+        self.tags[trade.trade_id] = tag
+        self.bought_groups.add(self.key(symbol))
+        return trade
+
+    def sell(self, day: date, lot: Lot, quantity: Decimal, close: Decimal, tag: str) -> Trade:
+        price = fill_price(close, self.spread, "sell")
+        trade = Trade(self._id(), day, ACCOUNT, lot.symbol, Side.SELL, quantity, price, lot_id=lot.lot_id)
+        proceeds = q(quantity * price)
+        self.cash += proceeds
+        self.sold_qty[lot.lot_id] = self.sold_qty.get(lot.lot_id, ZERO) + quantity
+        if lot.basis * quantity > proceeds * lot.quantity:
+            self.loss_groups.add(self.key(lot.symbol))
+        self.trades.append(trade)
+        self.tags[trade.trade_id] = tag
+        return trade
+
+    def state(self, only: set[str] | None = None) -> LedgerState:
+        """The ledger state: every open lot (or those of `only`) and every sale of the last 31 days."""
+        symbols = self.lots if only is None else only
+        lots = sorted((lot for s in symbols for lot in self.lots.get(s, ())), key=_lot_order)
+        sales = sorted((d for ds in self.sales.values() for d in ds), key=_sale_order)
+        return LedgerState(self.household, self.through, tuple(lots), tuple(sales), (), self.next_seq)
+
+    def commit(self, day: date) -> list[Disposition]:
+        """Book today's trades; returns today's dispositions."""
+        if not self.trades:
+            return []
+        groups = {self.key(t.symbol) for t in self.trades}
+        scope = {s for s in (*self.lots, *self.sales, *(t.symbol for t in self.trades)) if self.key(s) in groups}
+        part = LedgerState(self.household, self.through,
+                           tuple(sorted((lot for s in scope for lot in self.lots.get(s, ())), key=_lot_order)),
+                           tuple(sorted((d for s in scope for d in self.sales.get(s, ())), key=_sale_order)),
+                           (), self.next_seq)
+        new = apply(part, self.trades, self.accounts, self.identical)
+        self.through, self.next_seq = new.through, new.next_seq
+        self.washes.extend((day, m) for m in new.matches)
+        for symbol in scope:
+            self.lots.pop(symbol, None)
+            self.sales.pop(symbol, None)
+        for lot in new.lots:
+            if lot.quantity > 0:
+                self.lots.setdefault(lot.symbol, []).append(lot)
+        today: list[Disposition] = []
+        for d in new.dispositions:
+            self.sales.setdefault(d.symbol, []).append(d)
+            if d.sold == day:
+                today.append(d)
+        self._archive(day - KEEP)
+        for symbol in scope:
+            self.fshares[self.col[symbol]] = float(self.shares(symbol))
+            held = self.lots.get(symbol, ())
+            self.max_basis[symbol] = max((float(lot.basis / lot.quantity) for lot in held), default=0.0)
+            self.arrays[symbol] = (np.array([float(lot.quantity) for lot in held]),
+                                   np.array([float(lot.basis) for lot in held]))
+        self.trades = []
+        self.sold_qty.clear()
+        self.loss_groups.clear()
+        self.bought_groups.clear()
+        self._recent = None
+        return today
+
+    def _archive(self, horizon: date) -> None:
+        """Sales older than the wash-sale window are final: they become gain rows."""
+        for symbol in list(self.sales):
+            sales = self.sales[symbol]
+            n = 0
+            while n < len(sales) and sales[n].sold < horizon:
+                n += 1
+            if n:
+                for d in sales[:n]:
+                    if d.taxable:
+                        self.rows.setdefault(d.sold.year, []).extend(rows([d]))
+                if n == len(sales):
+                    del self.sales[symbol]
+                else:
+                    self.sales[symbol] = sales[n:]
+
+    # -- guards ------------------------------------------------------------------------------------------
+    def pending(self, day: date) -> set[str]:
+        """Groups with a taxable loss sold in the last 30 days and not fully washed: buying them washes it."""
+        start = day - WINDOW
+        return {self.key(d.symbol) for sales in self.sales.values() for d in sales
+                if d.sold >= start and d.taxable and d.loss > 0 and d.unwashed_quantity > 0}
+
+    def blocked(self, day: date, restricted: set[str]) -> set[str]:
+        """Group keys the simulator may not buy today."""
+        return self.pending(day) | restricted | self.loss_groups
+
+    def _recent_purchases(self, day: date) -> dict[str, set[str]]:
+        if self._recent is None or self._recent[0] != day:
+            start = day - WINDOW
+            found: dict[str, set[str]] = {}
+            for lots in self.lots.values():
+                for lot in lots:
+                    if lot.purchased >= start and not lot.absorbed:
+                        found.setdefault(self.key(lot.symbol), set()).add(lot.purchase_id)
+            self._recent = (day, found)
+        return self._recent[1]
+
+    def loss_sale_washes(self, day: date, lot: Lot, close: float) -> bool:
+        """Whether selling `lot` today at the fill for `close` could be a loss (a margin included) that a
+        purchase of its group in the last 30 days (other than the lot's own purchase) or today would wash."""
+        fill = close * (1 - float(self.spread) / 20_000)
+        if fill * float(lot.quantity) > float(lot.basis) * (1 + 1e-6) + 0.01:
+            return False
+        key = self.key(lot.symbol)
+        if key in self.bought_groups:
+            return True
+        return bool(self._recent_purchases(day).get(key, set()) - {lot.purchase_id})
+
+    # -- valuation and the end -----------------------------------------------------------------------------
+    def value(self, prices: np.ndarray) -> float:
+        return float(self.cash) + float(self.fshares @ prices)
+
+    def year_rows(self, year: int) -> list[GainRow]:
+        recent = sorted((d for sales in self.sales.values() for d in sales if d.sold.year == year and d.taxable),
+                        key=_sale_order)
+        return [*self.rows.get(year, []), *rows(recent)]
+
+    def liquidation(self, day: date, closes: Mapping[str, Decimal]) -> tuple[Decimal, list[GainRow]]:
+        """Sell every open lot on `day` (after the last booked day) through the ledger, without changing this
+        account: the proceeds after the spread and the gain rows."""
+        trades: list[Trade] = []
+        proceeds = ZERO
+        for symbol, lots in sorted(self.lots.items()):
+            price = fill_price(closes[symbol], self.spread, "sell")
+            for lot in lots:
+                trades.append(Trade(f"liq-{lot.lot_id}", day, ACCOUNT, symbol, Side.SELL, lot.quantity, price,
+                                    lot_id=lot.lot_id))
+                proceeds += q(lot.quantity * price)
+        if not trades:
+            return ZERO, []
+        new = apply(self.state(), trades, self.accounts, self.identical)
+        return proceeds, rows(d for d in new.dispositions if d.sold == day)

@@ -1,0 +1,223 @@
+"""`run(portfolio, history, ...)`: the backtest, day by day, two portfolios in lockstep.
+
+Each trading day, for the portfolio with harvesting and then for its twin without:
+1. the initial deposit (first day) or the monthly contribution (first trading day of a month) arrives;
+2. with harvesting, on harvest days (daily / first trading day of the week / of the month): the engine's
+   plan, filled at the paper broker's prices; in a direct index also the simulator's per-lot swap backs;
+3. taxes of a finished year are settled on the first trading day on or after `taxes.settle_month/day`
+   (paid from the portfolio by selling, or a saving credited, per `taxes.paid_from`);
+4. rebalancing sells when the rule says so, then idle cash is invested (most underweight first), buying only
+   what no restriction or recent loss blocks;
+5. the day's trades go through the ledger in one `apply`; sales are recorded, the portfolio valued.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+from daemon.backtest import direct
+from daemon.backtest.account import SimAccount
+from daemon.backtest.allocate import Allocation, drift, invest, pro_rata, rebalance
+from daemon.backtest.data import History, LargeMove
+from daemon.backtest.harvest import Settings, active, book, may_act, restricted_keys, run_engine
+from daemon.backtest.metrics import daily_returns, tracking_error
+from daemon.backtest.portfolio import Portfolio
+from daemon.backtest.result import Result, summarize
+from daemon.backtest.taxes import initial_carry
+from daemon.backtest.twin import Twin, due_years, large_moves
+from daemon.config.models import AssetClass
+from daemon.engine import PairKind
+from daemon.prices import PriceFileError
+
+FREQUENCIES = ("daily", "weekly", "monthly")
+MIN_INVEST = 50.0  # idle cash below this waits for the next contribution
+LARGE_CASH = 0.01  # cash above this share of the value is spread over every underweight stock
+Progress = Callable[[int, int], None]
+
+
+class BacktestError(Exception):
+    pass
+
+
+@dataclass
+class Context:
+    portfolio: Portfolio
+    history: History
+    settings: Settings
+    alloc: Allocation
+    t0: int
+    t1: int
+    frequency: str
+    moves: dict[str, list[LargeMove]]
+    ranker: direct.Ranker | None = None
+    basket: direct.Basket | None = None
+
+    @property
+    def first_year(self) -> int:
+        return self.history.dates[self.t0].year
+
+
+def window(history: History, start: date | None, end: date | None) -> tuple[int, int]:
+    if not history.dates:
+        raise BacktestError("the price file has no rows")
+    t0 = 0 if start is None else next((i for i, d in enumerate(history.dates) if d >= start), len(history.dates))
+    t1 = len(history.dates) - 1 if end is None else history.row(end)
+    if t0 > t1:
+        raise BacktestError(f"no trading day between {start or history.dates[0]} and {end or history.dates[-1]}")
+    return t0, t1
+
+
+def universe(portfolio: Portfolio, history: History, t0: int, t1: int) -> list[str]:
+    di = portfolio.direct_index
+    assert di is not None
+    if di.universe:
+        missing = [s for s in di.universe if s not in history.col]
+        if missing:
+            raise BacktestError(f"direct_index.universe: no prices for {', '.join(missing[:10])}")
+        symbols = list(di.universe)
+    else:
+        if not history.securities:
+            raise BacktestError("a direct index needs securities.csv (kinds, GICS sectors) beside the prices")
+        symbols = [s for s, sec in history.securities.items() if sec.kind == "stock" and s in history.col]
+    if portfolio.large_moves == "exclude":
+        first, last = history.dates[t0], history.dates[t1]
+        bad = {m.symbol for m in history.moves if first < m.day <= last}
+        symbols = [s for s in symbols if s not in bad]
+    return sorted(symbols)
+
+
+def context(portfolio: Portfolio, history: History, start: date | None, end: date | None,
+            frequency: str) -> Context:
+    if frequency not in FREQUENCIES:
+        raise BacktestError(f"frequency must be one of {', '.join(FREQUENCIES)}, got {frequency!r}")
+    t0, t1 = window(history, start, end)
+    h = portfolio.harvest_config()
+    groups = portfolio.ordered_groups()
+    settings = Settings(h, portfolio.taxes.tax_config(), portfolio.identical_groups())
+    moves = large_moves(history)
+    if portfolio.direct_index is None:
+        missing = sorted({m for s in portfolio.sleeves for m in s.members
+                          if not any(x in history.col for x in groups.get(m, [m]))})
+        if missing:
+            raise BacktestError(f"no prices for {', '.join(missing)} in the price file")
+        alloc = Allocation(history, portfolio.sleeves, groups)
+        if not alloc.weights(t1):
+            raise BacktestError("no sleeve has a listed member in the backtest's window")
+        return Context(portfolio, history, settings, alloc, t0, t1, frequency, moves)
+    di = portfolio.direct_index
+    symbols = universe(portfolio, history, t0, t1)
+    if not symbols:
+        raise BacktestError("the direct index's universe is empty")
+    basket = direct.Basket(history, symbols, di.weighting, di.new_listings, t0)
+    settings = Settings(h.model_copy(update={"swap_back": False}), settings.tax, settings.identical)
+    return Context(portfolio, history, settings, basket, t0, t1, frequency, moves,
+                   direct.Ranker(history, symbols, di.correlation_days), basket)
+
+
+def run(portfolio: Portfolio, history: History, start: date | None = None, end: date | None = None,
+        frequency: str = "daily", progress: Progress | None = None) -> Result:
+    began = time.perf_counter()
+    ctx = context(portfolio, history, start, end, frequency)
+    n = ctx.t1 - ctx.t0 + 1
+    twins = [Twin(name, name == "with", SimAccount(name, ctx.settings.identical, portfolio.spread_bps, history.col),
+                  n) for name in ("with", "without")]
+    for twin in twins:
+        twin.carry = initial_carry(portfolio.taxes)
+    dates = history.dates
+    if progress is not None:
+        progress(0, n)
+    for i, t in enumerate(range(ctx.t0, ctx.t1 + 1)):
+        day = dates[t]
+        new_month = i == 0 or dates[t - 1].month != day.month
+        if ctx.frequency == "daily":
+            run_day = True
+        elif ctx.frequency == "weekly":
+            run_day = i == 0 or dates[t - 1].isocalendar()[:2] != day.isocalendar()[:2]
+        else:
+            run_day = new_month
+        for twin in twins:
+            step(ctx, twin, twins, i, t, day, new_month, run_day)
+        if progress is not None:
+            progress(i + 1, n)
+    return summarize(ctx, twins, time.perf_counter() - began)
+
+
+def step(ctx: Context, twin: Twin, twins: list[Twin], i: int, t: int, day: date, new_month: bool,
+         run_day: bool) -> None:
+    p, acct, history = ctx.portfolio, twin.acct, ctx.history
+    year = twin.year(day.year)
+    if not year.start_value and i > 0:
+        year.start_value = float(twin.values[i - 1])
+    if i == 0:
+        twin.deposit(i, day, p.initial_deposit)
+        year.start_value = float(acct.cash)
+    elif new_month:
+        twin.deposit(i, day, p.monthly_contribution)
+    if twin.harvesting and run_day:
+        harvest(ctx, twin, twins, i, t, day)
+    for y in due_years(twin, day, ctx.first_year, p.taxes):
+        twin.settle(y, i, t, day, p.taxes, ctx.alloc)
+    rule = p.rebalance.rule
+    if (rule == "annual" and new_month and day.month == p.rebalance.month and i > 0) or \
+            (rule == "threshold" and i > 0 and drift(acct, ctx.alloc, t) > float(p.rebalance.threshold)):
+        rebalance(acct, ctx.alloc, t, day)
+    cash = float(acct.cash)
+    if cash >= MIN_INVEST:
+        blocked = acct.blocked(day, restricted_keys(acct, twin.restrictions, day))
+        # A direct index buys a few stocks with a contribution, every underweight with a large sum.
+        small = p.direct_index is not None and i > 0 and cash < LARGE_CASH * acct.value(history.priced[t])
+        if p.direct_index is not None and not small and i > 0:
+            pro_rata(acct, ctx.alloc, t, day, blocked, "invest")
+        else:
+            max_buys = p.direct_index.max_buys if small and p.direct_index else len(ctx.alloc.weights(t))
+            invest(acct, ctx.alloc, t, day, blocked, max_buys, "invest")
+    twin.record(day, acct.commit(day), ctx.moves)
+    twin.values[i] = acct.value(history.priced[t])
+    twin.harvested[i] = twin.cumulative
+    year.end_value = float(twin.values[i])
+
+
+def harvest(ctx: Context, twin: Twin, twins: list[Twin], i: int, t: int, day: date) -> None:
+    acct, history, h = twin.acct, ctx.history, ctx.settings.harvest
+    year = twin.year(day.year)
+    restricted = restricted_keys(acct, twin.restrictions, day)
+    only: set[str] | None = None
+    classes: tuple[AssetClass, ...] = ()
+    if ctx.ranker is not None:
+        di = ctx.portfolio.direct_index
+        assert di is not None
+        ctx.ranker.refresh(t)
+        only = direct.at_loss(acct, history, t, float(h.min_loss_pct), float(h.min_loss_usd))
+        if only:
+            classes = direct.classes(only, ctx.ranker, history, t, acct, acct.blocked(day, restricted),
+                                     di.replacements)
+    elif may_act(acct, ctx.alloc, history, t, h):
+        classes = tuple(AssetClass.model_construct(name=s.name, members=m) for s in ctx.portfolio.sleeves
+                        if (m := ctx.alloc.members(s.name, t)))
+    if classes:
+        result = run_engine(acct, history, t, ctx.settings, classes, twin.restrictions, only)
+        twin.restrictions = active(twin.restrictions, result.restrictions, day)
+        records = book(acct, result, day, twin.provenance if ctx.ranker is not None else None)
+        twin.pairs.extend(records)
+        year.pairs += sum(1 for r in records if r.kind == PairKind.HARVEST.value)
+        year.swap_backs += sum(1 for r in records if r.kind == PairKind.SWAP_BACK.value)
+    if ctx.ranker is not None and ctx.portfolio.harvest.swap_back:
+        di = ctx.portfolio.direct_index
+        assert di is not None
+        other = twins[1]
+        lo = max(0, i - di.tracking_error_days)
+        over = i - lo > 5 and tracking_error(daily_returns(twin.values[lo:i], twin.flows[lo:i]),
+                                             daily_returns(other.values[lo:i], other.flows[lo:i])) \
+            > float(di.tracking_error_budget)
+        cap = float(ctx.portfolio.harvest.swap_back_max_gain_usd)
+        blocked = acct.blocked(day, restricted_keys(acct, twin.restrictions, day))
+        swapped = direct.swap_backs(acct, history, t, day, twin.provenance, blocked, cap,
+                                    float(di.over_budget_max_gain_pct) if over else 0.0, h.max_pairs_per_run)
+        twin.pairs.extend(swapped)
+        year.swap_backs += len(swapped)
+
+
+__all__ = ["BacktestError", "FREQUENCIES", "PriceFileError", "run"]

@@ -1,0 +1,175 @@
+"""`tlh runs`, `tlh alerts` and `tlh report`: what the daemon did, what it said, and what it was worth."""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+import typer
+from sqlalchemy.engine import Engine
+
+from daemon.alerts import AlertRecord, deliver_pending
+from daemon.cli.main import context, fail
+from daemon.cli.render import Format, print_json, print_table, to_jsonable
+from daemon.config.models import Settings
+from daemon.store import migrate
+from daemon.store.db import make_engine, transaction
+from daemon.store.models import Alert, HarvestRun
+
+
+class ReportFormat(enum.StrEnum):
+    TABLE = "table"
+    JSON = "json"
+    HTML = "html"
+
+
+@contextmanager
+def _engine(settings: Settings) -> Iterator[Engine]:
+    migrate.upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def _day(option: str, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        fail(f"{option}: not a YYYY-MM-DD date: {value!r}")
+        raise
+
+
+def run_row(run: HarvestRun) -> dict[str, Any]:
+    pairs = (run.plan or {}).get("pairs", [])
+    return {"id": run.id, "as_of": run.as_of, "mode": run.mode, "status": run.status,
+            "household": run.household_id, "started_at": run.started_at, "finished_at": run.finished_at,
+            "pairs": len(pairs), "estimated_loss": sum((Decimal(p["estimated_loss"]) for p in pairs), Decimal(0)),
+            "paused": (run.plan or {}).get("paused"), "error": run.error}
+
+
+def runs_cmd(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="The most recent N runs.")] = 50,
+    fmt: Annotated[Format, typer.Option("--format")] = Format.TABLE,
+) -> None:
+    """Harvest runs, newest first: mode, status, pairs planned and the estimated loss they harvest."""
+    settings = context(ctx).settings
+    with _engine(settings) as engine, transaction(engine) as session:
+        rows = [run_row(r) for r in session.scalars(
+            sa.select(HarvestRun).order_by(HarvestRun.started_at.desc(), HarvestRun.id.desc()).limit(limit))]
+    if fmt is Format.JSON:
+        print_json(rows)
+        return
+    for row in rows:
+        for key in ("started_at", "finished_at"):
+            row[key] = row[key].strftime("%Y-%m-%d %H:%M:%S") if row[key] else None
+    print_table("Harvest runs", rows, ["id", "as_of", "mode", "status", "started_at", "finished_at", "pairs",
+                                       "estimated_loss", "paused", "error"], right=["pairs", "estimated_loss"])
+
+
+def alert_row(row: Alert) -> dict[str, Any]:
+    record = AlertRecord.of(row)
+    return {**record.to_dict(), "delivered": row.delivered, "delivered_to": list(record.delivered_to)}
+
+
+def alerts_cmd(
+    ctx: typer.Context,
+    since: Annotated[str | None, typer.Option("--since", help="Alerts raised on or after YYYY-MM-DD (UTC).")]
+    = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="The most recent N alerts.")] = 200,
+    deliver: Annotated[bool, typer.Option("--deliver", help="First send pending alerts to the [alerts] "
+                                                            "channels (what the daemon does after each run).")]
+    = False,
+    fmt: Annotated[Format, typer.Option("--format")] = Format.TABLE,
+) -> None:
+    """Alerts the runs raised, newest first, and whether every channel got them."""
+    settings = context(ctx).settings
+    day = _day("--since", since)
+    with _engine(settings) as engine:
+        if deliver:
+            report = deliver_pending(engine, settings)
+            failed = "; ".join(f"{k}: {v}" for k, v in report.failed.items())
+            typer.echo(f"delivery: {report.delivered} of {report.pending} pending alert(s) delivered"
+                       + (f"; failed: {failed}" if failed else ""), err=fmt is Format.JSON)
+        query = sa.select(Alert).order_by(Alert.created_at.desc(), Alert.id.desc()).limit(limit)
+        if day is not None:
+            query = query.where(Alert.created_at >= datetime.combine(day, datetime.min.time(), UTC))
+        with transaction(engine) as session:
+            rows = [alert_row(r) for r in session.scalars(query)]
+    if fmt is Format.JSON:
+        print_json(rows)
+        return
+    for row in rows:
+        row["created_at"] = row["created_at"][:19].replace("T", " ")
+        row["where"] = row["account"] or row["household"] or ""
+    print_table("Alerts" + (f" since {day}" if day else ""), rows,
+                ["id", "created_at", "severity", "kind", "where", "run_id", "delivered", "message"])
+
+
+def report_cmd(
+    ctx: typer.Context,
+    year: Annotated[int | None, typer.Option("--year", help="Tax year (default: the latest run's year).")]
+    = None,
+    fmt: Annotated[ReportFormat, typer.Option("--format")] = ReportFormat.TABLE,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file (json, html).")]
+    = None,
+) -> None:
+    """Harvested losses, estimated tax saved, realized gains, disallowed losses, carry-forward, open
+    wash-sale windows and cash drag, per account and household (--format html: a page with a chart)."""
+    from daemon.report import build_report
+    from daemon.report.data import default_year
+    from daemon.report.views import report_dict
+
+    settings = context(ctx).settings
+    today = datetime.now(UTC).date()
+    with _engine(settings) as engine:
+        report = build_report(engine, settings, year or default_year(engine, today), today)
+    if fmt is ReportFormat.TABLE:
+        if output is not None:
+            fail("--output applies to --format json and html")
+        _print_report(report_dict(report))
+        return
+    if fmt is ReportFormat.JSON:
+        text = json.dumps(to_jsonable(report_dict(report)), indent=2) + "\n"
+    else:
+        from daemon.report.html import render
+
+        text = render(report)
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text, encoding="utf-8")
+    typer.echo(f"wrote {output}", err=True)
+
+
+def _print_report(d: dict[str, Any]) -> None:
+    from daemon.report.views import ACCOUNT_COLUMNS, FIGURE_COLUMNS, HOUSEHOLD_COLUMNS
+
+    rates = d["rates"]
+    print_table(f"Households {d['year']} (tax rates: short {rates['short_term']}, long {rates['long_term']})",
+                d["households"], HOUSEHOLD_COLUMNS, right=HOUSEHOLD_COLUMNS[1:])
+    print_table(f"Accounts {d['year']}", d["accounts"], ACCOUNT_COLUMNS,
+                right=[*FIGURE_COLUMNS, "cash", "cash_pct", "excess_cash"])
+    for h in d["households"]:
+        print_table(f"Do not buy until ({h['household']}, as of {d['as_of']})", h["restrictions"],
+                    ["symbol", "until", "sale", "source"])
+    for note in d["notes"]:
+        typer.echo(f"note: {note}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("runs")(runs_cmd)
+    app.command("alerts")(alerts_cmd)
+    app.command("report")(report_cmd)

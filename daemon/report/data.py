@@ -1,0 +1,247 @@
+"""The numbers behind `tlh report`, for one tax year.
+
+Harvested losses are the realized (allowed, i.e. net of any later wash-sale adjustment) gains and losses
+of the daemon's own sales: dispositions booked from a broker's fills (trade source paper, alpaca or ibkr)
+on the trading day of one of the daemon's filled sell orders, in the same account and symbol. They are
+netted per term (a harvest that also sold a lot at a gain counts net). Estimated tax saved is short-term
+loss × (short_term_rate + niit_rate + state_rate) + long-term loss × (long_term_rate + niit_rate +
+state_rate) at the [tax] rates: the value of the deduction at the margin, before netting against the year's
+gains and the ordinary-income limit (the carry-forward shows what is left over).
+
+Realized gains, disallowed losses and the carry-forward cover every taxable sale of the year, the daemon's
+and the user's own. Cash drag needs each account's cash: read from the built-in paper broker (local, no
+network); other brokers' accounts show none (their cash is in the latest run's `cash_above_limit` alerts).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from daemon.config.loader import identical_groups
+from daemon.config.models import AccountConfig, Settings, TaxConfig
+from daemon.ledger import gains, restrictions
+from daemon.ledger.types import ZERO, Disposition, Term
+from daemon.store import ledger_repo
+from daemon.store.db import transaction
+from daemon.store.models import HarvestRun, OrderIntent, TradeRow
+from daemon.store.models import Restriction as RestrictionRow
+
+BROKER_SOURCES = ("paper", "alpaca", "ibkr")
+
+
+@dataclass
+class Figures:
+    harvested_short: Decimal = ZERO  # net loss (positive) of the daemon's sales, short-term
+    harvested_long: Decimal = ZERO
+    tax_saved: Decimal = ZERO
+    realized_short: Decimal = ZERO  # net gain (negative: a loss) of every taxable sale
+    realized_long: Decimal = ZERO
+    disallowed_deferred: Decimal = ZERO  # wash-sale adjustments moved into a replacement's basis
+    disallowed_permanent: Decimal = ZERO  # lost for good (replacement bought in an IRA, HSA, 401(k))
+    harvest_sales: int = 0
+
+    @property
+    def harvested(self) -> Decimal:
+        return self.harvested_short + self.harvested_long
+
+    def add(self, other: Figures) -> None:
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+@dataclass
+class AccountReport:
+    account: str
+    household: str
+    type: str
+    broker: str
+    figures: Figures = field(default_factory=Figures)
+    cash: Decimal | None = None
+    equity: Decimal | None = None
+    cash_limit_pct: Decimal = ZERO  # [harvest] cash_max_pct, as a fraction
+
+    @property
+    def cash_pct(self) -> Decimal | None:
+        if self.cash is None or not self.equity:
+            return None
+        return self.cash / self.equity
+
+    @property
+    def excess_cash(self) -> Decimal | None:
+        """Cash above the cash_max_pct limit: the drag the next harvest would invest."""
+        if self.cash is None or self.equity is None:
+            return None
+        return max(self.cash - self.cash_limit_pct * self.equity, ZERO)
+
+
+@dataclass
+class HouseholdReport:
+    household: str
+    figures: Figures
+    summary: gains.Summary
+    restrictions: list[dict[str, Any]]
+
+
+@dataclass
+class Report:
+    year: int
+    as_of: date
+    tax: TaxConfig
+    accounts: list[AccountReport]
+    households: list[HouseholdReport]
+    timeline: list[tuple[date, Decimal, Decimal]]  # (day, cumulative harvested loss, cumulative tax saved)
+    notes: list[str]
+
+
+def rates(tax: TaxConfig) -> dict[Term, Decimal]:
+    extra = tax.niit_rate + tax.state_rate
+    return {Term.SHORT: tax.short_term_rate + extra, Term.LONG: tax.long_term_rate + extra}
+
+
+def _harvest_keys(session: Session) -> set[tuple[str, str, date]]:
+    """(account, symbol, trading day) of every sell the daemon placed that filled at least in part."""
+    rows = session.execute(sa.select(OrderIntent.account_id, OrderIntent.symbol, HarvestRun.as_of)
+                           .join(HarvestRun, HarvestRun.id == OrderIntent.run_id)
+                           .where(OrderIntent.leg == "sell", OrderIntent.filled_quantity > 0))
+    return {(a, s, d) for a, s, d in rows}
+
+
+def _broker_trades(session: Session, household: str) -> set[str]:
+    return set(session.scalars(sa.select(TradeRow.trade_id).where(
+        TradeRow.household_id == household, TradeRow.side == "sell", TradeRow.source.in_(BROKER_SOURCES))))
+
+
+def _figures(rows: Iterable[gains.GainRow], harvested: Iterable[gains.GainRow], tax: TaxConfig) -> Figures:
+    f = Figures()
+    for r in rows:
+        if r.term is Term.SHORT:
+            f.realized_short += r.gain
+        else:
+            f.realized_long += r.gain
+        f.disallowed_permanent += r.permanent
+        f.disallowed_deferred += r.adjustment - r.permanent
+    rate = rates(tax)
+    sales = set()
+    for r in harvested:
+        sales.add(r.disposition_id)
+        if r.term is Term.SHORT:
+            f.harvested_short -= r.gain
+        else:
+            f.harvested_long -= r.gain
+        f.tax_saved -= r.gain * rate[r.term]
+    f.harvest_sales = len(sales)
+    return f
+
+
+def _timeline(harvested: list[gains.GainRow], tax: TaxConfig) -> list[tuple[date, Decimal, Decimal]]:
+    rate = rates(tax)
+    by_day: dict[date, tuple[Decimal, Decimal]] = {}
+    for r in harvested:
+        loss, saved = by_day.get(r.sold, (ZERO, ZERO))
+        by_day[r.sold] = (loss - r.gain, saved - r.gain * rate[r.term])
+    out, loss_total, saved_total = [], ZERO, ZERO
+    for day in sorted(by_day):
+        loss_total += by_day[day][0]
+        saved_total += by_day[day][1]
+        out.append((day, loss_total, saved_total))
+    return out
+
+
+def _restrictions(session: Session, settings: Settings, household: str, states: dict[str, Any],
+                  today: date) -> list[dict[str, Any]]:
+    rows: dict[tuple[str, date], dict[str, Any]] = {}
+    for r in session.scalars(sa.select(RestrictionRow).where(RestrictionRow.household_id == household,
+                                                             RestrictionRow.until > today,
+                                                             RestrictionRow.sale_date <= today)):
+        rows[(r.symbol, r.until)] = {"symbol": r.symbol, "until": r.until, "sale": r.sale,
+                                     "source": f"run {r.run_id}" if r.run_id else "daemon"}
+    for p in restrictions.from_ledger(states[household], identical_groups(settings), today):
+        rows.setdefault((p.symbol, p.until), {"symbol": p.symbol, "until": p.until, "sale": p.sale,
+                                              "source": "ledger"})
+    return sorted(rows.values(), key=lambda r: (r["until"], r["symbol"]))
+
+
+def _cash(engine: Engine, settings: Settings, accounts: list[AccountReport], notes: list[str]) -> None:
+    paper = [a for a in accounts if a.broker == "paper"]
+    others = sorted({a.broker for a in accounts if a.broker != "paper"})
+    if others:
+        notes.append(f"cash drag: not shown for {', '.join(others)} accounts (it needs the broker; the "
+                     "latest run's cash_above_limit alerts say when cash is above the limit)")
+    if not paper:
+        return
+    path = settings.brokers.paper.prices
+    if path is None:
+        notes.append("cash drag: the paper broker has no price file ([brokers.paper] prices)")
+        return
+    from brokers.paper import PaperBroker
+    from daemon.prices import PriceFileError
+    from daemon.prices import load as load_prices
+
+    try:
+        prices = load_prices(path)
+    except PriceFileError as exc:
+        notes.append(f"cash drag: {exc}")
+        return
+    last = prices.last_day()
+    if last is None:
+        return
+    broker = PaperBroker(engine, settings.brokers.paper, settings.accounts, prices, last)
+    for a in paper:
+        snapshot = broker.account(a.account)
+        a.cash, a.equity = snapshot.cash, snapshot.equity
+    notes.append(f"cash drag: paper accounts valued at the {last} closes")
+
+
+def default_year(engine: Engine, today: date) -> int:
+    """The year of the latest harvest run, else this year."""
+    with transaction(engine) as session:
+        latest = session.scalar(sa.select(sa.func.max(HarvestRun.as_of)))
+    return latest.year if latest else today.year
+
+
+def build_report(engine: Engine, settings: Settings, year: int, today: date) -> Report:
+    tax = settings.tax
+    accounts = {a.id: _account(a, settings) for a in settings.accounts}
+    households: list[HouseholdReport] = []
+    all_harvested: list[gains.GainRow] = []
+    with transaction(engine) as session:
+        keys = _harvest_keys(session)
+        states = {h: ledger_repo.load_ledger(session, h) for h in sorted({a.household for a in settings.accounts})}
+        for household, state in states.items():
+            broker_sells = _broker_trades(session, household)
+            sales = sorted((d for d in state.dispositions if d.sold.year == year), key=lambda d: (d.sold, d.seq))
+            rows = gains.rows(sales)
+            harvested_ids = {d.disposition_id for d in sales if _is_harvest(d, broker_sells, keys)}
+            harvested = [r for r in rows if r.disposition_id in harvested_ids]
+            all_harvested += harvested
+            total = Figures()
+            for account in (a for a in accounts.values() if a.household == household):
+                account.figures = _figures([r for r in rows if r.account == account.account],
+                                           [r for r in harvested if r.account == account.account], tax)
+                total.add(account.figures)
+            summary = gains.summarize(rows, offset_limit=tax.ordinary_income_offset,
+                                      prior_carryforward_short=tax.prior_carryforward_short,
+                                      prior_carryforward_long=tax.prior_carryforward_long)
+            households.append(HouseholdReport(household, total, summary,
+                                              _restrictions(session, settings, household, states, today)))
+    notes: list[str] = []
+    _cash(engine, settings, list(accounts.values()), notes)
+    return Report(year=year, as_of=today, tax=tax, accounts=list(accounts.values()), households=households,
+                  timeline=_timeline(sorted(all_harvested, key=lambda r: r.sold), tax), notes=notes)
+
+
+def _account(a: AccountConfig, settings: Settings) -> AccountReport:
+    return AccountReport(account=a.id, household=a.household, type=a.type.value, broker=a.broker,
+                         cash_limit_pct=settings.harvest.cash_max_pct)
+
+
+def _is_harvest(d: Disposition, broker_sells: set[str], keys: set[tuple[str, str, date]]) -> bool:
+    return d.trade_id in broker_sells and (d.account, d.symbol, d.sold) in keys

@@ -1,0 +1,133 @@
+"""Exactly one active harvester per database: a lease row (`leases`, name "harvester") renewed by a heartbeat.
+
+Acquiring is one conditional UPDATE (`holder = me OR expires_at < now`) whose row count says who won, or,
+when there is no row yet, an INSERT whose primary key lets only one of two racing processes in. Both are
+atomic on SQLite (one writer at a time) and on PostgreSQL (the losing UPDATE re-checks its WHERE against
+the winner's committed row). A standby reads first and writes only when the lease looks free, so waiting
+instances do not contend for SQLite's write lock every few seconds.
+
+Times are the wall clock (UTC) of the process writing them: the hosts sharing a database are assumed to
+keep their clocks in sync (NTP); `lease_seconds` (at least 5) absorbs small differences.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+import structlog
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from daemon.store.models import Lease
+
+log = structlog.get_logger(__name__)
+
+HARVESTER = "harvester"
+
+
+def holder_id() -> str:
+    """`host:pid:random`: the host and pid say who holds the lease, the random part tells restarts apart."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+def wall_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class LeaseState:
+    name: str
+    holder: str
+    heartbeat_at: datetime
+    expires_at: datetime
+
+
+def current(engine: Engine, name: str = HARVESTER) -> LeaseState | None:
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(Lease.name, Lease.holder, Lease.heartbeat_at, Lease.expires_at)
+                           .where(Lease.name == name)).first()
+        conn.rollback()
+    return LeaseState(*row) if row is not None else None
+
+
+def _update(engine: Engine, condition: Any, values: dict[str, datetime | str], name: str) -> bool:
+    with engine.begin() as conn:
+        result = conn.execute(sa.update(Lease).where(Lease.name == name, condition).values(**values))
+        return result.rowcount == 1
+
+
+def acquire(engine: Engine, holder: str, now: datetime, ttl: timedelta, name: str = HARVESTER) -> bool:
+    """Take the lease if it is free, expired or already ours; True when we hold it afterwards."""
+    seen = current(engine, name)
+    if seen is not None and seen.holder != holder and seen.expires_at >= now:
+        return False  # held and alive: no write at all
+    values: dict[str, datetime | str] = {"holder": holder, "heartbeat_at": now, "expires_at": now + ttl}
+    if _update(engine, sa.or_(Lease.holder == holder, Lease.expires_at < now), values, name):
+        return True
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.insert(Lease).values(name=name, **values))
+    except IntegrityError:
+        return False  # the row exists (another process inserted or renewed it first)
+    return True
+
+
+def renew(engine: Engine, holder: str, now: datetime, ttl: timedelta, name: str = HARVESTER) -> bool:
+    """Extend our lease; False when it is no longer ours (it expired and someone else took it)."""
+    return _update(engine, Lease.holder == holder, {"heartbeat_at": now, "expires_at": now + ttl}, name)
+
+
+def release(engine: Engine, holder: str, now: datetime, name: str = HARVESTER) -> bool:
+    """Let the lease expire now, so a standby takes over at once. The row (with its last heartbeat) stays:
+    `tlh health` right after `tlh run --once` still sees that a harvester ran."""
+    return _update(engine, Lease.holder == holder, {"expires_at": now}, name)
+
+
+def is_fresh(state: LeaseState | None, now: datetime, max_age: timedelta) -> bool:
+    return state is not None and now - state.heartbeat_at <= max_age
+
+
+class Heartbeat:
+    """Renews the lease every `every` seconds on a thread of its own, so that a long step (waiting for a
+    fill, a slow broker) never lets the lease lapse. `lost` is set once the lease turns out to be someone
+    else's: the daemon then stops starting new work."""
+
+    def __init__(self, engine: Engine, holder: str, every: float, ttl: timedelta,
+                 now: Callable[[], datetime] = wall_clock, name: str = HARVESTER):
+        self.engine, self.holder, self.every, self.ttl, self.now, self.name = engine, holder, every, ttl, now, name
+        self.lost = threading.Event()
+        self._halt = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="lease-heartbeat", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def beat(self) -> bool:
+        """One renewal now; False (and `lost` set) when the lease is gone."""
+        if renew(self.engine, self.holder, self.now(), self.ttl, self.name):
+            return True
+        if not self.lost.is_set():
+            log.error("lease.lost", holder=self.holder, lease=self.name)
+        self.lost.set()
+        return False
+
+    def _run(self) -> None:
+        while not self._halt.wait(self.every):
+            try:
+                if not self.beat():
+                    return
+            except Exception as exc:  # the database may be briefly away: keep trying until the lease expires
+                log.warning("lease.heartbeat_failed", holder=self.holder, error=f"{type(exc).__name__}: {exc}")
+
+    def stop(self) -> None:
+        self._halt.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=self.every + 35)

@@ -1,0 +1,101 @@
+"""docker-compose.yml, read and checked (no Docker here): PostgreSQL with a volume and a healthcheck, the
+daemon in paper mode waiting for it, broker keys and the database password as secrets, never as values."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from daemon.config import load_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE = ROOT / "docker-compose.yml"
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    data = yaml.safe_load(COMPOSE.read_text())
+    assert isinstance(data, dict)
+    return data
+
+
+def _volumes(service: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    """target -> (source, mode) from short-syntax volume entries."""
+    out = {}
+    for entry in service.get("volumes", []):
+        source, target, *mode = entry.split(":")
+        out[target] = (source, mode[0] if mode else "rw")
+    return out
+
+
+def test_services_volumes_and_secrets_are_declared(compose: dict[str, Any]) -> None:
+    assert set(compose["services"]) == {"postgres", "tlh"}
+    assert set(compose["volumes"]) == {"pgdata", "tlh-data"}
+    secrets = compose["secrets"]
+    assert set(secrets) == {"postgres_password", "alpaca_api_key", "alpaca_secret_key"}
+    for name, spec in secrets.items():
+        assert spec["file"] == f"./deploy/secrets/{name}"
+    ignore = (ROOT / "deploy" / "secrets" / ".gitignore").read_text().split()
+    assert "*" in ignore, "secret files must stay out of git"
+
+
+def test_postgres_keeps_its_data_and_reports_health(compose: dict[str, Any]) -> None:
+    pg = compose["services"]["postgres"]
+    assert pg["image"].startswith("postgres:")
+    assert _volumes(pg)["/var/lib/postgresql/data"][0] == "pgdata"
+    assert "pg_isready" in " ".join(pg["healthcheck"]["test"])
+    assert pg["environment"]["POSTGRES_PASSWORD_FILE"] == "/run/secrets/postgres_password"
+    assert "POSTGRES_PASSWORD" not in pg["environment"]
+    assert "postgres_password" in pg["secrets"]
+
+
+def test_daemon_waits_for_a_healthy_database_and_reads_secrets_from_files(compose: dict[str, Any]) -> None:
+    tlh = compose["services"]["tlh"]
+    assert tlh["build"] == "."
+    assert tlh["depends_on"]["postgres"]["condition"] == "service_healthy"
+    env = tlh["environment"]
+    for name in ("alpaca_api_key", "alpaca_secret_key"):
+        assert env[f"{name.upper()}_FILE"] == f"/run/secrets/{name}"
+        assert name in tlh["secrets"]
+        assert name.upper() not in env  # never the key itself
+    assert "postgres_password" in tlh["secrets"]
+    volumes = _volumes(tlh)
+    assert volumes["/config"] == ("./deploy/config", "ro") and volumes["/data"][0] == "tlh-data"
+    assert env["TLH_CONFIG"] == "/config/tlh.toml"
+    assert "tlh health" in " ".join(tlh["healthcheck"]["test"])
+    assert tlh["command"] == ["run"] and tlh["entrypoint"][-1] == "tlh"
+    script = tlh["entrypoint"][2]
+    assert "/run/secrets/postgres_password" in script and 'exec tlh "$$@"' in script
+    # compose interpolates "$": every shell "$" in the file is escaped as "$$"
+    assert not re.search(r"(?<!\$)\$(?!\$)", COMPOSE.read_text().replace("$$", ""))
+
+
+def test_the_mounted_configuration_is_paper_mode_on_the_compose_database(compose: dict[str, Any]) -> None:
+    settings = load_settings(ROOT / "deploy" / "config" / "tlh.toml")
+    assert settings.mode == "paper" and settings.brokers.alpaca.paper
+    assert settings.database_url.startswith("postgresql+psycopg://tlh@postgres:5432/")
+    assert ":" not in settings.database_url.split("//", 1)[1].split("@")[0]  # no password in the URL
+    assert {a.broker for a in settings.accounts} == {"alpaca"}
+    assert str(settings.alerts.jsonl_path).startswith("/data/")
+
+
+@pytest.mark.skipif(not (shutil.which("docker-compose") or shutil.which("podman-compose")),
+                    reason="no docker-compose or podman-compose to validate with")
+def test_compose_tool_accepts_the_file(tmp_path: Path) -> None:
+    tool = shutil.which("docker-compose") or shutil.which("podman-compose")
+    assert tool is not None
+    shutil.copy(COMPOSE, tmp_path / "docker-compose.yml")
+    shutil.copytree(ROOT / "deploy" / "config", tmp_path / "deploy" / "config")
+    (tmp_path / "deploy" / "secrets").mkdir()
+    for name in ("postgres_password", "alpaca_api_key", "alpaca_secret_key"):
+        (tmp_path / "deploy" / "secrets" / name).write_text("placeholder")
+    result = subprocess.run([tool, "-f", "docker-compose.yml", "config"], capture_output=True, text=True,
+                            timeout=60, check=False, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "service_healthy" in result.stdout and "/run/secrets" in result.stdout
