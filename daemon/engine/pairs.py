@@ -121,9 +121,13 @@ class HouseholdPlan:
                             max_shares=(max(left, ZERO) / candidate.price.close).quantize(
                                 SHARE_QUANTUM, rounding=ROUND_DOWN))
             if isinstance(capped, Rejection):
+                # Say what the full harvest would have been, then why what fits under the cap is not enough.
+                wanted = (f"{symbol}: a harvest of ${selection.loss:,.2f} would sell ${selection.proceeds:,.2f}, "
+                          f"but {account.account.id} has ${max(left, ZERO):,.2f} of turnover left this run "
+                          f"(max_turnover_pct {percent(h.max_turnover_pct)} %)")
+                room = max(left, ZERO) >= candidate.price.close  # at least one share fits under the cap
                 return Rejection(SkipReason.TURNOVER_CAP,
-                                 f"{account.account.id}: ${max(left, ZERO):,.2f} of turnover left "
-                                 f"(max_turnover_pct {percent(h.max_turnover_pct)} %); {capped.detail}")
+                                 f"{wanted}; within the cap: {capped.detail}" if room else wanted)
             selection = capped
         washes = self.washes(symbol, selection)
         washed = (ZERO, ZERO)
