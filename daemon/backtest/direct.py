@@ -6,11 +6,13 @@
   returns, ranked once a month) in the same GICS sub-industry, then in the same sector. Stocks themselves at
   a harvestable loss are left out of every class (buying one would forgo its own harvest), which also keeps
   each candidate in exactly one class.
-- Swap backs: the engine's swap back trades whole positions, so here the simulator does it per lot: a
-  replacement lot held 31+ days is sold and the stock it replaced bought back, when that realizes a loss or
-  at most `swap_back_max_gain_usd` (once the tracking error is over its budget: or at most
-  `over_budget_max_gain_pct` of the lot's value), without a wash.
-  Otherwise the lot stays and counts as part of its stock (re-weighted); new money goes to underweights.
+- Swap backs: the engine's swap back trades whole positions (and every stock here is also held for itself),
+  so the simulator does it per lot. A replacement lot remembers the stock and the shares it stands for
+  (`records.Replaced`, carried along when the replacement is harvested in turn). Once held 31+ days, the
+  stock's shares are bought back, funded from the replacement's lowest-gain lots, when that realizes a loss
+  or at most `swap_back_max_gain_usd` (while the tracking error against the portfolio without harvesting is
+  over its budget: at most `over_budget_max_gain_pct` of the value sold), without a wash. Otherwise the lot
+  stays and counts as part of its own stock (re-weighted); new money goes to underweights.
 """
 
 from __future__ import annotations

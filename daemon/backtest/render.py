@@ -34,6 +34,9 @@ def headline(report: dict[str, Any]) -> list[tuple[str, str]]:
         ("tax alpha a year", f"{pct(report['tax_alpha_annual'])} (liquidated; held "
                              f"{pct(report['tax_alpha_annual_by_assumption']['held'])}, short-term at long-term "
                              f"rates {pct(report['tax_alpha_annual_by_assumption']['liquidated_st_as_lt'])})"),
+        ("of which", f"before-tax difference {pct(report['pre_tax_difference_annual'])} (noise about ±"
+                     f"{pct(report['pre_tax_noise_annual'])}), tax effect "
+                     f"{pct(report['tax_effect_annual']['liquidated'])}"),
         ("tracking error", f"{pct(te['with_vs_without'])} vs the portfolio without harvesting"
          + (f"; {te['basket']} basket: {pct(te['with_vs_basket'])} with, {pct(te['without_vs_basket'])} "
             f"without" if "basket" in te else "")),

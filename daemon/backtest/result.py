@@ -87,6 +87,11 @@ def finish(ctx: Context, twin: Twin) -> Final:
     return Final(value, e, after, xirr(before), mwr_after, paid)
 
 
+def _annual(returns: np.ndarray, years: float) -> float:
+    growth = float(np.prod(1 + returns))
+    return growth ** (1 / years) - 1 if years > 0 and growth > 0 else 0.0
+
+
 def _difference(a: float | None, b: float | None) -> float | None:
     return None if a is None or b is None else a - b
 
@@ -123,6 +128,8 @@ def summarize(ctx: Context, twins: list[Twin], elapsed: float) -> Result:
         })
     alpha = {k: _difference(fw.mwr_after[k], fwo.mwr_after[k]) for k in ASSUMPTIONS}
     rw, rwo = daily_returns(w.values, w.flows), daily_returns(wo.values, wo.flows)
+    twr = (_annual(rw, span), _annual(rwo, span))
+    pre = twr[0] - twr[1]
     te: dict[str, Any] = {"with_vs_without": _r(tracking_error(rw[1:], rwo[1:]), 6)}
     if ctx.basket is not None:
         rb = np.array([ctx.basket.returns(t) for t in range(ctx.t0 + 1, ctx.t1 + 1)])
@@ -152,6 +159,12 @@ def summarize(ctx: Context, twins: list[Twin], elapsed: float) -> Result:
         "after_tax_value": {k: _pair(_r(fw.after_tax[k]), _r(fwo.after_tax[k])) for k in ASSUMPTIONS},
         "tax_alpha_annual": _r(alpha["liquidated"], 6),
         "tax_alpha_annual_by_assumption": {k: _r(v, 6) for k, v in alpha.items()},
+        # Tax alpha ~ the difference in before-tax time-weighted return (what the replacements did; noise of
+        # about the tracking error / sqrt(years)) + the tax effect proper.
+        "time_weighted_return_before_tax": _pair(_r(twr[0], 6), _r(twr[1], 6)),
+        "pre_tax_difference_annual": _r(pre, 6),
+        "tax_effect_annual": {k: _r(_difference(v, pre), 6) for k, v in alpha.items()},
+        "pre_tax_noise_annual": _r(tracking_error(rw[1:], rwo[1:]) / max(span, 1.0) ** 0.5, 6),
         "money_weighted_return": {
             "before_tax": _pair(_r(fw.mwr_before, 6), _r(fwo.mwr_before, 6)),
             "after_tax": {k: _pair(_r(fw.mwr_after[k], 6), _r(fwo.mwr_after[k], 6)) for k in ASSUMPTIONS}},
