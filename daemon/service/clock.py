@@ -5,6 +5,9 @@ real time (`tlh run --clock-start 2026-11-25T15:44:30-05:00 --clock-speed 10`): 
 harvest within seconds. `FakeClock` only moves when slept on, so a whole simulated week of scheduling runs
 in milliseconds.
 
+The scheduler itself (APScheduler) waits on real time, so each clock also says when one of its instants
+happens in real time (`to_real`): the scheduler sets its timers there, and the job then reads this clock.
+
 Only scheduling reads this clock. The lease heartbeat, order timestamps and fill timeouts stay on the wall
 clock: other processes (a standby daemon, `tlh health`) compare them with their own wall clock.
 """
@@ -30,6 +33,10 @@ class Clock(Protocol):
         """Sleep like `sleep`, but return early once `event` is set; returns whether it is set."""
         ...
 
+    def to_real(self, at: datetime) -> datetime:
+        """The real (wall-clock) instant at which this clock reads `at`, timezone-aware."""
+        ...
+
 
 class SystemClock:
     def now(self) -> datetime:
@@ -40,6 +47,9 @@ class SystemClock:
 
     def wait(self, seconds: float, event: threading.Event) -> bool:
         return event.wait(max(seconds, 0.0))
+
+    def to_real(self, at: datetime) -> datetime:
+        return at
 
 
 class ScaledClock:
@@ -52,6 +62,7 @@ class ScaledClock:
             raise ValueError(f"clock speed must be positive, got {speed}")
         self.start, self.speed = start, speed
         self._origin = time.monotonic()  # monotonic: wall-clock jumps must not move the simulated clock
+        self.real_start = datetime.now(UTC)  # the same moment on the wall clock, for `to_real`
 
     def now(self) -> datetime:
         return self.start + timedelta(seconds=(time.monotonic() - self._origin) * self.speed)
@@ -61,6 +72,10 @@ class ScaledClock:
 
     def wait(self, seconds: float, event: threading.Event) -> bool:
         return event.wait(max(seconds, 0.0) / self.speed)
+
+    def to_real(self, at: datetime) -> datetime:
+        """The inverse of `now`'s linear map: real = real_start + (at - start) / speed."""
+        return self.real_start + (at - self.start) / self.speed
 
 
 class FakeClock:
@@ -81,6 +96,11 @@ class FakeClock:
         if not event.is_set():
             self.sleep(seconds)
         return event.is_set()
+
+    def to_real(self, at: datetime) -> datetime:
+        """An instant already reached was reached that long ago, as if the clock had run in real time; a later
+        one is reached as soon as something waits for it (`sleep`/`wait` jump there), so its real time is now."""
+        return datetime.now(UTC) + min(at - self.current, timedelta(0))
 
     def advance(self, delta: timedelta) -> None:
         self.current += delta

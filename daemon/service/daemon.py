@@ -1,7 +1,9 @@
 """The service (`tlh run`), as a table of contents: migrate → lease (or stand by) → resume and sync →
-report missed harvests → wait for each scheduled sync and harvest → release the lease on shutdown.
+report missed harvests → fire each scheduled sync and harvest (APScheduler, see `scheduler`) → release the
+lease on shutdown.
 
-Shutdown is a `threading.Event` set by the signal handler; nothing is interrupted mid-step (see `jobs`).
+Shutdown is a `threading.Event` set by the signal handler; the main thread, waiting on it, shuts the
+scheduler down once the running job has finished. Nothing is interrupted mid-step (see `jobs`).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Fire times from the exchange calendar, the scheduling loop on a fake clock, and missed harvests.
+"""Fire times from the exchange calendar, the APScheduler loop on a fake and a scaled clock, missed harvests.
 
 The week of 2026-11-23 has both special cases: Thanksgiving (Thursday 11-26) has no session, and the day
 after closes at 13:00, so its harvest fires at 12:45 with the default 15 minutes before the close.
@@ -7,7 +7,8 @@ after closes at 13:00, so its harvest fires at 12:45 with the default 15 minutes
 from __future__ import annotations
 
 import threading
-from datetime import date, datetime, timedelta
+import time
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -15,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from daemon.config.models import ScheduleConfig
-from daemon.service.clock import FakeClock
+from daemon.service.clock import Clock, FakeClock, ScaledClock, SystemClock
 from daemon.service.daemon import Service
 from daemon.service.scheduler import (
     GRACE,
@@ -36,8 +37,8 @@ NY = ZoneInfo("America/New_York")
 DEFAULT = ScheduleConfig()
 
 
-def ny(day: int, hour: int, minute: int = 0, month: int = 11) -> datetime:
-    return datetime(2026, month, day, hour, minute, tzinfo=NY)
+def ny(day: int, hour: int, minute: int = 0, month: int = 11, second: int = 0) -> datetime:
+    return datetime(2026, month, day, hour, minute, second, tzinfo=NY)
 
 
 THANKSGIVING_WEEK = [
@@ -103,9 +104,24 @@ def test_schedule_problems_are_reported_with_their_keys() -> None:
     assert "got 'NOPE'" in problems["schedule.calendar"]
 
 
-# --- the loop, on a fake clock -----------------------------------------------------------------------------
+# --- the clocks in real time -------------------------------------------------------------------------------
 
-def _drive(clock: FakeClock, fires: int, on_fire: dict[datetime, timedelta] | None = None
+def test_to_real_maps_each_clock_onto_the_wall_clock() -> None:
+    assert SystemClock().to_real(ny(25, 15, 45)) == ny(25, 15, 45)
+    scaled = ScaledClock(ny(25, 15, 44, second=30), speed=10)  # the subprocess test's clock
+    assert scaled.to_real(ny(25, 15, 45)) == scaled.real_start + timedelta(seconds=3)
+    assert scaled.to_real(ny(25, 15, 44)) == scaled.real_start - timedelta(seconds=3)
+    assert abs(scaled.to_real(scaled.now()) - datetime.now(UTC)) < timedelta(seconds=0.5)
+    fake = FakeClock(ny(25, 15, 48))  # a past instant that long ago; a future one as soon as it is waited for
+    before = datetime.now(UTC)
+    assert before - timedelta(minutes=3) <= fake.to_real(ny(25, 15, 45)) <= datetime.now(UTC) - timedelta(minutes=3)
+    assert before <= fake.to_real(ny(27, 12, 45)) <= datetime.now(UTC)
+
+
+# --- the APScheduler loop, on a fake clock: a simulated week in milliseconds, exact fire times -------------
+
+def _drive(clock: Clock, fires: int, on_fire: dict[datetime, timedelta] | None = None,
+           schedule: ScheduleConfig = DEFAULT, stop_on_miss: bool = False
            ) -> tuple[list[tuple[str, datetime]], list[tuple[str, datetime]]]:
     """Run the loop until `fires` runs fired; each fire records the clock's reading when it was called."""
     stop = threading.Event()
@@ -114,11 +130,16 @@ def _drive(clock: FakeClock, fires: int, on_fire: dict[datetime, timedelta] | No
 
     def fire(run: Run) -> None:
         fired.append((run.kind, clock.now()))
-        clock.advance((on_fire or {}).get(run.at, timedelta(0)))  # a job that takes this long
+        clock.sleep((on_fire or {}).get(run.at, timedelta(0)).total_seconds())  # a job that takes this long
         if len(fired) == fires:
             stop.set()
 
-    run_schedule(clock, DEFAULT, stop, fire, lambda run: missed.append((run.kind, run.at)))
+    def miss(run: Run) -> None:
+        missed.append((run.kind, run.at))
+        if stop_on_miss:
+            stop.set()
+
+    run_schedule(clock, schedule, stop, fire, miss)
     return fired, missed
 
 
@@ -147,6 +168,65 @@ def test_stop_ends_the_wait() -> None:
     clock = FakeClock(ny(25, 9))
     run_schedule(clock, DEFAULT, stop, lambda run: pytest.fail("fired"), lambda run: pytest.fail("missed"))
     assert clock.now() == ny(25, 9)
+
+
+def test_stop_waits_for_the_running_job_and_fires_nothing_after_it() -> None:
+    stop = threading.Event()
+    done: list[datetime] = []
+    clock = FakeClock(ny(25, 15, 44))
+
+    def fire(run: Run) -> None:
+        stop.set()  # SIGTERM during the harvest
+        time.sleep(0.3)
+        done.append(run.at)
+
+    run_schedule(clock, DEFAULT, stop, fire, lambda run: pytest.fail("missed"))
+    assert done == [ny(25, 15, 45)]  # finished before run_schedule returned; the next sync never fired
+
+
+def test_a_failing_job_ends_the_loop_with_its_exception() -> None:
+    class Boom(Exception):
+        pass
+
+    def fire(run: Run) -> None:
+        raise Boom(run.describe())
+
+    with pytest.raises(Boom, match="harvest for 2026-11-25 at 15:45 ET"):
+        run_schedule(FakeClock(ny(25, 15, 44)), DEFAULT, threading.Event(), fire, lambda run: pytest.fail("missed"))
+
+
+# --- the APScheduler loop, on real time ---------------------------------------------------------------------
+
+def test_on_a_scaled_clock_the_run_fires_at_its_real_time() -> None:
+    clock = ScaledClock(ny(25, 15, 44, second=55), speed=50)  # the 15:45 harvest is 0.1 s of real time away
+    started = time.monotonic()
+    fired, missed = _drive(clock, fires=1)
+    assert [kind for kind, _ in fired] == ["harvest"] and missed == []
+    assert ny(25, 15, 45) <= fired[0][1] < ny(25, 15, 45) + GRACE  # never early, on the clock
+    assert time.monotonic() - started >= 0.09
+
+
+def test_on_a_scaled_clock_a_run_later_than_its_grace_on_the_clock_is_missed() -> None:
+    # Sync 11:50, harvest 12:00 (240 minutes before the close). At 1000x, the sync "takes" 16 minutes (0.96 s):
+    # the harvest is 6 minutes late on the clock though APScheduler's grace, in whole real seconds, is not up.
+    schedule = ScheduleConfig(sync_minutes_after_open=140, minutes_before_close=240)
+    clock = ScaledClock(ny(25, 11, 49, second=59), speed=1000)
+    fired, missed = _drive(clock, fires=99, on_fire={ny(25, 11, 50): timedelta(minutes=16)}, schedule=schedule,
+                           stop_on_miss=True)
+    assert [kind for kind, _ in fired] == ["sync"] and ny(25, 11, 50) <= fired[0][1] < ny(25, 11, 55)
+    assert missed == [("harvest", ny(25, 12))]
+
+
+def test_stop_ends_an_idle_wait_on_the_system_clock_within_a_second() -> None:
+    stop = threading.Event()
+    loop = threading.Thread(target=run_schedule, args=(SystemClock(), DEFAULT, stop, lambda run: None,
+                                                       lambda run: None))
+    loop.start()
+    time.sleep(0.3)
+    stopping = time.monotonic()
+    stop.set()
+    loop.join(timeout=5)
+    assert not loop.is_alive() and time.monotonic() - stopping < 1
 
 
 # --- missed harvests at start-up ---------------------------------------------------------------------------
