@@ -44,7 +44,7 @@ def sessions(start: date, end: date, name: str = "XNYS") -> list[Session]:
 
 
 def is_session(day: date, name: str = "XNYS") -> bool:
-    return calendar(name).is_session(day.isoformat())
+    return bool(calendar(name).is_session(day.isoformat()))
 
 
 def trade_date(moment: datetime, tz: ZoneInfo = NEW_YORK) -> date:

@@ -3,28 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date
-from decimal import Decimal
 
+from brokers.adapter import SplitAdapter
 from brokers.alpaca.config import ClientOptions, data_client, resolve_keys, trading_client
 from brokers.alpaca.data import AlpacaData
 from brokers.alpaca.errors import Guard
 from brokers.alpaca.execution import AlpacaExecution
 from brokers.protocol import (
-    AccountSnapshot,
     BrokerError,
     Capabilities,
-    FillPage,
     MarketClock,
-    OrderRequest,
-    OrderState,
-    Position,
-    Quote,
 )
 from daemon.config.models import AccountConfig, AlpacaBrokerConfig
 
 
-class AlpacaBroker:
+class AlpacaBroker(SplitAdapter):
     """The accounts in `accounts` with `broker = "alpaca"`, each through its own TradingClient; market data
     through one StockHistoricalDataClient with the first account's keys. `paper` is the configured
     paper/live setting (the service refuses live trading against a paper broker and vice versa)."""
@@ -33,6 +26,9 @@ class AlpacaBroker:
     # Alpaca takes fractional quantities and notional amounts on DAY orders only (not market-on-close), and
     # relieves lots FIFO: no specific-lot sells.
     capabilities = Capabilities(fractional=True, notional=True, specific_lots=False, market_on_close=True)
+
+    _execution: AlpacaExecution
+    _data: AlpacaData
 
     def __init__(self, config: AlpacaBrokerConfig, accounts: Sequence[AccountConfig],
                  environ: Mapping[str, str] | None = None, *, options: ClientOptions | None = None):
@@ -52,35 +48,8 @@ class AlpacaBroker:
     def accounts(self) -> tuple[str, ...]:
         return self._execution.accounts
 
-    def account(self, account: str) -> AccountSnapshot:
-        return self._execution.account(account)
-
-    def positions(self, account: str) -> list[Position]:
-        return self._execution.positions(account)
-
-    def fills(self, account: str, cursor: str | None = None) -> FillPage:
-        return self._execution.fills(account, cursor)
-
-    def quotes(self, symbols: Sequence[str]) -> dict[str, Quote]:
-        return self._data.quotes(symbols)
-
-    def closes(self, symbols: Sequence[str], start: date, end: date) -> dict[str, list[tuple[date, Decimal]]]:
-        return self._data.closes(symbols, start, end)
-
     def clock(self) -> MarketClock:
         return self._execution.clock()
-
-    def submit(self, order: OrderRequest) -> OrderState:
-        return self._execution.submit(order)
-
-    def order(self, account: str, client_order_id: str) -> OrderState | None:
-        return self._execution.order(account, client_order_id)
-
-    def cancel(self, account: str, client_order_id: str) -> None:
-        self._execution.cancel(account, client_order_id)
-
-    def open_orders(self, account: str) -> list[OrderState]:
-        return self._execution.open_orders(account)
 
     def close(self) -> None:
         self._execution.close()
