@@ -3,6 +3,7 @@ heartbeat is fresh (within 2 x heartbeat_seconds + 5 s; the test configuration b
 
 from __future__ import annotations
 
+import re
 import signal
 import time
 from datetime import UTC, datetime, timedelta
@@ -33,7 +34,9 @@ def test_healthy_only_with_a_fresh_heartbeat(tmp_path: Path, db_url: str, engine
 
     assert lease.renew(engine, "host:1:abc", now - timedelta(seconds=8), timedelta(seconds=5))  # 2 x 1 + 5 < 8
     code, out = health(cfg)
-    assert code == 1 and "last heartbeat was 8s ago" in out
+    # 8 s when the check runs at once; more on a loaded machine (the process start takes seconds).
+    seconds = re.search(r"last heartbeat was (\d+)s ago", out)
+    assert code == 1 and seconds is not None and int(seconds.group(1)) >= 8, out
 
     # Whoever holds it: a standby instance reports healthy while the active one beats.
     assert lease.acquire(engine, "other:2:def", datetime.now(UTC), timedelta(seconds=5))
