@@ -17,6 +17,8 @@ app = typer.Typer(no_args_is_help=True)
 
 def secrets_status(settings: Any) -> dict[str, str]:
     names = ["TLH_WEBHOOK_URL", "TLH_SMTP_PASSWORD"]
+    if settings.database_url.startswith("postgres"):
+        names.append("TLH_DATABASE_PASSWORD")
     for account in settings.accounts:
         if account.broker == "alpaca":
             names += list(alpaca_key_names(account.credentials))

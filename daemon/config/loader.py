@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from daemon.config.models import AssetClass, IdenticalGroup, Settings
 from daemon.ledger.types import IdenticalGroups, LotMethod
@@ -88,6 +90,14 @@ def load_substitutes(path: Path) -> tuple[list[IdenticalGroup], list[AssetClass]
 
 def _post_checks(settings: Settings) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
+    try:
+        password = make_url(settings.database_url).password
+    except ArgumentError:
+        problems.append(("database_url", f"not a database URL, got {settings.database_url!r}"))
+        password = None
+    if password:
+        problems.append(("database_url", "holds a password; secrets never live in the file: set "
+                                         "TLH_DATABASE_PASSWORD or TLH_DATABASE_PASSWORD_FILE instead"))
     for i, account in enumerate(settings.accounts):
         if account.broker == "alpaca" and account.lot_method is not LotMethod.FIFO:
             problems.append((f"accounts[{i}].lot_method",

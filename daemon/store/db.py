@@ -13,6 +13,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from daemon.config.secrets import read_secret
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
@@ -31,6 +33,9 @@ def json_dumps(value: Any) -> str:
     return json.dumps(value, default=_json_default, separators=(",", ":"))
 
 
+DATABASE_PASSWORD = "TLH_DATABASE_PASSWORD"  # or TLH_DATABASE_PASSWORD_FILE
+
+
 def normalize_url(url: str | URL) -> URL:
     """`postgresql://` and `postgres://` mean psycopg 3 here (SQLAlchemy would pick psycopg2)."""
     if isinstance(url, str) and url.startswith("postgres://"):
@@ -38,6 +43,11 @@ def normalize_url(url: str | URL) -> URL:
     parsed = make_url(url)
     if parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() == "postgresql" and parsed.password is None:
+        # The password is a secret: from the environment or a secret file, never from the TOML file.
+        password = read_secret(DATABASE_PASSWORD)
+        if password:
+            parsed = parsed.set(password=password)
     return parsed
 
 

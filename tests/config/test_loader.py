@@ -77,3 +77,21 @@ def test_secret_from_env_or_file(tmp_path: Path) -> None:
     assert read_secret("K", {"K": "direct"}) == "direct"
     assert read_secret("K", {"K_FILE": str(secret_file)}) == "s3cret"
     assert read_secret("K", {}) is None
+
+
+def test_a_password_in_database_url_is_refused(tmp_path: Path) -> None:
+    path = _write(tmp_path, 'database_url = "postgresql+psycopg://tlh:hunter2@db:5432/tlh"\n')
+    with pytest.raises(ConfigError) as exc:
+        load_settings(path)
+    assert "database_url: holds a password" in str(exc.value) and "TLH_DATABASE_PASSWORD" in str(exc.value)
+    assert "hunter2" not in str(exc.value)
+
+
+def test_database_password_comes_from_a_secret_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from daemon.store.db import normalize_url
+
+    secret = tmp_path / "pw"
+    secret.write_text("s3cr3t\n")
+    monkeypatch.setenv("TLH_DATABASE_PASSWORD_FILE", str(secret))
+    assert normalize_url("postgresql://tlh@db/tlh").password == "s3cr3t"
+    assert normalize_url("sqlite:///x.db").password is None
