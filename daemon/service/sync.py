@@ -72,8 +72,9 @@ def pull_fills(engine: Engine, settings: Settings, brokers: Mapping[str, Broker]
         except BrokerError as exc:
             report.errors[account.id] = str(exc)
             continue
-        before = _match_keys(engine, account.household)
         imported = [fill_trade(f, broker.name) for f in page.fills]
+        # Wash matches before booking, to alert on the new ones only; no fills, no ledger load.
+        before = _match_keys(engine, account.household) if imported else set()
         if imported:
             try:
                 bookkeeping.book(engine, settings, imported, f"{broker.name} fills for {account.id}")

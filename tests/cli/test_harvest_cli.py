@@ -8,51 +8,11 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from daemon.cli.main import app
-
-PRICES = """date,symbol,close
-2024-05-28,VTI,250
-2024-05-28,ITOT,110
-2024-05-28,SCHB,55
-2024-05-29,VTI,230
-2024-05-29,ITOT,101
-2024-05-29,SCHB,50.6
-"""
-TRADES = """date,account,symbol,side,quantity,price,fees,lot_id
-2024-01-02,tax,VTI,buy,40,250,,vti-1
-2024-01-02,tax,ITOT,buy,50,110,,itot-1
-2024-05-10,tax,ITOT,sell,50,100,,itot-1
-2024-05-20,ira,SCHB,buy,10,54,,schb-ira
-"""
+from tests.cli.household import write_household
 
 
 def _setup(tmp_path: Path) -> Path:
-    (tmp_path / "prices.csv").write_text(PRICES)
-    (tmp_path / "trades.csv").write_text(TRADES)
-    cfg = tmp_path / "tlh.toml"
-    cfg.write_text("""
-database_url = "sqlite:///tlh.db"
-substitutes = ""
-[[accounts]]
-id = "tax"
-household = "h"
-[[accounts]]
-id = "ira"
-household = "h"
-type = "roth_ira"
-[[asset_classes]]
-name = "us_total_market"
-members = ["VTI", "ITOT", "SCHB"]
-[harvest]
-circuit_breaker = false
-max_turnover_pct = 1
-[brokers.paper]
-prices = "prices.csv"
-starting_cash = 500
-""")
-    runner = CliRunner()
-    result = runner.invoke(app, ["--config", str(cfg), "import", str(tmp_path / "trades.csv")])
-    assert result.exit_code == 0, result.output
-    return cfg
+    return write_household(tmp_path)
 
 
 def test_dry_run_plan_json_passes_over_washing_and_ira_conflicts(tmp_path: Path) -> None:

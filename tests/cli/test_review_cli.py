@@ -16,43 +16,7 @@ from daemon.cli.main import app
 from daemon.config import load_settings
 from daemon.report import build_report
 from daemon.store.db import make_engine
-
-PRICES = """date,symbol,close
-2024-05-28,VTI,250
-2024-05-28,ITOT,110
-2024-05-28,SCHB,55
-2024-05-29,VTI,230
-2024-05-29,ITOT,101
-2024-05-29,SCHB,50.6
-"""
-TRADES = """date,account,symbol,side,quantity,price,fees,lot_id
-2024-01-02,tax,VTI,buy,40,250,,vti-1
-2024-01-02,tax,ITOT,buy,50,110,,itot-1
-2024-05-10,tax,ITOT,sell,50,100,,itot-1
-2024-05-20,ira,SCHB,buy,10,54,,schb-ira
-"""
-CONFIG = """
-database_url = "sqlite:///tlh.db"
-substitutes = ""
-[[accounts]]
-id = "tax"
-household = "h"
-[[accounts]]
-id = "ira"
-household = "h"
-type = "roth_ira"
-[[asset_classes]]
-name = "us_total_market"
-members = ["VTI", "ITOT", "SCHB"]
-[harvest]
-circuit_breaker = false
-max_turnover_pct = 1
-[brokers.paper]
-prices = "prices.csv"
-starting_cash = 500
-[alerts]
-jsonl_path = "alerts.jsonl"
-"""
+from tests.cli.household import write_household
 
 
 def tlh(cfg: Path, *args: str, code: int = 0) -> str:
@@ -62,11 +26,7 @@ def tlh(cfg: Path, *args: str, code: int = 0) -> str:
 
 
 def seeded(tmp_path: Path, *, paper: bool = True) -> Path:
-    (tmp_path / "prices.csv").write_text(PRICES)
-    (tmp_path / "trades.csv").write_text(TRADES)
-    cfg = tmp_path / "tlh.toml"
-    cfg.write_text(CONFIG)
-    tlh(cfg, "import", str(tmp_path / "trades.csv"))
+    cfg = write_household(tmp_path)
     tlh(cfg, "harvest", "--dry-run")
     if paper:
         cfg.write_text(cfg.read_text().replace('substitutes = ""', 'substitutes = ""\nmode = "paper"'))
