@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from daemon import bookkeeping, views
+from daemon import bookkeeping, review, views
 from daemon.cli.main import context, fail
 from daemon.cli.render import Format, print_csv, print_json, print_table
 from daemon.config import Settings
@@ -18,7 +18,7 @@ from daemon.importers.csv_trades import TradeImportError
 from daemon.ledger import LedgerState, gains
 from daemon.prices import PriceBook, PriceFileError
 from daemon.prices import load as load_prices
-from daemon.store import ledger_repo, migrate
+from daemon.store import migrate
 from daemon.store.db import make_engine, transaction
 
 
@@ -38,8 +38,7 @@ def _states(settings: Settings) -> list[LedgerState]:
     engine = make_engine(settings.database_url)
     try:
         with transaction(engine) as session:
-            return [ledger_repo.load_ledger(session, h)
-                    for h in sorted({a.household for a in settings.accounts})]
+            return review.ledger_states(session, settings)
     finally:
         engine.dispose()
 
@@ -128,8 +127,7 @@ def lots(
     _check_account(settings, account)
     prices = _prices(settings)
     as_of = prices.last_day() if prices else None
-    open_lots = [lot for s in _states(settings) for lot in s.open_lots if account in (None, lot.account)]
-    rows = views.lot_rows(open_lots, prices, as_of)
+    rows = review.lot_rows(_states(settings), account, prices)
     if fmt is Format.JSON:
         print_json(rows)
         return
@@ -148,9 +146,7 @@ def gains_cmd(
     """Realized gains and losses with wash-sale adjustments (Form 8949 with --format 8949)."""
     settings = context(ctx).settings
     _check_account(settings, account)
-    dispositions = [d for s in _states(settings) for d in s.dispositions
-                    if (year is None or d.sold.year == year) and account in (None, d.account)]
-    gain_rows = gains.rows(sorted(dispositions, key=lambda d: (d.sold, d.seq)))
+    gain_rows = review.gain_rows(_states(settings), year, account)
     if summary:
         tax = settings.tax
         result = views.summary_dict(gains.summarize(

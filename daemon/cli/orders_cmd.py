@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
-import sqlalchemy as sa
 import typer
 
 from brokers.factory import make_brokers
+from daemon import review
 from daemon.cli.main import context, fail
 from daemon.cli.render import Format, print_json, print_table
 from daemon.prices import PriceBook, PriceFileError
@@ -17,7 +17,6 @@ from daemon.prices import load as load_prices
 from daemon.service.sync import sync
 from daemon.store import migrate
 from daemon.store.db import make_engine, transaction
-from daemon.store.models import Order, OrderIntent
 
 
 def sync_cmd(ctx: typer.Context, fmt: Annotated[Format, typer.Option("--format")] = Format.TABLE) -> None:
@@ -60,27 +59,6 @@ ORDER_COLUMNS = ["run_id", "pair_id", "leg", "client_order_id", "broker_order_id
                  "quantity", "notional", "filled_quantity", "filled_avg_price", "created_at", "updated_at", "error"]
 
 
-def order_rows(session: Any, run: str | None) -> list[dict[str, Any]]:
-    query = sa.select(OrderIntent).order_by(OrderIntent.created_at, OrderIntent.pair_id, OrderIntent.leg.desc())
-    if run:
-        query = query.where(OrderIntent.run_id == run)
-    rows = []
-    for i in session.scalars(query):
-        broker_orders = session.scalars(sa.select(Order).where(Order.client_order_id == i.client_order_id)
-                                        .order_by(Order.id)).all()
-        rows.append({
-            "run_id": i.run_id, "pair_id": i.pair_id, "leg": i.leg, "client_order_id": i.client_order_id,
-            "broker_order_id": i.broker_order_id, "account": i.account_id, "symbol": i.symbol, "side": i.side,
-            "status": i.status, "quantity": i.quantity, "notional": i.notional, "lots": i.lots,
-            "filled_quantity": i.filled_quantity, "filled_avg_price": i.filled_avg_price,
-            "created_at": i.created_at, "updated_at": i.updated_at, "error": i.error,
-            "broker_orders": [{"broker_order_id": o.broker_order_id, "status": o.status, "quantity": o.quantity,
-                               "filled_quantity": o.filled_quantity, "filled_avg_price": o.filled_avg_price,
-                               "submitted_at": o.submitted_at, "updated_at": o.updated_at} for o in broker_orders],
-        })
-    return rows
-
-
 def orders_cmd(
     ctx: typer.Context,
     run: Annotated[str | None, typer.Option("--run", help="Only this run's orders.")] = None,
@@ -92,7 +70,7 @@ def orders_cmd(
     engine = make_engine(settings.database_url)
     try:
         with transaction(engine) as session:
-            rows = order_rows(session, run)
+            rows = review.order_rows(session, run)
     finally:
         engine.dispose()
     if fmt is Format.JSON:

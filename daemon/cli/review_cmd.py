@@ -7,21 +7,19 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
-import sqlalchemy as sa
 import typer
 from sqlalchemy.engine import Engine
 
-from daemon.alerts import AlertRecord, deliver_pending
+from daemon import review
+from daemon.alerts import deliver_pending
 from daemon.cli.main import context, fail
 from daemon.cli.render import Format, print_json, print_table, to_jsonable
 from daemon.config.models import Settings
 from daemon.store import migrate
 from daemon.store.db import make_engine, transaction
-from daemon.store.models import Alert, HarvestRun
 
 
 class ReportFormat(enum.StrEnum):
@@ -50,14 +48,6 @@ def _day(option: str, value: str | None) -> date | None:
         raise
 
 
-def run_row(run: HarvestRun) -> dict[str, Any]:
-    pairs = (run.plan or {}).get("pairs", [])
-    return {"id": run.id, "as_of": run.as_of, "mode": run.mode, "status": run.status,
-            "household": run.household_id, "started_at": run.started_at, "finished_at": run.finished_at,
-            "pairs": len(pairs), "estimated_loss": sum((Decimal(p["estimated_loss"]) for p in pairs), Decimal(0)),
-            "paused": (run.plan or {}).get("paused"), "error": run.error}
-
-
 def runs_cmd(
     ctx: typer.Context,
     limit: Annotated[int, typer.Option("--limit", min=1, help="The most recent N runs.")] = 50,
@@ -66,8 +56,7 @@ def runs_cmd(
     """Harvest runs, newest first: mode, status, pairs planned and the estimated loss they harvest."""
     settings = context(ctx).settings
     with _engine(settings) as engine, transaction(engine) as session:
-        rows = [run_row(r) for r in session.scalars(
-            sa.select(HarvestRun).order_by(HarvestRun.started_at.desc(), HarvestRun.id.desc()).limit(limit))]
+        rows = review.runs(session, limit)
     if fmt is Format.JSON:
         print_json(rows)
         return
@@ -76,11 +65,6 @@ def runs_cmd(
             row[key] = row[key].strftime("%Y-%m-%d %H:%M:%S") if row[key] else None
     print_table("Harvest runs", rows, ["id", "as_of", "mode", "status", "started_at", "finished_at", "pairs",
                                        "estimated_loss", "paused", "error"], right=["pairs", "estimated_loss"])
-
-
-def alert_row(row: Alert) -> dict[str, Any]:
-    record = AlertRecord.of(row)
-    return {**record.to_dict(), "delivered": row.delivered, "delivered_to": list(record.delivered_to)}
 
 
 def alerts_cmd(
@@ -102,11 +86,8 @@ def alerts_cmd(
             failed = "; ".join(f"{k}: {v}" for k, v in report.failed.items())
             typer.echo(f"delivery: {report.delivered} of {report.pending} pending alert(s) delivered"
                        + (f"; failed: {failed}" if failed else ""), err=fmt is Format.JSON)
-        query = sa.select(Alert).order_by(Alert.created_at.desc(), Alert.id.desc()).limit(limit)
-        if day is not None:
-            query = query.where(Alert.created_at >= datetime.combine(day, datetime.min.time(), UTC))
         with transaction(engine) as session:
-            rows = [alert_row(r) for r in session.scalars(query)]
+            rows = review.alerts(session, day, limit)
     if fmt is Format.JSON:
         print_json(rows)
         return

@@ -1,0 +1,123 @@
+"""The review queries: what `tlh runs`, `tlh alerts`, `tlh orders`, `tlh lots` and `tlh gains` list, as the plain
+dicts of their `--format json`. The CLI and the dashboard (daemon.web) both call these, so a figure on a page is
+the figure the command prints."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from daemon import views
+from daemon.alerts import AlertRecord
+from daemon.config.models import Settings
+from daemon.ledger import LedgerState, gains
+from daemon.prices import PriceBook
+from daemon.store import ledger_repo
+from daemon.store.models import Alert, HarvestRun, Order, OrderIntent
+
+
+def run_row(run: HarvestRun) -> dict[str, Any]:
+    pairs = (run.plan or {}).get("pairs", [])
+    return {"id": run.id, "as_of": run.as_of, "mode": run.mode, "status": run.status,
+            "household": run.household_id, "started_at": run.started_at, "finished_at": run.finished_at,
+            "pairs": len(pairs), "estimated_loss": sum((Decimal(p["estimated_loss"]) for p in pairs), Decimal(0)),
+            "paused": (run.plan or {}).get("paused"), "error": run.error}
+
+
+def runs(session: Session, limit: int | None = 50) -> list[dict[str, Any]]:
+    """Harvest runs, newest first."""
+    query = sa.select(HarvestRun).order_by(HarvestRun.started_at.desc(), HarvestRun.id.desc())
+    if limit is not None:
+        query = query.limit(limit)
+    return [run_row(r) for r in session.scalars(query)]
+
+
+def run_detail(session: Session, run_id: str) -> dict[str, Any] | None:
+    """One run: its row, its stored plan (pairs, skipped candidates with reasons, restrictions, alerts), the
+    orders it produced and the alerts it raised."""
+    run = session.get(HarvestRun, run_id)
+    if run is None:
+        return None
+    return {**run_row(run), "plan": run.plan or {}, "orders": order_rows(session, run=run_id),
+            "alerts": alerts(session, run=run_id, limit=None)}
+
+
+def alert_row(row: Alert) -> dict[str, Any]:
+    record = AlertRecord.of(row)
+    return {**record.to_dict(), "delivered": row.delivered, "delivered_to": list(record.delivered_to)}
+
+
+def alerts(session: Session, since: date | None = None, limit: int | None = 200, *, run: str | None = None,
+           severity: str | None = None) -> list[dict[str, Any]]:
+    """Alerts newest first; `since` is a UTC day."""
+    query = sa.select(Alert).order_by(Alert.created_at.desc(), Alert.id.desc())
+    if since is not None:
+        query = query.where(Alert.created_at >= datetime.combine(since, datetime.min.time(), UTC))
+    if run is not None:
+        query = query.where(Alert.run_id == run)
+    if severity is not None:
+        query = query.where(Alert.severity == severity)
+    if limit is not None:
+        query = query.limit(limit)
+    return [alert_row(r) for r in session.scalars(query)]
+
+
+def _broker_order(o: Order) -> dict[str, Any]:
+    return {"broker_order_id": o.broker_order_id, "status": o.status, "quantity": o.quantity,
+            "filled_quantity": o.filled_quantity, "filled_avg_price": o.filled_avg_price,
+            "submitted_at": o.submitted_at, "updated_at": o.updated_at}
+
+
+def order_rows(session: Session, run: str | None = None, *, account: str | None = None, symbol: str | None = None,
+               status: str | None = None, leg: str | None = None) -> list[dict[str, Any]]:
+    """The order log, oldest first: every intent with its broker orders."""
+    where = []
+    if run:
+        where.append(OrderIntent.run_id == run)
+    if account:
+        where.append(OrderIntent.account_id == account)
+    if symbol:
+        where.append(OrderIntent.symbol == symbol.upper())
+    if status:
+        where.append(OrderIntent.status == status)
+    if leg:
+        where.append(OrderIntent.leg == leg)
+    intents = session.scalars(sa.select(OrderIntent).where(*where)
+                              .order_by(OrderIntent.created_at, OrderIntent.pair_id, OrderIntent.leg.desc())).all()
+    by_intent: dict[str, list[dict[str, Any]]] = {}
+    # One query for every intent's broker orders (not one per intent): the same filters, joined.
+    for o in session.scalars(sa.select(Order).join(OrderIntent, OrderIntent.client_order_id == Order.client_order_id)
+                             .where(*where).order_by(Order.id)):
+        by_intent.setdefault(o.client_order_id, []).append(_broker_order(o))
+    return [{
+        "run_id": i.run_id, "pair_id": i.pair_id, "leg": i.leg, "client_order_id": i.client_order_id,
+        "broker_order_id": i.broker_order_id, "account": i.account_id, "symbol": i.symbol, "side": i.side,
+        "status": i.status, "quantity": i.quantity, "notional": i.notional, "lots": i.lots,
+        "filled_quantity": i.filled_quantity, "filled_avg_price": i.filled_avg_price,
+        "created_at": i.created_at, "updated_at": i.updated_at, "error": i.error,
+        "broker_orders": by_intent.get(i.client_order_id, []),
+    } for i in intents]
+
+
+def ledger_states(session: Session, settings: Settings) -> list[LedgerState]:
+    """Every configured household's ledger, in household order."""
+    return [ledger_repo.load_ledger(session, h) for h in sorted({a.household for a in settings.accounts})]
+
+
+def lot_rows(states: Iterable[LedgerState], account: str | None, prices: PriceBook | None) -> list[dict[str, Any]]:
+    """Open lots (of one account, or all), valued at the price file's last closes when there is one."""
+    as_of = prices.last_day() if prices else None
+    open_lots = [lot for s in states for lot in s.open_lots if account in (None, lot.account)]
+    return views.lot_rows(open_lots, prices, as_of)
+
+
+def gain_rows(states: Iterable[LedgerState], year: int | None, account: str | None) -> list[gains.GainRow]:
+    """Realized gains and losses (of one tax year and account, or all), in sale order."""
+    dispositions = [d for s in states for d in s.dispositions
+                    if (year is None or d.sold.year == year) and account in (None, d.account)]
+    return gains.rows(sorted(dispositions, key=lambda d: (d.sold, d.seq)))
