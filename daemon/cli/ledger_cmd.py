@@ -15,7 +15,7 @@ from daemon.cli.render import Format, print_csv, print_json, print_table
 from daemon.config import Settings
 from daemon.importers import ImportFormat, alpaca_activities, csv_trades, format_for, ibkr_flex
 from daemon.importers.csv_trades import TradeImportError
-from daemon.ledger import LedgerState, gains
+from daemon.ledger import LedgerState
 from daemon.prices import PriceBook, PriceFileError
 from daemon.prices import load as load_prices
 from daemon.store import migrate
@@ -146,20 +146,10 @@ def gains_cmd(
     """Realized gains and losses with wash-sale adjustments (Form 8949 with --format 8949)."""
     settings = context(ctx).settings
     _check_account(settings, account)
-    gain_rows = review.gain_rows(_states(settings), year, account)
     if summary:
-        tax = settings.tax
-        result = views.summary_dict(gains.summarize(
-            gain_rows, offset_limit=tax.ordinary_income_offset,
-            prior_carryforward_short=tax.prior_carryforward_short,
-            prior_carryforward_long=tax.prior_carryforward_long))
-        if fmt is GainsFormat.JSON:
-            print_json({"year": year, **result})
-        else:
-            print_table(f"Summary{f' {year}' if year else ''}", [{"item": k, "amount": v}
-                                                                  for k, v in result.items()],
-                        ["item", "amount"], right=["amount"])
+        _summary(settings, year, account, fmt)
         return
+    gain_rows = review.gain_rows(_states(settings), year, account)
     if fmt is GainsFormat.F8949:
         lines = views.form_8949(gain_rows, bookkeeping.ledger_accounts(settings))
         print_csv(lines, views.F8949_COLUMNS)
@@ -174,6 +164,22 @@ def gains_cmd(
                  ("proceeds", "cost_basis", "adjustment", "gain")}
         print_table("Realized gains" + (f" {year}" if year else ""), rows, views.GAIN_COLUMNS,
                     right=MONEY, footer={"account": "Total", **total})
+
+
+def _summary(settings: Settings, year: int | None, account: str | None, fmt: GainsFormat) -> None:
+    """One row per return and year: each year's carry-forward chained from the years before it."""
+    from daemon import tax_returns
+
+    dispositions = [d for s in _states(settings) for d in s.dispositions if account in (None, d.account)]
+    rows = [tax_returns.summary_dict(y) for y in tax_returns.schedule(settings, dispositions, through=year)
+            if year is None or y.year == year]
+    if fmt is GainsFormat.JSON:
+        print_json(rows)
+    elif fmt is GainsFormat.CSV:
+        print_csv(rows, tax_returns.SUMMARY_COLUMNS)
+    else:
+        print_table("Schedule D by return" + (f" {year}" if year else "") + (f", account {account}" if account else ""),
+                    rows, tax_returns.SUMMARY_COLUMNS, right=tax_returns.SUMMARY_COLUMNS[2:])
 
 
 def register(app: typer.Typer) -> None:

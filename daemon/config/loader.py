@@ -103,6 +103,9 @@ def _post_checks(settings: Settings) -> list[tuple[str, str]]:
             problems.append((f"accounts[{i}].lot_method",
                              f"Alpaca relieves lots FIFO and offers no lot selection; must be 'fifo', "
                              f"got {account.lot_method.value!r}"))
+    from daemon.config import taxpayers
+
+    problems += taxpayers.checks(settings)
     return problems
 
 

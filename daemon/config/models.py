@@ -38,6 +38,15 @@ class AccountConfig(Strict):
     credentials: Annotated[str, Field(pattern=r"^[A-Z0-9_]+$")] | None = None
     # Form 8949 box A/D when the broker reports basis to the IRS (covered securities), else B/E.
     basis_reported: bool = True
+    # The taxpayer who owns the account (a name); default: the household id. See [[households]].
+    owner: Annotated[str, Field(min_length=1)] | None = None
+
+
+class HouseholdConfig(Strict):
+    """How a household (the wash-sale scope) files: one joint return for its owners, or one per owner."""
+
+    id: Annotated[str, Field(min_length=1)]
+    filing: Literal["joint", "separate", "single"] = "joint"
 
 
 class IdenticalGroup(Strict):
@@ -68,6 +77,10 @@ class TaxConfig(Strict):
     ordinary_income_offset: NonNegative = Decimal("3000")
     prior_carryforward_short: NonNegative = Decimal("0")
     prior_carryforward_long: NonNegative = Decimal("0")
+    # The tax year the prior carry-forward is carried into (default: the first year of the ledger's sales)
+    # and the return it belongs to (a joint household's id or an owner; needed when there are several).
+    prior_carryforward_year: Annotated[int, Field(ge=1900, le=2999)] | None = None
+    prior_carryforward_taxpayer: str | None = None
 
 
 class HarvestConfig(Strict):
@@ -149,6 +162,7 @@ class Settings(Strict):
     # point this at your own file to replace them, or set it to "" for none.
     substitutes: str | None = None
     accounts: list[AccountConfig] = Field(default_factory=list)
+    households: list[HouseholdConfig] = Field(default_factory=list)
     identical: list[IdenticalGroup] = Field(default_factory=list)
     asset_classes: list[AssetClass] = Field(default_factory=list)
     tax: TaxConfig = Field(default_factory=TaxConfig)

@@ -8,7 +8,8 @@ from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 
-from daemon.ledger.money import prorate
+from daemon.ledger.money import cents, prorate
+from daemon.ledger.tax_years import Carryforward, YearResults, schedule_d
 from daemon.ledger.types import ZERO, Account, Disposition, Term
 
 
@@ -81,29 +82,40 @@ class Summary:
     carryforward_long: Decimal
 
 
+def year_results(gain_rows: Iterable[GainRow], *, to_cents: bool = False) -> YearResults:
+    """The sums of `gain_rows` by term; `to_cents` sums each row's printed cents (as Form 8949 does, so that
+    Schedule D equals the sum of the form's rows to the cent)."""
+    st = lt = disallowed = permanent = ZERO
+    for r in gain_rows:
+        if to_cents:
+            gain = cents(r.proceeds) - cents(r.cost_basis) + cents(r.adjustment)
+            adjustment, lost = cents(r.adjustment), cents(r.permanent)
+        else:
+            gain, adjustment, lost = r.gain, r.adjustment, r.permanent
+        if r.term is Term.SHORT:
+            st += gain
+        else:
+            lt += gain
+        disallowed += adjustment
+        permanent += lost
+    return YearResults(st, lt, disallowed, permanent)
+
+
 def summarize(gain_rows: Iterable[GainRow], *, offset_limit: Decimal = Decimal(3000),
               prior_carryforward_short: Decimal = ZERO, prior_carryforward_long: Decimal = ZERO) -> Summary:
-    """Net the year's gains (IRS Schedule D and its capital loss carryover worksheet).
+    """Net one year's gains (IRS Schedule D and its capital loss carryover worksheet, see `tax_years`)."""
+    y = schedule_d(0, year_results(gain_rows), Carryforward(0, prior_carryforward_short, prior_carryforward_long),
+                   offset_limit)
+    return Summary(short_term_net=y.short_term_net, long_term_net=y.long_term_net, disallowed=y.disallowed,
+                   permanently_disallowed=y.permanently_disallowed, net=y.net,
+                   ordinary_income_offset=y.ordinary_income_offset, carryforward_short=y.carryforward_short,
+                   carryforward_long=y.carryforward_long)
 
-    Prior carry-forwards join their own term; a net loss offsets up to `offset_limit` of ordinary income,
-    short-term losses first, and the rest carries forward keeping its character.
-    """
-    gain_rows = list(gain_rows)
-    st = sum((r.gain for r in gain_rows if r.term is Term.SHORT), ZERO) - prior_carryforward_short
-    lt = sum((r.gain for r in gain_rows if r.term is Term.LONG), ZERO) - prior_carryforward_long
-    disallowed = sum((r.adjustment for r in gain_rows), ZERO)
-    permanent = sum((r.permanent for r in gain_rows), ZERO)
-    net = st + lt
-    offset = min(-net, offset_limit) if net < 0 else ZERO
-    cf_short = cf_long = ZERO
-    if net < 0:
-        if st < 0 and lt < 0:
-            cf_short = max(-st - offset, ZERO)
-            cf_long = -lt - max(offset - (-st), ZERO)
-        elif st < 0:  # the long-term gain absorbed part of the short-term loss
-            cf_short = -net - offset
-        else:
-            cf_long = -net - offset
-    return Summary(short_term_net=st, long_term_net=lt, disallowed=disallowed,
-                   permanently_disallowed=permanent, net=net, ordinary_income_offset=offset,
-                   carryforward_short=cf_short, carryforward_long=cf_long)
+
+def returns_by_year(gain_rows: Iterable[GainRow], return_of: Mapping[str, str]) -> dict[str, dict[int, YearResults]]:
+    """Each return's results per year (rows in cents); `return_of` maps account id -> return id."""
+    grouped: dict[str, dict[int, list[GainRow]]] = {}
+    for r in gain_rows:
+        grouped.setdefault(return_of[r.account], {}).setdefault(r.sold.year, []).append(r)
+    return {ret: {year: year_results(rs, to_cents=True) for year, rs in sorted(years.items())}
+            for ret, years in grouped.items()}

@@ -6,7 +6,9 @@ on the trading day of one of the daemon's filled sell orders, in the same accoun
 netted per term (a harvest that also sold a lot at a gain counts net). Estimated tax saved is short-term
 loss × (short_term_rate + niit_rate + state_rate) + long-term loss × (long_term_rate + niit_rate +
 state_rate) at the [tax] rates: the value of the deduction at the margin, before netting against the year's
-gains and the ordinary-income limit (the carry-forward shows what is left over).
+gains and the ordinary-income limit (the carry-forward shows what is left over). The Schedule D figures
+(nets, offset, carry-forward in and out) are each return's, chained over the years as `tlh gains --summary`
+computes them (daemon.tax_returns); a household's row adds its returns together.
 
 Realized gains, disallowed losses and the carry-forward cover every taxable sale of the year, the daemon's
 and the user's own. Cash drag needs each account's cash: read from the built-in paper broker (local, no
@@ -28,11 +30,13 @@ from sqlalchemy.orm import Session
 from daemon.config.loader import identical_groups
 from daemon.config.models import AccountConfig, Settings, TaxConfig
 from daemon.ledger import gains, restrictions
+from daemon.ledger.tax_years import TaxYear
 from daemon.ledger.types import ZERO, Disposition, Term
 from daemon.store import ledger_repo
 from daemon.store.db import transaction
 from daemon.store.models import HarvestRun, OrderIntent, TradeRow
 from daemon.store.models import Restriction as RestrictionRow
+from daemon.tax_returns import schedule
 
 BROKER_SOURCES = ("paper", "alpaca", "ibkr")
 
@@ -86,8 +90,9 @@ class AccountReport:
 class HouseholdReport:
     household: str
     figures: Figures
-    summary: gains.Summary
+    summary: gains.Summary  # the household's returns added together
     restrictions: list[dict[str, Any]]
+    returns: list[TaxYear] = field(default_factory=list)  # Schedule D of each of its returns, this year
 
 
 @dataclass
@@ -227,15 +232,24 @@ def build_report(engine: Engine, settings: Settings, year: int, today: date) -> 
                 account.figures = _figures([r for r in rows if r.account == account.account],
                                            [r for r in harvested if r.account == account.account], tax)
                 total.add(account.figures)
-            summary = gains.summarize(rows, offset_limit=tax.ordinary_income_offset,
-                                      prior_carryforward_short=tax.prior_carryforward_short,
-                                      prior_carryforward_long=tax.prior_carryforward_long)
-            households.append(HouseholdReport(household, total, summary,
-                                              _restrictions(session, settings, household, states, today)))
+            returns = [y for y in schedule(settings, state.dispositions, through=year) if y.year == year]
+            households.append(HouseholdReport(household, total, _combined(returns),
+                                              _restrictions(session, settings, household, states, today),
+                                              returns))
     notes: list[str] = []
     _cash(engine, settings, list(accounts.values()), notes)
     return Report(year=year, as_of=today, tax=tax, accounts=list(accounts.values()), households=households,
                   timeline=_timeline(sorted(all_harvested, key=lambda r: r.sold), tax), notes=notes)
+
+
+def _combined(returns: list[TaxYear]) -> gains.Summary:
+    def total(name: str) -> Decimal:
+        return sum((getattr(y, name) for y in returns), ZERO)
+
+    return gains.Summary(short_term_net=total("short_term_net"), long_term_net=total("long_term_net"),
+                         disallowed=total("disallowed"), permanently_disallowed=total("permanently_disallowed"),
+                         net=total("net"), ordinary_income_offset=total("ordinary_income_offset"),
+                         carryforward_short=total("carryforward_short"), carryforward_long=total("carryforward_long"))
 
 
 def _account(a: AccountConfig, settings: Settings) -> AccountReport:

@@ -29,6 +29,10 @@ td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
 """
 
 
+RETURN_COLUMNS = ["taxpayer", "year", "carryforward_in_short", "carryforward_in_long", "short_term_net",
+                  "long_term_net", "net", "ordinary_income_offset", "carryforward_short", "carryforward_long"]
+
+
 def _money(value: Any) -> str:
     if value is None:
         return "–"
@@ -40,7 +44,7 @@ def _money(value: Any) -> str:
 def _cell(column: str, value: Any) -> str:
     if column == "cash_pct":
         return "–" if value is None else f"{value} %"
-    if column in FIGURE_COLUMNS or column in LABELS:
+    if column in FIGURE_COLUMNS or column in LABELS or column in RETURN_COLUMNS[2:]:
         return _money(value)
     return escape(str(value))
 
@@ -78,6 +82,7 @@ def render(report: Report) -> str:
                     f"</div>" for k, v in totals.items())
     households = _matrix(d["households"], "household", [],
                          [*FIGURE_COLUMNS, "ordinary_income_offset", "carryforward_short", "carryforward_long"])
+    returns = _table([y for h in d["households"] for y in h["returns"]], RETURN_COLUMNS, RETURN_COLUMNS[2:])
     accounts = _matrix(d["accounts"], "account", ["household", "type", "broker"],
                        [*FIGURE_COLUMNS, "cash", "cash_pct", "excess_cash"])
     restrictions = "".join(
@@ -98,6 +103,7 @@ long-term {Decimal(rates['long_term']) * 100:.1f} % (including NIIT and state)</
 <h2>Cumulative harvested losses and estimated tax saved</h2>
 <div class="panel" id="chart">{svg}</div>
 <h2>Households</h2><section id="households">{households}</section>
+<h2>Returns (Schedule D, carry-forward chained over the years)</h2><section id="returns">{returns}</section>
 <h2>Accounts</h2><section id="accounts">{accounts}</section>
 <h2>Do not buy (wash-sale windows open today)</h2><section id="restrictions">{restrictions}</section>
 <h2>Notes</h2><ul class="note" id="notes">{notes}

@@ -8,6 +8,7 @@ from typing import Any
 from daemon.ledger.money import cents
 from daemon.ledger.types import Term
 from daemon.report.data import AccountReport, Figures, HouseholdReport, Report, rates
+from daemon.tax_returns import summary_dict
 
 FIGURE_COLUMNS = ["harvested_short", "harvested_long", "harvested", "tax_saved", "realized_short",
                   "realized_long", "disallowed_deferred", "disallowed_permanent"]
@@ -20,7 +21,10 @@ LABELS = {
     "realized_short": "Realized short-term gain", "realized_long": "Realized long-term gain",
     "disallowed_deferred": "Disallowed (deferred)", "disallowed_permanent": "Disallowed (permanent)",
     "ordinary_income_offset": "Deducted from ordinary income", "carryforward_short": "Carry-forward short",
-    "carryforward_long": "Carry-forward long", "cash": "Cash", "cash_pct": "Cash %", "excess_cash": "Cash drag",
+    "carryforward_long": "Carry-forward long",
+    "carryforward_in_short": "Carried in short", "carryforward_in_long": "Carried in long",
+    "short_term_net": "Short-term net", "long_term_net": "Long-term net", "net": "Net",
+    "cash": "Cash", "cash_pct": "Cash %", "excess_cash": "Cash drag",
 }
 
 
@@ -49,7 +53,8 @@ def household_dict(h: HouseholdReport) -> dict[str, Any]:
             "short_term_net": cents(s.short_term_net), "long_term_net": cents(s.long_term_net),
             "net": cents(s.net), "ordinary_income_offset": cents(s.ordinary_income_offset),
             "carryforward_short": cents(s.carryforward_short), "carryforward_long": cents(s.carryforward_long),
-            "restrictions": h.restrictions}
+            "restrictions": h.restrictions,
+            "returns": [summary_dict(y) for y in h.returns]}
 
 
 def report_dict(r: Report) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from daemon.config.models import (
     AlpacaBrokerConfig,
     AssetClass,
     HarvestConfig,
+    HouseholdConfig,
     IbkrBrokerConfig,
     IdenticalGroup,
     PaperBrokerConfig,
@@ -180,6 +181,7 @@ def test_example_documents_every_key() -> None:
         "tax": TaxConfig, "harvest": HarvestConfig, "schedule": ScheduleConfig, "alerts": AlertsConfig,
         "brokers.paper": PaperBrokerConfig, "brokers.alpaca": AlpacaBrokerConfig,
         "brokers.ibkr": IbkrBrokerConfig,
+        "households": HouseholdConfig,
     }
     expected = {f"{name}.{key}" for name, model in sections.items() for key in model.model_fields}
     expected |= set(Settings.model_fields) - set(sections) - {"brokers"}
