@@ -10,11 +10,13 @@ from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from daemon.config.models import AssetClass, IdenticalGroup, Settings
+from daemon.config.models import AssetClass, IdenticalGroup, LocationClass, LocationConfig, Settings
 from daemon.ledger.types import IdenticalGroups, LotMethod
 
 # The shipped substitute groups live in config/substitutes.toml; the package carries a link to them.
 SHIPPED_SUBSTITUTES = Path(__file__).with_name("substitutes.toml")
+# The shipped asset-location table (config/asset_location.toml), linked the same way.
+SHIPPED_LOCATION = Path(__file__).with_name("asset_location.toml")
 
 
 class ConfigError(Exception):
@@ -88,6 +90,38 @@ def load_substitutes(path: Path) -> tuple[list[IdenticalGroup], list[AssetClass]
     return groups, classes
 
 
+def load_location_table(path: Path) -> list[LocationClass]:
+    raw = _read_toml(path)
+    extra = set(raw) - {"asset_classes"}
+    if extra:
+        raise ConfigError(path, [(k, "unknown key") for k in sorted(extra)])
+    classes, problems = [], []
+    for i, c in enumerate(raw.get("asset_classes", [])):
+        try:
+            classes.append(LocationClass.model_validate(c))
+        except ValidationError as exc:
+            problems += [(_dotted(("asset_classes", i, *e["loc"])), _describe(e)) for e in exc.errors()]
+    if problems:
+        raise ConfigError(path, problems)
+    return classes
+
+
+def _location(base: Path, location: LocationConfig) -> LocationConfig:
+    """The location table's classes merged into [location] asset_classes (the file's own classes win by name);
+    `table` becomes the resolved path of the table read, or "" for none."""
+    if location.table == "":
+        path = None
+    elif location.table is None:
+        path = SHIPPED_LOCATION if SHIPPED_LOCATION.exists() else None
+    else:
+        path = _resolve(base, location.table)
+    classes = list(location.asset_classes)
+    if path is not None:
+        own = {c.name for c in classes}
+        classes += [c for c in load_location_table(path) if c.name not in own]
+    return location.model_copy(update={"table": str(path) if path else "", "asset_classes": classes})
+
+
 def _post_checks(settings: Settings) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
     try:
@@ -151,6 +185,7 @@ def load_settings(path: Path | str) -> Settings:
         "asset_classes": classes,
         "alerts": alerts,
         "brokers": brokers.model_copy(update={"paper": paper, "ibkr": ibkr}),
+        "location": _location(base, settings.location),
     })
 
 

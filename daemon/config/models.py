@@ -155,6 +155,57 @@ class BrokersConfig(Strict):
     ibkr: IbkrBrokerConfig = Field(default_factory=IbkrBrokerConfig)
 
 
+class GivingConfig(Strict):
+    """`tlh donate`: giving appreciated long-term lots instead of cash."""
+
+    # Adjusted gross income, for the note on the yearly limit (unset: the note gives the rule only).
+    agi_usd: NonNegative | None = None
+    # Appreciated long-term property given to a public charity or donor-advised fund is deductible up to
+    # 30 % of AGI a year (IRC 170(b)(1)(C)); the excess carries forward five years (IRC 170(d)(1)).
+    agi_limit_pct: Fraction = Decimal("0.30")
+    # Most custodians move only whole shares to a charity or DAF; false allows fractions (6 decimals).
+    whole_shares: bool = True
+    report_lots: Annotated[int, Field(ge=0)] = 10  # lots `tlh report` lists as the best ones to give
+
+
+class LocationClass(Strict):
+    """One asset class's typical yearly distributions and their tax character (shares of the yield; what
+    the shares leave over is return of capital, untaxed until sold)."""
+
+    name: Annotated[str, Field(min_length=1)]  # an [[asset_classes]] name, or a class of its own
+    placement: Literal["taxable", "tax_advantaged"]  # where the class belongs
+    typical_yield: Fraction  # distributions a year, as a fraction of the value
+    ordinary: Fraction = Decimal("0")  # taxed at the ordinary rate (short_term_rate): interest, REIT income
+    section_199a: Fraction = Decimal("0")  # qualified REIT dividends: ordinary, less the 20 % deduction
+    qualified: Fraction = Decimal("0")  # qualified dividends and capital-gain distributions (long_term_rate)
+    exempt: Fraction = Decimal("0")  # federally tax-exempt interest (municipal bonds)
+    members: list[str] = Field(default_factory=list)  # symbols of the class beyond its [[asset_classes]] ones
+    source: str = ""
+
+    @field_validator("members")
+    @classmethod
+    def _upper(cls, v: list[str]) -> list[str]:
+        return [s.strip().upper() for s in v]
+
+    @model_validator(mode="after")
+    def _shares(self) -> LocationClass:
+        total = self.ordinary + self.section_199a + self.qualified + self.exempt
+        if total > 1:
+            raise ValueError(f"{self.name}: ordinary + section_199a + qualified + exempt must not exceed 1, "
+                             f"got {total}")
+        return self
+
+
+class LocationConfig(Strict):
+    """`tlh location`: the table of asset classes' yields and tax character behind the hints."""
+
+    # The shipped table (config/asset_location.toml) is merged with the classes below (yours win by name);
+    # point this at your own file to replace it, or set it to "" for none.
+    table: str | None = None
+    asset_classes: list[LocationClass] = Field(default_factory=list)
+    min_annual_savings_usd: NonNegative = Decimal("0")  # smaller swaps are not suggested
+
+
 class Settings(Strict):
     database_url: str = "sqlite:///tlh.db"
     mode: Literal["dry-run", "paper", "live"] = "dry-run"
@@ -170,6 +221,8 @@ class Settings(Strict):
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     brokers: BrokersConfig = Field(default_factory=BrokersConfig)
+    giving: GivingConfig = Field(default_factory=GivingConfig)
+    location: LocationConfig = Field(default_factory=LocationConfig)
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:

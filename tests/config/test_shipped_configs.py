@@ -19,10 +19,12 @@ from daemon.config.models import (
     AlertsConfig,
     AlpacaBrokerConfig,
     AssetClass,
+    GivingConfig,
     HarvestConfig,
     HouseholdConfig,
     IbkrBrokerConfig,
     IdenticalGroup,
+    LocationConfig,
     PaperBrokerConfig,
     ScheduleConfig,
     Settings,
@@ -182,6 +184,7 @@ def test_example_documents_every_key() -> None:
         "brokers.paper": PaperBrokerConfig, "brokers.alpaca": AlpacaBrokerConfig,
         "brokers.ibkr": IbkrBrokerConfig,
         "households": HouseholdConfig,
+        "giving": GivingConfig, "location": LocationConfig,
     }
     expected = {f"{name}.{key}" for name, model in sections.items() for key in model.model_fields}
     expected |= set(Settings.model_fields) - set(sections) - {"brokers"}
