@@ -60,6 +60,7 @@ def _register() -> None:
         backtest_cmd,
         config_cmd,
         db_cmd,
+        giving_cmd,
         harvest_cmd,
         ledger_cmd,
         orders_cmd,
@@ -77,6 +78,7 @@ def _register() -> None:
     service_cmd.register(app)
     backtest_cmd.register(app)
     review_cmd.register(app)
+    giving_cmd.register(app)
 
 
 _register()

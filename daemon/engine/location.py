@@ -209,7 +209,7 @@ def _hint(h: Holding, swaps: list[Swap], tax: TaxConfig) -> Hint:
                  for s in swaps]
         nothing = (f"no tax-inefficient holding in a taxable account of {h.household} to swap with: "
                    f"put new money for {c.name} in a taxable account")
-    suggestion = why + ": " + ("; ".join(moves) if moves else nothing)
+    suggestion = why + (". Swap: " + "; ".join(moves) if moves else ". " + nothing[0].upper() + nothing[1:])
     if realized < 0:
         suggestion += (f" (the sale realizes a loss: buying {h.symbol} or anything identical in the "
                        f"tax-advantaged account within 30 days would wash it for good; buy another fund of "

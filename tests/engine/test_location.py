@@ -66,7 +66,7 @@ def test_well_placed_holdings_get_no_hint() -> None:
 def test_nothing_to_swap_with_still_says_where_the_class_belongs() -> None:
     state = ledger(t(500, "tax", "buy", 100, "BND", 90))
     (hint,) = report(state)[0].hints
-    assert hint.estimated_annual_savings == 0 and "no tax-efficient holding" in hint.suggestion
+    assert hint.estimated_annual_savings == 0 and "No tax-efficient holding" in hint.suggestion
 
 
 def test_most_inefficient_first_and_munis_in_an_ira() -> None:

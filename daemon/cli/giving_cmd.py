@@ -1,0 +1,175 @@
+"""`tlh donate` and `tlh location`: the two tax moves besides harvesting (advice only: nothing is traded)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any
+
+import typer
+from sqlalchemy.orm import Session
+
+from daemon.cli.main import context, fail
+from daemon.cli.render import Format, print_json, print_table
+from daemon.config.models import Settings
+from daemon.prices import PriceBook
+
+LOT_COLUMNS = ["account", "lot_id", "symbol", "acquired", "quantity", "price", "value", "cost_basis", "gain"]
+HINT_COLUMNS = ["household", "account", "symbol", "asset_class", "value", "annual_tax_drag",
+                "estimated_annual_savings", "suggestion"]
+
+
+def money(value: Decimal) -> str:
+    return f"-${-value:,.2f}" if value < 0 else f"${value:,.2f}"
+
+
+def _amount(text: str) -> Decimal:
+    try:
+        value = Decimal(text.replace(",", "").removeprefix("$"))
+    except InvalidOperation:
+        value = Decimal(-1)
+    if not value.is_finite() or value <= 0:
+        fail(f"AMOUNT: a positive number of USD, e.g. 10000, got {text!r}")
+    return value
+
+
+def _prices(settings: Settings) -> PriceBook:
+    from daemon.cli.harvest_cmd import price_book
+
+    if settings.brokers.paper.prices is None:
+        fail("lots are valued at the latest closes of a price file: set [brokers.paper] prices")
+    return price_book(settings)
+
+
+def _day(value: str | None, prices: PriceBook) -> date:
+    if value is not None:
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            fail(f"--as-of: not a YYYY-MM-DD date: {value!r}")
+    last = prices.last_day()
+    if last is None:
+        fail("the price file has no prices")
+    assert last is not None
+    return last
+
+
+def _households(settings: Settings, household: str | None) -> list[str]:
+    known = sorted({a.household for a in settings.accounts})
+    if household is None:
+        return known
+    if household not in known:
+        fail(f"--household: unknown household {household!r}; configured: {', '.join(known) or 'none'}")
+    return [household]
+
+
+@contextmanager
+def _session(settings: Settings) -> Iterator[Session]:
+    from daemon.store import migrate
+    from daemon.store.db import make_engine, transaction
+
+    migrate.upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        with transaction(engine) as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+def donate_cmd(
+    ctx: typer.Context,
+    amount: Annotated[str, typer.Argument(help="About how much market value to give, USD.")],
+    household: Annotated[str | None, typer.Option("--household", help="The household giving (needed when "
+                                                                        "there are several).")] = None,
+    account: Annotated[str | None, typer.Option("--account", help="Only lots of this taxable account.")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Day YYYY-MM-DD (default: the latest price).")]
+    = None,
+    fmt: Annotated[Format, typer.Option("--format")] = Format.TABLE,
+) -> None:
+    """The long-term lots to give to a charity or donor-advised fund for about AMOUNT, largest gain per dollar
+    first, across the household's taxable accounts: the deduction (market value) and the capital-gains tax
+    the gift avoids. Never a lot the harvest would sell."""
+    from daemon.giving import gift
+
+    settings = context(ctx).settings
+    value = _amount(amount)
+    if account is not None:
+        found = settings.account(account)
+        if found is None:
+            fail(f"--account: unknown account {account!r}; configured: "
+                 f"{', '.join(a.id for a in settings.accounts)}")
+            return
+        if not found.type.taxable:
+            fail(f"--account: {account} is a {found.type.value} account: only shares of a taxable account are "
+                 f"given for their gain")
+        if household not in (None, found.household):
+            fail(f"--account: {account} belongs to household {found.household}, not {household}")
+        household = found.household
+    households = _households(settings, household)
+    if len(households) != 1:
+        fail(f"several households ({', '.join(households)}): say which one with --household"
+             if households else "no accounts configured")
+    prices = _prices(settings)
+    day = _day(as_of, prices)
+    with _session(settings) as session:
+        result = gift(session, settings, prices, households[0], value, day, account)
+    d = result.to_dict()
+    if fmt is Format.JSON:
+        print_json(d)
+        return
+    rows = [{**row, "price": money(row["price"]), "value": money(row["value"]),
+             "cost_basis": money(row["cost_basis"]), "gain": money(row["gain"])} for row in d["lots"]]
+    footer = {"account": "Total", "value": money(d["deduction"]),
+              "cost_basis": money(d["deduction"] - d["gain"]), "gain": money(d["gain"])}
+    print_table(f"Lots to give for {money(d['amount'])} ({result.household}, prices as of {day})", rows,
+                LOT_COLUMNS, right=["quantity", "price", "value", "cost_basis", "gain"], footer=footer)
+    tax = settings.tax
+    typer.echo(f"Deduction (fair market value): {money(d['deduction'])}")
+    typer.echo(f"Capital-gains tax avoided: {money(d['tax_avoided'])} (gain {money(d['gain'])} x "
+               f"{_pct(result.rate)}: long-term {_pct(tax.long_term_rate)} + NIIT {_pct(tax.niit_rate)} + "
+               f"state {_pct(tax.state_rate)})")
+    for note in d["notes"]:
+        typer.echo(f"note: {note}")
+
+
+def _pct(rate: Decimal) -> str:
+    return f"{(rate * 100).normalize():f} %"
+
+
+def location_cmd(
+    ctx: typer.Context,
+    household: Annotated[str | None, typer.Option("--household", help="Only this household.")] = None,
+    fmt: Annotated[Format, typer.Option("--format")] = Format.TABLE,
+) -> None:
+    """Holdings in the wrong kind of account (tax-inefficient ones in taxable accounts, tax-efficient ones in
+    IRAs and 401(k)s), the yearly tax a swap of location would save and a swap that keeps each account's
+    value. Hints only: nothing is traded."""
+    from daemon.asset_location import location_report
+
+    settings = context(ctx).settings
+    households = _households(settings, household)
+    prices = _prices(settings)
+    day = _day(None, prices)
+    with _session(settings) as session:
+        report = location_report(session, settings, prices, day, households)
+    d = report.to_dict()
+    if fmt is Format.JSON:
+        print_json({**d, "as_of": day})
+        return
+    rows: list[dict[str, Any]] = [
+        {**h, **{k: money(h[k]) for k in ("value", "annual_tax_drag", "estimated_annual_savings")}}
+        for h in d["hints"]]
+    print_table(f"Asset location (prices as of {day})", rows, HINT_COLUMNS,
+                right=["value", "annual_tax_drag", "estimated_annual_savings"])
+    typer.echo(f"Estimated yearly saving of the swaps: {money(d['estimated_annual_savings'])} "
+               f"(typical yields and tax character: {settings.location.table or 'your [location] classes'})")
+    for note in d["notes"]:
+        typer.echo(f"note: {note}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("donate")(donate_cmd)
+    app.command("location")(location_cmd)

@@ -1,0 +1,66 @@
+"""`tlh donate`'s shell: the household's ledger, the latest prices and the open harvest plan in; the pure
+engine (`daemon.engine.donation`) picks the lots.
+
+The lots a harvest would sell are never given: those of a harvest planned right now on the same ledger and
+prices (`daemon.harvest.build_input`, nothing recorded), and those named by sell orders of earlier runs that
+are still open at a broker.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from daemon.bookkeeping import ledger_accounts
+from daemon.config.models import Settings
+from daemon.engine import plan as engine_plan
+from daemon.engine.donation import Gift, Ranking, choose, planned_lots, rank
+from daemon.ledger.types import LedgerState
+from daemon.prices import PriceBook, Quote
+from daemon.store import ledger_repo
+from daemon.store.models import OrderIntent
+
+
+def open_sell_lots(session: Session) -> frozenset[str]:
+    """Lots named by the sell orders of earlier runs that are not final yet (pending, submitted, open)."""
+    from daemon.service.orders import FINAL
+
+    rows = session.scalars(sa.select(OrderIntent.lots).where(OrderIntent.leg == "sell",
+                                                             OrderIntent.status.notin_(FINAL)))
+    return frozenset(str(lot) for lots in rows for lot in (lots or ()))
+
+
+def harvest_lots(session: Session, settings: Settings, prices: PriceBook, as_of: date) -> frozenset[str]:
+    """The lots the harvest would sell today and the lots of open sell orders."""
+    from daemon.harvest import build_input
+
+    plan = engine_plan(build_input(session, settings, prices, as_of, "donate", "dry-run", {}))
+    return planned_lots(plan) | open_sell_lots(session)
+
+
+def quotes_for(state: LedgerState, prices: PriceBook, as_of: date) -> dict[str, Quote]:
+    out: dict[str, Quote] = {}
+    for symbol in sorted({lot.symbol for lot in state.open_lots}):
+        quote = prices.quote(symbol, as_of)
+        if quote is not None:
+            out[symbol] = quote
+    return out
+
+
+def ranking(session: Session, settings: Settings, prices: PriceBook, household: str, as_of: date,
+            account: str | None = None, exclude: frozenset[str] | None = None) -> Ranking:
+    state = ledger_repo.load_ledger(session, household)
+    if exclude is None:
+        exclude = harvest_lots(session, settings, prices, as_of)
+    return rank(state.open_lots, ledger_accounts(settings), quotes_for(state, prices, as_of), as_of,
+                max_price_age_days=settings.harvest.max_price_age_days, exclude=exclude, account=account)
+
+
+def gift(session: Session, settings: Settings, prices: PriceBook, household: str, amount: Decimal, as_of: date,
+         account: str | None = None) -> Gift:
+    """The lots to give for about `amount`, with the deduction, the tax avoided and the notes."""
+    found = ranking(session, settings, prices, household, as_of, account)
+    return choose(household, amount, found, as_of, settings.tax, settings.giving)
