@@ -31,6 +31,7 @@ from daemon.engine.types import (
     Restriction,
 )
 from daemon.prices import PriceBook, Quote
+from daemon.service import pause
 from daemon.store import ledger_repo
 from daemon.store.models import AccountRow, Alert, HarvestRun
 from daemon.store.models import Restriction as RestrictionRow
@@ -76,15 +77,29 @@ def active_restrictions(session: Session, as_of: date) -> tuple[Restriction, ...
 
 
 def build_input(session: Session, settings: Settings, prices: PriceBook, as_of: date, run_id: str, mode: str,
-                facts: Mapping[str, AccountFacts]) -> EngineInput:
+                facts: Mapping[str, AccountFacts], unavailable: Mapping[str, str] | None = None,
+                harvested_by: Mapping[str, str] | None = None) -> EngineInput:
+    """`unavailable`: accounts the brokers could not be read for in this run (an account without `facts`
+    is one too: its cash is unknown); `harvested_by`: accounts an earlier run already traded today. Pauses
+    are read here, from the database, so a running daemon honours them at its next job."""
     accounts = ledger_accounts(settings)
     in_sync = dict(session.execute(sa.select(AccountRow.id, AccountRow.in_sync)).all())
+    paused = {a: p.describe() for a, p in pause.for_accounts(session, accounts, as_of).items()}
+    unavailable, harvested_by = unavailable or {}, harvested_by or {}
+
+    def why_unavailable(account: str) -> str | None:
+        if account in unavailable:
+            return unavailable[account]
+        return None if account in facts else "its cash was not read"
+
     households = []
     for household in sorted({a.household for a in accounts.values()}):
         members = tuple(
             AccountInput(account=a, cash=facts[a.id].cash if a.id in facts else Decimal(0),
                          in_sync=bool(in_sync.get(a.id, True)),
-                         capabilities=facts[a.id].capabilities if a.id in facts else Capabilities())
+                         capabilities=facts[a.id].capabilities if a.id in facts else Capabilities(),
+                         unavailable=why_unavailable(a.id), paused=paused.get(a.id),
+                         harvested_by=harvested_by.get(a.id))
             for a in accounts.values() if a.household == household)
         households.append(HouseholdInput(household, members, ledger_repo.load_ledger(session, household)))
     return EngineInput(run_id=run_id, as_of=as_of, households=tuple(households),
@@ -95,12 +110,14 @@ def build_input(session: Session, settings: Settings, prices: PriceBook, as_of: 
 
 
 def plan_and_record(session: Session, settings: Settings, prices: PriceBook, as_of: date, mode: str,
-                    facts: Mapping[str, AccountFacts]) -> HarvestPlan:
+                    facts: Mapping[str, AccountFacts], unavailable: Mapping[str, str] | None = None,
+                    harvested_by: Mapping[str, str] | None = None, run_id: str | None = None) -> HarvestPlan:
     """Plan, then store the run with its plan and alerts. Restrictions are recorded when a sale fills, not
     here: a plan sells nothing."""
     started = datetime.now(UTC)
-    run_id = new_run_id(as_of)
-    result = engine_plan(build_input(session, settings, prices, as_of, run_id, mode, facts))
+    run_id = run_id or new_run_id(as_of)
+    result = engine_plan(build_input(session, settings, prices, as_of, run_id, mode, facts, unavailable,
+                                     harvested_by))
     session.add(HarvestRun(id=run_id, household_id=None, as_of=as_of, mode=mode,
                            status="dry-run" if mode == "dry-run" else "planned", started_at=started,
                            finished_at=datetime.now(UTC), plan=result.to_dict()))

@@ -64,6 +64,7 @@ def _register() -> None:
         harvest_cmd,
         ledger_cmd,
         orders_cmd,
+        pause_cmd,
         review_cmd,
         service_cmd,
         substitutes_cmd,
@@ -75,6 +76,7 @@ def _register() -> None:
     ledger_cmd.register(app)
     harvest_cmd.register(app)
     orders_cmd.register(app)
+    pause_cmd.register(app)
     service_cmd.register(app)
     backtest_cmd.register(app)
     review_cmd.register(app)

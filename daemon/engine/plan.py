@@ -77,9 +77,16 @@ def _plan(inp: EngineInput) -> HarvestPlan:
             positions = holdings.positions.get(account.account.id, {})
             value = account_value(account.cash, positions, run.prices)
             household.open_account(account, value)
+            blocked = _blocked(data.household, account)
+            if blocked is not None and blocked.reason is SkipReason.BROKER_UNAVAILABLE:
+                skipped.append(blocked)  # its cash is unknown: no cash alert either
+                continue
             alert = cash_alert(data.household, account.account.id, account.cash, value, h)
             if alert is not None:
                 alerts.append(alert)
+            if blocked is not None:
+                skipped.append(blocked)
+                continue
             if not account.in_sync:
                 skipped.append(Skip(data.household, account.account.id, "*", SkipReason.RECONCILE_MISMATCH,
                                     f"{account.account.id}: the broker's positions do not match the ledger; "
@@ -124,6 +131,21 @@ def _plan(inp: EngineInput) -> HarvestPlan:
             restrictions.setdefault((r.household, r.symbol), r)
     return HarvestPlan(inp.run_id, inp.as_of, inp.mode, tuple(pairs), _sorted(skipped),
                        tuple(restrictions.values()), tuple(alerts))
+
+
+def _blocked(household: str, account: AccountInput) -> Skip | None:
+    """The whole account is not traded today: its broker could not be read, it is paused, or an earlier run
+    harvested it today."""
+    a = account.account.id
+    if account.unavailable is not None:
+        return Skip(household, a, "*", SkipReason.BROKER_UNAVAILABLE,
+                    f"{a}: not traded, the broker could not be read in this run: {account.unavailable}")
+    if account.paused is not None:
+        return Skip(household, a, "*", SkipReason.PAUSED, f"{a}: {account.paused}")
+    if account.harvested_by is not None:
+        return Skip(household, a, "*", SkipReason.ALREADY_HARVESTED,
+                    f"{a}: already harvested this trading day by run {account.harvested_by}")
+    return None
 
 
 def _evaluate(run: Run, household: str, account: AccountInput, symbol: str,

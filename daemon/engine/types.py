@@ -49,6 +49,9 @@ class SkipReason(enum.StrEnum):
     MAX_PAIRS_REACHED = "max_pairs_reached"
     TURNOVER_CAP = "turnover_cap"
     RECONCILE_MISMATCH = "reconcile_mismatch"
+    BROKER_UNAVAILABLE = "broker_unavailable"  # positions, cash or fills not read in this run
+    PAUSED = "paused"  # `tlh pause`, or a fill far from its quote, until `tlh resume`
+    ALREADY_HARVESTED = "already_harvested"  # an earlier run traded the account this trading day
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +90,11 @@ class AccountInput:
     cash: Decimal
     in_sync: bool = True  # False: the last reconciliation found a mismatch; the account is not traded
     capabilities: Capabilities = Capabilities()
+    # Why the account is not traded today, whatever its positions: the broker could not be read in this run,
+    # a pause is in force, or an earlier run already harvested it today (each None when it does not apply).
+    unavailable: str | None = None
+    paused: str | None = None
+    harvested_by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,7 @@ from brokers.protocol import Broker, BrokerError, OrderRequest, OrderSide, Order
 from daemon.config.loader import identical_groups
 from daemon.config.models import Settings
 from daemon.ledger.restrictions import WINDOW_END
-from daemon.service import orders
+from daemon.service import orders, pause
 from daemon.service.orders import ABANDONED, PENDING, SKIPPED, Policy, client_order_id, fault_point
 from daemon.service.sync import SyncReport, pull_fills
 from daemon.store.db import transaction
@@ -129,6 +129,13 @@ def _broker(settings: Settings, brokers: Mapping[str, Broker], account_id: str) 
 def run_pair(engine: Engine, settings: Settings, p: PairOrder, brokers: Mapping[str, Broker],
              policy: Policy) -> PairOutcome:
     broker = _broker(settings, brokers, p.account)
+    with transaction(engine) as session:
+        stopped = pause.is_paused(session, p.account, p.as_of)
+    if stopped is not None:  # paused after planning (by hand, or an earlier pair's fill): no new pair
+        for leg in ("sell", "buy"):
+            orders.update_intent(engine, p.cid(leg), status=SKIPPED, error=stopped.describe())
+        log.warning("pair.skipped_paused", pair=p.pair_id, account=p.account, pause=stopped.describe())
+        return PairOutcome(p.pair_id, None, None, f"account paused: {stopped.reason}")
     lots = p.lot_ids if broker.capabilities.specific_lots else ()
     request = OrderRequest(p.cid("sell"), p.account, p.sell_symbol, OrderSide.SELL, quantity=p.sell_quantity,
                            time_in_force=TimeInForce.DAY, lot_ids=lots)

@@ -328,3 +328,37 @@ class PaperFill(Base):
     price: Mapped[Decimal]
     lot_id: Mapped[str | None]
     time: Mapped[datetime]
+
+
+# --- pauses and once-a-day claims ---------------------------------------------------------------------
+
+
+class Pause(Base):
+    """Harvesting stopped for one account (`account_id`) or the whole daemon (NULL) until resolved
+    (`tlh resume`) or, when `until` is set, until that day (harvesting resumes on `until`)."""
+
+    __tablename__ = "pauses"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    account_id: Mapped[str | None]
+    kind: Mapped[str]  # manual | fill_deviation
+    reason: Mapped[str] = mapped_column(sa.Text)
+    until: Mapped[date | None]
+    run_id: Mapped[str | None]  # the run that caused it (fill_deviation)
+    created_by: Mapped[str]
+    created_at: Mapped[datetime]
+    resolved_by: Mapped[str | None]
+    resolved_at: Mapped[datetime | None] = mapped_column(index=True)
+
+
+class HarvestClaim(Base):
+    """One harvest per account per trading day: the first run to insert the row trades the account that day,
+    whatever started it (`tlh harvest`, `tlh run`, two at once); the primary key decides races."""
+
+    __tablename__ = "harvest_claims"
+
+    account_id: Mapped[str] = mapped_column(primary_key=True)
+    as_of: Mapped[date] = mapped_column(primary_key=True)
+    run_id: Mapped[str]
+    mode: Mapped[str]
+    claimed_at: Mapped[datetime]

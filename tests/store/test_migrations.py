@@ -25,7 +25,7 @@ def _diff(url: str, **options: object) -> list[object]:
 def test_fresh_database_upgrades_to_head(blank_db_url: str) -> None:
     assert current(blank_db_url) is None
     upgrade(blank_db_url)
-    assert current(blank_db_url) == head() == "0003"
+    assert current(blank_db_url) == head() == "0004"
     assert is_current(blank_db_url)
     engine = make_engine(blank_db_url)
     try:
