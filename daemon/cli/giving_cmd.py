@@ -120,12 +120,7 @@ def donate_cmd(
     if fmt is Format.JSON:
         print_json(d)
         return
-    rows = [{**row, "price": money(row["price"]), "value": money(row["value"]),
-             "cost_basis": money(row["cost_basis"]), "gain": money(row["gain"])} for row in d["lots"]]
-    footer = {"account": "Total", "value": money(d["deduction"]),
-              "cost_basis": money(d["deduction"] - d["gain"]), "gain": money(d["gain"])}
-    print_table(f"Lots to give for {money(d['amount'])} ({result.household}, prices as of {day})", rows,
-                LOT_COLUMNS, right=["quantity", "price", "value", "cost_basis", "gain"], footer=footer)
+    _print_lots(f"Lots to give for {money(d['amount'])} ({result.household}, prices as of {day})", d)
     tax = settings.tax
     typer.echo(f"Deduction (fair market value): {money(d['deduction'])}")
     typer.echo(f"Capital-gains tax avoided: {money(d['tax_avoided'])} (gain {money(d['gain'])} x "
@@ -133,6 +128,33 @@ def donate_cmd(
                f"state {_pct(tax.state_rate)})")
     for note in d["notes"]:
         typer.echo(f"note: {note}")
+
+
+def _print_lots(title: str, d: dict[str, Any]) -> None:
+    rows = [{**row, "price": money(row["price"]), "value": money(row["value"]),
+             "cost_basis": money(row["cost_basis"]), "gain": money(row["gain"])} for row in d["lots"]]
+    footer = {"account": "Total", "value": money(d["deduction"]),
+              "cost_basis": money(d["deduction"] - d["gain"]), "gain": money(d["gain"])}
+    print_table(title, rows, LOT_COLUMNS, right=["quantity", "price", "value", "cost_basis", "gain"],
+                footer=footer)
+
+
+def _print_hints(title: str, d: dict[str, Any]) -> None:
+    rows: list[dict[str, Any]] = [
+        {**h, **{k: money(h[k]) for k in ("value", "annual_tax_drag", "estimated_annual_savings")}}
+        for h in d["hints"]]
+    print_table(title, rows, HINT_COLUMNS, right=["value", "annual_tax_drag", "estimated_annual_savings"])
+
+
+def print_moves(report: dict[str, Any]) -> None:
+    """The giving and asset-location parts of `tlh report` (table format)."""
+    for g in report["giving"]:
+        _print_lots(f"Lots to give first ({g['household']}, prices as of {g['as_of']}; tax avoided if all given: "
+                    f"{money(g['tax_avoided'])})", g)
+    location = report["location"]
+    if location["hints"]:
+        _print_hints(f"Asset location (estimated yearly saving of the swaps: "
+                     f"{money(location['estimated_annual_savings'])})", location)
 
 
 def _pct(rate: Decimal) -> str:
@@ -159,11 +181,7 @@ def location_cmd(
     if fmt is Format.JSON:
         print_json({**d, "as_of": day})
         return
-    rows: list[dict[str, Any]] = [
-        {**h, **{k: money(h[k]) for k in ("value", "annual_tax_drag", "estimated_annual_savings")}}
-        for h in d["hints"]]
-    print_table(f"Asset location (prices as of {day})", rows, HINT_COLUMNS,
-                right=["value", "annual_tax_drag", "estimated_annual_savings"])
+    _print_hints(f"Asset location (prices as of {day})", d)
     typer.echo(f"Estimated yearly saving of the swaps: {money(d['estimated_annual_savings'])} "
                f"(typical yields and tax character: {settings.location.table or 'your [location] classes'})")
     for note in d["notes"]:

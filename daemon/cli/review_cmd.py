@@ -146,6 +146,9 @@ def _print_report(d: dict[str, Any]) -> None:
     for h in d["households"]:
         print_table(f"Do not buy until ({h['household']}, as of {d['as_of']})", h["restrictions"],
                     ["symbol", "until", "sale", "source"])
+    from daemon.cli.giving_cmd import print_moves
+
+    print_moves(d)
     for note in d["notes"]:
         typer.echo(f"note: {note}")
 

@@ -32,6 +32,7 @@ from daemon.config.models import AccountConfig, Settings, TaxConfig
 from daemon.ledger import gains, restrictions
 from daemon.ledger.tax_years import TaxYear
 from daemon.ledger.types import ZERO, Disposition, Term
+from daemon.report.moves import TaxMoves, tax_moves
 from daemon.store import ledger_repo
 from daemon.store.db import transaction
 from daemon.store.models import HarvestRun, OrderIntent, TradeRow
@@ -104,6 +105,7 @@ class Report:
     households: list[HouseholdReport]
     timeline: list[tuple[date, Decimal, Decimal]]  # (day, cumulative harvested loss, cumulative tax saved)
     notes: list[str]
+    moves: TaxMoves = field(default_factory=TaxMoves)  # lots best given to charity, asset-location hints
 
 
 def rates(tax: TaxConfig) -> dict[Term, Decimal]:
@@ -238,8 +240,9 @@ def build_report(engine: Engine, settings: Settings, year: int, today: date) -> 
                                               returns))
     notes: list[str] = []
     _cash(engine, settings, list(accounts.values()), notes)
+    moves = tax_moves(engine, settings, [h.household for h in households], notes)
     return Report(year=year, as_of=today, tax=tax, accounts=list(accounts.values()), households=households,
-                  timeline=_timeline(sorted(all_harvested, key=lambda r: r.sold), tax), notes=notes)
+                  timeline=_timeline(sorted(all_harvested, key=lambda r: r.sold), tax), notes=notes, moves=moves)
 
 
 def _combined(returns: list[TaxYear]) -> gains.Summary:

@@ -26,6 +26,7 @@ th,td{padding:6px 8px;border-bottom:1px solid #eef0f3;text-align:left;white-spac
 thead th{background:#f3f4f6}th{font-weight:600}tbody th{width:40%}
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
 .neg{color:#b91c1c}.note{color:#4b5563;font-size:.85rem}
+#location td:last-child{white-space:normal;min-width:240px}
 """
 
 
@@ -73,6 +74,33 @@ def _matrix(entities: Sequence[Mapping[str, Any]], key: str, captions: Sequence[
     return f'<div class="panel"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
 
 
+GIFT_COLUMNS = ["account", "lot", "symbol", "acquired", "quantity", "price", "value", "cost_basis", "gain"]
+HINT_COLUMNS = ["household", "account", "symbol", "asset class", "value", "annual_tax_drag",
+                "estimated_annual_savings", "suggestion"]
+
+
+def _giving(giving: list[dict[str, Any]]) -> str:
+    """Per household: its long-term lots with the largest gain per dollar (what `tlh donate` gives first)."""
+    parts = []
+    for g in giving:
+        parts.append(f"<h3>{escape(g['household'])}</h3>"
+                     + _table([{**lot, "lot": lot["lot_id"]} for lot in g["lots"]], GIFT_COLUMNS, GIFT_COLUMNS[4:])
+                     + f'<p class="note">Given together, these lots deduct {_money(g["deduction"])} and avoid '
+                       f'{_money(g["tax_avoided"])} of capital-gains tax on {_money(g["gain"])} of gain. '
+                     + " ".join(escape(n) + "." for n in g["notes"]) + "</p>")
+    return "".join(parts) or '<p class="note">None.</p>'
+
+
+def _location(location: dict[str, Any]) -> str:
+    saving = location.get("estimated_annual_savings")
+    summary = ("" if saving is None else
+               f'<p class="note">The swaps would save about {_money(saving)} of tax a year (typical yields and '
+               f"tax character of each asset class; hints only, nothing is traded).</p>")
+    notes = "".join(f'<p class="note">{escape(n)}</p>' for n in location.get("notes", []))
+    rows = [{**h, "asset class": h["asset_class"]} for h in location["hints"]]
+    return _table(rows, HINT_COLUMNS, HINT_COLUMNS[4:7]) + summary + notes
+
+
 def render(report: Report) -> str:
     d = report_dict(report)
     totals = {c: sum((Decimal(h[c]) for h in d["households"]), Decimal(0)) for c in
@@ -88,6 +116,8 @@ def render(report: Report) -> str:
     restrictions = "".join(
         f"<h3>{escape(h['household'])}</h3>" + _table(h["restrictions"], ["symbol", "until", "sale", "source"], [])
         for h in d["households"])
+    giving = _giving(d["giving"])
+    location = _location(d["location"])
     notes = "".join(f"<li>{escape(n)}</li>" for n in d["notes"])
     rates = d["rates"]
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -106,6 +136,8 @@ long-term {Decimal(rates['long_term']) * 100:.1f} % (including NIIT and state)</
 <h2>Returns (Schedule D, carry-forward chained over the years)</h2><section id="returns">{returns}</section>
 <h2>Accounts</h2><section id="accounts">{accounts}</section>
 <h2>Do not buy (wash-sale windows open today)</h2><section id="restrictions">{restrictions}</section>
+<h2>Giving: the lots to give to charity first</h2><section id="giving">{giving}</section>
+<h2>Asset location</h2><section id="location">{location}</section>
 <h2>Notes</h2><ul class="note" id="notes">{notes}
 <li>Harvested losses: the daemon's own sales (booked from its brokers' fills on the day of one of its filled
 sell orders), net of later wash-sale adjustments. Estimated tax saved values them at the marginal rates above,

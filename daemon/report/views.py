@@ -25,6 +25,9 @@ LABELS = {
     "carryforward_in_short": "Carried in short", "carryforward_in_long": "Carried in long",
     "short_term_net": "Short-term net", "long_term_net": "Long-term net", "net": "Net",
     "cash": "Cash", "cash_pct": "Cash %", "excess_cash": "Cash drag",
+    # giving and asset location (money columns)
+    "price": "Price", "value": "Value", "cost_basis": "Cost basis", "gain": "Gain",
+    "annual_tax_drag": "Tax drag a year", "estimated_annual_savings": "Saving a year",
 }
 
 
@@ -67,4 +70,6 @@ def report_dict(r: Report) -> dict[str, Any]:
         "timeline": [{"date": d, "harvested_loss": cents(loss), "tax_saved": cents(saved)}
                      for d, loss, saved in r.timeline],
         "notes": list(r.notes),
+        "giving": r.moves.giving,
+        "location": r.moves.location,
     }

@@ -183,3 +183,39 @@ def test_in_a_terminal(cfg: Path, columns: int) -> None:
     for text in ("Lots to give for $6,000.00", "vti-low", "Deduction (fair market value): $6,000.00",
                  "Asset location", "VNQ", "us_reits", "Estimated yearly saving of the swaps"):
         assert text in out
+
+
+def test_report_shows_the_lots_to_give_first_and_the_location_hints(cfg: Path) -> None:
+    d = json.loads(tlh(cfg, "report", "--year", "2024", "--format", "json"))
+    (giving,) = d["giving"]
+    assert giving["household"] == "h" and giving["as_of"] == "2024-05-29"
+    assert [x["lot_id"] for x in giving["lots"]] == ["vti-low", "vti-mid", "vnq"]  # not short-term, not ITOT
+    assert (giving["deduction"], giving["gain"]) == ("16000.00", "4000.00")
+    assert [(h["account"], h["symbol"]) for h in d["location"]["hints"]] == [("ira", "VTI"), ("tax", "VNQ")]
+    assert Decimal(d["location"]["estimated_annual_savings"]) > 0
+    cfg.write_text(cfg.read_text() + "[giving]\nreport_lots = 1\n")
+    assert [x["lot_id"] for x in json.loads(tlh(cfg, "report", "--format", "json"))["giving"][0]["lots"]] == [
+        "vti-low"]
+    out = tlh(cfg, "report", "--year", "2024")
+    assert "Lots to give first (h, prices as of 2024-05-29" in out and "vti-low" in out
+    assert "Asset location (estimated yearly saving of the swaps: $" in out
+
+
+def test_html_report_sections(cfg: Path, tmp_path: Path) -> None:
+    page = tmp_path / "report.html"
+    tlh(cfg, "report", "--year", "2024", "--format", "html", "--output", str(page))
+    text = page.read_text()
+    assert 'id="giving"' in text and 'id="location"' in text
+    giving = text[text.index('id="giving"'):text.index('id="location"')]
+    assert "vti-low" in giving and "$5,000.00" in giving and "vti-short" not in giving
+    location = text[text.index('id="location"'):text.index('id="notes"')]
+    assert "us_reits" in location and "The swaps would save about $" in location
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        return
+    shot = Path(os.environ.get("TLH_TEST_OUTPUT", tmp_path)) / "report-giving-location.png"
+    shot.parent.mkdir(parents=True, exist_ok=True)
+    result = subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                             f"--screenshot={shot}", "--window-size=1200,3000", page.as_uri()],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and shot.stat().st_size > 10_000, result.stderr
