@@ -35,9 +35,11 @@ def open_sell_lots(session: Session) -> frozenset[str]:
 
 def harvest_lots(session: Session, settings: Settings, prices: PriceBook, as_of: date) -> frozenset[str]:
     """The lots the harvest would sell today and the lots of open sell orders."""
-    from daemon.harvest import build_input
+    from daemon.harvest import AccountFacts, build_input
 
-    plan = engine_plan(build_input(session, settings, prices, as_of, "donate", "dry-run", {}))
+    # Planned as if every account's broker had answered (cash plays no part in which lots are sold).
+    facts = {a.id: AccountFacts(Decimal(0)) for a in settings.accounts}
+    plan = engine_plan(build_input(session, settings, prices, as_of, "donate", "dry-run", facts))
     return planned_lots(plan) | open_sell_lots(session)
 
 
