@@ -61,8 +61,26 @@ def ranking(session: Session, settings: Settings, prices: PriceBook, household: 
                 max_price_age_days=settings.harvest.max_price_age_days, exclude=exclude, account=account)
 
 
+def rebuy_after(session: Session, settings: Settings, household: str, as_of: date) -> dict[str, date]:
+    """Symbols the household must not buy yet: the daemon's do-not-buy-until list and the ledger's open
+    loss-sale windows (what `tlh restrictions` shows)."""
+    from daemon.config.loader import identical_groups
+    from daemon.ledger import restrictions
+    from daemon.store.models import Restriction
+
+    out: dict[str, date] = {}
+    rows = session.execute(sa.select(Restriction.symbol, Restriction.until).where(
+        Restriction.household_id == household, Restriction.until > as_of, Restriction.sale_date <= as_of))
+    pending = [(r.symbol, r.until) for r in restrictions.from_ledger(ledger_repo.load_ledger(session, household),
+                                                                      identical_groups(settings), as_of)]
+    for symbol, until in [*rows, *pending]:
+        out[symbol] = max(until, out.get(symbol, until))
+    return out
+
+
 def gift(session: Session, settings: Settings, prices: PriceBook, household: str, amount: Decimal, as_of: date,
          account: str | None = None) -> Gift:
     """The lots to give for about `amount`, with the deduction, the tax avoided and the notes."""
     found = ranking(session, settings, prices, household, as_of, account)
-    return choose(household, amount, found, as_of, settings.tax, settings.giving)
+    return choose(household, amount, found, as_of, settings.tax, settings.giving,
+                  rebuy_after(session, settings, household, as_of))

@@ -155,8 +155,9 @@ def rank(lots: Iterable[Lot], accounts: Mapping[str, Account], quotes: Mapping[s
 
 
 def choose(household: str, amount: Decimal, ranking: Ranking, as_of: date, tax: TaxConfig,
-           giving: GivingConfig) -> Gift:
-    """The lots to give for about `amount` of market value, best first (see the module's docstring)."""
+           giving: GivingConfig, rebuy_after: Mapping[str, date] | None = None) -> Gift:
+    """The lots to give for about `amount` of market value, best first (see the module's docstring).
+    `rebuy_after`: symbols the household must not buy before a day (a loss sale's wash-sale window)."""
     chosen: list[GiftLot] = []
     left = amount
     step = Decimal(1) if giving.whole_shares else FRACTION
@@ -182,7 +183,13 @@ def choose(household: str, amount: Decimal, ranking: Ranking, as_of: date, tax: 
         notes.append(f"the eligible lots are worth ${cents(gift.deduction):,} in all, short of ${cents(amount):,}")
     notes.append(agi_note(gift.deduction, giving))
     notes.append("buy the same exposure back with the cash you would have given: a fresh basis at today's price "
-                 "(not a wash sale: no loss is sold), unless a loss sale's 30-day window is still open")
+                 "(not a wash sale: no loss is sold)")
+    blocked = sorted({(until, lot.symbol) for lot in chosen
+                      if (until := (rebuy_after or {}).get(lot.symbol)) is not None and until > as_of})
+    if blocked:
+        notes.append("but not before a loss sale's wash-sale window closes: "
+                     + ", ".join(f"{symbol} from {until}" for until, symbol in blocked)
+                     + " (or buy a fund that is not identical)")
     return Gift(household, as_of, amount, tuple(chosen), rate, tuple(notes))
 
 

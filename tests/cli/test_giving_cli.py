@@ -219,3 +219,13 @@ def test_html_report_sections(cfg: Path, tmp_path: Path) -> None:
                              f"--screenshot={shot}", "--window-size=1200,3000", page.as_uri()],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and shot.stat().st_size > 10_000, result.stderr
+
+
+def test_donate_says_when_a_loss_sale_blocks_buying_back(cfg: Path, tmp_path: Path) -> None:
+    (tmp_path / "loss.csv").write_text("date,account,symbol,side,quantity,price,fees,lot_id\n"
+                                       "2024-04-01,tax,VTI,buy,5,300,,vti-high\n"
+                                       "2024-05-15,tax,VTI,sell,5,240,,vti-high\n")
+    tlh(cfg, "import", str(tmp_path / "loss.csv"))
+    until = json.loads(tlh(cfg, "restrictions", "--as-of", "2024-05-29", "--format", "json"))[0]["until"]
+    d = json.loads(tlh(cfg, "donate", "6000", "--format", "json"))
+    assert any("wash-sale window" in n and f"VTI from {until}" in n for n in d["notes"])

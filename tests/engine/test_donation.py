@@ -105,3 +105,11 @@ def test_json_contract() -> None:
         "account": "tax", "lot_id": "vti-low", "symbol": "VTI", "quantity": Decimal(5), "value": D("500.00"),
         "cost_basis": D("250.00"), "gain": D("250.00"), "price": Decimal(100), "acquired": None}
     assert (d["deduction"], d["tax_avoided"]) == (D("1500.00"), D("170.00"))
+
+
+def test_buying_back_waits_for_an_open_wash_sale_window() -> None:
+    later = AS_OF.replace(day=30)
+    gift = choose("h", D(1550), ranked(), AS_OF, TAX, GivingConfig(), {"VTI": later, "ITOT": AS_OF, "VEA": later})
+    note = next(n for n in gift.notes if "wash-sale window" in n)
+    assert f"VTI from {later}" in note and "ITOT" not in note and "VEA" not in note  # closed, or not given
+    assert not any("wash-sale window" in n for n in choose("h", D(1550), ranked(), AS_OF, TAX, GivingConfig()).notes)
