@@ -29,7 +29,7 @@ def location_report(session: Session, settings: Settings, prices: PriceBook, as_
                               as_of)
         held += found
         notes += why
-    out = hints(held, settings.tax, settings.location.min_annual_savings_usd)
+    out = hints(held, settings.tax, settings.location.min_annual_savings_usd, accounts)
     if not settings.location.asset_classes:
         notes.append("the location table is empty ([location] table = \"\"): nothing can be placed")
     return LocationReport(out.hints, out.swaps, tuple(notes))

@@ -155,16 +155,22 @@ def holdings(household: str, lots: Iterable[Lot], accounts: Mapping[str, Account
     return out, notes
 
 
-def hints(held: Sequence[Holding], tax: TaxConfig, min_annual_savings: Decimal = ZERO) -> LocationReport:
-    """Hints for the misplaced holdings of one or more households (see the module's docstring)."""
+def hints(held: Sequence[Holding], tax: TaxConfig, min_annual_savings: Decimal = ZERO,
+          accounts: Mapping[str, Account] | None = None) -> LocationReport:
+    """Hints for the misplaced holdings of one or more households (see the module's docstring). With
+    `accounts`, a household without any account of the other kind gets no hint: there is nowhere to move to."""
+    kinds: dict[str, set[bool]] = {}
+    for a in (accounts or {}).values():
+        kinds.setdefault(a.household, set()).add(a.type.taxable)
     swaps: list[Swap] = []
     hints_out: list[Hint] = []
     for household in sorted({h.household for h in held}):
         mine = [h for h in held if h.household == household]
-        inefficient = sorted((h for h in mine if h.taxable and h.asset_class.placement == TAX_ADVANTAGED),
-                             key=lambda h: (-drag(h.asset_class, tax), h.account, h.symbol))
-        efficient = sorted((h for h in mine if not h.taxable and h.asset_class.placement == TAXABLE),
-                           key=lambda h: (drag(h.asset_class, tax), h.account, h.symbol))
+        has = kinds.get(household, {True, False})
+        inefficient = sorted((h for h in mine if h.taxable and h.asset_class.placement == TAX_ADVANTAGED
+                              and False in has), key=lambda h: (-drag(h.asset_class, tax), h.account, h.symbol))
+        efficient = sorted((h for h in mine if not h.taxable and h.asset_class.placement == TAXABLE
+                            and True in has), key=lambda h: (drag(h.asset_class, tax), h.account, h.symbol))
         room = {id(h): h.value for h in efficient}
         found: list[Swap] = []
         for t in inefficient:

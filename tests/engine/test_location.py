@@ -112,3 +112,11 @@ def test_the_shipped_table_places_a_reit_fund_against_a_total_market_fund() -> N
     assert r.to_dict()["hints"][0].keys() >= {"household", "account", "symbol", "asset_class", "suggestion",
                                               "estimated_annual_savings"}
     assert isinstance(r.to_dict()["estimated_annual_savings"], Decimal)
+
+
+def test_no_hint_without_an_account_of_the_other_kind() -> None:
+    state = ledger(t(500, "other", "buy", 100, "VNQ", 90), household="g")  # one taxable account only
+    index = ClassIndex((REIT, STOCKS), CLASSES, IDENTICAL)
+    held, _ = holdings("g", state.open_lots, ACCOUNTS, PRICES, index, AS_OF)
+    assert len(hints(held, TAX).hints) == 1  # without the accounts: "put new money in a tax-advantaged account"
+    assert hints(held, TAX, accounts=ACCOUNTS).hints == ()
