@@ -24,11 +24,13 @@ COPY daemon ./daemon
 COPY brokers ./brokers
 COPY migrations ./migrations
 COPY config/substitutes.toml ./config/substitutes.toml
+COPY config/sp500.csv ./config/sp500.csv
 # The shipped substitute groups: daemon/config/substitutes.toml is a link to config/substitutes.toml in the
 # source tree; install the file itself if the wheel did not carry it. Then check that the CLI starts.
 RUN /opt/venv/bin/pip install --no-deps . \
  && target="$(/opt/venv/bin/python -c 'from daemon.config.loader import SHIPPED_SUBSTITUTES as p; print(p)')" \
  && { [ -f "$target" ] || cp config/substitutes.toml "$target"; } \
+ && { [ -f "$(dirname "$target")/sp500.csv" ] || cp config/sp500.csv "$(dirname "$target")/sp500.csv"; } \
  && /opt/venv/bin/tlh --help >/dev/null
 
 FROM python:3.11-slim

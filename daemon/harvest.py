@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -17,6 +17,7 @@ import sqlalchemy as sa
 import structlog
 from sqlalchemy.orm import Session
 
+from daemon import direct_index
 from daemon.bookkeeping import ledger_accounts
 from daemon.config.loader import identical_groups
 from daemon.config.models import Settings
@@ -102,11 +103,15 @@ def build_input(session: Session, settings: Settings, prices: PriceBook, as_of: 
                          harvested_by=harvested_by.get(a.id))
             for a in accounts.values() if a.household == household)
         households.append(HouseholdInput(household, members, ledger_repo.load_ledger(session, household)))
-    return EngineInput(run_id=run_id, as_of=as_of, households=tuple(households),
-                       market=market_data(prices, _symbols(settings, households), settings, as_of),
+    directs = direct_index.inputs(settings)
+    market = market_data(prices, _symbols(settings, households) | direct_index.symbols(directs), settings, as_of)
+    if directs:
+        held = {lot.symbol for h in households for lot in h.ledger.open_lots}
+        market = replace(market, returns=direct_index.returns(settings, prices, directs, as_of, held))
+    return EngineInput(run_id=run_id, as_of=as_of, households=tuple(households), market=market,
                        harvest=settings.harvest, tax=settings.tax, identical=identical_groups(settings),
                        asset_classes=tuple(settings.asset_classes),
-                       restrictions=active_restrictions(session, as_of), mode=mode)
+                       restrictions=active_restrictions(session, as_of), mode=mode, direct_indexes=directs)
 
 
 def plan_and_record(session: Session, settings: Settings, prices: PriceBook, as_of: date, mode: str,

@@ -62,6 +62,9 @@ def show_plan(plan: HarvestPlan) -> None:
     print_table(title, d["pairs"], ["pair_id", "account", "sell_symbol", "sell_quantity", "lots", "estimated_loss",
                                     "estimated_benefit", "estimated_cost", "buy_symbol", "buy_notional"],
                 right=["sell_quantity", "estimated_loss", "estimated_benefit", "estimated_cost", "buy_notional"])
+    if d.get("purchases"):
+        print_table("New money (direct index)", d["purchases"], ["purchase_id", "account", "symbol", "notional",
+                                                                  "detail"], right=["notional"])
     if d["skipped"]:
         print_table("Skipped", d["skipped"], ["account", "symbol", "reason", "detail"])
     if d["restrictions"]:

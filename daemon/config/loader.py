@@ -174,6 +174,7 @@ def load_settings(path: Path | str) -> Settings:
         own_classes = {c.name for c in classes}
         classes += [c for c in shipped_classes if c.name not in own_classes]
 
+    accounts = _direct_indexes(path, base, settings)
     brokers = settings.brokers
     paper = brokers.paper.model_copy(update={"prices": _resolve(base, brokers.paper.prices)})
     ibkr = brokers.ibkr.model_copy(update={"flex_report": _resolve(base, brokers.ibkr.flex_report)})
@@ -183,10 +184,36 @@ def load_settings(path: Path | str) -> Settings:
         "substitutes": str(sub_path) if sub_path else "",
         "identical": identical,
         "asset_classes": classes,
+        "accounts": accounts,
         "alerts": alerts,
         "brokers": brokers.model_copy(update={"paper": paper, "ibkr": ibkr}),
         "location": _location(base, settings.location),
     })
+
+
+def _direct_indexes(path: Path, base: Path, settings: Settings) -> list[Any]:
+    """Resolve each direct index's constituents file (config folder, else shipped) and read it once now, so
+    that a bad file stops the start with its line, not a harvest run later."""
+    from daemon.config.constituents import load_constituents, resolve
+
+    accounts = []
+    for i, account in enumerate(settings.accounts):
+        di = account.direct_index
+        if di is not None:
+            file = resolve(base, di.constituents)
+            try:
+                members = {c.symbol: c for c in load_constituents(file)}
+            except ConfigError as exc:
+                raise ConfigError(path, [(f"accounts[{i}].direct_index.constituents", str(exc))]) from None
+            sectors = {c.sector for c in members.values()}
+            unknown = [x for x in di.exclude if (x.split(":", 1)[1] not in sectors if x.startswith("sector:")
+                                                 else x not in members)]
+            if unknown:
+                raise ConfigError(path, [(f"accounts[{i}].direct_index.exclude",
+                                          f"not in {file.name}: {', '.join(unknown)}")])
+            account = account.model_copy(update={"direct_index": di.model_copy(update={"constituents": str(file)})})
+        accounts.append(account)
+    return accounts
 
 
 def identical_groups(settings: Settings) -> IdenticalGroups:

@@ -25,6 +25,31 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class DirectIndexConfig(Strict):
+    """`[accounts.direct_index]`: the account holds the index's stocks one by one (daemon/engine/direct_index.py)."""
+
+    constituents: Annotated[str, Field(min_length=1)]  # CSV symbol,weight,sector,sub_industry ("sp500.csv": shipped)
+    exclude: list[str] = Field(default_factory=list)  # symbols, or "sector:<GICS sector>"
+    tracking_error_budget: Fraction = Decimal("0.01")  # annualized, estimated from trailing daily returns
+    realized_gain_budget_usd: NonNegative = Decimal("0")  # per tax year, for swap backs and transition sales
+    correlation_days: Annotated[int, Field(ge=20, le=1260)] = 252  # trailing daily returns for ranking
+
+    @field_validator("exclude")
+    @classmethod
+    def _exclude(cls, v: list[str]) -> list[str]:
+        out = []
+        for item in v:
+            item = item.strip()
+            if item.lower().startswith("sector:"):
+                sector = item.split(":", 1)[1].strip()
+                if not sector:
+                    raise ValueError(f"{item!r}: give a sector name after 'sector:'")
+                out.append(f"sector:{sector}")
+            elif item:
+                out.append(item.upper())
+        return out
+
+
 class AccountConfig(Strict):
     id: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.:-]+$")]
     type: AccountType = AccountType.TAXABLE
@@ -40,6 +65,14 @@ class AccountConfig(Strict):
     basis_reported: bool = True
     # The taxpayer who owns the account (a name); default: the household id. See [[households]].
     owner: Annotated[str, Field(min_length=1)] | None = None
+    direct_index: DirectIndexConfig | None = None
+
+    @model_validator(mode="after")
+    def _direct_index_taxable(self) -> AccountConfig:
+        if self.direct_index is not None and not self.type.taxable:
+            raise ValueError("direct_index: only a taxable account can hold a direct index (nothing to harvest "
+                             "in an IRA)")
+        return self
 
 
 class HouseholdConfig(Strict):

@@ -54,6 +54,8 @@ class Candidate:
     price: Price
     selection: Selection
     score: Decimal  # estimated net benefit, for ranking
+    members: tuple[str, ...] | None = None  # replacements to try instead of the asset class (direct index)
+    members_name: str | None = None  # what `members` are, for a skip's detail
 
 
 def lot_method(account: AccountInput) -> LotMethod:
@@ -142,7 +144,8 @@ class HouseholdPlan:
                                  f"{describe(washes, symbol)}; the ${max(allowed, ZERO):,.2f} left is below "
                                  f"the loss thresholds")
         choice = choose(symbol, run.classes, run.groups, run.prices,
-                        lambda member: self.guard.conflict(member, self.sold))
+                        lambda member: self.guard.conflict(member, self.sold), members=candidate.members,
+                        name=candidate.members_name)
         if isinstance(choice, Rejection):
             return choice
         return self.finish(pair_id, PairKind.HARVEST, candidate.account, symbol, candidate.price, selection,

@@ -9,6 +9,8 @@
    each one is checked against what earlier pairs of its household did (pairs.py): turnover cap, wash-sale
    look-back, replacement, cash, benefit.
 4. Swap backs (optional) follow, under the same limits.
+5. Accounts with a direct index (direct_index.py): replacements from the sold stock's peers, per-lot swap
+   backs within the tax year's gain budget, new money to underweight stocks.
 Pair ids are "p1", "p2", ... in plan order.
 """
 
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from daemon.engine import breaker
+from daemon.engine import breaker, direct_index
 from daemon.engine.benefit import Rates, estimated_cost
 from daemon.engine.candidates import has_loss
 from daemon.engine.cash import account_value, cash_alert
@@ -64,6 +66,8 @@ def _plan(inp: EngineInput) -> HarvestPlan:
         alerts.append(breaker_alert)
 
     skipped: list[Skip] = []
+    directs = direct_index.books_for(inp.direct_indexes)
+    books: list[direct_index.Book] = []
     households: list[tuple[HouseholdPlan, list[AccountInput]]] = []
     candidates: list[tuple[Candidate, HouseholdPlan]] = []
     for data in inp.households:
@@ -93,11 +97,18 @@ def _plan(inp: EngineInput) -> HarvestPlan:
                                     f"reconcile before harvesting"))
                 continue
             tradable.append(account)
+            spec = directs.get(account.account.id)
+            book = None if spec is None else direct_index.Book(spec, account, household, inp.market.returns,
+                                                               data.ledger)
+            if book is not None:
+                books.append(book)
             for symbol in sorted(positions):
                 found = _evaluate(run, data.household, account, symbol, positions[symbol])
                 if isinstance(found, Skip):
                     skipped.append(found)
                 elif found is not None:
+                    if book is not None:
+                        found = direct_index.with_replacements(book, found)
                     candidates.append((found, household))
         households.append((household, tradable))
 
@@ -124,13 +135,14 @@ def _plan(inp: EngineInput) -> HarvestPlan:
 
     if h.swap_back:
         _swap_backs(households, pairs, skipped, h.max_pairs_per_run)
+    purchases = direct_index.finish(books, pairs, skipped, h.max_pairs_per_run, _QUIET, alerts)
 
     restrictions: dict[tuple[str, str], Restriction] = {}
     for household, _ in households:
         for r in household.restrictions:
             restrictions.setdefault((r.household, r.symbol), r)
     return HarvestPlan(inp.run_id, inp.as_of, inp.mode, tuple(pairs), _sorted(skipped),
-                       tuple(restrictions.values()), tuple(alerts))
+                       tuple(restrictions.values()), tuple(alerts), purchases=purchases)
 
 
 def _blocked(household: str, account: AccountInput) -> Skip | None:

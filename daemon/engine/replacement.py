@@ -36,8 +36,10 @@ class Choice:
 
 
 def choose(sold: str, classes: AssetClasses, groups: GroupIndex, prices: Prices,
-           conflict: Callable[[str], str | None], members: Sequence[str] | None = None) -> Choice | Rejection:
-    """Walk the asset class of `sold` (or just `members`, when given) and return the first eligible one."""
+           conflict: Callable[[str], str | None], members: Sequence[str] | None = None,
+           name: str | None = None) -> Choice | Rejection:
+    """Walk the asset class of `sold` (or just `members`, when given: `name` says what they are) and return
+    the first eligible one."""
     asset_class = classes.of(sold)
     if members is None:
         if asset_class is None:
@@ -57,6 +59,7 @@ def choose(sold: str, classes: AssetClasses, groups: GroupIndex, prices: Prices,
             passed.append(price.detail)
             continue
         return Choice(member, price)
-    name = asset_class.name if asset_class is not None else "its asset class"
+    if name is None:
+        name = asset_class.name if asset_class is not None else "its asset class"
     return Rejection(SkipReason.NO_ELIGIBLE_REPLACEMENT,
                      f"no member of {name} can replace {sold}" + (": " + "; ".join(passed) if passed else ""))

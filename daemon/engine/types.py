@@ -16,6 +16,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from daemon.config.constituents import Constituent
 from daemon.config.models import AssetClass, HarvestConfig, TaxConfig
 from daemon.ledger.money import cents
 from daemon.ledger.types import ZERO, Account, IdenticalGroups, LedgerState, Term
@@ -52,6 +53,7 @@ class SkipReason(enum.StrEnum):
     BROKER_UNAVAILABLE = "broker_unavailable"  # positions, cash or fills not read in this run
     PAUSED = "paused"  # `tlh pause`, or a fill far from its quote, until `tlh resume`
     ALREADY_HARVESTED = "already_harvested"  # an earlier run traded the account this trading day
+    GAIN_BUDGET = "gain_budget"  # direct index: a swap back would realize more gain than the year's budget
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +115,54 @@ class MarketData:
 
     quotes: Mapping[str, Quote]
     benchmark_closes: Mapping[str, Sequence[tuple[date, Decimal]]] = field(default_factory=dict)
+    # Trailing daily returns of the direct indexes' stocks (replacement ranking, tracking error).
+    returns: TrailingReturns | None = None
+
+
+class TrailingReturns:
+    """Daily returns over a trailing window: `matrix[day, column]` for `symbols[column]`, 0 on days a stock
+    was not listed. Correlations are statistics, not money: floats. The standardized matrix is computed once
+    (a backtest hands the same window to many runs)."""
+
+    __slots__ = ("_z", "column", "matrix", "symbols")
+
+    def __init__(self, symbols: Sequence[str], matrix: Any):
+        import numpy as np
+
+        self.symbols = tuple(symbols)
+        self.column = {s: i for i, s in enumerate(self.symbols)}
+        self.matrix = np.asarray(matrix, dtype=float).reshape(-1, len(self.symbols))
+        self._z: Any = None
+
+    @property
+    def days(self) -> int:
+        return int(self.matrix.shape[0])
+
+    @property
+    def z(self) -> Any:
+        """Returns standardized per column (0 for a column without variation)."""
+        if self._z is None:
+            import numpy as np
+
+            m = self.matrix
+            sd = m.std(axis=0) if len(m) else np.zeros(m.shape[1])
+            live = sd > 0
+            self._z = np.where(live, (m - m.mean(axis=0)) / np.where(live, sd, 1.0), 0.0)
+        return self._z
+
+
+@dataclass(frozen=True, slots=True)
+class DirectIndexInput:
+    """An account configured with `[accounts.direct_index]`: the index's stocks, what may never be bought,
+    the tracking-error limit and the tax year's gain budget. `gains_realized`: gains realized in the account
+    so far this tax year (None: summed from the ledger's dispositions)."""
+
+    account: str
+    constituents: tuple[Constituent, ...]
+    exclude: tuple[str, ...] = ()
+    tracking_error_budget: Decimal = Decimal("0.01")
+    realized_gain_budget_usd: Decimal = Decimal("0")
+    gains_realized: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +191,7 @@ class EngineInput:
     asset_classes: tuple[AssetClass, ...]
     restrictions: tuple[Restriction, ...] = ()  # active do-not-buy-until entries (from earlier runs)
     mode: str = "dry-run"
+    direct_indexes: tuple[DirectIndexInput, ...] = ()
 
 
 # -- outputs ----------------------------------------------------------------------------------------------
@@ -238,6 +289,25 @@ class Pair:
 
 
 @dataclass(frozen=True, slots=True)
+class Purchase:
+    """A buy without a sale: a direct index's new money for an underweight stock."""
+
+    purchase_id: str
+    household: str
+    account: str
+    symbol: str
+    price: Decimal
+    notional: Decimal
+    quantity_estimate: Decimal
+    detail: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"purchase_id": self.purchase_id, "household": self.household, "account": self.account,
+                "symbol": self.symbol, "price": _num(self.price), "notional": _money(self.notional),
+                "quantity_estimate": _num(self.quantity_estimate), "detail": self.detail}
+
+
+@dataclass(frozen=True, slots=True)
 class Skip:
     household: str
     account: str
@@ -272,6 +342,7 @@ class HarvestPlan:
     restrictions: tuple[Restriction, ...] = ()
     alerts: tuple[Alert, ...] = ()
     paused: str | None = None  # "circuit_breaker" when nothing may be harvested today
+    purchases: tuple[Purchase, ...] = ()  # direct indexes: new money to underweight stocks
 
     @property
     def estimated_loss(self) -> Decimal:
@@ -289,4 +360,5 @@ class HarvestPlan:
             "skipped": [s.to_dict() for s in self.skipped],
             "restrictions": [r.to_dict() for r in self.restrictions],
             "alerts": [a.to_dict() for a in self.alerts],
+            "purchases": [b.to_dict() for b in self.purchases],
         }

@@ -1,0 +1,451 @@
+"""Direct indexing: an account that holds an index's stocks one by one (`[accounts.direct_index]`).
+
+Inside `plan()`, one `Book` per such account:
+- Harvest: a position at a loss is harvested as a fund is (selection.py, pairs.py); its replacement is the
+  first eligible of the sold stock's peers: same GICS sub-industry, then same sector, each ranked by the
+  correlation of trailing daily returns. Never a stock the config excludes, never one the account holds at
+  a harvestable loss (buying it would forgo that harvest and wash it later), never one identical to a
+  pending loss, restricted or sold today (`BuyGuard`).
+- Swap back, per lot: a position more than `DRIFT` over its target (a stand-in bought for a harvested
+  stock; a stock or fund outside the index: the transition) sells lots bought 31+ days ago and buys its
+  most underweight peer, when that realizes a loss or a gain within what is left of the tax year's
+  `realized_gain_budget_usd`. Lots at a loss first, then long-term gains, each by gain per dollar;
+  short-term gains only while the tracking error is over `tracking_error_budget`, which is a hard limit:
+  over it, swap backs may realize gains beyond the budget until the estimate is back under it.
+- New money: cash above `cash_max_pct` of the account buys the most underweight stocks, never an excluded,
+  restricted, pending-loss or sold-today stock, nor one held at a harvestable loss.
+Targets are the constituents' weights over the stocks not excluded (renormalized) times the account's value,
+cash included. The tracking error is ex ante: the annualized standard deviation that the difference between
+today's weights and the targets would have had over the trailing daily returns.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import date, timedelta
+from decimal import ROUND_DOWN, ROUND_FLOOR, Decimal
+
+from daemon.config.constituents import Constituent
+from daemon.engine.candidates import lot_sale
+from daemon.engine.cash import CENT, SHARE_QUANTUM
+from daemon.engine.conflicts import describe
+from daemon.engine.pairs import Candidate, HouseholdPlan, lot_method
+from daemon.engine.quotes import Price
+from daemon.engine.replacement import choose
+from daemon.engine.selection import of_sales, whole
+from daemon.engine.types import (
+    AccountInput,
+    Alert,
+    DirectIndexInput,
+    LotSale,
+    Pair,
+    PairKind,
+    Purchase,
+    Rejection,
+    Severity,
+    Skip,
+    SkipReason,
+    TrailingReturns,
+    percent,
+)
+from daemon.ledger.types import ZERO, LedgerState, Term
+
+HELD = timedelta(days=31)  # a stand-in bought with a harvest may return once the harvested loss is safe
+DRIFT = Decimal("0.25")  # a position more than this share over its target is swapped back (when allowed)
+MIN_TRADE_USD = Decimal("100")  # no swap back or purchase smaller than this: not worth an order
+MAX_PURCHASES = 25  # new-money orders per account and run (the most underweight stocks)
+RANKED = 10  # replacements tried per sold stock
+DAYS_PER_YEAR = 252
+
+
+def excluded_symbols(spec: DirectIndexInput) -> set[str]:
+    sectors = {x.split(":", 1)[1] for x in spec.exclude if x.startswith("sector:")}
+    symbols = {x for x in spec.exclude if not x.startswith("sector:")}
+    return symbols | {c.symbol for c in spec.constituents if c.sector in sectors}
+
+
+def targets(constituents: Sequence[Constituent], excluded: set[str]) -> dict[str, Decimal]:
+    """Target weights of the stocks not excluded, renormalized to add up to 1."""
+    kept = [c for c in constituents if c.symbol not in excluded]
+    total = sum((c.weight for c in kept), ZERO)
+    return {c.symbol: c.weight / total for c in kept} if total > 0 else {}
+
+
+def gains_this_year(ledger: LedgerState, account: str, year: int) -> Decimal:
+    """Gains realized in `account` in the calendar year: each sold lot's gain, losses not netted (the
+    budget bounds what swap backs give back, not the net result)."""
+    return sum((d.gain for d in ledger.dispositions
+                if d.account == account and d.sold.year == year and d.taxable and d.gain > 0), ZERO)
+
+
+def correlation_order(symbol: str, peers: Sequence[str], returns: TrailingReturns | None) -> list[str]:
+    """`peers` by the correlation of their trailing daily returns with `symbol`'s, highest first (a peer
+    without returns last, in the given order)."""
+    if returns is None or symbol not in returns.column or returns.days < 2:
+        return list(peers)
+    z = returns.z
+    i = returns.column[symbol]
+    scored = []
+    for k, peer in enumerate(peers):
+        c = returns.column.get(peer)
+        r = float(z[:, c] @ z[:, i]) / returns.days if c is not None else -2.0
+        scored.append((-r, k, peer))
+    scored.sort()
+    return [p for _, _, p in scored]
+
+
+def tracking_error(weights: dict[str, float], returns: TrailingReturns | None) -> float | None:
+    """Annualized ex-ante tracking error of active weights (held share minus target, per symbol)."""
+    if returns is None or returns.days < 20:
+        return None
+    import numpy as np
+
+    d = np.zeros(len(returns.symbols))
+    for s, w in weights.items():
+        c = returns.column.get(s)
+        if c is not None:
+            d[c] = w
+    active = returns.matrix @ d
+    return float(active.std()) * math.sqrt(DAYS_PER_YEAR)
+
+
+class Book:
+    """One direct-index account inside one run: targets, what is held, and what the plan changes."""
+
+    def __init__(self, spec: DirectIndexInput, account: AccountInput, plan: HouseholdPlan,
+                 returns: TrailingReturns | None, ledger: LedgerState):
+        self.spec, self.account, self.plan, self.run = spec, account, plan, plan.run
+        self.id = account.account.id
+        self.returns = returns
+        self.info = {c.symbol: c for c in spec.constituents}
+        self.excluded = excluded_symbols(spec)
+        self.weights = targets(spec.constituents, self.excluded)
+        self.by_sub: dict[str, list[str]] = {}
+        self.by_sector: dict[str, list[str]] = {}
+        for c in spec.constituents:
+            if c.symbol in self.weights:
+                if c.sub_industry:
+                    self.by_sub.setdefault(c.sub_industry, []).append(c.symbol)
+                if c.sector:
+                    self.by_sector.setdefault(c.sector, []).append(c.symbol)
+        self.positions = plan.holdings.positions.get(self.id, {})
+        prices, h = self.run.prices, self.run.harvest
+        self.held: dict[str, Decimal] = {}
+        self.at_loss: set[str] = set()
+        for symbol, lots in self.positions.items():
+            mark = prices.mark(symbol)
+            if mark is None:
+                self.held[symbol] = sum((lot.cost + lot.adjustment for lot in lots), ZERO)
+                continue
+            self.held[symbol] = sum((lot.quantity for lot in lots), ZERO) * mark
+            # A lot at least min_loss_pct below its basis: q * mark <= (1 - pct) * basis.
+            if any((lot.cost + lot.adjustment) * (1 - h.min_loss_pct) >= lot.quantity * mark for lot in lots):
+                self.at_loss.add(symbol)
+        self.value = account.cash + sum(self.held.values(), ZERO)
+        realized = spec.gains_realized
+        if realized is None:
+            realized = gains_this_year(ledger, self.id, self.run.as_of.year)
+        self.gain_left = spec.realized_gain_budget_usd - realized
+        # Stand-ins keep their cash: new money goes to underweights (purchases), not into replacements.
+        plan.limit[self.id] = max(plan.limit[self.id], account.cash)
+
+    # -- weights -----------------------------------------------------------------------------------------
+    def target(self, symbol: str) -> Decimal:
+        return self.weights.get(symbol, ZERO) * self.value
+
+    def deficit(self, symbol: str) -> Decimal:
+        return self.target(symbol) - self.held.get(symbol, ZERO)
+
+    def excess(self, symbol: str) -> Decimal:
+        return self.held.get(symbol, ZERO) - self.target(symbol)
+
+    def tracking_error(self) -> float | None:
+        if self.value <= 0:
+            return None
+        value = float(self.value)
+        active = {s: -float(w) for s, w in self.weights.items()}
+        for s, v in self.held.items():
+            active[s] = active.get(s, 0.0) + float(v) / value
+        return tracking_error(active, self.returns)
+
+    def over_limit(self) -> bool:
+        te = self.tracking_error()
+        return te is not None and te > float(self.spec.tracking_error_budget)
+
+    def buyable(self, symbol: str) -> str | None:
+        """Why the account may not buy `symbol` (beyond the household's wash-sale guard), or None."""
+        if symbol in self.excluded:
+            return f"{symbol} is excluded by the direct index's config"
+        if symbol not in self.weights:
+            return f"{symbol} is not in the index"
+        if symbol in self.at_loss:
+            return f"{symbol} is itself held at a harvestable loss"
+        return None
+
+    def _conflict(self, symbol: str) -> str | None:
+        return self.buyable(symbol) or self.plan.guard.conflict(symbol, self.plan.sold)
+
+    # -- harvest replacements ----------------------------------------------------------------------------
+    def peers(self, symbol: str) -> tuple[list[str], list[str]]:
+        c = self.info.get(symbol)
+        if c is None:
+            return [], []
+        sub = [s for s in self.by_sub.get(c.sub_industry, []) if s != symbol] if c.sub_industry else []
+        inside = set(sub)
+        sector = [s for s in self.by_sector.get(c.sector, []) if s != symbol and s not in inside] \
+            if c.sector else []
+        return sub, sector
+
+    def replacements(self, symbol: str) -> tuple[tuple[str, ...], str]:
+        """The stocks to try, in order, as the replacement of `symbol`, and how to name them in a skip."""
+        sub, sector = self.peers(symbol)
+        c = self.info.get(symbol)
+        if c is None or symbol in self.excluded or not (c.sector or c.sub_industry):
+            # Outside the index (the transition), excluded, or no GICS data: the most underweight stocks.
+            ranked = [s for s in self._by_deficit(self.weights) if self.buyable(s) is None]
+            return tuple(ranked[:RANKED]), f"the underweight stocks of {self.id}'s direct index"
+        ranked = [*correlation_order(symbol, sub, self.returns), *correlation_order(symbol, sector, self.returns)]
+        ranked = [s for s in ranked if self.buyable(s) is None]
+        return tuple(ranked[:RANKED]), f"{symbol}'s sub-industry ({c.sub_industry}) and sector ({c.sector})"
+
+    def _by_deficit(self, symbols: Sequence[str]) -> list[str]:
+        return sorted(symbols, key=lambda s: (-self.deficit(s), s))
+
+    # -- swap backs --------------------------------------------------------------------------------------
+    def swap_backs(self, pairs: list[Pair], skipped: list[Skip], max_pairs: int, reported: set[str]) -> set[str]:
+        """Plan swap backs (appended to `pairs`, blocked ones to `skipped`); returns the symbols decided on."""
+        decided: set[str] = set()
+        bought = self.plan.bought  # a stand-in bought today is not swapped back today
+        over = sorted((s for s in self.positions if s not in reported and (self.id, s) not in self.plan.traded
+                       and self.run.groups.key(s) not in bought),
+                      key=lambda s: (-self.excess(s), s))
+        for symbol in over:
+            if len(pairs) >= max_pairs:
+                break
+            excess = self.excess(symbol)
+            if excess <= max(DRIFT * self.target(symbol), MIN_TRADE_USD):
+                continue
+            out = self._swap_back(symbol, excess, f"p{len(pairs) + 1}")
+            if out is None:
+                continue
+            decided.add(symbol)
+            if isinstance(out, Skip):
+                skipped.append(out)
+            else:
+                pairs.append(out)
+        return decided
+
+    def _swap_back(self, symbol: str, excess: Decimal, pair_id: str) -> Pair | Skip | None:
+        run, plan = self.run, self.plan
+        price = run.prices.get(symbol)
+        if isinstance(price, Rejection):
+            return None
+        sub, sector = self.peers(symbol)
+        c = self.info.get(symbol)
+        homes = (self._by_deficit(self.weights) if c is None or symbol in self.excluded
+                 else [*self._by_deficit(sub), *self._by_deficit(sector)])
+        homes = [s for s in homes if self.deficit(s) >= MIN_TRADE_USD][:RANKED]
+        if not homes:
+            return None  # nothing underweight to return to
+        why = f"swap back {symbol}: "
+        choice = choose(symbol, run.classes, run.groups, run.prices, self._conflict, members=homes,
+                        name=f"the underweight stocks {symbol} could return to")
+        if isinstance(choice, Rejection):
+            return self._skip(symbol, choice.reason, why + choice.detail)
+        amount = min(excess, self.deficit(choice.symbol))
+        over = self.over_limit()
+        picked = self._lots(symbol, price, amount, over)
+        if isinstance(picked, Skip):
+            return picked
+        if not picked:
+            return None
+        selection = of_sales(picked)
+        if selection.proceeds < MIN_TRADE_USD:
+            return None
+        why = f"swap back {symbol} to {choice.symbol}: "
+        left = plan.turnover_left[self.id]
+        if selection.proceeds > left:
+            return self._skip(symbol, SkipReason.TURNOVER_CAP,
+                              f"{why}sells ${selection.proceeds:,.2f}, more than the ${max(left, ZERO):,.2f} of "
+                              f"turnover left in {self.id}")
+        conflict = plan.sell_conflict(symbol)
+        if conflict is not None:
+            return self._skip(symbol, conflict.reason, why + conflict.detail)
+        washes = plan.washes(symbol, selection)
+        if washes:
+            return self._skip(symbol, SkipReason.WASH_SALE_LOOKBACK, why + describe(washes, symbol))
+        out = plan.finish(pair_id, PairKind.SWAP_BACK, self.account, symbol, price, selection, [], (ZERO, ZERO),
+                          choice, check_benefit=False)
+        if isinstance(out, Rejection):
+            return self._skip(symbol, out.reason, why + out.detail)
+        self.gain_left -= sum((s.gain for s in selection.sales if s.gain > 0), ZERO)
+        self.held[symbol] = self.held.get(symbol, ZERO) - selection.proceeds
+        self.held[choice.symbol] = self.held.get(choice.symbol, ZERO) + out.buy_notional
+        return out
+
+    def _lots(self, symbol: str, price: Price, amount: Decimal, over: bool) -> list[LotSale] | Skip:
+        """The lots to sell for about `amount` dollars: bought 31+ days ago; losses first, then long-term
+        gains, then (over the tracking-error limit only) short-term gains, each by gain per dollar; gains
+        within the budget unless over the limit."""
+        run = self.run
+        cutoff = run.as_of - HELD
+        close = price.close
+        whole_shares = not self.account.capabilities.fractional_shares
+        sold = self.plan.sold_qty
+        ranked = []
+        for lot in self.positions.get(symbol, ()):
+            shares = lot.quantity - sold.get(lot.lot_id, ZERO)
+            if lot.purchased > cutoff or shares <= 0:
+                continue
+            sale = lot_sale(lot, shares, close, run.as_of)
+            kind = 0 if sale.gain <= 0 else 1 if sale.term is Term.LONG else 2
+            ranked.append((kind, sale.gain / sale.proceeds if sale.proceeds else ZERO, lot.seq, lot.lot_id, lot,
+                           shares))
+        ranked.sort(key=lambda x: x[:4])
+        if lot_method(self.account).value != "specific":
+            return self._skip(symbol, SkipReason.LOT_RELIEF_GAIN,
+                              f"swap back {symbol}: a direct index swaps back lot by lot; {self.id} relieves lots "
+                              f"{lot_method(self.account).value}") if ranked else []
+        picks: list[LotSale] = []
+        left = amount
+        gain = ZERO
+        blocked: str | None = None
+        for kind, _, _, _, lot, shares in ranked:
+            if left <= 0:
+                break
+            take = min(shares, (left / close).quantize(SHARE_QUANTUM, rounding=ROUND_DOWN))
+            if whole_shares:
+                take = whole(take) if take < shares else whole(shares)
+            if take <= 0:
+                break
+            sale = lot_sale(lot, take, close, run.as_of)
+            if sale.gain > 0 and not over:
+                if kind == 2:
+                    blocked = (f"the lots left are short-term gains (lot {lot.lot_id}: ${sale.gain:,.2f}); no "
+                               f"short-term gain only to cut tracking error below the "
+                               f"{percent(self.spec.tracking_error_budget)} % limit")
+                    break
+                if gain + sale.gain > self.gain_left:
+                    blocked = (f"lot {lot.lot_id} would realize a gain of ${sale.gain:,.2f}; "
+                               f"${max(self.gain_left - gain, ZERO):,.2f} of realized_gain_budget_usd "
+                               f"${self.spec.realized_gain_budget_usd} is left for {run.as_of.year}")
+                    break
+            picks.append(sale)
+            if sale.gain > 0:
+                gain += sale.gain
+            left -= sale.proceeds
+        if not picks and blocked is not None:
+            target = self.target(symbol)
+            return self._skip(symbol, SkipReason.GAIN_BUDGET,
+                              f"swap back {symbol}: ${self.excess(symbol):,.2f} over its target ${target:,.2f}, "
+                              f"but {blocked}")
+        return picks
+
+    def _skip(self, symbol: str, reason: SkipReason, detail: str) -> Skip:
+        return Skip(self.plan.household, self.id, symbol, reason, detail)
+
+    # -- new money ---------------------------------------------------------------------------------------
+    def purchases(self, first: int) -> list[Purchase]:
+        """New money above `cash_max_pct` of the account to the most underweight stocks it may buy."""
+        run, h = self.run, self.run.harvest
+        cash = self.plan.cash[self.id]
+        reserve = h.cash_max_pct * self.value
+        budget = cash - reserve
+        if budget < MIN_TRADE_USD:
+            return []
+        out: list[Purchase] = []
+        for symbol in self._by_deficit(self.weights):
+            if len(out) >= MAX_PURCHASES or budget - h.commission_usd < MIN_TRADE_USD:
+                break
+            deficit = self.deficit(symbol)
+            if deficit < MIN_TRADE_USD:
+                break
+            if self._conflict(symbol) is not None:
+                continue
+            price = run.prices.get(symbol)
+            if isinstance(price, Rejection):
+                continue
+            ask = price.close + price.half_spread
+            notional = min(deficit, budget - h.commission_usd).quantize(CENT, rounding=ROUND_DOWN)
+            if self.account.capabilities.fractional_shares:
+                quantity = (notional / ask).quantize(SHARE_QUANTUM, rounding=ROUND_DOWN)
+            else:
+                quantity = (notional / ask).to_integral_value(rounding=ROUND_FLOOR)
+                notional = quantity * ask
+            if quantity <= 0 or notional < MIN_TRADE_USD:
+                continue
+            weight = self.weights[symbol]
+            held = self.held.get(symbol, ZERO)
+            out.append(Purchase(f"b{first + len(out)}", self.plan.household, self.id, symbol, price.close,
+                                notional, quantity,
+                                f"{symbol}: ${held:,.2f} held against a target of ${self.target(symbol):,.2f} "
+                                f"({percent(weight.quantize(Decimal('0.0001')))} % of ${self.value:,.2f})"))
+            budget -= notional + h.commission_usd
+            self.held[symbol] = held + notional
+        self.plan.cash[self.id] = reserve + budget
+        return out
+
+    def alert(self) -> Alert | None:
+        te = self.tracking_error()
+        if te is None or te <= float(self.spec.tracking_error_budget):
+            return None
+        return Alert("tracking_error_over_budget", Severity.WARNING,
+                     f"{self.id}: estimated tracking error {te * 100:.2f} % against the direct index is over "
+                     f"tracking_error_budget {percent(self.spec.tracking_error_budget)} %: swap backs may "
+                     f"realize gains beyond the year's budget until it is back under",
+                     {"household": self.plan.household, "account": self.id, "tracking_error": f"{te:.6f}"})
+
+
+
+def books_for(specs: Sequence[DirectIndexInput]) -> dict[str, DirectIndexInput]:
+    return {d.account: d for d in specs}
+
+
+def with_replacements(book: Book, candidate: Candidate) -> Candidate:
+    members, name = book.replacements(candidate.symbol)
+    return replace(candidate, members=members, members_name=name)
+
+
+def finish(books: Sequence[Book], pairs: list[Pair], skipped: list[Skip], max_pairs: int,
+           quiet: set[SkipReason], alerts: list[Alert]) -> tuple[Purchase, ...]:
+    """After the harvests: each direct index's swap backs (a swap back, or why it is blocked, replaces the
+    position's "not worth harvesting" entry), then its new money; an alert when its tracking error is over
+    the limit."""
+    purchases: list[Purchase] = []
+    for book in books:
+        for p in pairs:
+            if p.account == book.id:
+                book.held[p.sell_symbol] = book.held.get(p.sell_symbol, ZERO) - p.sell_quantity * p.sell_price
+                book.held[p.buy_symbol] = book.held.get(p.buy_symbol, ZERO) + p.buy_notional
+        alert = book.alert()  # the tracking error found, before today's swap backs
+        if alert is not None:
+            alerts.append(alert)
+        reported = {s.symbol for s in skipped if s.account == book.id and s.reason not in quiet}
+        decided = book.swap_backs(pairs, skipped, max_pairs, reported)
+        skipped[:] = [s for s in skipped if not (s.account == book.id and s.symbol in decided and s.reason in quiet)]
+        purchases.extend(book.purchases(len(purchases) + 1))
+    return tuple(purchases)
+
+
+def trailing_returns(closes: dict[str, Sequence[tuple[date, Decimal]]], days: int) -> TrailingReturns:
+    """Daily returns over the last `days` trading days of the given closes (a day is a trading day when
+    any symbol has a close on it); a symbol's close carries over a day it lacks; 0 before it lists."""
+    import numpy as np
+
+    calendar = sorted({d for series in closes.values() for d, _ in series})[-(days + 1):]
+    row = {d: i for i, d in enumerate(calendar)}
+    symbols = sorted(closes)
+    m = np.full((len(calendar), len(symbols)), np.nan)
+    for j, s in enumerate(symbols):
+        for d, c in closes[s]:
+            i = row.get(d)
+            if i is not None and c > 0:
+                m[i, j] = float(c)
+    for i in range(1, len(calendar)):  # carry forward
+        gap = np.isnan(m[i])
+        m[i, gap] = m[i - 1, gap]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = m[1:] / m[:-1] - 1 if len(calendar) > 1 else np.zeros((0, len(symbols)))
+    return TrailingReturns(symbols, np.nan_to_num(r, nan=0.0, posinf=0.0, neginf=0.0))
