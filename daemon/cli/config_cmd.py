@@ -61,4 +61,8 @@ def check(
         typer.echo(f"  [{section}] " + ", ".join(f"{k}={v}" for k, v in effective[section].items()))
     for name, value in effective["brokers"].items():
         typer.echo(f"  [brokers.{name}] " + ", ".join(f"{k}={v}" for k, v in value.items()))
+    typer.echo("  [giving] " + ", ".join(f"{k}={v}" for k, v in effective["giving"].items()))
+    typer.echo(f"  location classes: {len(settings.location.asset_classes)} (table: "
+               f"{settings.location.table or 'none'}), min_annual_savings_usd="
+               f"{settings.location.min_annual_savings_usd}")
     typer.echo("  secrets: " + ", ".join(f"{k}={v}" for k, v in effective["secrets"].items()))

@@ -17,6 +17,8 @@ def test_example_config_checks_out() -> None:
     result = CliRunner().invoke(app, ["config", "check", str(ROOT / "config" / "example.toml")])
     assert result.exit_code == 0, result.output
     assert "OK" in result.output and "joint-taxable" in result.output
+    assert "[giving] agi_usd=None, agi_limit_pct=0.3, whole_shares=True" in result.output
+    assert "location classes: 14 (table: " in result.output and "asset_location.toml" in result.output
 
 
 def test_unknown_key_fails_naming_file_and_key(tmp_path: Path) -> None:
