@@ -148,11 +148,17 @@ def holdings(household: str, lots: Iterable[Lot], accounts: Mapping[str, Account
                            v - basis[(account, symbol)]))
     notes = []
     if unpriced:
-        notes.append(f"{household}: no price for {', '.join(sorted(unpriced))}: not placed")
+        notes.append(f"{household}: no price for {_some(unpriced)}: not placed")
     if unclassified:
-        notes.append(f"{household}: {', '.join(sorted(unclassified))} in no asset class of the location table: "
-                     f"not placed (add them to a class's members under [[location.asset_classes]])")
+        notes.append(f"{household}: {_some(unclassified)} in no asset class of the location table: not placed "
+                     f"(add them to a class's members under [[location.asset_classes]])")
     return out, notes
+
+
+def _some(symbols: set[str], most: int = 10) -> str:
+    """A list of symbols for a note: a direct-indexed account holds hundreds."""
+    names = sorted(symbols)
+    return ", ".join(names[:most]) + (f" and {len(names) - most} more" if len(names) > most else "")
 
 
 def hints(held: Sequence[Holding], tax: TaxConfig, min_annual_savings: Decimal = ZERO,

@@ -120,3 +120,11 @@ def test_no_hint_without_an_account_of_the_other_kind() -> None:
     held, _ = holdings("g", state.open_lots, ACCOUNTS, PRICES, index, AS_OF)
     assert len(hints(held, TAX).hints) == 1  # without the accounts: "put new money in a tax-advantaged account"
     assert hints(held, TAX, accounts=ACCOUNTS).hints == ()
+
+
+def test_a_note_names_at_most_ten_unplaced_symbols() -> None:
+    names = [f"S{i:02d}" for i in range(12)]
+    state = ledger(*(t(500, "tax", "buy", 1, s, 10) for s in names))
+    _, notes = report(state, prices=quotes(**{s: 10 for s in names}))
+    assert notes == ["h: S00, S01, S02, S03, S04, S05, S06, S07, S08, S09 and 2 more in no asset class of the "
+                     "location table: not placed (add them to a class's members under [[location.asset_classes]])"]
