@@ -173,27 +173,35 @@ def hints(held: Sequence[Holding], tax: TaxConfig, min_annual_savings: Decimal =
     for household in sorted({h.household for h in held}):
         mine = [h for h in held if h.household == household]
         has = kinds.get(household, {True, False})
+        rate = {c.name: drag(c, tax) for c in {id(h.asset_class): h.asset_class for h in mine}.values()}
         inefficient = sorted((h for h in mine if h.taxable and h.asset_class.placement == TAX_ADVANTAGED
-                              and False in has), key=lambda h: (-drag(h.asset_class, tax), h.account, h.symbol))
+                              and False in has), key=lambda h: (-rate[h.asset_class.name], h.account, h.symbol))
         efficient = sorted((h for h in mine if not h.taxable and h.asset_class.placement == TAXABLE
-                            and True in has), key=lambda h: (drag(h.asset_class, tax), h.account, h.symbol))
-        room = {id(h): h.value for h in efficient}
-        found: list[Swap] = []
+                            and True in has), key=lambda h: (rate[h.asset_class.name], h.account, h.symbol))
+        room = [h.value for h in efficient]
+        by_holding: dict[int, list[Swap]] = {}
+        first = 0  # efficient holdings before this one have no room left
         for t in inefficient:
             left = t.value
-            for a in efficient:
-                amount = min(left, room[id(a)])
-                saving = amount * (drag(t.asset_class, tax) - drag(a.asset_class, tax))
-                if amount <= 0 or saving <= 0 or saving < min_annual_savings:
+            for k in range(first, len(efficient)):
+                a = efficient[k]
+                gap = rate[t.asset_class.name] - rate[a.asset_class.name]
+                if gap <= 0:
+                    break  # the rest are less efficient still
+                amount = min(left, room[k])
+                if amount <= 0 or amount * gap < min_annual_savings:
                     continue
-                found.append(Swap(t, a, amount, saving))
+                swap = Swap(t, a, amount, amount * gap)
+                swaps.append(swap)
+                by_holding.setdefault(id(t), []).append(swap)
+                by_holding.setdefault(id(a), []).append(swap)
                 left -= amount
-                room[id(a)] -= amount
+                room[k] -= amount
+                while first < len(room) and room[first] <= 0:
+                    first += 1
                 if left <= 0:
                     break
-        swaps += found
-        hints_out += [_hint(h, [s for s in found if s.inefficient is h], tax) for h in inefficient]
-        hints_out += [_hint(h, [s for s in found if s.efficient is h], tax) for h in efficient]
+        hints_out += [_hint(h, by_holding.get(id(h), []), tax) for h in (*inefficient, *efficient)]
     hints_out.sort(key=lambda h: (h.household, -h.estimated_annual_savings, h.account, h.symbol))
     return LocationReport(tuple(hints_out), tuple(swaps))
 
