@@ -182,6 +182,8 @@ def choose(household: str, amount: Decimal, ranking: Ranking, as_of: date, tax: 
     if gift.deduction < amount and sum((lot.value for lot in ranking.lots), ZERO) < amount:
         notes.append(f"the eligible lots are worth ${cents(gift.deduction):,} in all, short of ${cents(amount):,}")
     notes.append(agi_note(gift.deduction, giving))
+    notes.append("values are at the latest close: the deduction is the shares' value on the day the charity "
+                 "receives them (the mean of that day's high and low)")
     notes.append("buy the same exposure back with the cash you would have given: a fresh basis at today's price "
                  "(not a wash sale: no loss is sold)")
     blocked = sorted({(until, lot.symbol) for lot in chosen
