@@ -41,8 +41,9 @@ def line_chart(title: str, dates: list[str], series: dict[str, list[float]], wid
     def y(v: float) -> float:
         return top + h * (1 - (v - lo) / (hi - lo if hi > lo else 1))
 
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
-             f'aria-label="{escape(title)}" style="font: 12px sans-serif">',
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+             f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" font-family="sans-serif" '
+             'font-size="12">',
              f'<text x="{left}" y="18" font-weight="bold">{escape(title)}</text>']
     for v in _ticks(lo, hi):
         parts.append(f'<line x1="{left}" x2="{left + w}" y1="{y(v):.1f}" y2="{y(v):.1f}" stroke="#ddd"/>'
@@ -70,7 +71,8 @@ def _table(head: list[str], rows: list[list[str]]) -> str:
     return f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def render(data: dict[str, Any]) -> str:
+def body(data: dict[str, Any]) -> str:
+    """The report's content (charts and tables) without a page around it: for `render` and the dashboard."""
     s = data["series"]
     value = line_chart("Portfolio value", s["date"], {"with harvesting": s["with_harvesting"],
                                                       "without harvesting": s["without_harvesting"]})
@@ -97,12 +99,7 @@ def render(data: dict[str, Any]) -> str:
     flagged = [[f["date"], f["symbol"], money(f["loss"]), f["move_date"], pct(f["move"], 0)]
                for f in data["large_move_harvests"]]
     caveats = "".join(f"<li>{escape(c)}</li>" for c in data["caveats"])
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>Backtest: {escape(data['portfolio'])}</title>
-<style>body {{ font: 14px sans-serif; margin: 2em; max-width: 1000px }} table {{ border-collapse: collapse;
-margin: 1em 0 }} td, th {{ border: 1px solid #ccc; padding: 3px 8px; text-align: right }}
-td:first-child, th:first-child {{ text-align: left }}</style></head><body>
-<h1>Backtest: {escape(data['portfolio'])}</h1><p>{escape(data['description'])}</p>
+    return f"""<h1>Backtest: {escape(data['portfolio'])}</h1><p>{escape(data['description'])}</p>
 {_table(["", ""], summary)}
 {value}
 {harvested}
@@ -115,5 +112,14 @@ td:first-child, th:first-child {{ text-align: left }}</style></head><body>
 {"<h2>Harvests across a large one-day move (possibly an unadjusted split)</h2>" + _table(
     ["sold", "symbol", "loss", "move on", "move"], flagged) if flagged else ""}
 <h2>Caveats</h2><ul>{caveats}</ul>
-</body></html>
+"""
+
+
+def render(data: dict[str, Any]) -> str:
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Backtest: {escape(data['portfolio'])}</title>
+<style>body {{ font: 14px sans-serif; margin: 2em; max-width: 1000px }} table {{ border-collapse: collapse;
+margin: 1em 0 }} td, th {{ border: 1px solid #ccc; padding: 3px 8px; text-align: right }}
+td:first-child, th:first-child {{ text-align: left }}</style></head><body>
+{body(data)}</body></html>
 """

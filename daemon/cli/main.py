@@ -66,6 +66,7 @@ def _register() -> None:
         orders_cmd,
         pause_cmd,
         review_cmd,
+        serve_cmd,
         service_cmd,
         substitutes_cmd,
     )
@@ -81,6 +82,7 @@ def _register() -> None:
     backtest_cmd.register(app)
     review_cmd.register(app)
     giving_cmd.register(app)
+    serve_cmd.register(app)
 
 
 _register()

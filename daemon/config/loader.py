@@ -179,6 +179,7 @@ def load_settings(path: Path | str) -> Settings:
     paper = brokers.paper.model_copy(update={"prices": _resolve(base, brokers.paper.prices)})
     ibkr = brokers.ibkr.model_copy(update={"flex_report": _resolve(base, brokers.ibkr.flex_report)})
     alerts = settings.alerts.model_copy(update={"jsonl_path": _resolve(base, settings.alerts.jsonl_path)})
+    dashboard = settings.dashboard.model_copy(update={"backtests": _resolve(base, settings.dashboard.backtests)})
     return settings.model_copy(update={
         "database_url": _resolve_database_url(base, settings.database_url),
         "substitutes": str(sub_path) if sub_path else "",
@@ -188,6 +189,7 @@ def load_settings(path: Path | str) -> Settings:
         "alerts": alerts,
         "brokers": brokers.model_copy(update={"paper": paper, "ibkr": ibkr}),
         "location": _location(base, settings.location),
+        "dashboard": dashboard,
     })
 
 

@@ -239,6 +239,11 @@ class LocationConfig(Strict):
     min_annual_savings_usd: NonNegative = Decimal("0")  # smaller swaps are not suggested
 
 
+class DashboardConfig(Strict):
+    # A folder of `tlh backtest --format json --output DIR/NAME.json` results for the dashboard's backtests page.
+    backtests: Path | None = None
+
+
 class Settings(Strict):
     database_url: str = "sqlite:///tlh.db"
     mode: Literal["dry-run", "paper", "live"] = "dry-run"
@@ -256,6 +261,7 @@ class Settings(Strict):
     brokers: BrokersConfig = Field(default_factory=BrokersConfig)
     giving: GivingConfig = Field(default_factory=GivingConfig)
     location: LocationConfig = Field(default_factory=LocationConfig)
+    dashboard: DashboardConfig = Field(default_factory=DashboardConfig)
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:

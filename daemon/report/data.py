@@ -94,6 +94,7 @@ class HouseholdReport:
     summary: gains.Summary  # the household's returns added together
     restrictions: list[dict[str, Any]]
     returns: list[TaxYear] = field(default_factory=list)  # Schedule D of each of its returns, this year
+    timeline: list[tuple[date, Decimal, Decimal]] = field(default_factory=list)  # this household's harvests
 
 
 @dataclass
@@ -237,7 +238,7 @@ def build_report(engine: Engine, settings: Settings, year: int, today: date) -> 
             returns = [y for y in schedule(settings, state.dispositions, through=year) if y.year == year]
             households.append(HouseholdReport(household, total, _combined(returns),
                                               _restrictions(session, settings, household, states, today),
-                                              returns))
+                                              returns, _timeline(sorted(harvested, key=lambda r: r.sold), tax)))
     notes: list[str] = []
     _cash(engine, settings, list(accounts.values()), notes)
     moves = tax_moves(engine, settings, [h.household for h in households], notes)

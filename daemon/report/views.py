@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -50,6 +51,10 @@ def account_dict(a: AccountReport) -> dict[str, Any]:
             "excess_cash": None if a.excess_cash is None else cents(a.excess_cash)}
 
 
+def timeline_dicts(timeline: list[tuple[date, Decimal, Decimal]]) -> list[dict[str, Any]]:
+    return [{"date": d, "harvested_loss": cents(loss), "tax_saved": cents(saved)} for d, loss, saved in timeline]
+
+
 def household_dict(h: HouseholdReport) -> dict[str, Any]:
     s = h.summary
     return {"household": h.household, **figures_dict(h.figures),
@@ -57,7 +62,7 @@ def household_dict(h: HouseholdReport) -> dict[str, Any]:
             "net": cents(s.net), "ordinary_income_offset": cents(s.ordinary_income_offset),
             "carryforward_short": cents(s.carryforward_short), "carryforward_long": cents(s.carryforward_long),
             "restrictions": h.restrictions,
-            "returns": [summary_dict(y) for y in h.returns]}
+            "returns": [summary_dict(y) for y in h.returns], "timeline": timeline_dicts(h.timeline)}
 
 
 def report_dict(r: Report) -> dict[str, Any]:
@@ -67,8 +72,7 @@ def report_dict(r: Report) -> dict[str, Any]:
         "rates": {"short_term": rate[Term.SHORT], "long_term": rate[Term.LONG]},
         "households": [household_dict(h) for h in r.households],
         "accounts": [account_dict(a) for a in r.accounts],
-        "timeline": [{"date": d, "harvested_loss": cents(loss), "tax_saved": cents(saved)}
-                     for d, loss, saved in r.timeline],
+        "timeline": timeline_dicts(r.timeline),
         "notes": list(r.notes),
         "giving": r.moves.giving,
         "location": r.moves.location,

@@ -1,0 +1,453 @@
+"""The dashboard as a Starlette application: HTML pages for people, the same data as JSON under /api/ (the
+keys of the CLI's `--format json`), pause and resume as the only actions. See daemon.web.security for who
+may see what."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
+from sqlalchemy.engine import Engine
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from daemon import views
+from daemon.cli.render import to_jsonable
+from daemon.config.models import Settings
+from daemon.report import chart
+from daemon.web.data import Store
+from daemon.web.security import SESSION_COOKIE, Access, Guard, csrf_ok
+
+HERE = Path(__file__).resolve().parent
+NAV = [("/", "Overview"), ("/runs", "Runs"), ("/orders", "Orders"), ("/alerts", "Alerts"), ("/lots", "Lots"),
+       ("/gains", "Gains"), ("/backtests", "Backtests")]
+MONEY_KEYS = {"cost_basis", "wash_sale_adjustment", "unrealized_gain", "proceeds", "adjustment", "gain",
+              "estimated_loss", "estimated_benefit", "estimated_cost", "buy_notional", "notional",
+              "permanently_disallowed", "(d) proceeds", "(e) cost basis", "(g) adjustment", "(h) gain or loss",
+              "harvested", "tax_saved", "cash", "excess_cash"}
+PRICE_KEYS = {"price", "filled_avg_price", "sell_price", "buy_price"}
+BADGE_KEYS = {"status", "severity"}
+GAIN_NUMERIC = ("quantity", "proceeds", "cost_basis", "adjustment", "gain")
+F8949_NUMERIC = ("(d) proceeds", "(e) cost basis", "(g) adjustment", "(h) gain or loss")
+SUMMARY_LABELS = [("short_term_net", "Net short-term"), ("long_term_net", "Net long-term"), ("net", "Net"),
+                  ("ordinary_income_offset", "Deducted from ordinary income"),
+                  ("carryforward_short", "Carry-forward short"), ("carryforward_long", "Carry-forward long")]
+MAX_LIMIT = 10_000
+ORDERS_SHOWN = 500
+
+
+class BadRequest(Exception):
+    pass
+
+
+def today() -> date:
+    """The day the report calls today (`tlh report`)."""
+    return datetime.now(UTC).date()
+
+
+# -- formatting for templates -------------------------------------------------------------------------------------
+def money(value: Any) -> Markup | str:
+    if value is None or value == "":
+        return "–"
+    v = Decimal(value)
+    text = f"${abs(v):,.2f}"
+    return Markup('<span class="neg">−{}</span>').format(text) if v < 0 else text
+
+
+def price(value: Any) -> str:
+    return "–" if value is None or value == "" else f"${Decimal(value):,.4f}".rstrip("0").rstrip(".")
+
+
+def pct(value: Any) -> str:
+    return "–" if value is None else f"{Decimal(value) * 100:.1f} %"
+
+
+def dt(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return str(value)
+
+
+def cell(value: Any, column: str) -> Markup | str:
+    if value is None or value == "":
+        return "" if column in {"error", "(g) adjustment", "code"} else "–"
+    if column in MONEY_KEYS:
+        return money(value)
+    if column in PRICE_KEYS:
+        return price(value)
+    if column in BADGE_KEYS:
+        return Markup('<span class="badge {0}">{0}</span>').format(value)
+    if isinstance(value, datetime) or column in {"created_at", "updated_at", "started_at", "finished_at"}:
+        return dt(value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return Markup("<br>").join(str(v) for v in value)
+    if isinstance(value, Decimal):
+        return f"{value.normalize():f}" if value == value.to_integral() else f"{value:f}"
+    return str(value)
+
+
+def environment() -> Environment:
+    env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True),
+                      trim_blocks=True, lstrip_blocks=True, auto_reload=False)
+    env.filters.update(money=money, price=price, pct=pct, dt=dt, cell=cell)
+    return env
+
+
+# -- query parameters ---------------------------------------------------------------------------------------------
+def _int(params: Mapping[str, str], name: str, low: int, high: int) -> int | None:
+    raw = params.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadRequest(f"{name}: not a whole number: {raw!r}") from None
+    if not low <= value <= high:
+        raise BadRequest(f"{name}: must be between {low} and {high}")
+    return value
+
+
+def _day(params: Mapping[str, str], name: str) -> date | None:
+    raw = params.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise BadRequest(f"{name}: not a YYYY-MM-DD date: {raw!r}") from None
+
+
+def _choice(params: Mapping[str, str], name: str, allowed: set[str] | list[str]) -> str | None:
+    raw = params.get(name, "").strip()
+    if not raw:
+        return None
+    if raw not in allowed:
+        raise BadRequest(f"{name}: unknown {name} {raw!r}; one of: {', '.join(sorted(allowed))}")
+    return raw
+
+
+def _text(params: Mapping[str, str], name: str, limit: int = 100) -> str | None:
+    raw = params.get(name, "").strip()
+    if len(raw) > limit:
+        raise BadRequest(f"{name}: longer than {limit} characters")
+    return raw or None
+
+
+class Dashboard:
+    """Routes over one store; `create_app` wires them into Starlette with the guard middleware."""
+
+    def __init__(self, settings: Settings, engine: Engine, access: Access, clock: Callable[[], date] = today):
+        self.settings, self.access, self.clock = settings, access, clock
+        self.store = Store(engine, settings)
+        self.env = environment()
+        self.accounts = [a.id for a in settings.accounts]
+
+    # -- plumbing ---------------------------------------------------------------------------------------------
+    def page(self, request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+        html = self.env.get_template(template).render(
+            nav=NAV, page=request.url.path if request.url.path in dict(NAV) else _section(request.url.path),
+            csrf=request.state.csrf, signed_in=request.state.signed_in,
+            show_nav=request.state.signed_in or not self.access.required, mode=self.settings.mode, **context)
+        return HTMLResponse(html, status)
+
+    @staticmethod
+    def json(value: Any, status: int = 200) -> JSONResponse:
+        return JSONResponse(to_jsonable(value), status)
+
+    def _account(self, params: Mapping[str, str]) -> str | None:
+        return _choice(params, "account", self.accounts)
+
+    def _year(self, params: Mapping[str, str], default: bool) -> int | None:
+        year = _int(params, "year", 1900, 2999)
+        return self.store.default_year(self.clock()) if year is None and default else year
+
+    # -- public ----------------------------------------------------------------------------------------------
+    def healthz(self, request: Request) -> Response:
+        return PlainTextResponse("ok")
+
+    def login_form(self, request: Request) -> Response:
+        if not self.access.required or self.access.allows(request):
+            return RedirectResponse("/", 303)
+        return self.page(request, "login.html", title="Sign in", next=_local(request.query_params.get("next")),
+                         error=None)
+
+    async def unauthorized(self, request: Request) -> Response:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return self.page(request, "login.html", 401, title="Sign in", next=_local(target), error=None)
+
+    async def login(self, request: Request) -> Response:
+        form = await request.form()
+        nxt = _local(str(form.get("next") or "/"))
+        if not self.access.required:
+            return RedirectResponse(nxt, 303)
+        if not csrf_ok(request, str(form.get("csrf") or "")):
+            return self.page(request, "login.html", 403, title="Sign in", next=nxt,
+                             error="The form expired; please sign in again.")
+        if not self.access.token_matches(str(form.get("token") or "")):
+            await asyncio.sleep(1)  # a guess per second, per connection, at most
+            return self.page(request, "login.html", 401, title="Sign in", next=nxt, error="Wrong token.")
+        response = RedirectResponse(nxt, 303)
+        response.set_cookie(SESSION_COOKIE, self.access.session_value(), httponly=True, samesite="strict",
+                            secure=request.url.scheme == "https", path="/")
+        return response
+
+    async def logout(self, request: Request) -> Response:
+        form = await request.form()
+        if not csrf_ok(request, str(form.get("csrf") or "")):
+            return self.error(request, 403, "Refused", "The form expired (CSRF check failed); reload the page.")
+        response = RedirectResponse("/login" if self.access.required else "/", 303)
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        return response
+
+    def error(self, request: Request, status: int, heading: str, message: str) -> Response:
+        if request.url.path.startswith("/api/"):
+            return self.json({"error": message}, status)
+        return self.page(request, "error.html", status, title=heading, heading=heading, message=message)
+
+    # -- pages -----------------------------------------------------------------------------------------------
+    def overview_data(self, year: int) -> dict[str, Any]:
+        day = self.clock()
+        report = self.store.report(year, day)
+        states = self.store.states()
+        restrictions = [{**r, "household": h["household"], "days_left": (r["until"] - day).days}
+                        for h in report["households"] for r in h["restrictions"]]
+        return {"year": year, "today": day, "report": report,
+                "restrictions": sorted(restrictions, key=lambda r: (r["until"], r["household"], r["symbol"])),
+                "swap_backs": self.store.swap_backs(day, states),
+                "turning_long_term": self.store.turning_long_term(day, states)}
+
+    def overview(self, request: Request) -> Response:
+        year = self._year(request.query_params, default=True)
+        assert year is not None
+        d = self.overview_data(year)
+        charts = {h["household"]: chart.svg([(p["date"], p["harvested_loss"], p["tax_saved"]) for p in h["timeline"]],
+                                            year, d["today"]) for h in d["report"]["households"]}
+        return self.page(request, "overview.html", title="Overview", charts=charts, turning=d["turning_long_term"],
+                         **{k: v for k, v in d.items() if k != "turning_long_term"})
+
+    def runs_page(self, request: Request) -> Response:
+        limit = _int(request.query_params, "limit", 1, MAX_LIMIT) or 100
+        return self.page(request, "runs.html", title="Runs", runs=self.store.runs(limit), limit=limit)
+
+    def run_page(self, request: Request) -> Response:
+        run = self.store.run(request.path_params["run_id"])
+        if run is None:
+            return self.error(request, 404, "No such run", f"There is no run {request.path_params['run_id']!r}.")
+        plan = run["plan"]
+        return self.page(request, "run.html", title=f"Run {run['id']}", run=run, plan=plan,
+                         pairs=plan.get("pairs", []), skipped=plan.get("skipped", []))
+
+    def _order_filters(self, params: Mapping[str, str]) -> dict[str, str | None]:
+        return {"run": _text(params, "run"), "account": self._account(params), "symbol": _text(params, "symbol", 20),
+                "status": _text(params, "status", 40), "leg": _choice(params, "leg", {"sell", "buy"})}
+
+    def orders_page(self, request: Request) -> Response:
+        f = self._order_filters(request.query_params)
+        rows = self.store.orders(**f)
+        statuses = sorted({r["status"] for r in (rows if not f["status"] else self.store.orders())})
+        shown = list(reversed(rows[-ORDERS_SHOWN:]))
+        return self.page(request, "orders.html", title="Orders", f=f, shown=shown, total=len(rows),
+                         accounts=self.accounts, statuses=statuses)
+
+    def alerts_page(self, request: Request) -> Response:
+        severity = _choice(request.query_params, "severity", {"info", "warning", "error"})
+        since = _day(request.query_params, "since")
+        rows = self.store.alerts(since, 500, severity=severity)
+        for r in rows:
+            r["where"] = r["account"] or r["household"] or ""
+        return self.page(request, "alerts.html", title="Alerts", alerts=rows, severity=severity, since=since)
+
+    def lots_page(self, request: Request) -> Response:
+        account = self._account(request.query_params)
+        rows = self.store.lots(account)
+        by_account: dict[str, list[dict[str, Any]]] = {}
+        for r in rows:
+            by_account.setdefault(r["account"], []).append(r)
+        prices = self.store.prices()
+        return self.page(request, "lots.html", title="Lots", by_account=list(by_account.items()),
+                         account=account, accounts=self.accounts,
+                         account_types={a.id: a.type.value for a in self.settings.accounts},
+                         prices_day=prices.last_day() if prices else None)
+
+    def _gains_args(self, params: Mapping[str, str]) -> tuple[int | None, str | None, str]:
+        return (self._year(params, default=False), self._account(params),
+                _choice(params, "view", {"rows", "8949"}) or "rows")
+
+    def gains_page(self, request: Request) -> Response:
+        params = request.query_params
+        if "year" not in params:
+            return RedirectResponse(f"/gains?year={self.store.default_year(self.clock())}", 303)
+        year, account, view = self._gains_args(params)
+        if view == "8949":
+            rows = self.store.form_8949(year, account)
+            columns = [(c, c) for c in views.F8949_COLUMNS]
+            numeric: tuple[str, ...] = F8949_NUMERIC
+        else:
+            rows = self.store.gains(year, account)
+            columns = [(c, c.replace("_", " ").capitalize()) for c in views.GAIN_COLUMNS]
+            numeric = GAIN_NUMERIC
+        query = urlencode({k: v for k, v in (("year", year), ("account", account), ("view", view)) if v})
+        return self.page(request, "gains.html", title="Gains", rows=rows, columns=columns, numeric=numeric,
+                         year=year, account=account, view=view, accounts=self.accounts, query=query,
+                         summary=self.store.gains_summary(year, account), summary_labels=SUMMARY_LABELS)
+
+    def gains_csv(self, request: Request) -> Response:
+        year, account, view = self._gains_args(request.query_params)
+        if view == "8949":
+            rows, columns = self.store.form_8949(year, account), views.F8949_COLUMNS
+        else:
+            rows, columns = self.store.gains(year, account), views.GAIN_COLUMNS
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(columns)
+        for row in rows:  # as `tlh gains --format csv` / `--format 8949`
+            writer.writerow([to_jsonable(row.get(c, "")) for c in columns])
+        name = "form-8949" if view == "8949" else "gains"
+        name += f"-{year}" if year else ""
+        name += f"-{account}" if account else ""
+        return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+
+    def backtests_page(self, request: Request) -> Response:
+        return self.page(request, "backtests.html", title="Backtests", backtests=self.store.backtests(),
+                         folder=self.settings.dashboard.backtests)
+
+    def backtest_page(self, request: Request) -> Response:
+        name = request.path_params["name"]
+        data = self.store.backtest(name)
+        if data is None:
+            return self.error(request, 404, "No such backtest", f"There is no stored backtest result {name!r}.")
+        from daemon.backtest.html import body  # numpy comes with it: only when someone looks at a backtest
+
+        try:
+            html = body(data)
+        except (KeyError, TypeError, ValueError) as exc:
+            return self.error(request, 422, "Unreadable backtest", f"{name}: not a `tlh backtest --format json` "
+                                                                   f"result ({type(exc).__name__}: {exc})")
+        return self.page(request, "backtest.html", title=f"Backtest {name}", body=Markup(html), name=name)
+
+    # -- API ---------------------------------------------------------------------------------------------------
+    def api_report(self, request: Request) -> Response:
+        year = self._year(request.query_params, default=True)
+        assert year is not None
+        return self.json(self.store.report(year, self.clock()))
+
+    def api_overview(self, request: Request) -> Response:
+        year = self._year(request.query_params, default=True)
+        assert year is not None
+        return self.json(self.overview_data(year))
+
+    def api_runs(self, request: Request) -> Response:
+        return self.json(self.store.runs(_int(request.query_params, "limit", 1, MAX_LIMIT) or 50))
+
+    def api_run(self, request: Request) -> Response:
+        run = self.store.run(request.path_params["run_id"])
+        return self.json(run) if run is not None else self.error(request, 404, "", "no such run")
+
+    def api_orders(self, request: Request) -> Response:
+        return self.json(self.store.orders(**self._order_filters(request.query_params)))
+
+    def api_alerts(self, request: Request) -> Response:
+        p = request.query_params
+        return self.json(self.store.alerts(_day(p, "since"), _int(p, "limit", 1, MAX_LIMIT) or 200,
+                                           severity=_choice(p, "severity", {"info", "warning", "error"}),
+                                           run=_text(p, "run")))
+
+    def api_lots(self, request: Request) -> Response:
+        return self.json(self.store.lots(self._account(request.query_params)))
+
+    def api_gains(self, request: Request) -> Response:
+        p = request.query_params
+        year, account, view = self._gains_args(p)
+        if p.get("summary") in {"1", "true", "yes"}:  # as `tlh gains --summary --format json`
+            return self.json({"year": year, **self.store.gains_summary(year, account)})
+        if view == "8949":
+            return self.json(self.store.form_8949(year, account))
+        return self.json(self.store.gains(year, account))
+
+    def api_backtests(self, request: Request) -> Response:
+        return self.json(self.store.backtests())
+
+    def api_backtest(self, request: Request) -> Response:
+        data = self.store.backtest(request.path_params["name"])
+        return self.json(data) if data is not None else self.error(request, 404, "", "no such backtest")
+
+    def routes(self) -> list[Route | Mount]:
+        guarded = self._guarded
+        return [
+            Route("/healthz", self.healthz),
+            Route("/login", self.login_form, methods=["GET"]),
+            Route("/login", self.login, methods=["POST"]),
+            Route("/logout", self.logout, methods=["POST"]),
+            Route("/", guarded(self.overview)),
+            Route("/runs", guarded(self.runs_page)),
+            Route("/runs/{run_id}", guarded(self.run_page)),
+            Route("/orders", guarded(self.orders_page)),
+            Route("/alerts", guarded(self.alerts_page)),
+            Route("/lots", guarded(self.lots_page)),
+            Route("/gains", guarded(self.gains_page)),
+            Route("/gains.csv", guarded(self.gains_csv)),
+            Route("/backtests", guarded(self.backtests_page)),
+            Route("/backtests/{name}", guarded(self.backtest_page)),
+            Route("/api/report", guarded(self.api_report)),
+            Route("/api/overview", guarded(self.api_overview)),
+            Route("/api/runs", guarded(self.api_runs)),
+            Route("/api/runs/{run_id}", guarded(self.api_run)),
+            Route("/api/orders", guarded(self.api_orders)),
+            Route("/api/alerts", guarded(self.api_alerts)),
+            Route("/api/lots", guarded(self.api_lots)),
+            Route("/api/gains", guarded(self.api_gains)),
+            Route("/api/backtests", guarded(self.api_backtests)),
+            Route("/api/backtests/{name}", guarded(self.api_backtest)),
+            Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+        ]
+
+    def _guarded(self, handler: Callable[[Request], Response]) -> Callable[[Request], Response]:
+        """A sync handler (run in the thread pool: the store is blocking) whose bad parameters are a 400."""
+
+        def endpoint(request: Request) -> Response:
+            try:
+                return handler(request)
+            except BadRequest as exc:
+                return self.error(request, 400, "Bad request", str(exc))
+
+        return endpoint
+
+
+def _section(path: str) -> str:
+    top = "/" + path.strip("/").split("/", 1)[0]
+    return top if top in dict(NAV) else ""
+
+
+def _local(target: str | None) -> str:
+    """Only a path on this site (never `//host` or a scheme): the login's redirect cannot leave it."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+def create_app(settings: Settings, engine: Engine, access: Access, clock: Callable[[], date] = today) -> Starlette:
+    dashboard = Dashboard(settings, engine, access, clock)
+    app = Starlette(routes=dashboard.routes(),
+                    middleware=[Middleware(Guard, access=access, unauthorized_page=dashboard.unauthorized)])
+    app.state.dashboard = dashboard
+    return app

@@ -1,0 +1,184 @@
+"""What the dashboard's pages and API show, read through the CLI's own query code (daemon.review, daemon.report,
+daemon.views): one store, one set of figures. Page-only derivations (days left, lots turning long-term,
+upcoming swap backs) are computed here from the same rows."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from daemon import bookkeeping, review, views
+from daemon.config.models import Settings
+from daemon.ledger import LedgerState
+from daemon.ledger.types import AccountType, add_one_year
+from daemon.prices import PriceBook, PriceFileError
+from daemon.prices import load as load_prices
+from daemon.report import build_report
+from daemon.report.data import default_year
+from daemon.report.views import report_dict
+from daemon.store.db import transaction
+from daemon.store.models import HarvestRun, OrderIntent
+
+LONG_TERM_SOON_DAYS = 30
+SWAP_BACK_HELD = timedelta(days=31)  # as daemon.engine.swap_back.HELD_DAYS
+BACKTEST_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,100}$")
+
+
+@dataclass
+class _Cached:
+    key: tuple[str, int] | None = None
+    book: PriceBook | None = None
+
+
+class Store:
+    """The dashboard's read side over one engine. Thread-safe: each call opens its own transaction."""
+
+    def __init__(self, engine: Engine, settings: Settings):
+        self.engine, self.settings = engine, settings
+        self._prices = _Cached()
+        self._lock = threading.Lock()
+
+    # -- shared inputs -----------------------------------------------------------------------------------------
+    def prices(self) -> PriceBook | None:
+        """The paper broker's price file, parsed again only when it changes on disk."""
+        path = self.settings.brokers.paper.prices
+        if path is None:
+            return None
+        try:
+            key = (str(path), Path(path).stat().st_mtime_ns)
+        except OSError:
+            return None
+        with self._lock:
+            if self._prices.key != key:
+                try:
+                    self._prices = _Cached(key, load_prices(Path(path)))
+                except PriceFileError:
+                    self._prices = _Cached(key, None)
+            return self._prices.book
+
+    def states(self) -> list[LedgerState]:
+        with transaction(self.engine) as session:
+            return review.ledger_states(session, self.settings)
+
+    def default_year(self, today: date) -> int:
+        return default_year(self.engine, today)
+
+    # -- pages -------------------------------------------------------------------------------------------------
+    def report(self, year: int, today: date) -> dict[str, Any]:
+        """`tlh report --format json` for `year`."""
+        return report_dict(build_report(self.engine, self.settings, year, today))
+
+    def runs(self, limit: int | None = 50) -> list[dict[str, Any]]:
+        with transaction(self.engine) as session:
+            return review.runs(session, limit)
+
+    def run(self, run_id: str) -> dict[str, Any] | None:
+        with transaction(self.engine) as session:
+            return review.run_detail(session, run_id)
+
+    def orders(self, **filters: str | None) -> list[dict[str, Any]]:
+        with transaction(self.engine) as session:
+            return review.order_rows(session, **filters)
+
+    def alerts(self, since: date | None = None, limit: int | None = 200, severity: str | None = None,
+               run: str | None = None) -> list[dict[str, Any]]:
+        with transaction(self.engine) as session:
+            return review.alerts(session, since, limit, severity=severity, run=run)
+
+    def lots(self, account: str | None = None, states: list[LedgerState] | None = None) -> list[dict[str, Any]]:
+        return review.lot_rows(self.states() if states is None else states, account, self.prices())
+
+    def gains(self, year: int | None, account: str | None = None) -> list[dict[str, Any]]:
+        return [views.gain_row(r) for r in review.gain_rows(self.states(), year, account)]
+
+    def form_8949(self, year: int | None, account: str | None = None) -> list[dict[str, Any]]:
+        rows = review.gain_rows(self.states(), year, account)
+        return views.form_8949(rows, bookkeeping.ledger_accounts(self.settings))
+
+    def gains_summary(self, year: int | None, account: str | None = None) -> dict[str, Any]:
+        from daemon.ledger import gains
+
+        tax = self.settings.tax
+        rows = review.gain_rows(self.states(), year, account)
+        return views.summary_dict(gains.summarize(rows, offset_limit=tax.ordinary_income_offset,
+                                                  prior_carryforward_short=tax.prior_carryforward_short,
+                                                  prior_carryforward_long=tax.prior_carryforward_long))
+
+    # -- overview-only derivations ---------------------------------------------------------------------------
+    def turning_long_term(self, today: date, states: list[LedgerState] | None = None,
+                          days: int = LONG_TERM_SOON_DAYS) -> list[dict[str, Any]]:
+        """Open lots in taxable accounts that become long-term within `days`: selling them a little later
+        turns a short-term gain into a long-term one (and a short-term loss into a long-term loss)."""
+        taxable = {a.id for a in self.settings.accounts if a.type is AccountType.TAXABLE}
+        out = []
+        for row in self.lots(states=states):
+            if row["account"] not in taxable:
+                continue
+            long_from = add_one_year(row["acquired"]) + timedelta(days=1)
+            left = (long_from - today).days
+            if 0 < left <= days:
+                out.append({**row, "long_term_from": long_from, "days_left": left})
+        return sorted(out, key=lambda r: (r["days_left"], r["account"], r["symbol"]))
+
+    def swap_backs(self, today: date, states: list[LedgerState] | None = None) -> list[dict[str, Any]]:
+        """Replacements the daemon bought that are still held and not yet 31 days old: from that day the
+        engine may swap them back to the asset class's primary fund (`[harvest] swap_back`)."""
+        states = self.states() if states is None else states
+        held = {(lot.account, lot.symbol, lot.purchased): lot.quantity for s in states for lot in s.open_lots}
+        primaries = {m: c.members[0] for c in self.settings.asset_classes for m in c.members[1:]}
+        with transaction(self.engine) as session:
+            bought = session.execute(
+                sa.select(OrderIntent.account_id, OrderIntent.symbol, HarvestRun.as_of, OrderIntent.run_id)
+                .join(HarvestRun, HarvestRun.id == OrderIntent.run_id)
+                .where(OrderIntent.leg == "buy", OrderIntent.filled_quantity > 0,
+                       HarvestRun.as_of > today - SWAP_BACK_HELD)).all()
+        out = []
+        for account, symbol, day, run_id in bought:
+            quantity = held.get((account, symbol, day))
+            if quantity is None or symbol not in primaries:
+                continue
+            eligible = day + SWAP_BACK_HELD
+            out.append({"account": account, "symbol": symbol, "primary": primaries[symbol], "bought": day,
+                        "quantity": quantity, "eligible": eligible, "days_left": (eligible - today).days,
+                        "run_id": run_id, "enabled": self.settings.harvest.swap_back})
+        return sorted(out, key=lambda r: (r["eligible"], r["account"], r["symbol"]))
+
+    # -- backtests -------------------------------------------------------------------------------------------
+    def backtests(self) -> list[dict[str, Any]]:
+        folder = self.settings.dashboard.backtests
+        if folder is None or not Path(folder).is_dir():
+            return []
+        out = []
+        for path in sorted(Path(folder).glob("*.json")):
+            if not BACKTEST_NAME.match(path.stem):
+                continue
+            data = self.backtest(path.stem)
+            if data is None:
+                continue
+            series = data.get("series", {}).get("date") or [""]
+            out.append({"name": path.stem, "portfolio": data.get("portfolio", path.stem),
+                        "description": data.get("description", ""), "start": series[0], "end": series[-1],
+                        "tax_alpha": data.get("tax_alpha")})
+        return out
+
+    def backtest(self, name: str) -> dict[str, Any] | None:
+        """A stored `tlh backtest --format json` result by file name (no path: only files in the folder)."""
+        folder = self.settings.dashboard.backtests
+        if folder is None or not BACKTEST_NAME.match(name):
+            return None
+        path = Path(folder) / f"{name}.json"
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if not isinstance(data, dict) or "series" not in data or "portfolio" not in data:
+            return None
+        return data
