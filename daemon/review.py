@@ -121,3 +121,25 @@ def gain_rows(states: Iterable[LedgerState], year: int | None, account: str | No
     dispositions = [d for s in states for d in s.dispositions
                     if (year is None or d.sold.year == year) and account in (None, d.account)]
     return gains.rows(sorted(dispositions, key=lambda d: (d.sold, d.seq)))
+
+
+def gains_summary(states: Iterable[LedgerState], settings: Settings, year: int | None,
+                  account: str | None) -> list[dict[str, Any]]:
+    """`tlh gains --summary`: one row per return and year, each year's carry-forward chained from the years
+    before it."""
+    from daemon import tax_returns
+
+    dispositions = [d for s in states for d in s.dispositions if account in (None, d.account)]
+    return [tax_returns.summary_dict(y) for y in tax_returns.schedule(settings, dispositions, through=year)
+            if year is None or y.year == year]
+
+
+def taxpayer_accounts(settings: Settings) -> dict[str, list[str]]:
+    """Each return (taxpayer) with the accounts reported on it, in configuration order."""
+    from daemon.config import taxpayers
+
+    out: dict[str, list[str]] = {r.id: [] for r in taxpayers.returns(settings)}
+    for account, ret in taxpayers.returns_by_account(settings).items():
+        out.setdefault(ret.id, []).append(account)
+    order = {a.id: i for i, a in enumerate(settings.accounts)}
+    return {k: sorted(v, key=order.__getitem__) for k, v in out.items()}

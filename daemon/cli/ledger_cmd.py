@@ -170,9 +170,7 @@ def _summary(settings: Settings, year: int | None, account: str | None, fmt: Gai
     """One row per return and year: each year's carry-forward chained from the years before it."""
     from daemon import tax_returns
 
-    dispositions = [d for s in _states(settings) for d in s.dispositions if account in (None, d.account)]
-    rows = [tax_returns.summary_dict(y) for y in tax_returns.schedule(settings, dispositions, through=year)
-            if year is None or y.year == year]
+    rows = review.gains_summary(_states(settings), settings, year, account)
     if fmt is GainsFormat.JSON:
         print_json(rows)
     elif fmt is GainsFormat.CSV:

@@ -37,14 +37,17 @@ NAV = [("/", "Overview"), ("/runs", "Runs"), ("/orders", "Orders"), ("/alerts", 
 MONEY_KEYS = {"cost_basis", "wash_sale_adjustment", "unrealized_gain", "proceeds", "adjustment", "gain",
               "estimated_loss", "estimated_benefit", "estimated_cost", "buy_notional", "notional",
               "permanently_disallowed", "(d) proceeds", "(e) cost basis", "(g) adjustment", "(h) gain or loss",
-              "harvested", "tax_saved", "cash", "excess_cash"}
+              "harvested", "tax_saved", "cash", "excess_cash", "short_term_net", "long_term_net", "net",
+              "ordinary_income_offset", "carryforward_short", "carryforward_long", "disallowed"}
 PRICE_KEYS = {"price", "filled_avg_price", "sell_price", "buy_price"}
 BADGE_KEYS = {"status", "severity"}
 GAIN_NUMERIC = ("quantity", "proceeds", "cost_basis", "adjustment", "gain")
 F8949_NUMERIC = ("(d) proceeds", "(e) cost basis", "(g) adjustment", "(h) gain or loss")
-SUMMARY_LABELS = [("short_term_net", "Net short-term"), ("long_term_net", "Net long-term"), ("net", "Net"),
-                  ("ordinary_income_offset", "Deducted from ordinary income"),
-                  ("carryforward_short", "Carry-forward short"), ("carryforward_long", "Carry-forward long")]
+SUMMARY_COLUMNS = [("taxpayer", "Taxpayer (return)"), ("year", "Year"), ("short_term_net", "Net short-term"),
+                   ("long_term_net", "Net long-term"), ("net", "Net"),
+                   ("ordinary_income_offset", "Deducted from ordinary income"),
+                   ("carryforward_short", "Carry-forward short"), ("carryforward_long", "Carry-forward long"),
+                   ("disallowed", "Disallowed"), ("permanently_disallowed", "Permanently disallowed")]
 MAX_LIMIT = 10_000
 ORDERS_SHOWN = 500
 
@@ -288,42 +291,44 @@ class Dashboard:
                          account_types={a.id: a.type.value for a in self.settings.accounts},
                          prices_day=prices.last_day() if prices else None)
 
-    def _gains_args(self, params: Mapping[str, str]) -> tuple[int | None, str | None, str]:
+    def _gains_args(self, params: Mapping[str, str]) -> tuple[int | None, str | None, str | None, str]:
         return (self._year(params, default=False), self._account(params),
+                _choice(params, "taxpayer", list(self.store.taxpayers())),
                 _choice(params, "view", {"rows", "8949"}) or "rows")
 
     def gains_page(self, request: Request) -> Response:
         params = request.query_params
         if "year" not in params:
             return RedirectResponse(f"/gains?year={self.store.default_year(self.clock())}", 303)
-        year, account, view = self._gains_args(params)
+        year, account, taxpayer, view = self._gains_args(params)
         if view == "8949":
-            rows = self.store.form_8949(year, account)
+            rows = self.store.form_8949(year, account, taxpayer)
             columns = [(c, c) for c in views.F8949_COLUMNS]
             numeric: tuple[str, ...] = F8949_NUMERIC
         else:
-            rows = self.store.gains(year, account)
+            rows = self.store.gains(year, account, taxpayer)
             columns = [(c, c.replace("_", " ").capitalize()) for c in views.GAIN_COLUMNS]
             numeric = GAIN_NUMERIC
-        query = urlencode({k: v for k, v in (("year", year), ("account", account), ("view", view)) if v})
+        query = urlencode({k: v for k, v in (("year", year), ("account", account), ("taxpayer", taxpayer),
+                                             ("view", view)) if v})
         return self.page(request, "gains.html", title="Gains", rows=rows, columns=columns, numeric=numeric,
-                         year=year, account=account, view=view, accounts=self.accounts, query=query,
-                         summary=self.store.gains_summary(year, account), summary_labels=SUMMARY_LABELS)
+                         year=year, account=account, taxpayer=taxpayer, view=view, accounts=self.accounts,
+                         taxpayers=self.store.taxpayers(), query=query,
+                         summary=self.store.gains_summary(year, account, taxpayer), summary_columns=SUMMARY_COLUMNS)
 
     def gains_csv(self, request: Request) -> Response:
-        year, account, view = self._gains_args(request.query_params)
+        year, account, taxpayer, view = self._gains_args(request.query_params)
         if view == "8949":
-            rows, columns = self.store.form_8949(year, account), views.F8949_COLUMNS
+            rows, columns = self.store.form_8949(year, account, taxpayer), views.F8949_COLUMNS
         else:
-            rows, columns = self.store.gains(year, account), views.GAIN_COLUMNS
+            rows, columns = self.store.gains(year, account, taxpayer), views.GAIN_COLUMNS
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(columns)
         for row in rows:  # as `tlh gains --format csv` / `--format 8949`
             writer.writerow([to_jsonable(row.get(c, "")) for c in columns])
-        name = "form-8949" if view == "8949" else "gains"
-        name += f"-{year}" if year else ""
-        name += f"-{account}" if account else ""
+        name = "-".join(str(part) for part in ("form-8949" if view == "8949" else "gains", year, account, taxpayer)
+                        if part)
         return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
 
@@ -377,12 +382,12 @@ class Dashboard:
 
     def api_gains(self, request: Request) -> Response:
         p = request.query_params
-        year, account, view = self._gains_args(p)
+        year, account, taxpayer, view = self._gains_args(p)
         if p.get("summary") in {"1", "true", "yes"}:  # as `tlh gains --summary --format json`
-            return self.json({"year": year, **self.store.gains_summary(year, account)})
+            return self.json(self.store.gains_summary(year, account, taxpayer))
         if view == "8949":
-            return self.json(self.store.form_8949(year, account))
-        return self.json(self.store.gains(year, account))
+            return self.json(self.store.form_8949(year, account, taxpayer))
+        return self.json(self.store.gains(year, account, taxpayer))
 
     def api_backtests(self, request: Request) -> Response:
         return self.json(self.store.backtests())

@@ -96,21 +96,28 @@ class Store:
     def lots(self, account: str | None = None, states: list[LedgerState] | None = None) -> list[dict[str, Any]]:
         return review.lot_rows(self.states() if states is None else states, account, self.prices())
 
-    def gains(self, year: int | None, account: str | None = None) -> list[dict[str, Any]]:
-        return [views.gain_row(r) for r in review.gain_rows(self.states(), year, account)]
-
-    def form_8949(self, year: int | None, account: str | None = None) -> list[dict[str, Any]]:
+    def _gain_rows(self, year: int | None, account: str | None, taxpayer: str | None) -> list[Any]:
         rows = review.gain_rows(self.states(), year, account)
-        return views.form_8949(rows, bookkeeping.ledger_accounts(self.settings))
+        if taxpayer is not None:
+            accounts = set(review.taxpayer_accounts(self.settings).get(taxpayer, []))
+            rows = [r for r in rows if r.account in accounts]
+        return rows
 
-    def gains_summary(self, year: int | None, account: str | None = None) -> dict[str, Any]:
-        from daemon.ledger import gains
+    def gains(self, year: int | None, account: str | None = None, taxpayer: str | None = None) -> list[dict[str, Any]]:
+        return [views.gain_row(r) for r in self._gain_rows(year, account, taxpayer)]
 
-        tax = self.settings.tax
-        rows = review.gain_rows(self.states(), year, account)
-        return views.summary_dict(gains.summarize(rows, offset_limit=tax.ordinary_income_offset,
-                                                  prior_carryforward_short=tax.prior_carryforward_short,
-                                                  prior_carryforward_long=tax.prior_carryforward_long))
+    def form_8949(self, year: int | None, account: str | None = None,
+                  taxpayer: str | None = None) -> list[dict[str, Any]]:
+        return views.form_8949(self._gain_rows(year, account, taxpayer), bookkeeping.ledger_accounts(self.settings))
+
+    def gains_summary(self, year: int | None, account: str | None = None,
+                      taxpayer: str | None = None) -> list[dict[str, Any]]:
+        """`tlh gains --summary`: a row per return (taxpayer) and year."""
+        rows = review.gains_summary(self.states(), self.settings, year, account)
+        return [r for r in rows if taxpayer in (None, r["taxpayer"])]
+
+    def taxpayers(self) -> dict[str, list[str]]:
+        return review.taxpayer_accounts(self.settings)
 
     # -- overview-only derivations ---------------------------------------------------------------------------
     def turning_long_term(self, today: date, states: list[LedgerState] | None = None,

@@ -19,6 +19,7 @@ from daemon.config.models import (
     AlertsConfig,
     AlpacaBrokerConfig,
     AssetClass,
+    DashboardConfig,
     GivingConfig,
     HarvestConfig,
     HouseholdConfig,
@@ -184,7 +185,7 @@ def test_example_documents_every_key() -> None:
         "brokers.paper": PaperBrokerConfig, "brokers.alpaca": AlpacaBrokerConfig,
         "brokers.ibkr": IbkrBrokerConfig,
         "households": HouseholdConfig,
-        "giving": GivingConfig, "location": LocationConfig,
+        "giving": GivingConfig, "location": LocationConfig, "dashboard": DashboardConfig,
     }
     expected = {f"{name}.{key}" for name, model in sections.items() for key in model.model_fields}
     expected |= set(Settings.model_fields) - set(sections) - {"brokers"}

@@ -57,6 +57,9 @@ def token_client(household: Path) -> Iterator[TestClient]:
     ("/api/lots?account=ira", ["lots", "--account", "ira", "--format", "json"]),
     ("/api/gains?year=2024", ["gains", "--year", "2024", "--format", "json"]),
     ("/api/gains?year=2024&summary=1", ["gains", "--year", "2024", "--summary", "--format", "json"]),
+    ("/api/gains?summary=1", ["gains", "--summary", "--format", "json"]),
+    ("/api/gains?year=2024&account=tax", ["gains", "--year", "2024", "--account", "tax", "--format", "json"]),
+    ("/api/gains?year=2024&taxpayer=h", ["gains", "--year", "2024", "--format", "json"]),
 ])
 def test_api_answers_what_the_cli_prints(household: Path, open_client: TestClient, path: str, cli: list[str]) -> None:
     response = open_client.get(path)
