@@ -233,7 +233,7 @@ class Dashboard:
         states = self.store.states()
         restrictions = [{**r, "household": h["household"], "days_left": (r["until"] - day).days}
                         for h in report["households"] for r in h["restrictions"]]
-        return {"year": year, "today": day, "report": report,
+        return {"year": year, "today": day, "report": report, "pauses": self.store.pauses(),
                 "restrictions": sorted(restrictions, key=lambda r: (r["until"], r["household"], r["symbol"])),
                 "swap_backs": self.store.swap_backs(day, states),
                 "turning_long_term": self.store.turning_long_term(day, states)}
@@ -244,8 +244,9 @@ class Dashboard:
         d = self.overview_data(year)
         charts = {h["household"]: chart.svg([(p["date"], p["harvested_loss"], p["tax_saved"]) for p in h["timeline"]],
                                             year, d["today"]) for h in d["report"]["households"]}
+        done = _choice(request.query_params, "done", {"paused", "resumed"})
         return self.page(request, "overview.html", title="Overview", charts=charts, turning=d["turning_long_term"],
-                         **{k: v for k, v in d.items() if k != "turning_long_term"})
+                         done=done, **{k: v for k, v in d.items() if k != "turning_long_term"})
 
     def runs_page(self, request: Request) -> Response:
         limit = _int(request.query_params, "limit", 1, MAX_LIMIT) or 100
@@ -350,6 +351,49 @@ class Dashboard:
                                                                    f"result ({type(exc).__name__}: {exc})")
         return self.page(request, "backtest.html", title=f"Backtest {name}", body=Markup(html), name=name)
 
+    # -- actions: pause and resume, nothing else ----------------------------------------------------------------
+    def pause_form(self, request: Request) -> Response:
+        """The confirmation step: what pausing does, for which scope, and the button that does it."""
+        account = self._account(request.query_params)
+        return self.page(request, "pause.html", title="Pause harvesting", account=account, accounts=self.accounts,
+                         pauses=self.store.pauses(), error=None, reason="", until="")
+
+    def resume_form(self, request: Request) -> Response:
+        return self.page(request, "resume.html", title="Resume harvesting", pauses=self.store.pauses(), error=None)
+
+    async def pause_action(self, request: Request) -> Response:
+        form = await request.form()
+        if not csrf_ok(request, str(form.get("csrf") or "")):
+            return self.error(request, 403, "Refused", "The form expired (CSRF check failed); reload the page.")
+        values = {k: str(form.get(k) or "").strip() for k in ("account", "reason", "until", "confirm")}
+        try:
+            account = _choice(values, "account", self.accounts)
+            until = _day(values, "until")
+            if until is not None and until <= self.clock():
+                raise BadRequest(f"until {until}: must be after today (harvesting resumes on that day)")
+            reason = _text(values, "reason", 500) or "paused from the dashboard"
+            if values["confirm"] != "yes":
+                raise BadRequest("confirm: tick the box to confirm")
+        except BadRequest as exc:
+            return self.page(request, "pause.html", 400, title="Pause harvesting", account=values["account"] or None,
+                             accounts=self.accounts, pauses=self.store.pauses(), error=str(exc),
+                             reason=values["reason"], until=values["until"])
+        await _in_thread(self.store.pause, account, reason, until, _by())
+        return RedirectResponse("/?done=paused", 303)
+
+    async def resume_action(self, request: Request) -> Response:
+        form = await request.form()
+        if not csrf_ok(request, str(form.get("csrf") or "")):
+            return self.error(request, 403, "Refused", "The form expired (CSRF check failed); reload the page.")
+        try:
+            account = _choice({"account": str(form.get("account") or "")}, "account", self.accounts)
+        except BadRequest as exc:
+            return self.error(request, 400, "Bad request", str(exc))
+        if str(form.get("confirm") or "") != "yes":
+            return self.error(request, 400, "Not confirmed", "Resume from the confirmation page.")
+        await _in_thread(self.store.resume, account, _by())
+        return RedirectResponse("/?done=resumed", 303)
+
     # -- API ---------------------------------------------------------------------------------------------------
     def api_report(self, request: Request) -> Response:
         year = self._year(request.query_params, default=True)
@@ -360,6 +404,9 @@ class Dashboard:
         year = self._year(request.query_params, default=True)
         assert year is not None
         return self.json(self.overview_data(year))
+
+    def api_pauses(self, request: Request) -> Response:
+        return self.json(self.store.pauses())
 
     def api_runs(self, request: Request) -> Response:
         return self.json(self.store.runs(_int(request.query_params, "limit", 1, MAX_LIMIT) or 50))
@@ -413,6 +460,11 @@ class Dashboard:
             Route("/gains.csv", guarded(self.gains_csv)),
             Route("/backtests", guarded(self.backtests_page)),
             Route("/backtests/{name}", guarded(self.backtest_page)),
+            Route("/pause", guarded(self.pause_form), methods=["GET"]),
+            Route("/pause", self.pause_action, methods=["POST"]),
+            Route("/resume", guarded(self.resume_form), methods=["GET"]),
+            Route("/resume", self.resume_action, methods=["POST"]),
+            Route("/api/pauses", guarded(self.api_pauses)),
             Route("/api/report", guarded(self.api_report)),
             Route("/api/overview", guarded(self.api_overview)),
             Route("/api/runs", guarded(self.api_runs)),
@@ -436,6 +488,18 @@ class Dashboard:
                 return self.error(request, 400, "Bad request", str(exc))
 
         return endpoint
+
+
+def _by() -> str:
+    from daemon.service.pause import who
+
+    return f"dashboard ({who()})"
+
+
+async def _in_thread(fn: Callable[..., Any], *args: Any) -> Any:
+    from starlette.concurrency import run_in_threadpool
+
+    return await run_in_threadpool(fn, *args)
 
 
 def _section(path: str) -> str:

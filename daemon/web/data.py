@@ -119,6 +119,26 @@ class Store:
     def taxpayers(self) -> dict[str, list[str]]:
         return review.taxpayer_accounts(self.settings)
 
+    # -- pauses (the mechanism of `tlh pause` / `tlh resume`: daemon.service.pause) --------------------------
+    def pauses(self) -> list[dict[str, Any]]:
+        """Every unresolved pause, as `tlh status` lists them."""
+        from daemon.service import pause
+
+        with transaction(self.engine) as session:
+            return [_pause_dict(p) for p in pause.unresolved(session)]
+
+    def pause(self, account: str | None, reason: str, until: date | None, by: str) -> dict[str, Any]:
+        from daemon.service import pause
+
+        with transaction(self.engine) as session:
+            return _pause_dict(pause.pause(session, account=account, reason=reason, until=until, by=by))
+
+    def resume(self, account: str | None, by: str) -> list[dict[str, Any]]:
+        from daemon.service import pause
+
+        with transaction(self.engine) as session:
+            return [_pause_dict(p) for p in pause.resume(session, account=account, by=by)]
+
     # -- overview-only derivations ---------------------------------------------------------------------------
     def turning_long_term(self, today: date, states: list[LedgerState] | None = None,
                           days: int = LONG_TERM_SOON_DAYS) -> list[dict[str, Any]]:
@@ -189,3 +209,9 @@ class Store:
         if not isinstance(data, dict) or "series" not in data or "portfolio" not in data:
             return None
         return data
+
+
+def _pause_dict(p: Any) -> dict[str, Any]:
+    return {"id": p.id, "account": p.account, "scope": p.scope, "kind": p.kind, "reason": p.reason, "until": p.until,
+            "run_id": p.run_id, "created_by": p.created_by, "created_at": p.created_at,
+            "resolved_by": p.resolved_by, "resolved_at": p.resolved_at, "description": p.describe()}

@@ -227,3 +227,49 @@ def _invoke(cfg: Path, *args: str) -> Any:
     from daemon.cli.main import app
 
     return CliRunner().invoke(app, ["--config", str(cfg), *args])
+
+
+def _csrf(c: TestClient, path: str = "/pause") -> str:
+    assert c.get(path).status_code == 200
+    return c.cookies["tlh_csrf"]
+
+
+def test_pause_and_resume_are_tlh_pause_and_resume(tmp_path: Path) -> None:
+    cfg = seeded(tmp_path)
+    for c in client(cfg):
+        csrf = _csrf(c)
+        page = c.get("/pause").text
+        assert "Pause harvesting" in page and 'name="confirm"' in page
+        # no confirmation: nothing happens
+        refused = c.post("/pause", data={"csrf": csrf, "account": "tax", "reason": "looking into it"})
+        assert refused.status_code == 400 and "confirm" in refused.text
+        assert c.get("/api/pauses").json() == []
+        # a cross-site form (no CSRF token) is refused
+        assert c.post("/pause", data={"account": "tax", "confirm": "yes"}).status_code == 403
+        assert c.post("/pause", data={"csrf": csrf, "until": "2020-01-01", "confirm": "yes"}).status_code == 400
+        done = c.post("/pause", data={"csrf": csrf, "account": "tax", "reason": "looking into it", "confirm": "yes"},
+                      follow_redirects=False)
+        assert done.status_code == 303 and done.headers["location"] == "/?done=paused"
+        (made,) = c.get("/api/pauses").json()
+        assert (made["account"], made["reason"], made["kind"]) == ("tax", "looking into it", "manual")
+        assert made["created_by"].startswith("dashboard (")
+        assert "Harvesting is paused" in c.get("/").text
+        # the CLI's resume sees it and the daemon's pause store is the one written
+        out = tlh(cfg, "resume", "--account", "tax")
+        assert "tax: resumed (manual: looking into it)" in out
+        assert c.get("/api/pauses").json() == []
+        # and the dashboard resumes what `tlh pause` made
+        tlh(cfg, "pause", "--reason", "from the CLI")
+        assert [p["scope"] for p in c.get("/api/pauses").json()] == ["all accounts"]
+        assert c.post("/resume", data={"csrf": csrf, "account": ""}).status_code == 400  # not confirmed
+        resumed = c.post("/resume", data={"csrf": csrf, "account": "", "confirm": "yes"}, follow_redirects=False)
+        assert resumed.status_code == 303
+        assert c.get("/api/pauses").json() == []
+        assert "nothing to resume" in tlh(cfg, "resume")
+
+
+def test_actions_need_the_token(token_client: TestClient) -> None:
+    for method, path in (("get", "/pause"), ("get", "/resume"), ("post", "/pause"), ("post", "/resume")):
+        response = getattr(token_client, method)(path)
+        assert response.status_code == 401, (method, path)
+    assert token_client.get("/api/pauses").status_code == 401
