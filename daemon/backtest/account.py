@@ -58,6 +58,7 @@ class SimAccount:
         self.arrays: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # per symbol: open lots' shares, bases
         self.rows: dict[int, list[GainRow]] = {}  # final gain rows (window closed) per year of sale
         self.washes: list[tuple[date, WashMatch]] = []
+        self.gains: dict[int, Decimal] = {}  # per year of sale: the gains of the lots sold at a gain
         self.trades: list[Trade] = []  # today's
         self.tags: dict[str, str] = {}  # trade id -> what made it (harvest, swap_back, rebalance, ...)
         self.sold_qty: dict[str, Decimal] = {}  # lot id -> shares sold today
@@ -141,6 +142,8 @@ class SimAccount:
             self.sales.setdefault(d.symbol, []).append(d)
             if d.sold == day:
                 today.append(d)
+                if d.taxable and d.gain > 0:
+                    self.gains[day.year] = self.gains.get(day.year, ZERO) + d.gain
         self._archive(day - KEEP)
         for symbol in scope:
             self.fshares[self.col[symbol]] = float(self.shares(symbol))

@@ -78,16 +78,21 @@ class Taxes(TaxConfig):
 
 
 class DirectIndex(Strict):
+    """The stocks and the `[accounts.direct_index]` settings the engine runs the account with."""
+
     universe: list[str] = Field(default_factory=list)  # empty: every stock of securities.csv
     weighting: Literal["equal", "price"] = "equal"  # the basket the index tracks (no market caps in the data)
     new_listings: bool = True  # a stock listing after the start joins the targets (bought with new money)
     correlation_days: Annotated[int, Field(ge=20)] = 252  # trailing daily returns for replacement ranking
-    replacements: Annotated[int, Field(ge=1)] = 5  # ranked candidates handed to the engine per stock
-    tracking_error_budget: Fraction = Decimal("0.01")  # annualized, vs the twin without harvesting
-    # Over the budget, a replacement lot is swapped back even at a gain of up to this share of its value.
-    over_budget_max_gain_pct: Fraction = Decimal("0.01")
-    tracking_error_days: Annotated[int, Field(ge=5)] = 63
-    max_buys: Annotated[int, Field(ge=1)] = 25  # stocks bought per contribution (the most underweight)
+    # As in [accounts.direct_index]:
+    exclude: list[str] = Field(default_factory=list)  # symbols, or "sector:<GICS sector>"
+    tracking_error_budget: Fraction = Decimal("0.01")  # hard limit, annualized, estimated ex ante
+    realized_gain_budget_usd: NonNegative = Decimal("0")  # gains swap backs may realize per tax year
+
+    @field_validator("exclude")
+    @classmethod
+    def _exclude(cls, v: list[str]) -> list[str]:
+        return [x.strip() if x.strip().lower().startswith("sector:") else x.strip().upper() for x in v]
 
 
 class Portfolio(Strict):

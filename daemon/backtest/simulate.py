@@ -3,7 +3,8 @@
 Each trading day, for the portfolio with harvesting and then for its twin without:
 1. the initial deposit (first day) or the monthly contribution (first trading day of a month) arrives;
 2. with harvesting, on harvest days (daily / first trading day of the week / of the month): the engine's
-   plan, filled at the paper broker's prices; in a direct index also the simulator's per-lot swap backs;
+   plan, filled at the paper broker's prices (in a direct index the engine also swaps back and invests the
+   new money, exactly as `tlh harvest` would for an account with `[accounts.direct_index]`);
 3. taxes of a finished year are settled on the first trading day on or after `taxes.settle_month/day`
    (paid from the portfolio by selling, or a saving credited, per `taxes.paid_from`);
 4. rebalancing sells when the rule says so, then idle cash is invested (most underweight first), buying only
@@ -19,21 +20,22 @@ from dataclasses import dataclass
 from datetime import date
 
 from daemon.backtest import direct
-from daemon.backtest.account import SimAccount
+from daemon.backtest.account import ACCOUNT, SimAccount
 from daemon.backtest.allocate import Allocation, drift, invest, pro_rata, rebalance
 from daemon.backtest.data import History, LargeMove
 from daemon.backtest.harvest import Settings, active, book, may_act, restricted_keys, run_engine
-from daemon.backtest.metrics import daily_returns, tracking_error
 from daemon.backtest.portfolio import Portfolio
 from daemon.backtest.result import Result, summarize
 from daemon.backtest.taxes import initial_carry
 from daemon.backtest.twin import Twin, due_years, large_moves
 from daemon.config.models import AssetClass
 from daemon.engine import PairKind
+from daemon.ledger.types import ZERO
 from daemon.prices import PriceFileError
 
 FREQUENCIES = ("daily", "weekly", "monthly")
 MIN_INVEST = 50.0  # idle cash below this waits for the next contribution
+MAX_BUYS = 25  # stocks the twin without harvesting buys with a contribution (the most underweight)
 LARGE_CASH = 0.01  # cash above this share of the value is spread over every underweight stock
 Progress = Callable[[int, int], None]
 
@@ -52,7 +54,7 @@ class Context:
     t1: int
     frequency: str
     moves: dict[str, list[LargeMove]]
-    ranker: direct.Ranker | None = None
+    feed: direct.Feed | None = None  # a direct index: the engine's inputs
     basket: direct.Basket | None = None
 
     @property
@@ -112,9 +114,8 @@ def context(portfolio: Portfolio, history: History, start: date | None, end: dat
     if not symbols:
         raise BacktestError("the direct index's universe is empty")
     basket = direct.Basket(history, symbols, di.weighting, di.new_listings, t0)
-    settings = Settings(h.model_copy(update={"swap_back": False}), settings.tax, settings.identical)
     return Context(portfolio, history, settings, basket, t0, t1, frequency, moves,
-                   direct.Ranker(history, symbols, di.correlation_days), basket)
+                   direct.Feed(history, basket, di, ACCOUNT), basket)
 
 
 def run(portfolio: Portfolio, history: History, start: date | None = None, end: date | None = None,
@@ -165,14 +166,15 @@ def step(ctx: Context, twin: Twin, twins: list[Twin], i: int, t: int, day: date,
             (rule == "threshold" and i > 0 and drift(acct, ctx.alloc, t) > float(p.rebalance.threshold)):
         rebalance(acct, ctx.alloc, t, day)
     cash = float(acct.cash)
-    if cash >= MIN_INVEST:
+    engine_invests = ctx.feed is not None and twin.harvesting  # the engine's purchases, on harvest days
+    if cash >= MIN_INVEST and not engine_invests:
         blocked = acct.blocked(day, restricted_keys(acct, twin.restrictions, day))
         # A direct index buys a few stocks with a contribution, every underweight with a large sum.
         small = p.direct_index is not None and i > 0 and cash < LARGE_CASH * acct.value(history.priced[t])
         if p.direct_index is not None and not small and i > 0:
             pro_rata(acct, ctx.alloc, t, day, blocked, "invest")
         else:
-            max_buys = p.direct_index.max_buys if small and p.direct_index else len(ctx.alloc.weights(t))
+            max_buys = MAX_BUYS if small and p.direct_index else len(ctx.alloc.weights(t))
             invest(acct, ctx.alloc, t, day, blocked, max_buys, "invest")
     twin.record(day, acct.commit(day), ctx.moves)
     twin.values[i] = acct.value(history.priced[t])
@@ -183,41 +185,21 @@ def step(ctx: Context, twin: Twin, twins: list[Twin], i: int, t: int, day: date,
 def harvest(ctx: Context, twin: Twin, twins: list[Twin], i: int, t: int, day: date) -> None:
     acct, history, h = twin.acct, ctx.history, ctx.settings.harvest
     year = twin.year(day.year)
-    restricted = restricted_keys(acct, twin.restrictions, day)
-    only: set[str] | None = None
-    classes: tuple[AssetClass, ...] = ()
-    if ctx.ranker is not None:
-        di = ctx.portfolio.direct_index
-        assert di is not None
-        ctx.ranker.refresh(t)
-        only = direct.at_loss(acct, history, t, float(h.min_loss_pct), float(h.min_loss_usd))
-        if only:
-            classes = direct.classes(only, ctx.ranker, history, t, acct, acct.blocked(day, restricted),
-                                     di.replacements)
+    if ctx.feed is not None:
+        spec = ctx.feed.spec(t, acct.gains.get(day.year, ZERO))
+        result = run_engine(acct, history, t, ctx.settings, (), twin.restrictions, direct=spec,
+                            returns=ctx.feed.returns(t))
     elif may_act(acct, ctx.alloc, history, t, h):
         classes = tuple(AssetClass.model_construct(name=s.name, members=m) for s in ctx.portfolio.sleeves
                         if (m := ctx.alloc.members(s.name, t)))
-    if classes:
-        result = run_engine(acct, history, t, ctx.settings, classes, twin.restrictions, only)
-        twin.restrictions = active(twin.restrictions, result.restrictions, day)
-        records = book(acct, result, day, twin.provenance if ctx.ranker is not None else None)
-        twin.pairs.extend(records)
-        year.pairs += sum(1 for r in records if r.kind == PairKind.HARVEST.value)
-        year.swap_backs += sum(1 for r in records if r.kind == PairKind.SWAP_BACK.value)
-    if ctx.ranker is not None and ctx.portfolio.harvest.swap_back:
-        di = ctx.portfolio.direct_index
-        assert di is not None
-        other = twins[1]
-        lo = max(0, i - di.tracking_error_days)
-        over = i - lo > 5 and tracking_error(daily_returns(twin.values[lo:i], twin.flows[lo:i]),
-                                             daily_returns(other.values[lo:i], other.flows[lo:i])) \
-            > float(di.tracking_error_budget)
-        cap = float(ctx.portfolio.harvest.swap_back_max_gain_usd)
-        blocked = acct.blocked(day, restricted_keys(acct, twin.restrictions, day))
-        swapped = direct.swap_backs(acct, history, t, day, twin.provenance, blocked, cap,
-                                    float(di.over_budget_max_gain_pct) if over else 0.0, h.max_pairs_per_run)
-        twin.pairs.extend(swapped)
-        year.swap_backs += len(swapped)
+        result = run_engine(acct, history, t, ctx.settings, classes, twin.restrictions)
+    else:
+        return
+    twin.restrictions = active(twin.restrictions, result.restrictions, day)
+    records = book(acct, result, day)
+    twin.pairs.extend(records)
+    year.pairs += sum(1 for r in records if r.kind == PairKind.HARVEST.value)
+    year.swap_backs += sum(1 for r in records if r.kind == PairKind.SWAP_BACK.value)
 
 
 __all__ = ["BacktestError", "FREQUENCIES", "PriceFileError", "run"]

@@ -13,7 +13,7 @@ from daemon.backtest.account import SimAccount
 from daemon.backtest.allocate import Allocation, raise_cash
 from daemon.backtest.data import History, LargeMove
 from daemon.backtest.portfolio import Taxes
-from daemon.backtest.records import PairRecord, Replaced
+from daemon.backtest.records import PairRecord
 from daemon.backtest.taxes import Carry, year_tax
 from daemon.engine import Restriction
 from daemon.ledger.types import Disposition, Term
@@ -62,7 +62,6 @@ class Twin:
     settled: set[int] = field(default_factory=set)
     years: dict[int, Year] = field(default_factory=dict)
     restrictions: list[Restriction] = field(default_factory=list)
-    provenance: dict[str, Replaced] = field(default_factory=dict)
     pairs: list[PairRecord] = field(default_factory=list)
     flags: list[Flag] = field(default_factory=list)
     cumulative: float = 0.0

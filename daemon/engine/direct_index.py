@@ -3,9 +3,9 @@
 Inside `plan()`, one `Book` per such account:
 - Harvest: a position at a loss is harvested as a fund is (selection.py, pairs.py); its replacement is the
   first eligible of the sold stock's peers: same GICS sub-industry, then same sector, each ranked by the
-  correlation of trailing daily returns. Never a stock the config excludes, never one the account holds at
-  a harvestable loss (buying it would forgo that harvest and wash it later), never one identical to a
-  pending loss, restricted or sold today (`BuyGuard`).
+  correlation of trailing daily returns, those under their targets before those at or over them. Never a
+  stock the config excludes, never one the account holds at a harvestable loss (buying it would forgo that
+  harvest and wash it later), never one identical to a pending loss, restricted or sold today (`BuyGuard`).
 - Swap back, per lot: a position more than `DRIFT` over its target (a stand-in bought for a harvested
   stock; a stock or fund outside the index: the transition) sells lots bought 31+ days ago and buys its
   most underweight peer, when that realizes a loss or a gain within what is left of the tax year's
@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date, timedelta
 from decimal import ROUND_DOWN, ROUND_FLOOR, Decimal
+from typing import Any
 
 from daemon.config.constituents import Constituent
 from daemon.engine.candidates import lot_sale
@@ -55,7 +56,6 @@ from daemon.ledger.types import ZERO, LedgerState, Term
 HELD = timedelta(days=31)  # a stand-in bought with a harvest may return once the harvested loss is safe
 DRIFT = Decimal("0.25")  # a position more than this share over its target is swapped back (when allowed)
 MIN_TRADE_USD = Decimal("100")  # no swap back or purchase smaller than this: not worth an order
-MAX_PURCHASES = 25  # new-money orders per account and run (the most underweight stocks)
 RANKED = 10  # replacements tried per sold stock
 DAYS_PER_YEAR = 252
 
@@ -144,6 +144,9 @@ class Book:
             if any((lot.cost + lot.adjustment) * (1 - h.min_loss_pct) >= lot.quantity * mark for lot in lots):
                 self.at_loss.add(symbol)
         self.value = account.cash + sum(self.held.values(), ZERO)
+        self.targets = {s: w * self.value for s, w in self.weights.items()}
+        self._order: list[str] | None = None  # the index's stocks, most underweight first
+        self._active: Any = None
         realized = spec.gains_realized
         if realized is None:
             realized = gains_this_year(ledger, self.id, self.run.as_of.year)
@@ -153,22 +156,43 @@ class Book:
 
     # -- weights -----------------------------------------------------------------------------------------
     def target(self, symbol: str) -> Decimal:
-        return self.weights.get(symbol, ZERO) * self.value
+        return self.targets.get(symbol, ZERO)
 
     def deficit(self, symbol: str) -> Decimal:
-        return self.target(symbol) - self.held.get(symbol, ZERO)
+        return self.targets.get(symbol, ZERO) - self.held.get(symbol, ZERO)
 
     def excess(self, symbol: str) -> Decimal:
-        return self.held.get(symbol, ZERO) - self.target(symbol)
+        return self.held.get(symbol, ZERO) - self.targets.get(symbol, ZERO)
+
+    def move(self, symbol: str, delta: Decimal) -> None:
+        """A planned trade changes what is held: keep the ordering and the tracking error current."""
+        self.held[symbol] = self.held.get(symbol, ZERO) + delta
+        self._order = None
+        r = self.returns
+        if self._active is not None and r is not None:
+            c = r.column.get(symbol)
+            if c is not None:
+                self._active += r.matrix[:, c] * (float(delta) / float(self.value))
 
     def tracking_error(self) -> float | None:
-        if self.value <= 0:
+        r = self.returns
+        if r is None or r.days < 20 or self.value <= 0:
             return None
-        value = float(self.value)
-        active = {s: -float(w) for s, w in self.weights.items()}
-        for s, v in self.held.items():
-            active[s] = active.get(s, 0.0) + float(v) / value
-        return tracking_error(active, self.returns)
+        if self._active is None:  # the active weights' daily returns, updated by `move`
+            import numpy as np
+
+            d = np.zeros(len(r.symbols))
+            value = float(self.value)
+            for s, w in self.weights.items():
+                c = r.column.get(s)
+                if c is not None:
+                    d[c] -= float(w)
+            for s, v in self.held.items():
+                c = r.column.get(s)
+                if c is not None:
+                    d[c] += float(v) / value
+            self._active = r.matrix @ d
+        return float(self._active.std()) * math.sqrt(DAYS_PER_YEAR)
 
     def over_limit(self) -> bool:
         te = self.tracking_error()
@@ -204,14 +228,23 @@ class Book:
         c = self.info.get(symbol)
         if c is None or symbol in self.excluded or not (c.sector or c.sub_industry):
             # Outside the index (the transition), excluded, or no GICS data: the most underweight stocks.
-            ranked = [s for s in self._by_deficit(self.weights) if self.buyable(s) is None]
+            ranked = [s for s in self.underweights() if self.buyable(s) is None]
             return tuple(ranked[:RANKED]), f"the underweight stocks of {self.id}'s direct index"
         ranked = [*correlation_order(symbol, sub, self.returns), *correlation_order(symbol, sector, self.returns)]
         ranked = [s for s in ranked if self.buyable(s) is None]
+        # In that order, the stocks under their targets first: buying one already at its target would
+        # concentrate the index in the stocks most often chosen, while one under it (typically a stock
+        # harvested 31+ days ago) returns toward its weight.
+        ranked = [s for s in ranked if self.deficit(s) > 0] + [s for s in ranked if self.deficit(s) <= 0]
         return tuple(ranked[:RANKED]), f"{symbol}'s sub-industry ({c.sub_industry}) and sector ({c.sector})"
 
     def _by_deficit(self, symbols: Sequence[str]) -> list[str]:
         return sorted(symbols, key=lambda s: (-self.deficit(s), s))
+
+    def underweights(self) -> list[str]:
+        if self._order is None:
+            self._order = self._by_deficit(list(self.weights))
+        return self._order
 
     # -- swap backs --------------------------------------------------------------------------------------
     def swap_backs(self, pairs: list[Pair], skipped: list[Skip], max_pairs: int, reported: set[str]) -> set[str]:
@@ -242,9 +275,13 @@ class Book:
         price = run.prices.get(symbol)
         if isinstance(price, Rejection):
             return None
+        over = self.over_limit()
+        picked = self._lots(symbol, price, excess, over)  # first the lots alone: most positions stop here
+        if isinstance(picked, Skip) or not picked:
+            return picked or None
         sub, sector = self.peers(symbol)
         c = self.info.get(symbol)
-        homes = (self._by_deficit(self.weights) if c is None or symbol in self.excluded
+        homes = (self.underweights() if c is None or symbol in self.excluded
                  else [*self._by_deficit(sub), *self._by_deficit(sector)])
         homes = [s for s in homes if self.deficit(s) >= MIN_TRADE_USD][:RANKED]
         if not homes:
@@ -255,12 +292,10 @@ class Book:
         if isinstance(choice, Rejection):
             return self._skip(symbol, choice.reason, why + choice.detail)
         amount = min(excess, self.deficit(choice.symbol))
-        over = self.over_limit()
-        picked = self._lots(symbol, price, amount, over)
-        if isinstance(picked, Skip):
-            return picked
-        if not picked:
-            return None
+        if amount < excess:
+            picked = self._lots(symbol, price, amount, over)
+            if isinstance(picked, Skip) or not picked:
+                return picked or None
         selection = of_sales(picked)
         if selection.proceeds < MIN_TRADE_USD:
             return None
@@ -273,7 +308,12 @@ class Book:
         conflict = plan.sell_conflict(symbol)
         if conflict is not None:
             return self._skip(symbol, conflict.reason, why + conflict.detail)
-        washes = plan.washes(symbol, selection)
+        # The washes a sale at the bid would have: a lot just above its basis at the close can be sold at a
+        # loss, which a recent purchase of the stock washes.
+        lots = {lot.lot_id: lot for lot in self.positions.get(symbol, ())}
+        bid = price.close - price.half_spread
+        washes = plan.washes(symbol, of_sales([lot_sale(lots[s.lot_id], s.quantity, bid, run.as_of)
+                                               for s in selection.sales]))
         if washes:
             return self._skip(symbol, SkipReason.WASH_SALE_LOOKBACK, why + describe(washes, symbol))
         out = plan.finish(pair_id, PairKind.SWAP_BACK, self.account, symbol, price, selection, [], (ZERO, ZERO),
@@ -281,8 +321,8 @@ class Book:
         if isinstance(out, Rejection):
             return self._skip(symbol, out.reason, why + out.detail)
         self.gain_left -= sum((s.gain for s in selection.sales if s.gain > 0), ZERO)
-        self.held[symbol] = self.held.get(symbol, ZERO) - selection.proceeds
-        self.held[choice.symbol] = self.held.get(choice.symbol, ZERO) + out.buy_notional
+        self.move(symbol, -selection.proceeds)
+        self.move(choice.symbol, out.buy_notional)
         return out
 
     def _lots(self, symbol: str, price: Price, amount: Decimal, over: bool) -> list[LotSale] | Skip:
@@ -356,8 +396,8 @@ class Book:
         if budget < MIN_TRADE_USD:
             return []
         out: list[Purchase] = []
-        for symbol in self._by_deficit(self.weights):
-            if len(out) >= MAX_PURCHASES or budget - h.commission_usd < MIN_TRADE_USD:
+        for symbol in self.underweights():
+            if budget - h.commission_usd < MIN_TRADE_USD:
                 break
             deficit = self.deficit(symbol)
             if deficit < MIN_TRADE_USD:
@@ -383,7 +423,7 @@ class Book:
                                 f"{symbol}: ${held:,.2f} held against a target of ${self.target(symbol):,.2f} "
                                 f"({percent(weight.quantize(Decimal('0.0001')))} % of ${self.value:,.2f})"))
             budget -= notional + h.commission_usd
-            self.held[symbol] = held + notional
+            self.move(symbol, notional)
         self.plan.cash[self.id] = reserve + budget
         return out
 
@@ -417,8 +457,8 @@ def finish(books: Sequence[Book], pairs: list[Pair], skipped: list[Skip], max_pa
     for book in books:
         for p in pairs:
             if p.account == book.id:
-                book.held[p.sell_symbol] = book.held.get(p.sell_symbol, ZERO) - p.sell_quantity * p.sell_price
-                book.held[p.buy_symbol] = book.held.get(p.buy_symbol, ZERO) + p.buy_notional
+                book.move(p.sell_symbol, -p.sell_quantity * p.sell_price)
+                book.move(p.buy_symbol, p.buy_notional)
         alert = book.alert()  # the tracking error found, before today's swap backs
         if alert is not None:
             alerts.append(alert)
