@@ -60,6 +60,7 @@ class SimAccount:
         self.washes: list[tuple[date, WashMatch]] = []
         self.gains: dict[int, Decimal] = {}  # per year of sale: the gains of the lots sold at a gain
         self.trades: list[Trade] = []  # today's
+        self.journal: list[Trade] = []  # every trade booked, in order (to replay the account elsewhere)
         self.tags: dict[str, str] = {}  # trade id -> what made it (harvest, swap_back, rebalance, ...)
         self.sold_qty: dict[str, Decimal] = {}  # lot id -> shares sold today
         self.loss_groups: set[str] = set()  # groups sold at a loss today
@@ -129,6 +130,7 @@ class SimAccount:
                            tuple(sorted((d for s in scope for d in self.sales.get(s, ())), key=_sale_order)),
                            (), self.next_seq)
         new = apply(part, self.trades, self.accounts, self.identical)
+        self.journal.extend(self.trades)
         self.through, self.next_seq = new.through, new.next_seq
         self.washes.extend((day, m) for m in new.matches)
         for symbol in scope:

@@ -118,29 +118,42 @@ def context(portfolio: Portfolio, history: History, start: date | None, end: dat
                    direct.Feed(history, basket, di, ACCOUNT), basket)
 
 
-def run(portfolio: Portfolio, history: History, start: date | None = None, end: date | None = None,
-        frequency: str = "daily", progress: Progress | None = None) -> Result:
-    began = time.perf_counter()
+def prepare(portfolio: Portfolio, history: History, start: date | None = None, end: date | None = None,
+            frequency: str = "daily") -> tuple[Context, list[Twin]]:
+    """The backtest's context and its two portfolios (with and without harvesting), before the first day."""
     ctx = context(portfolio, history, start, end, frequency)
     n = ctx.t1 - ctx.t0 + 1
     twins = [Twin(name, name == "with", SimAccount(name, ctx.settings.identical, portfolio.spread_bps, history.col),
                   n) for name in ("with", "without")]
     for twin in twins:
         twin.carry = initial_carry(portfolio.taxes)
-    dates = history.dates
+    return ctx, twins
+
+
+def advance(ctx: Context, twins: list[Twin], i: int) -> None:
+    """Trading day `i` of the backtest (row `ctx.t0 + i` of the prices), for both portfolios."""
+    dates, t = ctx.history.dates, ctx.t0 + i
+    day = dates[t]
+    new_month = i == 0 or dates[t - 1].month != day.month
+    if ctx.frequency == "daily":
+        run_day = True
+    elif ctx.frequency == "weekly":
+        run_day = i == 0 or dates[t - 1].isocalendar()[:2] != day.isocalendar()[:2]
+    else:
+        run_day = new_month
+    for twin in twins:
+        step(ctx, twin, twins, i, t, day, new_month, run_day)
+
+
+def run(portfolio: Portfolio, history: History, start: date | None = None, end: date | None = None,
+        frequency: str = "daily", progress: Progress | None = None) -> Result:
+    began = time.perf_counter()
+    ctx, twins = prepare(portfolio, history, start, end, frequency)
+    n = ctx.t1 - ctx.t0 + 1
     if progress is not None:
         progress(0, n)
-    for i, t in enumerate(range(ctx.t0, ctx.t1 + 1)):
-        day = dates[t]
-        new_month = i == 0 or dates[t - 1].month != day.month
-        if ctx.frequency == "daily":
-            run_day = True
-        elif ctx.frequency == "weekly":
-            run_day = i == 0 or dates[t - 1].isocalendar()[:2] != day.isocalendar()[:2]
-        else:
-            run_day = new_month
-        for twin in twins:
-            step(ctx, twin, twins, i, t, day, new_month, run_day)
+    for i in range(n):
+        advance(ctx, twins, i)
         if progress is not None:
             progress(i + 1, n)
     return summarize(ctx, twins, time.perf_counter() - began)
