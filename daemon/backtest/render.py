@@ -29,6 +29,10 @@ def headline(report: dict[str, Any]) -> list[tuple[str, str]]:
         ("harvested losses", f"{money(total['harvested_short'])} short-term, "
                              f"{money(total['harvested_long'])} long-term in {total['pairs']} pairs "
                              f"({total['swap_backs']} swap backs)"),
+        ("kept", f"swap backs realized {money(total.get('swap_back_realized_gains'))} of gains against "
+                 f"{money(total.get('harvested_losses'))} of losses harvested"
+                 + (f" ({pct(total['swap_back_gains_to_harvested_losses'], 1)})"
+                    if total.get("swap_back_gains_to_harvested_losses") is not None else "")),
         ("wash sales created", f"{total['wash_sales_created']} (without harvesting: "
                                f"{total['wash_sales_without_harvesting']})"),
         ("tax alpha a year", f"{pct(report['tax_alpha_annual'])} (liquidated; held "

@@ -125,6 +125,7 @@ def summarize(ctx: Context, twins: list[Twin], elapsed: float) -> Result:
             "start_value": _pair(_r(a.start_value), _r(b.start_value)),
             "end_value": _pair(_r(a.end_value), _r(b.end_value)),
             "large_move_harvests": a.flagged,
+            "harvested_losses": _r(a.harvested_losses), "swap_back_realized_gains": _r(a.swap_back_gains),
         })
     alpha = {k: _difference(fw.mwr_after[k], fwo.mwr_after[k]) for k in ASSUMPTIONS}
     rw, rwo = daily_returns(w.values, w.flows), daily_returns(wo.values, wo.flows)
@@ -136,6 +137,8 @@ def summarize(ctx: Context, twins: list[Twin], elapsed: float) -> Result:
         te["basket"] = f"{ctx.basket.weighting}-weighted"
         te["with_vs_basket"] = _r(tracking_error(rw[1:], rb), 6)
         te["without_vs_basket"] = _r(tracking_error(rwo[1:], rb), 6)
+    harvested = sum(y.harvested_losses for y in w.years.values())
+    given_back = sum(y.swap_back_gains for y in w.years.values())
     total = {
         "harvested_short": _r(sum(y.harvested_short for y in w.years.values())),
         "harvested_long": _r(sum(y.harvested_long for y in w.years.values())),
@@ -145,6 +148,10 @@ def summarize(ctx: Context, twins: list[Twin], elapsed: float) -> Result:
         "wash_sales_without_harvesting": sum(y.wash_sales for y in wo.years.values()),
         "taxes_paid": _pair(_r(fw.taxes_paid), _r(fwo.taxes_paid)),
         "deposits": _r(sum(a for _, a in w.deposits)),
+        # What the strategy keeps: the losses harvest pairs realized, and the gains swap backs gave back.
+        "harvested_losses": _r(harvested),
+        "swap_back_realized_gains": _r(given_back),
+        "swap_back_gains_to_harvested_losses": _r(given_back / harvested, 4) if harvested else None,
     }
     report: dict[str, Any] = {
         "portfolio": p.name, "description": p.description, "start": start.isoformat(), "end": end.isoformat(),

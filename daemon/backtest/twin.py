@@ -34,6 +34,8 @@ class Year:
     wash_sales: int = 0  # wash-sale matches the ledger booked on this year's trades
     tax: float | None = None  # settled tax for the year (negative: saved); None until settled
     flagged: int = 0  # harvested sales across a large one-day move
+    harvested_losses: float = 0.0  # losses of the lots harvest pairs sold at a loss (gains not netted)
+    swap_back_gains: float = 0.0  # gains of the lots swap backs sold at a gain (losses not netted)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,8 +97,13 @@ class Twin:
                 y.realized_short += result
             else:
                 y.realized_long += result
-            if tags.get(d.trade_id) != "harvest":
+            tag = tags.get(d.trade_id)
+            if tag == "swap_back" and result > 0:
+                y.swap_back_gains += result
+            if tag != "harvest":
                 continue
+            if result < 0:
+                y.harvested_losses -= result
             if d.term is Term.SHORT:
                 y.harvested_short -= result
             else:

@@ -106,3 +106,27 @@ def test_random_stocks_create_no_wash_sales() -> None:
     out = backtest(p, with_sectors(history(days, **series)), start=days[before])
     assert out["total"]["pairs"] > 10 and out["total"]["swap_backs"] > 0
     assert out["total"]["wash_sales_created"] == 0
+
+
+def test_totals_of_harvested_losses_and_swap_back_gains() -> None:
+    before = 150
+    drop = [1.0, 0.98, 0.96, 0.94, 0.92, 0.9] + [0.9] * 45
+    rise = [1.0] * 4 + [1.0 + 0.002 * i for i in range(1, 48)]  # the stand-in S3 gains after it is bought
+    series = paths(before, {"S1": drop, "S3": rise})
+    days = weekdays(before + len(drop))
+    h = with_sectors(history(days, **series))
+    # Within the tracking-error limit the short-term gain waits: no swap back, nothing given back.
+    kept = backtest(di_portfolio(tracking_error_budget="0.5"), h, start=days[before])
+    assert [p["kind"] for p in kept["pairs"]] == ["harvest"]
+    assert kept["total"]["harvested_losses"] == 600.0 and kept["total"]["swap_back_realized_gains"] == 0.0
+    # Over a (zero) tracking-error limit the stand-in goes back at a gain, which the totals count.
+    out = backtest(di_portfolio(tracking_error_budget="0"), h, start=days[before])
+    assert [p["kind"] for p in out["pairs"]] == ["harvest", "swap_back"]
+    total = out["total"]
+    assert total["harvested_losses"] == 600.0
+    realized = sum(y["realized_short"]["with_harvesting"] + y["realized_long"]["with_harvesting"]
+                   for y in out["years"])
+    assert total["swap_back_realized_gains"] > 0
+    assert total["swap_back_realized_gains"] == pytest.approx(realized + 600.0, abs=0.05)
+    assert total["swap_back_gains_to_harvested_losses"] == pytest.approx(total["swap_back_realized_gains"] / 600,
+                                                                         abs=1e-4)
