@@ -96,3 +96,32 @@ def print_report(report: dict[str, Any], file: IO[str] | None = None) -> None:
                                   for f in flagged[:5]) + "[/yellow]")
     for caveat in report["caveats"]:
         console.print(f"  - {caveat}")
+
+
+def print_windows(data: dict[str, Any], file: IO[str] | None = None) -> None:
+    """`--windows`: one row per window, then the distribution across windows."""
+    console = Console(file=file, width=160, force_terminal=False if file is not None else None)
+    a = data["assumptions"]
+    console.print(f"[bold]Backtest: {data['portfolio']}[/bold]  every {data['window']} window starting every "
+                  f"{data['step']}, {data['frequency']} harvesting")
+    console.print(f"  rates {pct(a['short_term_rate'], 1)} short-term / {pct(a['long_term_rate'], 1)} long-term "
+                  f"(+ NIIT {pct(a['niit_rate'], 1)}, state {pct(a['state_rate'], 1)}); losses {a['losses']}; "
+                  f"taxes paid from the {a['paid_from']}")
+    table = Table(title="Windows (a year)")
+    for col in ("start", "end", "tax alpha held", "liquidated", "ST at LT", "tax effect", "before-tax diff."):
+        table.add_column(col, justify="left" if col in ("start", "end") else "right")
+    for w in data["windows"]:
+        t = w["tax_alpha"]
+        table.add_row(w["start"], w["end"], pct(t["held"]), pct(t["liquidated"]), pct(t["st_at_lt"]),
+                      pct(w["tax_effect"]), pct(w["before_tax_difference"]))
+    console.print(table)
+    summary = Table(title=f"Across {len(data['windows'])} windows (a year)")
+    for col in ("", "median", "quartiles", "min", "max", "positive"):
+        summary.add_column(col, justify="left" if not col else "right")
+    rows = [(f"tax alpha, {name}", d) for name, d in data["summary"]["tax_alpha"].items()]
+    rows += [("tax effect", data["summary"]["tax_effect"]),
+             ("before-tax difference", data["summary"]["before_tax_difference"])]
+    for name, d in rows:
+        summary.add_row(name, pct(d["median"]), f"{pct(d['q1'])} .. {pct(d['q3'])}", pct(d["min"]),
+                        pct(d["max"]), f"{d['positive']} of {d['count']}")
+    console.print(summary)

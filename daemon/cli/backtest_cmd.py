@@ -30,6 +30,11 @@ class Frequency(enum.StrEnum):
     MONTHLY = "monthly"
 
 
+class Losses(enum.StrEnum):
+    LIMITED = "limited"
+    OUTSIDE_GAINS = "outside_gains"
+
+
 class Output(enum.StrEnum):
     TABLE = "table"
     JSON = "json"
@@ -59,6 +64,14 @@ def backtest_cmd(
     fmt: Annotated[Output, typer.Option("--format")] = Output.TABLE,
     output: Annotated[Path | None, typer.Option("--output", help="Write the report here (default: stdout).")]
     = None,
+    windows: Annotated[str | None, typer.Option("--windows", help="Run every window of this length (e.g. 10y) "
+                                                "and report the distribution across start dates.")] = None,
+    step: Annotated[str, typer.Option("--step", help="Windows start this far apart (e.g. 1y, 6m).")] = "1y",
+    rates: Annotated[str | None, typer.Option("--rates", help="Short-term/long-term rates in percent, e.g. "
+                                              "35/15 (default: the portfolio file's).")] = None,
+    losses: Annotated[Losses | None, typer.Option("--losses", help="limited: $3,000 a year against ordinary "
+                                                  "income, the rest carried; outside_gains: offset in full.")]
+    = None,
 ) -> None:
     """Step the harvest engine and the paper broker's fills day by day over real prices, next to the same
     portfolio without harvesting; report harvested losses, wash sales, taxes, after-tax values and tax alpha."""
@@ -78,13 +91,41 @@ def backtest_cmd(
         fail(f"{where}: {path} not found; pass --prices FILE (a wide CSV of daily closes, as "
              f"shared/data/prices/close.csv.gz)")
         return
+    from daemon.backtest import windows as by_window  # noqa: PLC0415
+
     try:
+        spec = by_window.with_rates(spec, rates, losses.value if losses is not None else None)
+        if windows is not None:
+            if fmt is Output.HTML:
+                raise BacktestError("--windows: the report is JSON or a table (--format json|table)")
+            length, every = by_window.parse_span(windows, "--windows"), by_window.parse_span(step, "--step")
+            history = load_history(path)
+            data = by_window.run_windows(spec, history, first, last, length, every, frequency.value)
+            _write_windows(data, fmt, output)
+            return
         history = load_history(path)
         result = _run(spec, history, first, last, frequency.value)
     except (PriceFileError, BacktestError) as exc:
         fail(str(exc))
         return
     _write(result.to_dict(), fmt, output)
+
+
+def _write_windows(data: dict[str, Any], fmt: Output, output: Path | None) -> None:
+    from daemon.backtest import render  # noqa: PLC0415
+
+    if fmt is Output.JSON:
+        text = json.dumps(data, indent=2) + "\n"
+        if output is None:
+            sys.stdout.write(text)
+        else:
+            output.write_text(text, encoding="utf-8")
+        return
+    if output is None:
+        render.print_windows(data)
+        return
+    with output.open("w", encoding="utf-8") as fh:
+        render.print_windows(data, fh)
 
 
 def _run(spec: Portfolio, history: History, first: date | None, last: date | None, frequency: str) -> Result:
