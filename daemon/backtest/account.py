@@ -7,20 +7,24 @@ touch: the lots and recent sales of every symbol identical to one traded today (
 identical symbols), so its work does not grow with the rest of the book. Fills follow the paper broker's rule
 (`brokers.paper.fill_price`).
 
-The buy and sell guards keep the simulator's own trades (contributions, rebalancing, tax payments, direct
-index swap backs) from washing anything: no purchase of a group with a loss sold in the last 30 days (today
-included) or under a do-not-buy-until restriction, no sale at a loss of a group bought in the last 30 days.
+The simulator's own trades (contributions and rebalancing of a book of ETFs, tax payments, the twin without
+harvesting) wash nothing: they go through the engine's guards (`BuyGuard`, `lookback`) over the booked state,
+plus today's trades not booked yet.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from decimal import ROUND_DOWN, Decimal
 
 import numpy as np
 
 from brokers.paper import fill_price
+from daemon.engine.candidates import lot_sale
+from daemon.engine.conflicts import BuyGuard, lookback
+from daemon.engine.holdings import GroupIndex, Holdings, index
+from daemon.engine.types import Restriction
 from daemon.ledger import Account, AccountType, IdenticalGroups, LedgerState, Lot, LotMethod, Side, Trade, apply
 from daemon.ledger.gains import GainRow, rows
 from daemon.ledger.money import q
@@ -28,7 +32,7 @@ from daemon.ledger.types import ZERO, Disposition, WashMatch
 
 ACCOUNT = "taxable"
 QTY = Decimal("1e-9")  # the paper broker's share quantum
-WINDOW = timedelta(days=30)
+CENT = Decimal("0.01")
 KEEP = timedelta(days=31)
 
 
@@ -66,7 +70,8 @@ class SimAccount:
         self.loss_groups: set[str] = set()  # groups sold at a loss today
         self.bought_groups: set[str] = set()  # groups bought today
         self._keys: dict[str, str] = {}
-        self._recent: tuple[date, dict[str, set[str]]] | None = None
+        self.groups = GroupIndex(identical)
+        self._index: tuple[date, Holdings] | None = None
         self._n = 0
         self.prefix = household[:1]
 
@@ -157,7 +162,7 @@ class SimAccount:
         self.sold_qty.clear()
         self.loss_groups.clear()
         self.bought_groups.clear()
-        self._recent = None
+        self._index = None
         return today
 
     def _archive(self, horizon: date) -> None:
@@ -176,38 +181,33 @@ class SimAccount:
                 else:
                     self.sales[symbol] = sales[n:]
 
-    # -- guards ------------------------------------------------------------------------------------------
-    def pending(self, day: date) -> set[str]:
-        """Groups with a taxable loss sold in the last 30 days and not fully washed: buying them washes it."""
-        start = day - WINDOW
-        return {self.key(d.symbol) for sales in self.sales.values() for d in sales
-                if d.sold >= start and d.taxable and d.loss > 0 and d.unwashed_quantity > 0}
+    # -- guards: the engine's, over the booked state, plus today's trades not booked yet ----------------
+    def _indexed(self, day: date) -> Holdings:
+        """The engine's index of the booked book (recent purchases, pending losses), once per day."""
+        if self._index is None or self._index[0] != day:
+            self._index = (day, index(self.state(), day, self.groups))
+        return self._index[1]
 
-    def blocked(self, day: date, restricted: set[str]) -> set[str]:
-        """Group keys the simulator may not buy today."""
-        return self.pending(day) | restricted | self.loss_groups
-
-    def _recent_purchases(self, day: date) -> dict[str, set[str]]:
-        if self._recent is None or self._recent[0] != day:
-            start = day - WINDOW
-            found: dict[str, set[str]] = {}
-            for lots in self.lots.values():
-                for lot in lots:
-                    if lot.purchased >= start and not lot.absorbed:
-                        found.setdefault(self.key(lot.symbol), set()).add(lot.purchase_id)
-            self._recent = (day, found)
-        return self._recent[1]
+    def blocked(self, day: date, restrictions: Sequence[Restriction]) -> set[str]:
+        """Group keys the simulator may not buy today: what the engine's `BuyGuard` blocks (losses of the last
+        30 days not fully washed, the engine's active do-not-buy-until restrictions) and the groups sold at a
+        loss today."""
+        return BuyGuard(self._indexed(day), restrictions, day, self.groups).blocked() | self.loss_groups
 
     def loss_sale_washes(self, day: date, lot: Lot, close: float) -> bool:
         """Whether selling `lot` today at the fill for `close` could be a loss (a margin included) that a
-        purchase of its group in the last 30 days (other than the lot's own purchase) or today would wash."""
+        purchase of its group today, or one the engine's look-back finds (last 30 days, still held, not the
+        lot's own purchase), would wash."""
         fill = close * (1 - float(self.spread) / 20_000)
         if fill * float(lot.quantity) > float(lot.basis) * (1 + 1e-6) + 0.01:
             return False
         key = self.key(lot.symbol)
         if key in self.bought_groups:
             return True
-        return bool(self._recent_purchases(day).get(key, set()) - {lot.purchase_id})
+        # Priced a cent under its basis: the margin above counts as a loss for the look-back.
+        sale = lot_sale(lot, lot.quantity, (lot.basis - CENT) / lot.quantity, day)
+        recent = self._indexed(day).recent.get(key, ())
+        return bool(lookback([sale], [(r, r.quantity) for r in recent]))
 
     # -- valuation and the end -----------------------------------------------------------------------------
     def value(self, prices: np.ndarray) -> float:

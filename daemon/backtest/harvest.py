@@ -128,7 +128,3 @@ def may_act(acct: SimAccount, alloc: Allocation, history: History, t: int, h: Ha
 def active(restrictions: list[Restriction], new: Sequence[Restriction], day: date) -> list[Restriction]:
     """Yesterday's restrictions still in force plus the plan's new ones."""
     return [r for r in [*restrictions, *new] if r.until > day]
-
-
-def restricted_keys(acct: SimAccount, restrictions: Sequence[Restriction], day: date) -> set[str]:
-    return {acct.key(r.symbol) for r in restrictions if r.until > day}

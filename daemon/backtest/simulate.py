@@ -23,7 +23,7 @@ from daemon.backtest import direct
 from daemon.backtest.account import ACCOUNT, SimAccount
 from daemon.backtest.allocate import Allocation, drift, invest, pro_rata, rebalance
 from daemon.backtest.data import History, LargeMove
-from daemon.backtest.harvest import Settings, active, book, may_act, restricted_keys, run_engine
+from daemon.backtest.harvest import Settings, active, book, may_act, run_engine
 from daemon.backtest.portfolio import Portfolio
 from daemon.backtest.result import Result, summarize
 from daemon.backtest.taxes import initial_carry
@@ -181,7 +181,7 @@ def step(ctx: Context, twin: Twin, twins: list[Twin], i: int, t: int, day: date,
     cash = float(acct.cash)
     engine_invests = ctx.feed is not None and twin.harvesting  # the engine's purchases, on harvest days
     if cash >= MIN_INVEST and not engine_invests:
-        blocked = acct.blocked(day, restricted_keys(acct, twin.restrictions, day))
+        blocked = acct.blocked(day, twin.restrictions)
         # A direct index buys a few stocks with a contribution, every underweight with a large sum.
         small = p.direct_index is not None and i > 0 and cash < LARGE_CASH * acct.value(history.priced[t])
         if p.direct_index is not None and not small and i > 0:

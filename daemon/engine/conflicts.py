@@ -96,6 +96,10 @@ class BuyGuard:
             self._blocked.setdefault(key, f"{d.symbol} was sold at a loss in {d.account} on {d.sold} "
                                           f"(${d.loss:,.2f}); buying anything identical would wash it")
 
+    def blocked(self) -> set[str]:
+        """The identical-group keys nothing may be bought of."""
+        return set(self._blocked)
+
     def conflict(self, symbol: str, sold_today: Mapping[str, str] | None = None) -> str | None:
         key = self._groups.key(symbol)
         if sold_today and key in sold_today:
