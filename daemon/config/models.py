@@ -133,7 +133,7 @@ class HarvestConfig(Strict):
     circuit_breaker_benchmarks: list[str] = Field(default_factory=lambda: ["SPY", "VTI"])
     halt: bool = False  # manual halt flag: no harvesting while set
     max_pairs_per_run: Annotated[int, Field(ge=0)] = 20
-    max_turnover_pct: Fraction = Decimal("0.5")  # of an account's value, sold per run
+    max_turnover_pct: Fraction = Decimal("1")  # of an account's value, sold per run; 1 = no cap
     swap_back: bool = False
     swap_back_max_gain_usd: NonNegative = Decimal("0")
 

@@ -4,9 +4,12 @@
 identical groups sold and bought, cash and turnover left per account) and enforces, pair after pair:
 - no pair sells a group an earlier pair buys, and no pair buys a group any pair sells (two accounts
   harvesting the same fund on the same day never buy each other's sold fund);
-- the turnover cap (`max_turnover_pct` of the account's value, sold per run);
-- the look-back (recent identical purchases still held after today's sales; `lookback_policy`);
-- the replacement (asset class walk, no identical, pending-loss or restricted symbol) and the cash;
+- first what blocks a harvest whatever the budget: the look-back (recent identical purchases still held
+  after today's sales; `lookback_policy`), the replacement (asset class walk, no identical, pending-loss or
+  restricted symbol);
+- then the budget, so that a budget reason is only ever given for a harvest that would otherwise trade:
+  `max_pairs_per_run`, the turnover cap (`max_turnover_pct` of the account's value sold per run; 1 = off),
+  which may cut a sale short (the pair then says so in `partial`), and the cash;
 - benefit − cost >= `min_net_benefit_usd`.
 """
 
@@ -56,6 +59,10 @@ class Candidate:
     score: Decimal  # estimated net benefit, for ranking
     members: tuple[str, ...] | None = None  # replacements to try instead of the asset class (direct index)
     members_name: str | None = None  # what `members` are, for a skip's detail
+
+
+def _shares(quantity: Decimal) -> str:
+    return format(quantity.normalize(), ",f")
 
 
 def lot_method(account: AccountInput) -> LotMethod:
@@ -109,51 +116,80 @@ class HouseholdPlan:
             for lot in recent])
 
     # -- harvest -----------------------------------------------------------------------------------------
-    def harvest(self, candidate: Candidate, pair_id: str) -> Pair | Rejection:
+    def harvest(self, candidate: Candidate, pair_id: str, pairs_left: int) -> Pair | Rejection:
+        """The pair for `candidate`, or why not. What would block the harvest whatever the budget (an
+        identical buy today, the look-back, no replacement) is decided first, on the full sale; only a
+        candidate that would otherwise trade meets the budget reasons (max pairs, turnover cap, cash)."""
         run, h = self.run, self.run.harvest
         account, symbol = candidate.account, candidate.symbol
         conflict = self.sell_conflict(symbol)
         if conflict is not None:
             return conflict
         selection = candidate.selection
-        left = self.turnover_left[account.account.id]
-        if selection.proceeds > left:
-            capped = select(symbol, candidate.lots, lot_method(account), candidate.price, run.as_of, h,
-                            run.rates, whole_shares=not account.capabilities.fractional_shares,
-                            max_shares=(max(left, ZERO) / candidate.price.close).quantize(
-                                SHARE_QUANTUM, rounding=ROUND_DOWN))
-            if isinstance(capped, Rejection):
-                # Say what the full harvest would have been, then why what fits under the cap is not enough.
-                wanted = (f"{symbol}: a harvest of ${selection.loss:,.2f} would sell ${selection.proceeds:,.2f}, "
-                          f"but {account.account.id} has ${max(left, ZERO):,.2f} of turnover left this run "
-                          f"(max_turnover_pct {percent(h.max_turnover_pct)} %)")
-                room = max(left, ZERO) >= candidate.price.close  # at least one share fits under the cap
-                return Rejection(SkipReason.TURNOVER_CAP,
-                                 f"{wanted}; within the cap: {capped.detail}" if room else wanted)
-            selection = capped
         washes = self.washes(symbol, selection)
-        washed = (ZERO, ZERO)
         if washes:
-            key = run.groups.key(symbol)
-            if h.lookback_policy == "skip" or key in self.sold:
-                return Rejection(SkipReason.WASH_SALE_LOOKBACK, describe(washes, symbol))
-            washed = washed_by_term(washes)
-            allowed = selection.loss - washed[0] - washed[1]
-            if not passes(allowed, selection.basis, h):
-                return Rejection(SkipReason.WASH_SALE_LOOKBACK,
-                                 f"{describe(washes, symbol)}; the ${max(allowed, ZERO):,.2f} left is below "
-                                 f"the loss thresholds")
+            blocked = self._wash_block(symbol, selection, washes)
+            if blocked is not None:
+                return blocked
         choice = choose(symbol, run.classes, run.groups, run.prices,
                         lambda member: self.guard.conflict(member, self.sold), members=candidate.members,
                         name=candidate.members_name)
         if isinstance(choice, Rejection):
             return choice
-        return self.finish(pair_id, PairKind.HARVEST, candidate.account, symbol, candidate.price, selection,
-                           washes, washed, choice, check_benefit=True)
+        # -- budget reasons: this candidate would trade but for them --
+        if pairs_left <= 0:
+            return Rejection(SkipReason.MAX_PAIRS_REACHED,
+                             f"{symbol}: max_pairs_per_run {h.max_pairs_per_run} reached (a harvest of "
+                             f"${selection.loss:,.2f}, estimated net benefit ${candidate.score:,.2f})")
+        partial: Rejection | None = None
+        wanted = ""
+        left = self.turnover_left[account.account.id]
+        if h.max_turnover_pct < 1 and selection.proceeds > left:
+            # Say what the full harvest would have been, then what fits under the cap.
+            wanted = (f"{symbol}: a harvest of ${selection.loss:,.2f} would sell {_shares(selection.quantity)} "
+                      f"shares for ${selection.proceeds:,.2f}, but {account.account.id} has "
+                      f"${max(left, ZERO):,.2f} of turnover left this run "
+                      f"(max_turnover_pct {percent(h.max_turnover_pct)} %)")
+            capped = select(symbol, candidate.lots, lot_method(account), candidate.price, run.as_of, h,
+                            run.rates, whole_shares=not account.capabilities.fractional_shares,
+                            max_shares=(max(left, ZERO) / candidate.price.close).quantize(
+                                SHARE_QUANTUM, rounding=ROUND_DOWN))
+            if isinstance(capped, Rejection):
+                room = max(left, ZERO) >= candidate.price.close  # at least one share fits under the cap
+                return Rejection(SkipReason.TURNOVER_CAP,
+                                 f"{wanted}; within the cap: {capped.detail}" if room else wanted)
+            washes = self.washes(symbol, capped)
+            if washes and self._wash_block(symbol, capped, washes) is not None:
+                return Rejection(SkipReason.TURNOVER_CAP,
+                                 f"{wanted}; within the cap: {describe(washes, symbol)}, leaving too little loss")
+            partial = Rejection(SkipReason.TURNOVER_CAP,
+                                f"{wanted}: sells {_shares(capped.quantity)} of {_shares(selection.quantity)} "
+                                f"shares (loss ${capped.loss:,.2f}); the other "
+                                f"{_shares(selection.quantity - capped.quantity)} stay for a later run")
+            selection = capped
+        washed = washed_by_term(washes) if washes else (ZERO, ZERO)
+        out = self.finish(pair_id, PairKind.HARVEST, candidate.account, symbol, candidate.price, selection,
+                          washes, washed, choice, check_benefit=True, partial=partial)
+        if isinstance(out, Rejection) and partial is not None:
+            return Rejection(SkipReason.TURNOVER_CAP, f"{wanted}; within the cap: {out.detail}")
+        return out
+
+    def _wash_block(self, symbol: str, selection: Selection, washes: list[Wash]) -> Rejection | None:
+        """Why the look-back blocks this sale (`lookback_policy`), or None when the unwashed part is worth it."""
+        h = self.run.harvest
+        if h.lookback_policy == "skip" or self.run.groups.key(symbol) in self.sold:
+            return Rejection(SkipReason.WASH_SALE_LOOKBACK, describe(washes, symbol))
+        washed = washed_by_term(washes)
+        allowed = selection.loss - washed[0] - washed[1]
+        if not passes(allowed, selection.basis, h):
+            return Rejection(SkipReason.WASH_SALE_LOOKBACK,
+                             f"{describe(washes, symbol)}; the ${max(allowed, ZERO):,.2f} left is below "
+                             f"the loss thresholds")
+        return None
 
     def finish(self, pair_id: str, kind: PairKind, account: AccountInput, symbol: str, price: Price,
                selection: Selection, washes: list[Wash], washed: tuple[Decimal, Decimal], choice: Choice,
-               *, check_benefit: bool) -> Pair | Rejection:
+               *, check_benefit: bool, partial: Rejection | None = None) -> Pair | Rejection:
         """Size the buy, weigh benefit against cost and, when the pair stands, record it."""
         run, h = self.run, self.run.harvest
         account_id = account.account.id
@@ -161,9 +197,10 @@ class HouseholdPlan:
         buy = size_buy(self.cash[account_id], selection.proceeds, spread, self.limit[account_id],
                        choice.price, h, not account.capabilities.fractional_shares)
         if buy.quantity <= 0:
-            return Rejection(SkipReason.NO_ELIGIBLE_REPLACEMENT,
-                             f"{account_id}: the sale of {symbol} leaves too little cash to buy {choice.symbol} "
-                             f"at {choice.price.close}")
+            return Rejection(SkipReason.INSUFFICIENT_CASH,
+                             f"{account_id}: the sale of {symbol} (${selection.proceeds:,.2f}) with "
+                             f"${self.cash[account_id]:,.2f} of cash leaves too little to buy {choice.symbol} "
+                             f"at ${choice.price.close:,.2f}")
         short, long = selection.short_loss - washed[0], selection.long_loss - washed[1]
         benefit = run.rates.value(short, long)
         cost = sell_cost(price, selection.quantity, h) + buy_cost(choice.price, buy.notional, h)
@@ -178,7 +215,7 @@ class HouseholdPlan:
                     lots=selection.sales, estimated_short_loss=short, estimated_long_loss=long,
                     washed_loss=washed[0] + washed[1], estimated_benefit=benefit, estimated_cost=cost,
                     buy_symbol=choice.symbol, buy_price=choice.price.close, buy_notional=buy.notional,
-                    buy_quantity_estimate=buy.quantity)
+                    buy_quantity_estimate=buy.quantity, partial=partial)
 
     def _record(self, pair_id: str, account_id: str, symbol: str, selection: Selection, washes: list[Wash],
                 buy_symbol: str) -> None:

@@ -5,9 +5,9 @@
 2. Per household, the ledger is indexed once (holdings.py); per taxable account in sync, every position
    with a loss at today's price becomes a candidate if its price is sane and the lots the broker would
    sell pass the loss thresholds (selection.py) and the estimated benefit beats the cost.
-3. Candidates of all households are taken best estimated net benefit first, up to `max_pairs_per_run`;
-   each one is checked against what earlier pairs of its household did (pairs.py): turnover cap, wash-sale
-   look-back, replacement, cash, benefit.
+3. Candidates of all households are taken best estimated net benefit first; each one is checked against
+   what earlier pairs of its household did (pairs.py): first the wash-sale look-back and the replacement,
+   then the budget (`max_pairs_per_run`, turnover cap, cash), then the benefit.
 4. Swap backs (optional) follow, under the same limits.
 5. Accounts with a direct index (direct_index.py): replacements from the sold stock's peers, per-lot swap
    backs within the tax year's gain budget, new money to underweight stocks.
@@ -122,12 +122,7 @@ def _plan(inp: EngineInput) -> HarvestPlan:
     candidates.sort(key=lambda c: (-c[0].score, c[0].household, c[0].account.account.id, c[0].symbol))
     for candidate, household in candidates:
         where = (candidate.household, candidate.account.account.id, candidate.symbol)
-        if len(pairs) >= h.max_pairs_per_run:
-            skipped.append(Skip(*where, SkipReason.MAX_PAIRS_REACHED,
-                                f"{candidate.symbol}: max_pairs_per_run {h.max_pairs_per_run} reached "
-                                f"(estimated net benefit ${candidate.score:,.2f})"))
-            continue
-        out = household.harvest(candidate, f"p{len(pairs) + 1}")
+        out = household.harvest(candidate, f"p{len(pairs) + 1}", h.max_pairs_per_run - len(pairs))
         if isinstance(out, Rejection):
             skipped.append(Skip(*where, out.reason, out.detail))
         else:

@@ -55,10 +55,6 @@ def swap_back(plan: HouseholdPlan, account: AccountInput, symbol: str, lots: Seq
     if -selection.loss > h.swap_back_max_gain_usd:
         return None
     why = f"swap back {symbol} to {primary}: "
-    if selection.proceeds > plan.turnover_left[account_id]:
-        return Rejection(SkipReason.TURNOVER_CAP,
-                         f"{why}sells ${selection.proceeds:,.2f}, more than the "
-                         f"${max(plan.turnover_left[account_id], ZERO):,.2f} of turnover left in {account_id}")
     conflict = plan.sell_conflict(symbol)
     if conflict is not None:
         return Rejection(conflict.reason, why + conflict.detail)
@@ -69,6 +65,11 @@ def swap_back(plan: HouseholdPlan, account: AccountInput, symbol: str, lots: Seq
                     lambda member: plan.guard.conflict(member, plan.sold), members=[primary])
     if isinstance(choice, Rejection):
         return Rejection(choice.reason, why + choice.detail)
+    # The budget last: a turnover reason only for a swap back that would otherwise trade.
+    if h.max_turnover_pct < 1 and selection.proceeds > plan.turnover_left[account_id]:
+        return Rejection(SkipReason.TURNOVER_CAP,
+                         f"{why}sells ${selection.proceeds:,.2f}, more than the "
+                         f"${max(plan.turnover_left[account_id], ZERO):,.2f} of turnover left in {account_id}")
     out = plan.finish(pair_id, PairKind.SWAP_BACK, account, symbol, price, selection, [], (ZERO, ZERO), choice,
                       check_benefit=False)
     if isinstance(out, Rejection):

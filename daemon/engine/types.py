@@ -54,6 +54,7 @@ class SkipReason(enum.StrEnum):
     PAUSED = "paused"  # `tlh pause`, or a fill far from its quote, until `tlh resume`
     ALREADY_HARVESTED = "already_harvested"  # an earlier run traded the account this trading day
     GAIN_BUDGET = "gain_budget"  # direct index: a swap back would realize more gain than the year's budget
+    INSUFFICIENT_CASH = "insufficient_cash"
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,6 +261,7 @@ class Pair:
     buy_price: Decimal
     buy_notional: Decimal
     buy_quantity_estimate: Decimal
+    partial: Rejection | None = None  # why the sale is smaller than the harvest wanted (e.g. the turnover cap)
 
     @property
     def estimated_loss(self) -> Decimal:
@@ -285,6 +287,8 @@ class Pair:
             "buy_symbol": self.buy_symbol, "buy_price": _num(self.buy_price),
             "buy_notional": _money(self.buy_notional),
             "buy_quantity_estimate": _num(self.buy_quantity_estimate),
+            "partial": None if self.partial is None else {"reason": self.partial.reason.value,
+                                                          "detail": self.partial.detail},
         }
 
 
