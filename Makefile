@@ -10,7 +10,9 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
-DEMO := $(BIN)/tlh --config config/demo.toml
+# The demo's price file ends on this day: every demo command looks from it (TLH_AS_OF, as --as-of would).
+DEMO_AS_OF ?= 2022-12-30
+DEMO := TLH_AS_OF=$(DEMO_AS_OF) $(BIN)/tlh --config config/demo.toml
 
 .PHONY: demo test lint bench clean distclean venv install install-test container-test
 
@@ -38,6 +40,10 @@ demo: $(VENV)/.installed
 	$(DEMO) lots
 	$(DEMO) gains
 	$(DEMO) harvest --dry-run
+	@echo
+	@echo "tlh is installed in $(VENV)/bin: run it as $(BIN)/tlh, or put it on your PATH for this shell:"
+	@echo "    export PATH=\"$(CURDIR)/$(BIN):\$$PATH\" TLH_AS_OF=$(DEMO_AS_OF)"
+	@echo "    tlh --config config/demo.toml status"
 
 test: $(VENV)/.installed-test
 	$(BIN)/pytest -q $(PYTEST_ARGS)

@@ -121,8 +121,12 @@ def plan_and_record(session: Session, settings: Settings, prices: PriceBook, as_
     here: a plan sells nothing."""
     started = datetime.now(UTC)
     run_id = run_id or new_run_id(as_of)
-    result = engine_plan(build_input(session, settings, prices, as_of, run_id, mode, facts, unavailable,
-                                     harvested_by))
+    inp = build_input(session, settings, prices, as_of, run_id, mode, facts, unavailable, harvested_by)
+    result = engine_plan(inp)
+    note = why_empty(inp, result)
+    if note is not None:
+        result = replace(result, note=note)
+        log.warning("harvest.empty", run_id=run_id, as_of=str(as_of), note=note)
     session.add(HarvestRun(id=run_id, household_id=None, as_of=as_of, mode=mode,
                            status="dry-run" if mode == "dry-run" else "planned", started_at=started,
                            finished_at=datetime.now(UTC), plan=result.to_dict()))
@@ -137,6 +141,33 @@ def plan_and_record(session: Session, settings: Settings, prices: PriceBook, as_
     log.info("harvest.planned", run_id=run_id, as_of=str(as_of), mode=mode, pairs=len(result.pairs),
              skipped=len(result.skipped), paused=result.paused)
     return result
+
+
+def why_empty(inp: EngineInput, plan: HarvestPlan) -> str | None:
+    """Why a plan has no pairs, when its skipped list cannot say: no taxable positions, no prices, prices
+    too old, or simply no loss. None when there are pairs, or the plan is paused (the pause says why)."""
+    if plan.pairs or plan.paused or plan.purchases:
+        return None
+    taxable = {a.account.id for h in inp.households for a in h.accounts if a.account.type.taxable}
+    if not taxable:
+        return "no taxable account is configured: only taxable accounts are harvested."
+    held = sorted({lot.symbol for h in inp.households for lot in h.ledger.open_lots if lot.account in taxable})
+    if not held:
+        return ("no open position in a taxable account: import trades with `tlh import`, or let `tlh sync` pull "
+                "them from the broker.")
+    quotes = {s: inp.market.quotes[s] for s in held if s in inp.market.quotes}
+    shown = ", ".join(held[:6]) + (f" and {len(held) - 6} more" if len(held) > 6 else "")
+    if not quotes:
+        return (f"no price on or before {inp.as_of} for any symbol held ({shown}): set [brokers.paper] prices "
+                f"to a CSV of daily closes, or check the brokers' market data.")
+    newest = max(q.day for q in quotes.values())
+    if (inp.as_of - newest).days > inp.harvest.max_price_age_days:
+        return (f"the latest prices are from {newest}, {(inp.as_of - newest).days} days before {inp.as_of} "
+                f"(max_price_age_days {inp.harvest.max_price_age_days}): refresh the price file, or plan on its "
+                f"last day with --as-of {newest}.")
+    if plan.skipped:
+        return None  # each skipped position says why
+    return f"no position held in a taxable account is at a loss worth harvesting on {inp.as_of}."
 
 
 def _dry_run_alert(session: Session, plan: HarvestPlan) -> None:

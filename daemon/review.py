@@ -109,9 +109,12 @@ def ledger_states(session: Session, settings: Settings) -> list[LedgerState]:
     return [ledger_repo.load_ledger(session, h) for h in sorted({a.household for a in settings.accounts})]
 
 
-def lot_rows(states: Iterable[LedgerState], account: str | None, prices: PriceBook | None) -> list[dict[str, Any]]:
-    """Open lots (of one account, or all), valued at the price file's last closes when there is one."""
-    as_of = prices.last_day() if prices else None
+def lot_rows(states: Iterable[LedgerState], account: str | None, prices: PriceBook | None,
+             as_of: date | None = None) -> list[dict[str, Any]]:
+    """Open lots (of one account, or all), valued at the closes on or before `as_of` (default: the price
+    file's last day) when there is a price file."""
+    if as_of is None:
+        as_of = prices.last_day() if prices else None
     open_lots = [lot for s in states for lot in s.open_lots if account in (None, lot.account)]
     return views.lot_rows(open_lots, prices, as_of)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -11,16 +11,19 @@ import typer
 
 from brokers.factory import make_brokers
 from brokers.protocol import BrokerError, OrderState
+from daemon.cli import dates
+from daemon.cli.dates import AsOfOption
+from daemon.cli.delivery import deliver_raised
 from daemon.cli.main import context, fail
-from daemon.cli.render import Format, print_json, print_table
+from daemon.cli.render import Format, price, print_csv, print_json, print_table, quantity
 from daemon.config.loader import identical_groups
 from daemon.config.models import Settings
 from daemon.engine.types import HarvestPlan
 from daemon.ledger import restrictions
-from daemon.market_calendar import trade_date
 from daemon.prices import PriceBook, PriceFileError
 from daemon.prices import load as load_prices
 from daemon.service.cycle import ModeMismatch, run_cycle
+from daemon.service.execute import PairOutcome
 from daemon.service.market import book_from_brokers
 from daemon.service.orders import Policy
 from daemon.store import ledger_repo, migrate
@@ -40,18 +43,28 @@ def price_book(settings: Settings) -> PriceBook:
         raise
 
 
-def _as_of(value: str | None, prices: PriceBook) -> date:
-    if value is None:
-        last = prices.last_day()
-        if last is None:
-            fail("the price file has no prices")
-        assert last is not None
-        return last
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        fail(f"--as-of: not a YYYY-MM-DD date: {value!r}")
-        raise
+PLAN_COLUMNS = ["pair_id", "account", "sell_symbol", "sell_quantity", "lots", "estimated_loss", "estimated_benefit",
+                "estimated_cost", "buy_symbol", "buy_notional"]
+# --format csv: one row per decision, pairs first, then what was skipped or cut short and why.
+DECISION_COLUMNS = ["record", "pair_id", "household", "account", "symbol", "sell_quantity", "lots", "estimated_loss",
+                    "estimated_benefit", "estimated_cost", "buy_symbol", "buy_notional", "reason", "detail"]
+
+
+def explanations(d: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every skipped position and every pair the budget cut short, with its reason and figures."""
+    rows = [{"account": p["account"], "symbol": p["sell_symbol"], "reason": f"{p['partial']['reason']} "
+             f"(partial, {p['pair_id']})", "detail": p["partial"]["detail"]} for p in d["pairs"] if p.get("partial")]
+    rows += [{"account": s["account"], "symbol": s["symbol"], "reason": s["reason"], "detail": s["detail"]}
+             for s in d["skipped"]]
+    return rows
+
+
+def decision_rows(d: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = [{"record": "pair", **p, "symbol": p["sell_symbol"],
+             "reason": p["partial"]["reason"] if p.get("partial") else "",
+             "detail": p["partial"]["detail"] if p.get("partial") else ""} for p in d["pairs"]]
+    rows += [{"record": "skipped", **s} for s in d["skipped"]]
+    return rows
 
 
 def show_plan(plan: HarvestPlan) -> None:
@@ -59,40 +72,60 @@ def show_plan(plan: HarvestPlan) -> None:
     title = f"Harvest plan {plan.run_id} ({plan.mode}, as of {plan.as_of})"
     if plan.paused:
         title += f" - PAUSED: {plan.paused}"
-    print_table(title, d["pairs"], ["pair_id", "account", "sell_symbol", "sell_quantity", "lots", "estimated_loss",
-                                    "estimated_benefit", "estimated_cost", "buy_symbol", "buy_notional"],
-                right=["sell_quantity", "estimated_loss", "estimated_benefit", "estimated_cost", "buy_notional"])
+    if d["pairs"]:
+        print_table(title, d["pairs"], PLAN_COLUMNS)
+    elif not d.get("purchases"):
+        typer.echo(f"{title}: no pairs" + (f"; {plan.note}" if plan.note else "."))
     if d.get("purchases"):
         print_table("New money (direct index)", d["purchases"], ["purchase_id", "account", "symbol", "notional",
-                                                                  "detail"], right=["notional"])
-    if d["skipped"]:
-        print_table("Skipped", d["skipped"], ["account", "symbol", "reason", "detail"])
+                                                                  "detail"])
+    explained = explanations(d)
+    if explained:
+        print_table("Skipped or cut short, and why", explained, ["account", "symbol", "reason", "detail"])
     if d["restrictions"]:
         print_table("Do not buy until", d["restrictions"], ["household", "symbol", "until", "sale"])
     if d["alerts"]:
         print_table("Alerts", d["alerts"], ["severity", "kind", "message"])
 
 
+def _leg(state: OrderState | None) -> str:
+    if state is None:
+        return "not sent"
+    text = state.status.value
+    if state.filled_quantity:
+        text += f" {quantity(state.filled_quantity)}"
+        if state.filled_avg_price is not None:
+            text += f" @ {price(state.filled_avg_price)}"
+    return text
+
+
+def show_executions(outcomes: list[PairOutcome]) -> None:
+    if not outcomes:
+        return
+    rows = [{"pair_id": o.pair_id, "sell": _leg(o.sell), "buy": _leg(o.buy), "note": o.note,
+             "client_order_id": o.sell.client_order_id if o.sell else ""} for o in outcomes]
+    print_table("Orders carried out", rows, ["pair_id", "sell", "buy", "note", "client_order_id"])
+
+
 def harvest_cmd(
     ctx: typer.Context,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Plan and record only; overrides the mode.")] = False,
-    as_of: Annotated[str | None, typer.Option("--as-of", help="Trading day YYYY-MM-DD (default: latest).")]
-    = None,
+    as_of: AsOfOption = None,
     fmt: Annotated[Format, typer.Option("--format")] = Format.TABLE,
 ) -> None:
-    """Sync, plan and (in paper or live mode) carry out the harvest for a trading day."""
+    """Sync, plan and (in paper or live mode) carry out the harvest for a trading day (default: the
+    exchange's current trading date)."""
     settings = context(ctx).settings
     mode = "dry-run" if dry_run else settings.mode
+    day = dates.as_of(settings, as_of)
     migrate.upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
     try:
         if settings.brokers.paper.prices is not None:
             prices = price_book(settings)
-            day = _as_of(as_of, prices)
             brokers = make_brokers(settings, engine, prices, day)
         else:
             # No price file: today's quotes come from the brokers themselves.
-            day = _as_of(as_of, PriceBook()) if as_of else trade_date(datetime.now(UTC))
             brokers = make_brokers(settings, engine, None, day)
             prices = book_from_brokers(brokers, _symbols_held(engine, settings), settings, day)
         try:
@@ -100,6 +133,7 @@ def harvest_cmd(
         finally:
             for broker in brokers.values():
                 broker.close()
+        deliver_raised(engine, settings)
     except ModeMismatch as exc:
         fail(str(exc))
         return
@@ -108,15 +142,17 @@ def harvest_cmd(
         return
     finally:
         engine.dispose()
+    out = result.plan.to_dict()
     if fmt is Format.JSON:
-        out = result.plan.to_dict()
         out["executions"] = [{"pair_id": o.pair_id, "note": o.note,
                               "sell": _order(o.sell), "buy": _order(o.buy)} for o in result.outcomes]
         print_json(out)
         return
+    if fmt is Format.CSV:
+        print_csv(decision_rows(out), DECISION_COLUMNS)
+        return
     show_plan(result.plan)
-    for o in result.outcomes:
-        typer.echo(f"{o.pair_id}: sell {_order(o.sell)}; buy {_order(o.buy)} {o.note}")
+    show_executions(result.outcomes)
 
 
 def _symbols_held(engine: Any, settings: Settings) -> set[str]:
@@ -139,17 +175,14 @@ def policy_for(settings: Settings) -> Policy:
 
 def restrictions_cmd(
     ctx: typer.Context,
-    as_of: Annotated[str | None, typer.Option("--as-of", help="Day to look from (default: today).")] = None,
+    as_of: AsOfOption = None,
     fmt: Annotated[Format, typer.Option("--format")] = Format.TABLE,
 ) -> None:
     """The household's do-not-buy-until list, with the sale that caused each entry: the daemon's own
-    harvests and every loss sale in the ledger whose 30-day window is still open."""
+    harvests and every loss sale in the ledger whose 30-day window is still open (as of the exchange's
+    current trading date, or --as-of)."""
     settings = context(ctx).settings
-    try:
-        day = date.fromisoformat(as_of) if as_of else datetime.now().date()
-    except ValueError:
-        fail(f"--as-of: not a YYYY-MM-DD date: {as_of!r}")
-        return
+    day = dates.as_of(settings, as_of)
     migrate.upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
     identical = identical_groups(settings)
@@ -170,10 +203,13 @@ def restrictions_cmd(
     finally:
         engine.dispose()
     out = sorted(rows.values(), key=lambda r: (r["household"], r["until"], r["symbol"]))
+    columns = ["household", "symbol", "until", "sale", "sale_date", "source"]
     if fmt is Format.JSON:
         print_json(out)
+    elif fmt is Format.CSV:
+        print_csv(out, columns)
     else:
-        print_table(f"Do not buy until (as of {day})", out, ["household", "symbol", "until", "sale", "source"])
+        print_table(f"Do not buy until (as of {day})", out, columns, empty="nothing is restricted")
 
 
 def register(app: typer.Typer) -> None:

@@ -10,12 +10,15 @@ from typing import Annotated
 import typer
 
 from daemon import bookkeeping, review, views
+from daemon.cli import dates
+from daemon.cli.dates import AsOfOption
 from daemon.cli.main import context, fail
 from daemon.cli.render import Format, print_csv, print_json, print_table
 from daemon.config import Settings
 from daemon.importers import ImportFormat, alpaca_activities, csv_trades, format_for, ibkr_flex
 from daemon.importers.csv_trades import TradeImportError
 from daemon.ledger import LedgerState
+from daemon.ledger.types import term_of
 from daemon.prices import PriceBook, PriceFileError
 from daemon.prices import load as load_prices
 from daemon.store import migrate
@@ -120,19 +123,28 @@ def import_trades(
 def lots(
     ctx: typer.Context,
     account: Annotated[str | None, typer.Option("--account", help="Only this account.")] = None,
+    as_of: AsOfOption = None,
     fmt: Annotated[Format, typer.Option("--format")] = Format.TABLE,
 ) -> None:
-    """Open tax lots with adjusted basis and holding-period start."""
+    """Open tax lots with adjusted basis, holding-period start and, with a price file, unrealized gain
+    (prices and terms as of the exchange's current trading date, or --as-of)."""
     settings = context(ctx).settings
     _check_account(settings, account)
     prices = _prices(settings)
-    as_of = prices.last_day() if prices else None
-    rows = review.lot_rows(_states(settings), account, prices)
+    day = dates.as_of(settings, as_of)
+    rows = review.lot_rows(_states(settings), account, prices, day if prices else None)
+    if prices is None:
+        for row in rows:  # without prices, the term is still known
+            row["term"] = term_of(row["acquired"], day).value
     if fmt is Format.JSON:
         print_json(rows)
         return
-    title = "Open lots" + (f" (prices as of {as_of})" if as_of else "")
-    print_table(title, rows, views.LOT_COLUMNS, right=MONEY)
+    if fmt is Format.CSV:
+        print_csv(rows, [*views.LOT_COLUMNS, "price_date"])
+        return
+    quoted = sorted({r["price_date"] for r in rows if r.get("price_date")})
+    title = f"Open lots as of {day}" + (f" (prices of {quoted[-1]})" if quoted and quoted[-1] != day else "")
+    print_table(title, rows, views.LOT_COLUMNS, right=MONEY, empty="no open lots")
 
 
 def gains_cmd(

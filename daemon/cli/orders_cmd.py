@@ -11,7 +11,7 @@ import typer
 from brokers.factory import make_brokers
 from daemon import review
 from daemon.cli.main import context, fail
-from daemon.cli.render import Format, print_json, print_table
+from daemon.cli.render import Format, print_csv, print_json, print_table
 from daemon.prices import PriceBook, PriceFileError
 from daemon.prices import load as load_prices
 from daemon.service.sync import sync
@@ -57,6 +57,10 @@ def sync_cmd(ctx: typer.Context, fmt: Annotated[Format, typer.Option("--format")
 
 ORDER_COLUMNS = ["run_id", "pair_id", "leg", "client_order_id", "broker_order_id", "account", "symbol", "status",
                  "quantity", "notional", "filled_quantity", "filled_avg_price", "created_at", "updated_at", "error"]
+# The table: what a person looks for first (pair, leg, what and how it filled), ids last (dropped first).
+TABLE_COLUMNS = ["pair_id", "leg", "account", "symbol", "status", "quantity", "notional", "filled_quantity",
+                 "filled_avg_price", "created_at", "error", "run_id", "client_order_id", "broker_order_id",
+                 "updated_at"]
 
 
 def orders_cmd(
@@ -75,9 +79,10 @@ def orders_cmd(
         engine.dispose()
     if fmt is Format.JSON:
         print_json(rows)
+    elif fmt is Format.CSV:
+        print_csv(rows, ORDER_COLUMNS)
     else:
-        print_table("Orders", rows, ORDER_COLUMNS, right=["quantity", "notional", "filled_quantity",
-                                                          "filled_avg_price"])
+        print_table("Orders" + (f" of run {run}" if run else ""), rows, TABLE_COLUMNS, empty="no orders yet")
 
 
 def register(app: typer.Typer) -> None:

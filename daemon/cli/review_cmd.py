@@ -6,20 +6,25 @@ import enum
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
+import sqlalchemy as sa
 import typer
 from sqlalchemy.engine import Engine
 
 from daemon import review
 from daemon.alerts import deliver_pending
+from daemon.cli import dates
+from daemon.cli.dates import AsOfOption
+from daemon.cli.delivery import has_channels
 from daemon.cli.main import context, fail
-from daemon.cli.render import Format, print_json, print_table, to_jsonable
+from daemon.cli.render import Format, print_csv, print_json, print_table, to_jsonable
 from daemon.config.models import Settings
 from daemon.store import migrate
 from daemon.store.db import make_engine, transaction
+from daemon.store.models import Alert
 
 
 class ReportFormat(enum.StrEnum):
@@ -57,14 +62,15 @@ def runs_cmd(
     settings = context(ctx).settings
     with _engine(settings) as engine, transaction(engine) as session:
         rows = review.runs(session, limit)
+    columns = ["id", "as_of", "mode", "status", "started_at", "finished_at", "pairs", "estimated_loss", "paused",
+               "error"]
     if fmt is Format.JSON:
         print_json(rows)
         return
-    for row in rows:
-        for key in ("started_at", "finished_at"):
-            row[key] = row[key].strftime("%Y-%m-%d %H:%M:%S") if row[key] else None
-    print_table("Harvest runs", rows, ["id", "as_of", "mode", "status", "started_at", "finished_at", "pairs",
-                                       "estimated_loss", "paused", "error"], right=["pairs", "estimated_loss"])
+    if fmt is Format.CSV:
+        print_csv(rows, columns)
+        return
+    print_table("Harvest runs", rows, columns, empty="no harvest has run yet")
 
 
 def alerts_cmd(
@@ -81,7 +87,13 @@ def alerts_cmd(
     settings = context(ctx).settings
     day = _day("--since", since)
     with _engine(settings) as engine:
-        if deliver:
+        if deliver and not has_channels(settings):
+            with transaction(engine) as session:
+                waiting = session.scalar(sa.select(sa.func.count()).select_from(Alert)
+                                         .where(Alert.delivered.is_(False)))
+            typer.echo(f"delivery: no alert channel is configured ([alerts] jsonl_path, webhook or email_to); "
+                       f"{waiting} alert(s) stay undelivered", err=fmt is Format.JSON)
+        elif deliver:
             report = deliver_pending(engine, settings)
             failed = "; ".join(f"{k}: {v}" for k, v in report.failed.items())
             typer.echo(f"delivery: {report.delivered} of {report.pending} pending alert(s) delivered"
@@ -91,31 +103,37 @@ def alerts_cmd(
     if fmt is Format.JSON:
         print_json(rows)
         return
+    if fmt is Format.CSV:
+        print_csv(rows, ["id", "created_at", "severity", "kind", "household", "account", "run_id", "delivered",
+                         "delivered_to", "message"])
+        return
     for row in rows:
         row["created_at"] = row["created_at"][:19].replace("T", " ")
         row["where"] = row["account"] or row["household"] or ""
     print_table("Alerts" + (f" since {day}" if day else ""), rows,
-                ["id", "created_at", "severity", "kind", "where", "run_id", "delivered", "message"])
+                ["id", "created_at", "severity", "kind", "where", "run_id", "delivered", "message"],
+                empty="none")
 
 
 def report_cmd(
     ctx: typer.Context,
-    year: Annotated[int | None, typer.Option("--year", help="Tax year (default: the latest run's year).")]
+    year: Annotated[int | None, typer.Option("--year", help="Tax year (default: the year of --as-of).")]
     = None,
+    as_of: AsOfOption = None,
     fmt: Annotated[ReportFormat, typer.Option("--format")] = ReportFormat.TABLE,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file (json, html).")]
     = None,
 ) -> None:
     """Harvested losses, estimated tax saved, realized gains, disallowed losses, carry-forward, open
-    wash-sale windows and cash drag, per account and household (--format html: a page with a chart)."""
+    wash-sale windows and cash drag, per account and household (--format html: a page with a chart). The
+    year and the do-not-buy windows are those of the exchange's current trading date, or --as-of."""
     from daemon.report import build_report
-    from daemon.report.data import default_year
     from daemon.report.views import report_dict
 
     settings = context(ctx).settings
-    today = datetime.now(UTC).date()
+    today = dates.as_of(settings, as_of)
     with _engine(settings) as engine:
-        report = build_report(engine, settings, year or default_year(engine, today), today)
+        report = build_report(engine, settings, year or today.year, today)
     if fmt is ReportFormat.TABLE:
         if output is not None:
             fail("--output applies to --format json and html")

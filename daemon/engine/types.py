@@ -347,6 +347,7 @@ class HarvestPlan:
     alerts: tuple[Alert, ...] = ()
     paused: str | None = None  # "circuit_breaker" when nothing may be harvested today
     purchases: tuple[Purchase, ...] = ()  # direct indexes: new money to underweight stocks
+    note: str | None = None  # why a plan is empty, when nothing else says so (no positions, no prices)
 
     @property
     def estimated_loss(self) -> Decimal:
@@ -359,7 +360,7 @@ class HarvestPlan:
     def _to_dict(self) -> dict[str, Any]:
         return {
             "run_id": self.run_id, "as_of": self.as_of.isoformat(), "mode": self.mode,
-            "paused": self.paused,
+            "paused": self.paused, "note": self.note,
             "pairs": [p.to_dict() for p in self.pairs],
             "skipped": [s.to_dict() for s in self.skipped],
             "restrictions": [r.to_dict() for r in self.restrictions],

@@ -25,8 +25,8 @@ def tlh(cfg: Path, *args: str, code: int = 0) -> str:
     return result.stdout
 
 
-def seeded(tmp_path: Path, *, paper: bool = True) -> Path:
-    cfg = write_household(tmp_path)
+def seeded(tmp_path: Path, *, paper: bool = True, cfg: Path | None = None) -> Path:
+    cfg = cfg or write_household(tmp_path)
     tlh(cfg, "harvest", "--dry-run")
     if paper:
         cfg.write_text(cfg.read_text().replace('substitutes = ""', 'substitutes = ""\nmode = "paper"'))
@@ -45,7 +45,9 @@ def test_runs_lists_both_runs_newest_first(tmp_path: Path) -> None:
 
 
 def test_alerts_since_and_deliver(tmp_path: Path) -> None:
-    cfg = seeded(tmp_path)
+    cfg = write_household(tmp_path)
+    cfg.write_text(cfg.read_text().replace('jsonl_path = "alerts.jsonl"', ""))  # no channel while harvesting
+    cfg = seeded(tmp_path, cfg=cfg)
     alerts = json.loads(tlh(cfg, "alerts", "--format", "json"))
     kinds = {a["kind"] for a in alerts}
     assert {"dry_run_plan", "orders_filled"} <= kinds
@@ -54,12 +56,24 @@ def test_alerts_since_and_deliver(tmp_path: Path) -> None:
     assert len(json.loads(tlh(cfg, "alerts", "--since", "2000-01-01", "--format", "json"))) == len(alerts)
     tlh(cfg, "alerts", "--since", "yesterday", code=2)
     out = tlh(cfg, "alerts", "--deliver")
+    assert "no alert channel is configured" in out and f"{len(alerts)} alert(s) stay undelivered" in out
+    cfg.write_text(cfg.read_text().replace("[alerts]\n", '[alerts]\njsonl_path = "alerts.jsonl"\n'))
+    out = tlh(cfg, "alerts", "--deliver")
     assert f"delivery: {len(alerts)} of {len(alerts)} pending alert(s) delivered" in out
     lines = (tmp_path / "alerts.jsonl").read_text().splitlines()
     assert sorted(json.loads(x)["id"] for x in lines) == sorted(a["id"] for a in alerts)
     again = json.loads(tlh(cfg, "alerts", "--deliver", "--format", "json"))  # the summary goes to stderr
     assert all(a["delivered"] and a["delivered_to"] == ["jsonl"] for a in again)
     assert len((tmp_path / "alerts.jsonl").read_text().splitlines()) == len(lines)
+
+
+def test_a_harvest_delivers_the_alerts_it_raises(tmp_path: Path) -> None:
+    cfg = seeded(tmp_path)  # the household's configuration has a JSON-lines channel
+    alerts = json.loads(tlh(cfg, "alerts", "--format", "json"))
+    assert {"dry_run_plan", "orders_filled"} <= {a["kind"] for a in alerts}
+    assert all(a["delivered"] for a in alerts)
+    lines = (tmp_path / "alerts.jsonl").read_text().splitlines()
+    assert sorted(json.loads(x)["id"] for x in lines) == sorted(a["id"] for a in alerts)
 
 
 def test_report_counts_the_daemons_harvest(tmp_path: Path) -> None:
@@ -79,7 +93,7 @@ def test_report_counts_the_daemons_harvest(tmp_path: Path) -> None:
     assert Decimal(tax["cash"]) < Decimal(500) and tax["cash_pct"] is not None
     assert [(p["date"], p["harvested_loss"], p["tax_saved"]) for p in report["timeline"]] == [
         ("2024-05-29", "800.92", "326.78")]
-    assert report == json.loads(tlh(cfg, "report", "--format", "json"))  # default year: the latest run's
+    assert report == json.loads(tlh(cfg, "report", "--format", "json"))  # default year: TLH_AS_OF's (conftest)
     assert "Households 2024" in tlh(cfg, "report", "--year", "2024")
 
 
