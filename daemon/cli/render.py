@@ -79,7 +79,8 @@ MONEY = frozenset({
     "harvested_short", "harvested_long", "tax_saved", "realized", "realized_short", "realized_long",
     "disallowed", "disallowed_deferred", "disallowed_permanent", "carryforward", "carryforward_short",
     "carryforward_long", "cash", "equity", "excess_cash", "value", "loss", "benefit",
-    "ytd_harvested", "ytd_tax_saved", "(d) proceeds", "(e) cost basis", "(g) adjustment", "(h) gain or loss",
+    "ytd_harvested", "ytd_tax_saved", "carryforward_in_short", "carryforward_in_long", "short_term_net",
+    "long_term_net", "net", "ordinary_income_offset", "(d) proceeds", "(e) cost basis", "(g) adjustment", "(h) gain or loss",
 })
 # Money columns whose positive amount is a loss (shown in red like a negative gain).
 LOSS = frozenset({"estimated_loss", "estimated_short_loss", "estimated_long_loss", "washed_loss", "harvested",
@@ -99,7 +100,14 @@ PRIORITY = {
     "wash_sale_adjustment": 2, "estimated_benefit": 2, "notional": 2, "filled_avg_price": 2, "delivered": 3,
     "code": 2, "acquired": 2, "price": 2, "household": 3, "sale_date": 3, "source": 2, "started_at": 2,
     "kind": 2, "lot_id": 2, "leg": 2, "mode": 2, "paused": 2, "permanently_disallowed": 4,
+    "carryforward_in_short": 3, "carryforward_in_long": 3, "ordinary_income_offset": 2, "disallowed": 2,
+    "carryforward_long": 2,
 }
+# Shorter headers where the column name is long and its values short.
+HEADERS = {"carryforward_short": "carry fwd short", "carryforward_long": "carry fwd long",
+           "carryforward_in_short": "carried in short", "carryforward_in_long": "carried in long",
+           "ordinary_income_offset": "income offset", "wash_sale_adjustment": "wash sale adj",
+           "buy_quantity_estimate": "buy quantity", "permanently_disallowed": "lost for good"}
 RIGHT = MONEY | PRICE | QUANTITY | PERCENT | {"pairs", "id", "count", "open", "age"}
 
 
@@ -256,7 +264,7 @@ def build_table(title: str | None, rows: Sequence[Mapping[str, Any]], columns: S
                 priority: Mapping[str, int] | None = None, keep_empty: bool = False) -> Table:
     """The table laid out for `width` terminal columns (see the module's docstring)."""
     prio = {**PRIORITY, **(priority or {})}
-    cols = [_Column(name=c, header=c.replace("_", " "), cells=[cell(c, row.get(c)) for row in rows],
+    cols = [_Column(name=c, header=HEADERS.get(c, c.replace("_", " ")), cells=[cell(c, row.get(c)) for row in rows],
                     footer=cell(c, footer.get(c)) if footer is not None else None, fold=c in TEXT,
                     right=c in right or c in RIGHT, priority=prio.get(c, 1), index=i)
             for i, c in enumerate(columns)]

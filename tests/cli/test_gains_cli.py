@@ -70,7 +70,7 @@ def test_carry_forward_chains_into_the_next_year(tmp_path: Path, db_url: str) ->
     (y24,) = summary(cfg, "--year", "2024")
     assert (y24["ordinary_income_offset"], y24["carryforward_short"]) == ("1999.00", "0.00")
     table = tlh(cfg, "gains", "--summary", "--year", "2023")
-    assert "Schedule D by return 2023" in table and "-4999.00" in table
+    assert "Schedule D by return 2023" in table and "-$4,999.00" in table
 
 
 def test_prior_carry_forward_goes_into_its_named_year_only(tmp_path: Path, db_url: str) -> None:
