@@ -80,7 +80,8 @@ MONEY = frozenset({
     "disallowed", "disallowed_deferred", "disallowed_permanent", "carryforward", "carryforward_short",
     "carryforward_long", "cash", "equity", "excess_cash", "value", "loss", "benefit",
     "ytd_harvested", "ytd_tax_saved", "carryforward_in_short", "carryforward_in_long", "short_term_net",
-    "long_term_net", "net", "ordinary_income_offset", "(d) proceeds", "(e) cost basis", "(g) adjustment", "(h) gain or loss",
+    "long_term_net", "net", "ordinary_income_offset", "(d) proceeds", "(e) cost basis", "(g) adjustment",
+    "(h) gain or loss",
 })
 # Money columns whose positive amount is a loss (shown in red like a negative gain).
 LOSS = frozenset({"estimated_loss", "estimated_short_loss", "estimated_long_loss", "washed_loss", "harvested",
