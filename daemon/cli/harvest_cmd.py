@@ -74,7 +74,7 @@ def show_plan(plan: HarvestPlan) -> None:
         title += f" - PAUSED: {plan.paused}"
     if d["pairs"]:
         print_table(title, d["pairs"], PLAN_COLUMNS)
-    elif not d.get("purchases"):
+    else:
         typer.echo(f"{title}: no pairs" + (f"; {plan.note}" if plan.note else "."))
     if d.get("purchases"):
         print_table("New money (direct index)", d["purchases"], ["purchase_id", "account", "symbol", "notional",
