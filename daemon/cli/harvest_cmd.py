@@ -117,12 +117,13 @@ def harvest_cmd(
     exchange's current trading date)."""
     settings = context(ctx).settings
     mode = "dry-run" if dry_run else settings.mode
-    day = dates.as_of(settings, as_of)
+    file = price_book(settings) if settings.brokers.paper.prices is not None else None
+    day = dates.as_of(settings, as_of, file)
     migrate.upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
     try:
-        if settings.brokers.paper.prices is not None:
-            prices = price_book(settings)
+        if file is not None:
+            prices = file
             brokers = make_brokers(settings, engine, prices, day)
         else:
             # No price file: today's quotes come from the brokers themselves.

@@ -131,7 +131,7 @@ def lots(
     settings = context(ctx).settings
     _check_account(settings, account)
     prices = _prices(settings)
-    day = dates.as_of(settings, as_of)
+    day = dates.as_of(settings, as_of, prices)
     rows = review.lot_rows(_states(settings), account, prices, day if prices else None)
     if prices is None:
         for row in rows:  # without prices, the term is still known
