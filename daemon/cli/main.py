@@ -68,6 +68,7 @@ def _register() -> None:
         review_cmd,
         serve_cmd,
         service_cmd,
+        status_cmd,
         substitutes_cmd,
     )
 
@@ -83,6 +84,7 @@ def _register() -> None:
     review_cmd.register(app)
     giving_cmd.register(app)
     serve_cmd.register(app)
+    status_cmd.register(app)
 
 
 _register()

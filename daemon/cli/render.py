@@ -109,7 +109,7 @@ HEADERS = {"carryforward_short": "carry fwd short", "carryforward_long": "carry 
            "carryforward_in_short": "carried in short", "carryforward_in_long": "carried in long",
            "ordinary_income_offset": "income offset", "wash_sale_adjustment": "wash sale adj",
            "buy_quantity_estimate": "buy quantity", "permanently_disallowed": "lost for good"}
-RIGHT = MONEY | PRICE | QUANTITY | PERCENT | {"pairs", "id", "count", "open", "age"}
+RIGHT = MONEY | PRICE | QUANTITY | PERCENT | {"pairs", "id", "count", "open", "age", "harvest_sales"}
 
 
 def money(value: Any, *, sign: bool = True) -> str:

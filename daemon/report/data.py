@@ -208,6 +208,22 @@ def _cash(engine: Engine, settings: Settings, accounts: list[AccountReport], not
     notes.append(f"cash drag: paper accounts valued at the {last} closes")
 
 
+def harvested_by_household(session: Session, settings: Settings, year: int, through: date) -> dict[str, Figures]:
+    """Per household, the year's harvested losses and estimated tax saved up to `through` (the same figures
+    as `build_report`'s, for `tlh status`)."""
+    keys = _harvest_keys(session)
+    out: dict[str, Figures] = {}
+    for household in sorted({a.household for a in settings.accounts}):
+        state = ledger_repo.load_ledger(session, household)
+        broker_sells = _broker_trades(session, household)
+        sales = sorted((d for d in state.dispositions if d.sold.year == year and d.sold <= through),
+                       key=lambda d: (d.sold, d.seq))
+        rows = gains.rows(sales)
+        ids = {d.disposition_id for d in sales if _is_harvest(d, broker_sells, keys)}
+        out[household] = _figures([], [r for r in rows if r.disposition_id in ids], settings.tax)
+    return out
+
+
 def default_year(engine: Engine, today: date) -> int:
     """The year of the latest harvest run, else this year."""
     with transaction(engine) as session:
