@@ -45,6 +45,11 @@ def headline(report: dict[str, Any]) -> list[tuple[str, str]]:
          + (f"; {te['basket']} basket: {pct(te['with_vs_basket'])} with, {pct(te['without_vs_basket'])} "
             f"without" if "basket" in te else "")),
     ]
+    if "placebo" in report:
+        fake = report["placebo"]
+        rows.append(("placebo", f"the same {fake['swaps']} swaps on random days: before-tax difference "
+                                f"{pct(fake['before_tax_difference'])}; beyond it "
+                                f"{pct(fake['before_tax_difference_beyond_placebo'])}"))
     return rows
 
 
@@ -121,6 +126,9 @@ def print_windows(data: dict[str, Any], file: IO[str] | None = None) -> None:
     rows = [(f"tax alpha, {name}", d) for name, d in data["summary"]["tax_alpha"].items()]
     rows += [("tax effect", data["summary"]["tax_effect"]),
              ("before-tax difference", data["summary"]["before_tax_difference"])]
+    if "placebo_before_tax_difference" in data["summary"]:
+        rows += [("placebo before-tax diff.", data["summary"]["placebo_before_tax_difference"]),
+                 ("before-tax beyond placebo", data["summary"]["before_tax_difference_beyond_placebo"])]
     for name, d in rows:
         summary.add_row(name, pct(d["median"]), f"{pct(d['q1'])} .. {pct(d['q3'])}", pct(d["min"]),
                         pct(d["max"]), f"{d['positive']} of {d['count']}")

@@ -172,6 +172,8 @@ def step(ctx: Context, twin: Twin, twins: list[Twin], i: int, t: int, day: date,
         twin.deposit(i, day, p.monthly_contribution)
     if twin.harvesting and run_day:
         harvest(ctx, twin, twins, i, t, day)
+    if twin.swaps is not None:
+        twin.swaps(ctx, twin, i, t, day)
     for y in due_years(twin, day, ctx.first_year, p.taxes):
         twin.settle(y, i, t, day, p.taxes, ctx.alloc)
     rule = p.rebalance.rule

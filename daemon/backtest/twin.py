@@ -3,6 +3,7 @@ cash flows, yearly statistics and tax settlements."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -67,6 +68,7 @@ class Twin:
     pairs: list[PairRecord] = field(default_factory=list)
     flags: list[Flag] = field(default_factory=list)
     cumulative: float = 0.0
+    swaps: Callable[..., None] | None = None  # a placebo's scheduled swaps (placebo.py), made each day
 
     def __post_init__(self) -> None:
         self.values = np.zeros(self.n_days)

@@ -17,6 +17,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from daemon.backtest.data import History
+from daemon.backtest.placebo import run_placebo
 from daemon.backtest.portfolio import Portfolio
 from daemon.backtest.simulate import BacktestError, run
 
@@ -63,7 +64,7 @@ def distribution(values: Sequence[float | None]) -> dict[str, Any]:
 
 def run_windows(portfolio: Portfolio, history: History, first: date | None, last: date | None,
                 length: tuple[int, int], step: tuple[int, int], frequency: str,
-                progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+                progress: Callable[[int, int], None] | None = None, placebo: bool = False) -> dict[str, Any]:
     if not history.dates:
         raise BacktestError("the price file has no rows")
     lo = first or history.dates[0]
@@ -75,6 +76,12 @@ def run_windows(portfolio: Portfolio, history: History, first: date | None, last
     for k, (start, end) in enumerate(spans):
         report = run(portfolio, history, start, end, frequency).report
         by = report["tax_alpha_annual_by_assumption"]
+        extra: dict[str, Any] = {}
+        if placebo:
+            fake = run_placebo(portfolio, history, start, end, frequency, report["pairs"], seed=k)
+            extra = {"placebo_before_tax_difference": fake["before_tax_difference"],
+                     "before_tax_difference_beyond_placebo": _minus(report["pre_tax_difference_annual"],
+                                                                     fake["before_tax_difference"])}
         windows.append({
             "start": report["start"], "end": report["end"],
             "tax_alpha": {name: by[key] for name, key in BASES.items()},
@@ -83,6 +90,7 @@ def run_windows(portfolio: Portfolio, history: History, first: date | None, last
             "harvested_losses": report["total"]["harvested_losses"],
             "swap_back_realized_gains": report["total"]["swap_back_realized_gains"],
             "tracking_error": report["tracking_error"]["with_vs_without"],
+            **extra,
         })
         if progress is not None:
             progress(k + 1, len(spans))
@@ -91,6 +99,11 @@ def run_windows(portfolio: Portfolio, history: History, first: date | None, last
         "tax_effect": distribution([w["tax_effect"] for w in windows]),
         "before_tax_difference": distribution([w["before_tax_difference"] for w in windows]),
     }
+    if placebo:
+        summary["placebo_before_tax_difference"] = distribution([w["placebo_before_tax_difference"]
+                                                                 for w in windows])
+        summary["before_tax_difference_beyond_placebo"] = distribution(
+            [w["before_tax_difference_beyond_placebo"] for w in windows])
     taxes = portfolio.taxes
     return {
         "portfolio": portfolio.name, "frequency": frequency,
@@ -102,6 +115,10 @@ def run_windows(portfolio: Portfolio, history: History, first: date | None, last
                                         "st_at_lt": "sold, short-term gains at long-term rates"}},
         "windows": windows, "summary": summary,
     }
+
+
+def _minus(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None else round(a - b, 6)
 
 
 def _span(span: tuple[int, int]) -> str:

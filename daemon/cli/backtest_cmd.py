@@ -72,6 +72,9 @@ def backtest_cmd(
     losses: Annotated[Losses | None, typer.Option("--losses", help="limited: $3,000 a year against ordinary "
                                                   "income, the rest carried; outside_gains: offset in full.")]
     = None,
+    placebo: Annotated[bool, typer.Option("--placebo", help="Also run a placebo: the same swaps on random days "
+                                          "instead of at losses (what the data's selection alone does).")]
+    = False,
 ) -> None:
     """Step the harvest engine and the paper broker's fills day by day over real prices, next to the same
     portfolio without harvesting; report harvested losses, wash sales, taxes, after-tax values and tax alpha."""
@@ -100,15 +103,23 @@ def backtest_cmd(
                 raise BacktestError("--windows: the report is JSON or a table (--format json|table)")
             length, every = by_window.parse_span(windows, "--windows"), by_window.parse_span(step, "--step")
             history = load_history(path)
-            data = by_window.run_windows(spec, history, first, last, length, every, frequency.value)
+            data = by_window.run_windows(spec, history, first, last, length, every, frequency.value,
+                                         placebo=placebo)
             _write_windows(data, fmt, output)
             return
         history = load_history(path)
         result = _run(spec, history, first, last, frequency.value)
+        data = result.to_dict()
+        if placebo:
+            from daemon.backtest.placebo import run_placebo  # noqa: PLC0415
+
+            fake = run_placebo(spec, history, first, last, frequency.value, data["pairs"])
+            data["placebo"] = {**fake, "before_tax_difference_beyond_placebo": round(
+                data["pre_tax_difference_annual"] - fake["before_tax_difference"], 6)}
     except (PriceFileError, BacktestError) as exc:
         fail(str(exc))
         return
-    _write(result.to_dict(), fmt, output)
+    _write(data, fmt, output)
 
 
 def _write_windows(data: dict[str, Any], fmt: Output, output: Path | None) -> None:

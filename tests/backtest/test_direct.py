@@ -130,3 +130,29 @@ def test_totals_of_harvested_losses_and_swap_back_gains() -> None:
     assert total["swap_back_realized_gains"] == pytest.approx(realized + 600.0, abs=0.05)
     assert total["swap_back_gains_to_harvested_losses"] == pytest.approx(total["swap_back_realized_gains"] / 600,
                                                                          abs=1e-4)
+
+
+def test_placebo_makes_the_same_swaps_on_random_days() -> None:
+    from daemon.backtest.placebo import run_placebo
+
+    rng = random.Random(11)
+    before, after = 130, 300
+    days = weekdays(before + after)
+    series = {}
+    for symbol in SECTORS:
+        x, s = 50.0, []
+        for _ in days:
+            x *= 1 + rng.gauss(0.0003, 0.025)
+            s.append(x)
+        series[symbol] = s
+    h = with_sectors(history(days, **series))
+    p = di_portfolio()
+    out = backtest(p, h, start=days[before])
+    harvests = [x for x in out["pairs"] if x["kind"] == "harvest"]
+    assert len(harvests) > 5
+    # Without swaps the placebo is the portfolio without harvesting, day for day.
+    assert run_placebo(p, h, days[before], None, "daily", [])["before_tax_difference"] == 0.0
+    fake = run_placebo(p, h, days[before], None, "daily", out["pairs"], seed=3)
+    assert 0 < fake["swaps"] <= len(harvests)
+    assert fake["before_tax_difference"] != 0.0
+    assert run_placebo(p, h, days[before], None, "daily", out["pairs"], seed=3) == fake

@@ -92,3 +92,20 @@ def test_windows_table_and_errors(tmp_path: Path) -> None:
     assert too_long.exit_code != 0 and "no window of 10y" in too_long.output
     bad = CliRunner().invoke(app, [*base, "--rates", "35"])
     assert bad.exit_code != 0 and "--rates" in bad.output
+
+
+def test_placebo_from_the_command_line(tmp_path: Path) -> None:
+    prices, portfolio = _files(tmp_path)
+    base = ["backtest", str(portfolio), "--prices", str(prices), "--format", "json", "--placebo"]
+    one = CliRunner().invoke(app, base)
+    assert one.exit_code == 0, one.output
+    data = json.loads(one.stdout)
+    fake = data["placebo"]
+    assert fake["swaps"] > 0
+    assert fake["before_tax_difference_beyond_placebo"] == pytest.approx(
+        data["pre_tax_difference_annual"] - fake["before_tax_difference"], abs=2e-6)
+    many = CliRunner().invoke(app, [*base, "--windows", "6m", "--step", "3m"])
+    assert many.exit_code == 0, many.output
+    windows = json.loads(many.stdout)
+    assert {"placebo_before_tax_difference", "before_tax_difference_beyond_placebo"} <= set(windows["summary"])
+    assert all("placebo_before_tax_difference" in w for w in windows["windows"])
