@@ -55,6 +55,9 @@ class Service:
         migrate.upgrade(settings.database_url)
         self.engine = make_engine(settings.database_url)
         self.heartbeat: lease.Heartbeat | None = None
+        # Whether a daemon ever held the lease on this database before this one: a first start missed nothing
+        # (harvests `tlh harvest` ran by hand, e.g. the demo's dry run, do not make earlier sessions "missed").
+        self.ran_before = lease.current(self.engine) is not None
 
     # -- the lease -------------------------------------------------------------------------------------------
     def wait_for_lease(self) -> bool:
@@ -162,7 +165,9 @@ class Service:
         self.stop.wait(seconds)
 
     def report_missed(self) -> list[Run]:
-        """Harvests the schedule held while no daemon ran, each reported once."""
+        """Harvests the schedule held while no daemon ran, each reported once; none on a daemon's first start."""
+        if not self.ran_before:
+            return []
         with transaction(self.engine) as session:
             last = session.scalar(sa.select(sa.func.max(HarvestRun.as_of)).where(HarvestRun.mode == self.settings.mode))
             seen = session.execute(sa.select(Alert.kind, Alert.data).where(Alert.kind.in_(("missed_harvest", "error")))

@@ -16,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from daemon.config.models import ScheduleConfig
+from daemon.service import lease
 from daemon.service.clock import Clock, FakeClock, ScaledClock, SystemClock
 from daemon.service.daemon import Service
 from daemon.service.scheduler import (
@@ -29,7 +30,7 @@ from daemon.service.scheduler import (
     run_schedule,
     upcoming,
 )
-from daemon.store.db import transaction
+from daemon.store.db import make_engine, transaction
 from daemon.store.models import Alert, HarvestRun
 from tests.service.helpers import household
 
@@ -251,8 +252,40 @@ def _run(engine: object, day: date, mode: str = "paper") -> HarvestRun:
                       started_at=stamp, finished_at=stamp, plan={"pairs": []})
 
 
+def _earlier_daemon(db_url: str) -> None:
+    """A daemon held the lease on this database before (and stopped)."""
+    engine = make_engine(db_url)
+    try:
+        assert lease.acquire(engine, "earlier:1:abc", ny(24, 9), timedelta(seconds=60))
+        assert lease.release(engine, "earlier:1:abc", ny(24, 22))
+    finally:
+        engine.dispose()
+
+
+def test_the_first_start_of_a_daemon_missed_nothing(tmp_path: Path, db_url: str) -> None:
+    # The demo: harvests run by hand (a dry run on an old day), then the first `tlh run`.
+    settings, _, _ = household(tmp_path, db_url)
+    settings = settings.model_copy(update={"mode": "dry-run"})
+    service = Service(settings, FakeClock(ny(27, 11)), threading.Event())
+    try:
+        with transaction(service.engine) as session:
+            session.add(_run(service.engine, date(2026, 11, 20), mode="dry-run"))
+        assert service.report_missed() == []
+        with transaction(service.engine) as session:
+            assert session.scalars(sa.select(Alert).where(Alert.kind == "missed_harvest")).all() == []
+    finally:
+        service.engine.dispose()
+    _earlier_daemon(db_url)  # once a daemon has run, the sessions after the last harvest were missed
+    service = Service(settings, FakeClock(ny(27, 11)), threading.Event())
+    try:
+        assert [r.session for r in service.report_missed()] == [date(2026, 11, d) for d in (23, 24, 25)]
+    finally:
+        service.engine.dispose()
+
+
 def test_start_up_reports_each_missed_harvest_once(tmp_path: Path, db_url: str) -> None:
     settings, _, _ = household(tmp_path, db_url)
+    _earlier_daemon(db_url)
     service = Service(settings, FakeClock(ny(27, 11)), threading.Event())
     try:
         with transaction(service.engine) as session:
