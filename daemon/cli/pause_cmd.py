@@ -10,6 +10,8 @@ from typing import Annotated
 
 import typer
 
+from daemon.alerts import raise_alert
+from daemon.cli.delivery import deliver_raised
 from daemon.cli.main import context, fail
 from daemon.config.models import Settings
 from daemon.service import pause
@@ -52,6 +54,9 @@ def pause_cmd(
     try:
         with transaction(engine) as session:
             made = pause.pause(session, account=scope, reason=reason.strip(), until=day)
+            raise_alert(session, "paused", "warning", f"harvesting {made.scope}: {made.describe()}",
+                        account=scope, data={"pause_id": str(made.id), "until": str(day) if day else ""})
+        deliver_raised(engine, settings)
     finally:
         engine.dispose()
     typer.echo(f"{made.scope}: {made.describe()}")
@@ -71,6 +76,11 @@ def resume_cmd(
         with transaction(engine) as session:
             resolved = pause.resume(session, account=scope)
             left = pause.unresolved(session)
+            if resolved:
+                raise_alert(session, "resumed", "info",
+                            f"harvesting resumed for {scope or 'all accounts'} by {resolved[0].resolved_by} "
+                            f"({'; '.join(p.reason for p in resolved)})", account=scope)
+        deliver_raised(engine, settings)
     finally:
         engine.dispose()
     name = scope if scope is not None else "all accounts"
