@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
 import typer
 from sqlalchemy.orm import Session
 
+from daemon.cli import dates
 from daemon.cli.main import context, fail
 from daemon.cli.render import Format, print_json, print_table
 from daemon.config.models import Settings
@@ -43,19 +43,6 @@ def _prices(settings: Settings) -> PriceBook:
     return price_book(settings)
 
 
-def _day(value: str | None, prices: PriceBook) -> date:
-    if value is not None:
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            fail(f"--as-of: not a YYYY-MM-DD date: {value!r}")
-    last = prices.last_day()
-    if last is None:
-        fail("the price file has no prices")
-    assert last is not None
-    return last
-
-
 def _households(settings: Settings, household: str | None) -> list[str]:
     known = sorted({a.household for a in settings.accounts})
     if household is None:
@@ -85,8 +72,7 @@ def donate_cmd(
     household: Annotated[str | None, typer.Option("--household", help="The household giving (needed when "
                                                                         "there are several).")] = None,
     account: Annotated[str | None, typer.Option("--account", help="Only lots of this taxable account.")] = None,
-    as_of: Annotated[str | None, typer.Option("--as-of", help="Day YYYY-MM-DD (default: the latest price).")]
-    = None,
+    as_of: dates.AsOfOption = None,
     fmt: Annotated[Format, typer.Option("--format")] = Format.TABLE,
 ) -> None:
     """The long-term lots to give to a charity or donor-advised fund for about AMOUNT, largest gain per dollar
@@ -113,7 +99,7 @@ def donate_cmd(
         fail(f"several households ({', '.join(households)}): say which one with --household"
              if households else "no accounts configured")
     prices = _prices(settings)
-    day = _day(as_of, prices)
+    day = dates.as_of(settings, as_of, prices)
     with _session(settings) as session:
         result = gift(session, settings, prices, households[0], value, day, account)
     d = result.to_dict()
@@ -174,7 +160,7 @@ def location_cmd(
     settings = context(ctx).settings
     households = _households(settings, household)
     prices = _prices(settings)
-    day = _day(None, prices)
+    day = dates.today(settings, prices)
     with _session(settings) as session:
         report = location_report(session, settings, prices, day, households)
     d = report.to_dict()

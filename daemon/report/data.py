@@ -257,7 +257,7 @@ def build_report(engine: Engine, settings: Settings, year: int, today: date) -> 
                                               returns, _timeline(sorted(harvested, key=lambda r: r.sold), tax)))
     notes: list[str] = []
     _cash(engine, settings, list(accounts.values()), notes)
-    moves = tax_moves(engine, settings, [h.household for h in households], notes)
+    moves = tax_moves(engine, settings, [h.household for h in households], today, notes)
     return Report(year=year, as_of=today, tax=tax, accounts=list(accounts.values()), households=households,
                   timeline=_timeline(sorted(all_harvested, key=lambda r: r.sold), tax), notes=notes, moves=moves)
 

@@ -23,7 +23,9 @@ class TaxMoves:
                                                               "notes": []})
 
 
-def tax_moves(engine: Engine, settings: Settings, households: list[str], notes: list[str]) -> TaxMoves:
+def tax_moves(engine: Engine, settings: Settings, households: list[str], today: date,
+              notes: list[str]) -> TaxMoves:
+    """As of `today`, or the price file's last day when that is earlier."""
     from daemon.asset_location import location_report
     from daemon.engine.donation import Gift
     from daemon.giving import ranking
@@ -39,9 +41,10 @@ def tax_moves(engine: Engine, settings: Settings, households: list[str], notes: 
     except PriceFileError as exc:
         notes.append(f"giving and asset location: {exc}")
         return TaxMoves()
-    as_of = prices.last_day()
-    if as_of is None:
+    last = prices.last_day()
+    if last is None:
         return TaxMoves()
+    as_of = min(today, last)
     out = TaxMoves(as_of)
     tax = settings.tax
     rate = tax.long_term_rate + tax.niit_rate + tax.state_rate
