@@ -52,6 +52,10 @@ VOLUME ["/config", "/data"]
 USER tlh
 # `tlh run` stops cleanly on SIGTERM (the current step finishes, the lease is released): give it time.
 STOPSIGNAL SIGTERM
+# The dashboard, opt-in: nothing listens unless the command is `serve` or `run --serve`, and then on all the
+# container's addresses only with TLH_DASHBOARD_HOST=0.0.0.0 and a token (TLH_DASHBOARD_TOKEN_FILE). Publish
+# it on the host's loopback: -p 127.0.0.1:8765:8765 (docker-compose.yml, profile "dashboard").
+EXPOSE 8765
 # Healthy: the database answers and this daemon's heartbeat is fresh.
 HEALTHCHECK --interval=60s --timeout=10s --start-period=60s --retries=3 CMD ["tlh", "health"]
 ENTRYPOINT ["tlh"]

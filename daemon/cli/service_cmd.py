@@ -6,7 +6,7 @@ import signal
 import threading
 from datetime import timedelta
 from types import FrameType
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import structlog
 import typer
@@ -15,11 +15,15 @@ from sqlalchemy.exc import OperationalError
 from brokers.protocol import BrokerError
 from daemon.cli.main import context, fail
 from daemon.config.loader import ConfigError
+from daemon.config.models import Settings
 from daemon.service import lease
 from daemon.service.clock import make_clock
 from daemon.service.daemon import LeaseBusy, Service, outcome_summary
 from daemon.service.jobs import validate
 from daemon.store.db import make_engine
+
+if TYPE_CHECKING:
+    from daemon.web.server import Background
 
 log = structlog.get_logger(__name__)
 
@@ -47,6 +51,13 @@ def run(
     clock_speed: Annotated[float | None, typer.Option("--clock-speed", envvar="TLH_CLOCK_SPEED", hidden=True,
                                                       help="Testing: the schedule's clock runs this many "
                                                            "times faster than real time.")] = None,
+    serve: Annotated[bool, typer.Option("--serve", help="Also serve the dashboard (as `tlh serve`) from this "
+                                                        "process.")] = False,
+    host: Annotated[str, typer.Option("--host", envvar="TLH_DASHBOARD_HOST",
+                                      help="With --serve: address to listen on; anything but loopback needs "
+                                           "TLH_DASHBOARD_TOKEN (or _FILE).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", envvar="TLH_DASHBOARD_PORT", min=1, max=65535,
+                                      help="With --serve: TCP port.")] = 8765,
 ) -> None:
     """Run the daemon: sync after each session's open, harvest before its close (exchange calendar), one
     active harvester per database. Stops cleanly on SIGTERM/SIGINT."""
@@ -58,8 +69,11 @@ def run(
     except (ValueError, ConfigError) as exc:
         fail(str(exc))
         return
+    if serve and once:
+        fail("--serve applies to the service; --once runs one cycle and exits")
     stop = threading.Event()
     _on_signals(stop)
+    dashboard = _dashboard(settings, host, port) if serve else None
     try:
         service = Service(settings, clock, stop)
         if once:
@@ -72,6 +86,26 @@ def run(
         fail(f"broker: {exc}", code=1)
     except OperationalError as exc:
         fail(f"database does not answer: {type(exc.orig).__name__}: {exc.orig}", code=1)
+    finally:
+        if dashboard is not None:
+            dashboard.stop()
+
+
+def _dashboard(settings: Settings, host: str, port: int) -> Background | None:
+    """The dashboard on a thread of this process, listening before the service starts."""
+    from daemon.web.security import BindRefused, TokenError
+    from daemon.web.server import Background
+
+    try:
+        dashboard = Background(settings, host, port)
+        dashboard.start()
+    except (BindRefused, TokenError) as exc:
+        fail(str(exc))
+        return None
+    except OSError as exc:
+        fail(str(exc), code=1)
+        return None
+    return dashboard
 
 
 def health(ctx: typer.Context) -> None:

@@ -7,6 +7,8 @@
 #      default command) detached, on the built-in paper broker, without network, with the config mounted
 #      read-only at /config and a named volume at /data.
 #   4. Waits (bounded) until `podman healthcheck run` passes; the log must name the next harvest.
+#   4b. The dashboard (opt-in): `tlh serve` in a second container on the same volume, on all its addresses
+#      with a token (TLH_DASHBOARD_TOKEN): /healthz open, the API 401 without the token and 200 with it.
 #   5. podman stop -t 20 (SIGTERM): exit code 0, then the database checked in a throwaway container:
 #      PRAGMA integrity_check = ok and the Alembic revision at head.
 # Prints the figures (build time, image size, time to healthy, idle memory, stop time). Cleans up after itself.
@@ -18,6 +20,7 @@ BASE_IMAGE=docker.io/library/python:3.11-slim
 CONTAINER_BASE=${CONTAINER_BASE:-../shared/tools/container-base.sh}
 HEALTH_TIMEOUT=${HEALTH_TIMEOUT:-120}
 NAME="tlh-ci-$$"
+DASH="tlh-ci-dash-$$"
 VOLUME="tlh-ci-data-$$"
 work=$(mktemp -d)
 
@@ -27,6 +30,7 @@ say() { echo "container-test: $*"; }
 pm() { podman "$@" 2> >(grep -v 'unable to get systemd connection' >&2); }
 cleanup() {
   podman rm -f -t 0 "$NAME" >/dev/null 2>&1 || true
+  podman rm -f -t 0 "$DASH" >/dev/null 2>&1 || true
   podman volume rm -f "$VOLUME" >/dev/null 2>&1 || true
   rm -rf "$work"
 }
@@ -57,7 +61,8 @@ say "built $IMAGE in ${build_s}s, $(( size / 1000000 )) MB"
 
 # 3. Config, data volume, seed, run
 mkdir -p "$work/config"
-cp tests/container/tlh.toml config/demo/prices.csv config/demo/trades.csv tests/container/check_db.py "$work/config/"
+cp tests/container/tlh.toml config/demo/prices.csv config/demo/trades.csv tests/container/check_db.py \
+  tests/container/check_dashboard.py "$work/config/"
 chmod -R a+rX "$work/config"
 podman volume create "$VOLUME" >/dev/null
 mounts=(-v "$work/config:/config:ro" -v "$VOLUME:/data")
@@ -83,6 +88,14 @@ next=$(podman logs "$NAME" 2>&1 | grep -o '"next_harvest": *"[^"]*"' | tail -1 |
 say "log: $next"
 rss=$(podman exec "$NAME" sh -c 'grep VmRSS /proc/1/status' 2>/dev/null | awk '{print $2}' || true)
 [ -z "$rss" ] || say "idle daemon resident memory: $(( rss / 1024 )) MB"
+
+# 4b. The dashboard, opt-in: its own container, listening on every address of it, so a token is required
+token=$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')
+pm run -d --name "$DASH" --network none --no-healthcheck "${mounts[@]}" -e TLH_DASHBOARD_TOKEN="$token" \
+  -e TLH_DASHBOARD_HOST=0.0.0.0 "$IMAGE" serve >/dev/null
+podman exec -e TOKEN="$token" "$DASH" python3 /config/check_dashboard.py \
+  || { podman logs "$DASH" 2>&1 | tail -20; say "FAILED: dashboard"; exit 1; }
+pm stop -t 10 "$DASH" >/dev/null
 
 # 5. SIGTERM, clean exit, intact database
 t0=$(date +%s)

@@ -35,10 +35,10 @@ def _volumes(service: dict[str, Any]) -> dict[str, tuple[str, str]]:
 
 
 def test_services_volumes_and_secrets_are_declared(compose: dict[str, Any]) -> None:
-    assert set(compose["services"]) == {"postgres", "tlh"}
+    assert set(compose["services"]) == {"postgres", "tlh", "dashboard"}
     assert set(compose["volumes"]) == {"pgdata", "tlh-data"}
     secrets = compose["secrets"]
-    assert set(secrets) == {"postgres_password", "alpaca_api_key", "alpaca_secret_key"}
+    assert set(secrets) == {"postgres_password", "alpaca_api_key", "alpaca_secret_key", "dashboard_token"}
     for name, spec in secrets.items():
         assert spec["file"] == f"./deploy/secrets/{name}"
     ignore = (ROOT / "deploy" / "secrets" / ".gitignore").read_text().split()
@@ -75,6 +75,19 @@ def test_daemon_waits_for_a_healthy_database_and_reads_secrets_from_files(compos
     assert not re.search(r"(?<!\$)\$(?!\$)", COMPOSE.read_text().replace("$$", ""))
 
 
+def test_the_dashboard_is_opt_in_published_on_loopback_with_a_token_secret(compose: dict[str, Any]) -> None:
+    dash = compose["services"]["dashboard"]
+    assert dash["profiles"] == ["dashboard"]  # `docker compose up` alone does not start it
+    assert dash["command"] == ["serve"]
+    env = dash["environment"]
+    # all the container's addresses: the token is what lets `tlh serve` bind there
+    assert env["TLH_DASHBOARD_HOST"] == "0.0.0.0"
+    assert env["TLH_DASHBOARD_TOKEN_FILE"] == "/run/secrets/dashboard_token" and "TLH_DASHBOARD_TOKEN" not in env
+    assert "dashboard_token" in dash["secrets"]
+    assert dash["ports"] == ["127.0.0.1:8765:8765"]  # the host's loopback only
+    assert "/healthz" in " ".join(dash["healthcheck"]["test"])
+
+
 def test_the_mounted_configuration_is_paper_mode_on_the_compose_database(compose: dict[str, Any]) -> None:
     settings = load_settings(ROOT / "deploy" / "config" / "tlh.toml")
     assert settings.mode == "paper" and settings.brokers.alpaca.paper
@@ -92,7 +105,7 @@ def test_compose_tool_accepts_the_file(tmp_path: Path) -> None:
     shutil.copy(COMPOSE, tmp_path / "docker-compose.yml")
     shutil.copytree(ROOT / "deploy" / "config", tmp_path / "deploy" / "config")
     (tmp_path / "deploy" / "secrets").mkdir()
-    for name in ("postgres_password", "alpaca_api_key", "alpaca_secret_key"):
+    for name in ("postgres_password", "alpaca_api_key", "alpaca_secret_key", "dashboard_token"):
         (tmp_path / "deploy" / "secrets" / name).write_text("placeholder")
     result = subprocess.run([tool, "-f", "docker-compose.yml", "config"], capture_output=True, text=True,
                             timeout=60, check=False, cwd=tmp_path)
