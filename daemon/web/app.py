@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import threading
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import structlog
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 from sqlalchemy.engine import Engine
@@ -31,6 +33,7 @@ from daemon.report import chart
 from daemon.web.data import Store
 from daemon.web.security import SESSION_COOKIE, Access, Guard, csrf_ok
 
+log = structlog.get_logger(__name__)
 HERE = Path(__file__).resolve().parent
 NAV = [("/", "Overview"), ("/runs", "Runs"), ("/orders", "Orders"), ("/alerts", "Alerts"), ("/lots", "Lots"),
        ("/gains", "Gains"), ("/backtests", "Backtests")]
@@ -49,7 +52,8 @@ SUMMARY_COLUMNS = [("taxpayer", "Taxpayer (return)"), ("year", "Year"), ("short_
                    ("carryforward_short", "Carry-forward short"), ("carryforward_long", "Carry-forward long"),
                    ("disallowed", "Disallowed"), ("permanently_disallowed", "Permanently disallowed")]
 MAX_LIMIT = 10_000
-ORDERS_SHOWN = 500
+WARM_SECONDS = 60
+ORDERS_SHOWN = 200
 
 
 class BadRequest(Exception):
@@ -164,6 +168,16 @@ class Dashboard:
         self.env = environment()
         self.accounts = [a.id for a in settings.accounts]
 
+    def keep_warm(self, stop: threading.Event, every: float = WARM_SECONDS) -> None:
+        """Until `stop`: recompute the overview's figures whenever the store changed, so that the first person
+        to look after a run does not wait for the report (seconds on a large household; then milliseconds)."""
+        while not stop.is_set():
+            try:
+                self.overview_data(self.store.default_year(self.clock()))
+            except Exception as exc:  # the database away for a moment: a page view will say so; try again later
+                log.warning("dashboard.warm_failed", error=f"{type(exc).__name__}: {exc}")
+            stop.wait(every)
+
     # -- plumbing ---------------------------------------------------------------------------------------------
     def page(self, request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
         html = self.env.get_template(template).render(
@@ -229,8 +243,9 @@ class Dashboard:
     # -- pages -----------------------------------------------------------------------------------------------
     def overview_data(self, year: int) -> dict[str, Any]:
         day = self.clock()
-        report = self.store.report(year, day)
-        states = self.store.states()
+        version = self.store.fingerprint()  # once: the report and the ledgers are of one state of the store
+        report = self.store.report(year, day, version)
+        states = self.store.states(version)
         restrictions = [{**r, "household": h["household"], "days_left": (r["until"] - day).days}
                         for h in report["households"] for r in h["restrictions"]]
         return {"year": year, "today": day, "report": report, "pauses": self.store.pauses(),

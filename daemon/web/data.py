@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -25,11 +26,23 @@ from daemon.report import build_report
 from daemon.report.data import default_year
 from daemon.report.views import report_dict
 from daemon.store.db import transaction
-from daemon.store.models import HarvestRun, OrderIntent
+from daemon.store.models import (
+    AccountRow,
+    HarvestRun,
+    LedgerStateRow,
+    OrderIntent,
+    PaperFill,
+    PaperOrder,
+    TradeRow,
+)
+from daemon.store.models import Restriction as RestrictionRow
 
 LONG_TERM_SOON_DAYS = 30
 SWAP_BACK_HELD = timedelta(days=31)  # as daemon.engine.swap_back.HELD_DAYS
 BACKTEST_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,100}$")
+
+
+CACHE_ENTRIES = 16
 
 
 @dataclass
@@ -38,13 +51,59 @@ class _Cached:
     book: PriceBook | None = None
 
 
+def _fingerprint_query() -> sa.Select[Any]:
+    """One row that changes whenever anything the report, lots or gains read changes: trades booked, ledgers
+    rebuilt, runs, order fills, restrictions, broker syncs and the paper broker's fills."""
+
+    def scalar(*columns: Any) -> list[Any]:
+        return [sa.select(c).scalar_subquery() for c in columns]
+
+    return sa.select(*scalar(
+        sa.func.count(TradeRow.trade_id), sa.func.max(TradeRow.imported_at),
+        sa.func.max(LedgerStateRow.through), sa.func.sum(LedgerStateRow.next_seq),
+        sa.func.count(HarvestRun.id), sa.func.max(HarvestRun.started_at), sa.func.max(HarvestRun.finished_at),
+        sa.func.count(OrderIntent.client_order_id), sa.func.max(OrderIntent.updated_at),
+        sa.func.count(RestrictionRow.id), sa.func.max(RestrictionRow.created_at),
+        sa.func.max(AccountRow.synced_at), sa.func.max(PaperFill.seq), sa.func.max(PaperOrder.updated_at),
+    ))
+
+
 class Store:
-    """The dashboard's read side over one engine. Thread-safe: each call opens its own transaction."""
+    """The dashboard's read side over one engine. Thread-safe: each call opens its own transaction.
+
+    The report and the ledgers are recomputed only when the store changed (a fingerprint of the tables they
+    read, one cheap query a request) or the price file did: the daemon writes a few times a day, people look
+    more often. The figures are the CLI's either way: the same functions make them."""
 
     def __init__(self, engine: Engine, settings: Settings):
         self.engine, self.settings = engine, settings
         self._prices = _Cached()
         self._lock = threading.Lock()
+        self._cache: dict[Any, tuple[Any, Any]] = {}
+        self._fingerprint = _fingerprint_query()
+
+    def fingerprint(self) -> tuple[Any, ...]:
+        path = self.settings.brokers.paper.prices
+        try:
+            mtime = Path(path).stat().st_mtime_ns if path is not None else None
+        except OSError:
+            mtime = None
+        with transaction(self.engine) as session:
+            row = session.execute(self._fingerprint).one()
+        return (*row, mtime)
+
+    def _cached(self, key: Any, compute: Callable[[], Any], version: tuple[Any, ...] | None = None) -> Any:
+        version = self.fingerprint() if version is None else version
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit is not None and hit[0] == version:
+                return hit[1]
+        value = compute()
+        with self._lock:
+            self._cache[key] = (version, value)
+            while len(self._cache) > CACHE_ENTRIES:
+                self._cache.pop(next(iter(self._cache)))
+        return value
 
     # -- shared inputs -----------------------------------------------------------------------------------------
     def prices(self) -> PriceBook | None:
@@ -64,17 +123,21 @@ class Store:
                     self._prices = _Cached(key, None)
             return self._prices.book
 
-    def states(self) -> list[LedgerState]:
-        with transaction(self.engine) as session:
-            return review.ledger_states(session, self.settings)
+    def states(self, version: tuple[Any, ...] | None = None) -> list[LedgerState]:
+        def load() -> list[LedgerState]:
+            with transaction(self.engine) as session:
+                return review.ledger_states(session, self.settings)
+
+        return self._cached("states", load, version)  # type: ignore[no-any-return]
 
     def default_year(self, today: date) -> int:
         return default_year(self.engine, today)
 
     # -- pages -------------------------------------------------------------------------------------------------
-    def report(self, year: int, today: date) -> dict[str, Any]:
+    def report(self, year: int, today: date, version: tuple[Any, ...] | None = None) -> dict[str, Any]:
         """`tlh report --format json` for `year`."""
-        return report_dict(build_report(self.engine, self.settings, year, today))
+        return self._cached(("report", year, today),  # type: ignore[no-any-return]
+                            lambda: report_dict(build_report(self.engine, self.settings, year, today)), version)
 
     def runs(self, limit: int | None = 50) -> list[dict[str, Any]]:
         with transaction(self.engine) as session:
@@ -145,14 +208,18 @@ class Store:
         """Open lots in taxable accounts that become long-term within `days`: selling them a little later
         turns a short-term gain into a long-term one (and a short-term loss into a long-term loss)."""
         taxable = {a.id for a in self.settings.accounts if a.type is AccountType.TAXABLE}
-        out = []
-        for row in self.lots(states=states):
-            if row["account"] not in taxable:
-                continue
-            long_from = add_one_year(row["acquired"]) + timedelta(days=1)
-            left = (long_from - today).days
-            if 0 < left <= days:
-                out.append({**row, "long_term_from": long_from, "days_left": left})
+        states = self.states() if states is None else states
+        soon = {}
+        for lot in (lot for s in states for lot in s.open_lots if lot.account in taxable):
+            long_from = add_one_year(lot.acquired) + timedelta(days=1)
+            if 0 < (long_from - today).days <= days:
+                soon[(lot.account, lot.lot_id)] = long_from
+        prices = self.prices()
+        rows = views.lot_rows([lot for s in states for lot in s.open_lots if (lot.account, lot.lot_id) in soon], prices,
+                              prices.last_day() if prices else None)
+        out = [{**r, "long_term_from": soon[(r["account"], r["lot_id"])],
+                "days_left": (soon[(r["account"], r["lot_id"])] - today).days}
+               for r in rows]
         return sorted(out, key=lambda r: (r["days_left"], r["account"], r["symbol"]))
 
     def swap_backs(self, today: date, states: list[LedgerState] | None = None) -> list[dict[str, Any]]:

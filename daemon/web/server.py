@@ -27,6 +27,13 @@ DEFAULT_PORT = 8765
 class Prepared:
     server: uvicorn.Server
     engine: Engine
+    warm: threading.Thread
+    stop: threading.Event
+
+    def close(self) -> None:
+        self.stop.set()
+        self.warm.join(timeout=5)  # a report half computed is only a read: not worth holding the exit for
+        self.engine.dispose()
 
 
 def prepare(settings: Settings, host: str, port: int) -> Prepared:
@@ -36,12 +43,15 @@ def prepare(settings: Settings, host: str, port: int) -> Prepared:
     migrate.upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
     app = create_app(settings, engine, Access(token))
+    stop = threading.Event()
+    warm = threading.Thread(target=app.state.dashboard.keep_warm, args=(stop,), name="dashboard-warm", daemon=True)
     # log_config=None: uvicorn keeps its hands off logging (ours is structlog); no access log, which would
     # print every query string.
     config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, server_header=False,
                             proxy_headers=False, lifespan="off", timeout_graceful_shutdown=5)
     log.info("dashboard.serving", url=f"http://{_url_host(host)}:{port}/", token_required=token is not None)
-    return Prepared(uvicorn.Server(config), engine)
+    warm.start()
+    return Prepared(uvicorn.Server(config), engine, warm, stop)
 
 
 def serve(settings: Settings, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
@@ -52,7 +62,7 @@ def serve(settings: Settings, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT
     except SystemExit:  # uvicorn exits when it cannot bind
         pass
     finally:
-        prepared.engine.dispose()
+        prepared.close()
     if not prepared.server.started:
         raise OSError(f"the dashboard could not listen on {host}:{port} (address in use?)")
 
@@ -77,7 +87,7 @@ class Background:
         self.prepared.server.should_exit = True
         if self.thread.is_alive():
             self.thread.join(timeout=10)
-        self.prepared.engine.dispose()
+        self.prepared.close()
 
 
 def _url_host(host: str) -> str:

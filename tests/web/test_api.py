@@ -273,3 +273,21 @@ def test_actions_need_the_token(token_client: TestClient) -> None:
         response = getattr(token_client, method)(path)
         assert response.status_code == 401, (method, path)
     assert token_client.get("/api/pauses").status_code == 401
+
+
+def test_a_change_to_the_store_shows_at_once(tmp_path: Path) -> None:
+    # The dashboard keeps the report and the ledgers between requests: a new trade must still show on the next.
+    cfg = seeded(tmp_path)
+    for c in client(cfg):
+        before = c.get("/api/report?year=2024").json()
+        lots_before = c.get("/api/lots").json()
+        assert before == c.get("/api/report?year=2024").json()  # unchanged store: the same answer
+        (tmp_path / "more.csv").write_text("date,account,symbol,side,quantity,price,fees,lot_id\n"
+                                           "2024-06-05,ira,VTI,buy,40,231,,vti-ira\n")
+        tlh(cfg, "import", str(tmp_path / "more.csv"))
+        after = c.get("/api/report?year=2024").json()
+        tax = next(a for a in after["accounts"] if a["account"] == "tax")
+        assert (tax["harvested"], tax["disallowed_permanent"]) == ("0.00", "800.92")  # washed by the IRA buy
+        assert after != before
+        assert len(c.get("/api/lots").json()) == len(lots_before) + 1
+        assert c.get("/api/lots").json() == json.loads(tlh(cfg, "lots", "--format", "json"))
