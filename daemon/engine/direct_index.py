@@ -11,7 +11,8 @@ Inside `plan()`, one `Book` per such account:
   most underweight peer, when that realizes a loss or a gain within what is left of the tax year's
   `realized_gain_budget_usd`. Lots at a loss first, then long-term gains, each by gain per dollar;
   short-term gains only while the tracking error is over `tracking_error_budget`, which is a hard limit:
-  over it, swap backs may realize gains beyond the budget until the estimate is back under it.
+  over it, swap backs may also realize gains beyond the budget with lots whose gain is at most
+  `OVER_LIMIT_GAIN` (1 %) of their value, until the estimate is back under it.
 - New money: cash above `cash_max_pct` of the account buys the most underweight stocks, never an excluded,
   restricted, pending-loss or sold-today stock, nor one held at a harvestable loss.
 Targets are the constituents' weights over the stocks not excluded (renormalized) times the account's value,
@@ -54,6 +55,10 @@ from daemon.engine.types import (
 from daemon.ledger.types import ZERO, LedgerState, Term
 
 HELD = timedelta(days=31)  # a stand-in bought with a harvest may return once the harvested loss is safe
+# Over the tracking-error limit, a swap back may go beyond the year's gain budget, but only with lots whose
+# gain is at most this share of what they sell: the limit is hard, yet an equal-weighted target drifts all
+# the time, and unbounded gains would give back what the harvests saved.
+OVER_LIMIT_GAIN = Decimal("0.01")
 DRIFT = Decimal("0.25")  # a position more than this share over its target is swapped back (when allowed)
 MIN_TRADE_USD = Decimal("100")  # no swap back or purchase smaller than this: not worth an order
 RANKED = 10  # replacements tried per sold stock
@@ -328,7 +333,7 @@ class Book:
     def _lots(self, symbol: str, price: Price, amount: Decimal, over: bool) -> list[LotSale] | Skip:
         """The lots to sell for about `amount` dollars: bought 31+ days ago; losses first, then long-term
         gains, then (over the tracking-error limit only) short-term gains, each by gain per dollar; gains
-        within the budget unless over the limit."""
+        within the budget (over the limit also lots gaining at most `OVER_LIMIT_GAIN` of their value)."""
         run = self.run
         cutoff = run.as_of - HELD
         close = price.close
@@ -361,13 +366,21 @@ class Book:
             if take <= 0:
                 break
             sale = lot_sale(lot, take, close, run.as_of)
-            if sale.gain > 0 and not over:
-                if kind == 2:
+            if sale.gain > 0:
+                within = gain + sale.gain <= self.gain_left
+                if over:
+                    if not within and sale.gain > OVER_LIMIT_GAIN * sale.proceeds:
+                        blocked = (f"over the {percent(self.spec.tracking_error_budget)} % tracking-error limit, "
+                                   f"beyond the year's realized_gain_budget_usd only lots whose gain is at most "
+                                   f"{percent(OVER_LIMIT_GAIN)} % of their value are sold (lot {lot.lot_id}: "
+                                   f"${sale.gain:,.2f})")
+                        break
+                elif kind == 2:
                     blocked = (f"the lots left are short-term gains (lot {lot.lot_id}: ${sale.gain:,.2f}); no "
                                f"short-term gain only to cut tracking error below the "
                                f"{percent(self.spec.tracking_error_budget)} % limit")
                     break
-                if gain + sale.gain > self.gain_left:
+                elif not within:
                     blocked = (f"lot {lot.lot_id} would realize a gain of ${sale.gain:,.2f}; "
                                f"${max(self.gain_left - gain, ZERO):,.2f} of realized_gain_budget_usd "
                                f"${self.spec.realized_gain_budget_usd} is left for {run.as_of.year}")
