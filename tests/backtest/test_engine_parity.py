@@ -33,7 +33,7 @@ def _paths(days: list[date]) -> dict[str, list[float]]:
 
 
 def test_a_backtest_day_plans_the_same_pairs_as_tlh_harvest(tmp_path: Path) -> None:
-    days = weekdays(400)
+    days = weekdays(600)
     series = _paths(days)
     h = with_sectors(history(days, **series))
     p = di_portfolio(tracking_error_budget="0.05")
