@@ -35,8 +35,8 @@ def _volumes(service: dict[str, Any]) -> dict[str, tuple[str, str]]:
 
 
 def test_services_volumes_and_secrets_are_declared(compose: dict[str, Any]) -> None:
-    assert set(compose["services"]) == {"postgres", "tlh", "dashboard"}
-    assert set(compose["volumes"]) == {"pgdata", "tlh-data"}
+    assert set(compose["services"]) == {"postgres", "tlh", "dashboard", "tlh-paper"}
+    assert set(compose["volumes"]) == {"pgdata", "tlh-data", "tlh-paper-data"}
     secrets = compose["secrets"]
     assert set(secrets) == {"postgres_password", "alpaca_api_key", "alpaca_secret_key", "dashboard_token"}
     for name, spec in secrets.items():
@@ -95,6 +95,25 @@ def test_the_mounted_configuration_is_paper_mode_on_the_compose_database(compose
     assert ":" not in settings.database_url.split("//", 1)[1].split("@")[0]  # no password in the URL
     assert {a.broker for a in settings.accounts} == {"alpaca"}
     assert str(settings.alerts.jsonl_path).startswith("/data/")
+
+
+def test_the_paper_profile_needs_no_keys_and_no_postgres(compose: dict[str, Any]) -> None:
+    paper = compose["services"]["tlh-paper"]
+    assert paper["profiles"] == ["paper"]  # not started by a plain `docker compose up`
+    assert "secrets" not in paper and "depends_on" not in paper
+    assert not [k for k in paper.get("environment", {}) if k.startswith(("ALPACA_", "TLH_DATABASE"))]
+    volumes = _volumes(paper)
+    assert volumes["/config"] == ("./deploy/config", "ro") and volumes["/demo"] == ("./config/demo", "ro")
+    assert volumes["/data"][0] == "tlh-paper-data"
+    assert paper["environment"]["TLH_CONFIG"] == "/config/paper.toml" and paper["command"] == ["run"]
+    settings = load_settings(ROOT / "deploy" / "config" / "paper.toml")
+    assert settings.mode == "paper" and {a.broker for a in settings.accounts} == {"paper"}
+    assert settings.database_url == "sqlite:////data/paper.db"
+    assert str(settings.brokers.paper.prices) == "/demo/prices.csv"
+    # The demo's trades name the configured accounts, so `tlh import /demo/trades.csv` books them.
+    accounts = {line.split(",")[1] for line in (ROOT / "config" / "demo" / "trades.csv").read_text().splitlines()[1:]
+                if line}
+    assert accounts <= {a.id for a in settings.accounts}
 
 
 @pytest.mark.skipif(not (shutil.which("docker-compose") or shutil.which("podman-compose")),
