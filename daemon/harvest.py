@@ -174,12 +174,12 @@ def _dry_run_alert(session: Session, plan: HarvestPlan) -> None:
     """The dry-run alert: what would have been sold and bought, with the estimated tax benefit."""
     if not plan.pairs:
         return
-    lines = [f"{p.account}: sell {p.sell_quantity.normalize():f} {p.sell_symbol} (loss {p.estimated_loss:.2f}),"
-             f" buy {p.buy_notional:.2f} of {p.buy_symbol}" for p in plan.pairs]
+    lines = [f"{p.account}: sell {p.sell_quantity.normalize():f} {p.sell_symbol} (loss ${p.estimated_loss:,.2f}),"
+             f" buy ${p.buy_notional:,.2f} of {p.buy_symbol}" for p in plan.pairs]
     benefit = sum((p.estimated_benefit for p in plan.pairs), Decimal(0))
     session.add(Alert(created_at=datetime.now(UTC), run_id=plan.run_id, kind="dry_run_plan", severity="info",
                       household_id=None, account_id=None,
                       message=f"dry run {plan.as_of}: {len(plan.pairs)} pair(s) would harvest "
-                              f"{plan.estimated_loss:.2f} of losses, estimated tax benefit {benefit:.2f}: "
+                              f"${plan.estimated_loss:,.2f} of losses, estimated tax benefit ${benefit:,.2f}: "
                               + "; ".join(lines),
                       data={"pairs": str(len(plan.pairs)), "estimated_benefit": f"{benefit:.2f}"}))

@@ -10,6 +10,7 @@ import typer
 
 from brokers.factory import make_brokers
 from daemon import review
+from daemon.cli.delivery import deliver_raised
 from daemon.cli.main import context, fail
 from daemon.cli.render import Format, print_csv, print_json, print_table
 from daemon.prices import PriceBook, PriceFileError
@@ -34,6 +35,7 @@ def sync_cmd(ctx: typer.Context, fmt: Annotated[Format, typer.Option("--format")
     brokers = make_brokers(settings, engine, prices, as_of)
     try:
         report = sync(engine, settings, brokers)
+        deliver_raised(engine, settings)  # wash-sale and mismatch alerts go out now, as the daemon's do
     finally:
         for broker in brokers.values():
             broker.close()
