@@ -8,6 +8,7 @@ from datetime import date, timedelta
 import structlog
 
 from brokers.protocol import Broker, BrokerError
+from daemon import direct_index
 from daemon.config.models import Settings
 from daemon.harvest import BREAKER_HISTORY
 from daemon.prices import PriceBook
@@ -17,16 +18,24 @@ log = structlog.get_logger(__name__)
 
 def book_from_brokers(brokers: Mapping[str, Broker], symbols: Iterable[str], settings: Settings,
                       as_of: date) -> PriceBook:
-    """Today's quotes (bid/ask/last) and the benchmarks' recent closes, from the first broker that answers."""
+    """Today's quotes (bid/ask/last) and the benchmarks' recent closes (and a direct index's constituents'
+    trailing closes), from the first broker that answers."""
     book = PriceBook()
-    wanted = sorted(set(symbols))
+    wanted = set(symbols)
+    # A direct index: every constituent (replacements, new money) and a trailing year of closes (ranking).
+    stocks = direct_index.symbols(direct_index.inputs(settings))
+    wanted |= stocks
+    days = max((a.direct_index.correlation_days for a in settings.accounts if a.direct_index is not None), default=0)
     for kind, broker in brokers.items():
         if kind == "paper":
             continue
         try:
             history = broker.closes(settings.harvest.circuit_breaker_benchmarks, as_of - BREAKER_HISTORY,
                                     as_of - timedelta(days=1))
-            quotes = broker.quotes(wanted)
+            if stocks:
+                history = {**broker.closes(sorted(stocks), as_of - timedelta(days=days * 7 // 5 + 14),
+                                           as_of - timedelta(days=1)), **history}
+            quotes = broker.quotes(sorted(wanted))
         except BrokerError as exc:
             log.warning("market.unavailable", broker=kind, error=str(exc))
             continue
