@@ -123,3 +123,81 @@ margin: 1em 0 }} td, th {{ border: 1px solid #ccc; padding: 3px 8px; text-align:
 td:first-child, th:first-child {{ text-align: left }}</style></head><body>
 {body(data)}</body></html>
 """
+
+
+def window_chart(title: str, windows: list[dict[str, Any]], series: dict[str, list[float | None]],
+                 width: int = 900, height: int = 320) -> str:
+    """Grouped bars: one group per window (its start year), one bar per series, in % a year."""
+    left, right, top, bottom = 60, 20, 30, 40
+    values = [v for s in series.values() for v in s if v is not None]
+    if not windows or not values:
+        return ""
+    lo, hi = min(0.0, min(values)), max(0.0, max(values))
+    if hi <= lo:
+        hi = lo + 0.01
+    w, h = width - left - right, height - top - bottom
+    group = w / len(windows)
+    bar = group * 0.8 / max(len(series), 1)
+
+    def y(v: float) -> float:
+        return top + h * (1 - (v - lo) / (hi - lo))
+
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+             f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" font-family="sans-serif" '
+             'font-size="12">', f'<text x="{left}" y="18" font-weight="bold">{escape(title)}</text>']
+    for v in _ticks(lo * 100, hi * 100):
+        parts.append(f'<line x1="{left}" x2="{left + w}" y1="{y(v / 100):.1f}" y2="{y(v / 100):.1f}" '
+                     f'stroke="#ddd"/><text x="{left - 6}" y="{y(v / 100) + 4:.1f}" text-anchor="end">{v:g} %</text>')
+    for i, win in enumerate(windows):
+        x0 = left + group * i + group * 0.1
+        parts.append(f'<text x="{x0 + group * 0.4:.1f}" y="{top + h + 16}" text-anchor="middle">'
+                     f'{escape(win["start"][:4])}</text>')
+        for k, s in enumerate(series.values()):
+            v = s[i]
+            if v is None:
+                continue
+            y0, y1 = sorted((y(0.0), y(v)))
+            parts.append(f'<rect x="{x0 + bar * k:.1f}" y="{y0:.1f}" width="{bar:.1f}" '
+                         f'height="{max(y1 - y0, 0.5):.1f}" fill="{COLORS[k % len(COLORS)]}"/>')
+    for k, name in enumerate(series):
+        parts.append(f'<rect x="{left + 10}" y="{top + 8 + 16 * k}" width="12" height="8" '
+                     f'fill="{COLORS[k % len(COLORS)]}"/><text x="{left + 28}" y="{top + 16 + 16 * k}">'
+                     f'{escape(name)}</text>')
+    parts.append(f'<line x1="{left}" x2="{left + w}" y1="{y(0.0):.1f}" y2="{y(0.0):.1f}" stroke="#333"/>'
+                 f'<rect x="{left}" y="{top}" width="{w}" height="{h}" fill="none" stroke="#999"/></svg>')
+    return "".join(parts)
+
+
+def render_windows(data: dict[str, Any]) -> str:
+    """`--windows --format html`: the distribution across start dates, a bar per window, and the tables."""
+    ws = data["windows"]
+    chart = window_chart("Per window, % a year (start year)", ws, {
+        "tax alpha (liquidated)": [w["tax_alpha"]["liquidated"] for w in ws],
+        "tax effect": [w["tax_effect"] for w in ws],
+        "before-tax difference": [w["before_tax_difference"] for w in ws]})
+    rows = [[w["start"], w["end"], pct(w["tax_alpha"]["held"]), pct(w["tax_alpha"]["liquidated"]),
+             pct(w["tax_alpha"]["st_at_lt"]), pct(w["tax_effect"]), pct(w["before_tax_difference"]),
+             pct(w.get("placebo_before_tax_difference"))] for w in ws]
+    names = [(f"tax alpha, {k}", d) for k, d in data["summary"]["tax_alpha"].items()]
+    names += [(k.replace("_", " "), d) for k, d in data["summary"].items() if k != "tax_alpha"]
+    summary = [[name, pct(d["median"]), f"{pct(d['q1'])} .. {pct(d['q3'])}", pct(d["min"]), pct(d["max"]),
+                f"{d['positive']} of {d['count']}"] for name, d in names]
+    a = data["assumptions"]
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Backtest windows: {escape(data['portfolio'])}</title>
+<style>body {{ font: 14px sans-serif; margin: 2em; max-width: 1000px }} table {{ border-collapse: collapse;
+margin: 1em 0 }} td, th {{ border: 1px solid #ccc; padding: 3px 8px; text-align: right }}
+td:first-child, th:first-child {{ text-align: left }}</style></head><body>
+<h1>Backtest: {escape(data['portfolio'])}, every {escape(data['window'])} window starting every
+{escape(data['step'])}</h1>
+<p>{escape(data['frequency'])} harvesting; rates {pct(a['short_term_rate'], 1)} short-term /
+{pct(a['long_term_rate'], 1)} long-term (+ NIIT {pct(a['niit_rate'], 1)}, state {pct(a['state_rate'], 1)});
+losses {escape(a['losses'])}; taxes paid from the {escape(a['paid_from'])}.</p>
+{chart}
+<h2>Across {len(ws)} windows</h2>
+{_table(["", "median", "quartiles", "min", "max", "positive"], summary)}
+<h2>Windows</h2>
+{_table(["start", "end", "tax alpha held", "liquidated", "ST at LT", "tax effect", "before-tax diff.",
+         "placebo before-tax diff."], rows)}
+</body></html>
+"""

@@ -99,8 +99,6 @@ def backtest_cmd(
     try:
         spec = by_window.with_rates(spec, rates, losses.value if losses is not None else None)
         if windows is not None:
-            if fmt is Output.HTML:
-                raise BacktestError("--windows: the report is JSON or a table (--format json|table)")
             length, every = by_window.parse_span(windows, "--windows"), by_window.parse_span(step, "--step")
             history = load_history(path)
             data = by_window.run_windows(spec, history, first, last, length, every, frequency.value,
@@ -123,10 +121,10 @@ def backtest_cmd(
 
 
 def _write_windows(data: dict[str, Any], fmt: Output, output: Path | None) -> None:
-    from daemon.backtest import render  # noqa: PLC0415
+    from daemon.backtest import html, render  # noqa: PLC0415
 
-    if fmt is Output.JSON:
-        text = json.dumps(data, indent=2) + "\n"
+    if fmt in (Output.JSON, Output.HTML):
+        text = json.dumps(data, indent=2) + "\n" if fmt is Output.JSON else html.render_windows(data)
         if output is None:
             sys.stdout.write(text)
         else:

@@ -109,3 +109,9 @@ def test_placebo_from_the_command_line(tmp_path: Path) -> None:
     windows = json.loads(many.stdout)
     assert {"placebo_before_tax_difference", "before_tax_difference_beyond_placebo"} <= set(windows["summary"])
     assert all("placebo_before_tax_difference" in w for w in windows["windows"])
+    page = tmp_path / "windows.html"
+    html = CliRunner().invoke(app, [*base[:-3], "--windows", "6m", "--step", "3m", "--format", "html",
+                                    "--output", str(page)])
+    assert html.exit_code == 0, html.output
+    text = page.read_text()
+    assert text.count("<rect") > 3 * 4 and "Across 4 windows" in text and "<svg" in text
