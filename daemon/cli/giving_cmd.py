@@ -12,17 +12,13 @@ from sqlalchemy.orm import Session
 
 from daemon.cli import dates
 from daemon.cli.main import context, fail
-from daemon.cli.render import Format, print_json, print_table
+from daemon.cli.render import Format, console, money, print_json, print_table
 from daemon.config.models import Settings
 from daemon.prices import PriceBook
 
 LOT_COLUMNS = ["account", "lot_id", "symbol", "acquired", "quantity", "price", "value", "cost_basis", "gain"]
-HINT_COLUMNS = ["household", "account", "symbol", "asset_class", "value", "annual_tax_drag",
-                "estimated_annual_savings", "suggestion"]
-
-
-def money(value: Decimal) -> str:
-    return f"-${-value:,.2f}" if value < 0 else f"${value:,.2f}"
+HINT_COLUMNS = ["hint", "household", "account", "symbol", "asset_class", "value", "annual_tax_drag",
+                "estimated_annual_savings"]
 
 
 def _amount(text: str) -> Decimal:
@@ -108,28 +104,26 @@ def donate_cmd(
         return
     _print_lots(f"Lots to give for {money(d['amount'])} ({result.household}, prices as of {day})", d)
     tax = settings.tax
-    typer.echo(f"Deduction (fair market value): {money(d['deduction'])}")
-    typer.echo(f"Capital-gains tax avoided: {money(d['tax_avoided'])} (gain {money(d['gain'])} x "
+    _say(f"Deduction (fair market value): {money(d['deduction'])}")
+    _say(f"Capital-gains tax avoided: {money(d['tax_avoided'])} (gain {money(d['gain'])} x "
                f"{_pct(result.rate)}: long-term {_pct(tax.long_term_rate)} + NIIT {_pct(tax.niit_rate)} + "
                f"state {_pct(tax.state_rate)})")
     for note in d["notes"]:
-        typer.echo(f"note: {note}")
+        _say(f"note: {note}")
 
 
 def _print_lots(title: str, d: dict[str, Any]) -> None:
-    rows = [{**row, "price": money(row["price"]), "value": money(row["value"]),
-             "cost_basis": money(row["cost_basis"]), "gain": money(row["gain"])} for row in d["lots"]]
-    footer = {"account": "Total", "value": money(d["deduction"]),
-              "cost_basis": money(d["deduction"] - d["gain"]), "gain": money(d["gain"])}
-    print_table(title, rows, LOT_COLUMNS, right=["quantity", "price", "value", "cost_basis", "gain"],
-                footer=footer)
+    footer = {"account": "Total", "value": d["deduction"], "cost_basis": d["deduction"] - d["gain"],
+              "gain": d["gain"]}
+    print_table(title, d["lots"], LOT_COLUMNS, footer=footer, empty="no lot to give")
 
 
 def _print_hints(title: str, d: dict[str, Any]) -> None:
-    rows: list[dict[str, Any]] = [
-        {**h, **{k: money(h[k]) for k in ("value", "annual_tax_drag", "estimated_annual_savings")}}
-        for h in d["hints"]]
-    print_table(title, rows, HINT_COLUMNS, right=["value", "annual_tax_drag", "estimated_annual_savings"])
+    """The figures as a table, then each hint's suggestion as a numbered paragraph (too long for a cell)."""
+    rows = [{**h, "hint": i} for i, h in enumerate(d["hints"], start=1)]
+    print_table(title, rows, HINT_COLUMNS, right=["hint"], empty="every holding is where it belongs")
+    for row in rows:
+        _say(f"{row['hint']}. {row['account']} {row['symbol']}: {row['suggestion']}")
 
 
 def print_moves(report: dict[str, Any]) -> None:
@@ -143,8 +137,13 @@ def print_moves(report: dict[str, Any]) -> None:
                      f"{money(location['estimated_annual_savings'])})", location)
 
 
+def _say(text: str) -> None:
+    """A line of prose, wrapped between words at the terminal's width."""
+    console().print(text, markup=False, highlight=False)
+
+
 def _pct(rate: Decimal) -> str:
-    return f"{(rate * 100).normalize():f} %"
+    return f"{(rate * 100).normalize():f}\u00a0%"  # no break before the sign
 
 
 def location_cmd(
@@ -168,10 +167,10 @@ def location_cmd(
         print_json({**d, "as_of": day})
         return
     _print_hints(f"Asset location (prices as of {day})", d)
-    typer.echo(f"Estimated yearly saving of the swaps: {money(d['estimated_annual_savings'])} "
+    _say(f"Estimated yearly saving of the swaps: {money(d['estimated_annual_savings'])} "
                f"(typical yields and tax character: {settings.location.table or 'your [location] classes'})")
     for note in d["notes"]:
-        typer.echo(f"note: {note}")
+        _say(f"note: {note}")
 
 
 def register(app: typer.Typer) -> None:

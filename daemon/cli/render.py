@@ -81,7 +81,7 @@ MONEY = frozenset({
     "carryforward_long", "cash", "equity", "excess_cash", "value", "loss", "benefit",
     "ytd_harvested", "ytd_tax_saved", "carryforward_in_short", "carryforward_in_long", "short_term_net",
     "long_term_net", "net", "ordinary_income_offset", "(d) proceeds", "(e) cost basis", "(g) adjustment",
-    "(h) gain or loss",
+    "(h) gain or loss", "deduction", "tax_avoided", "annual_tax_drag", "estimated_annual_savings",
 })
 # Money columns whose positive amount is a loss (shown in red like a negative gain).
 LOSS = frozenset({"estimated_loss", "estimated_short_loss", "estimated_long_loss", "washed_loss", "harvested",
@@ -108,7 +108,8 @@ PRIORITY = {
 HEADERS = {"carryforward_short": "carry fwd short", "carryforward_long": "carry fwd long",
            "carryforward_in_short": "carried in short", "carryforward_in_long": "carried in long",
            "ordinary_income_offset": "income offset", "wash_sale_adjustment": "wash sale adj",
-           "buy_quantity_estimate": "buy quantity", "permanently_disallowed": "lost for good"}
+           "buy_quantity_estimate": "buy quantity", "permanently_disallowed": "lost for good",
+           "annual_tax_drag": "tax drag a year", "estimated_annual_savings": "saving a year"}
 RIGHT = MONEY | PRICE | QUANTITY | PERCENT | {"pairs", "id", "count", "open", "age", "harvest_sales"}
 
 
