@@ -15,10 +15,10 @@ Nothing here writes: it only reads the store (and the exchange calendar).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -27,6 +27,11 @@ from daemon.config.models import Settings
 from daemon.ledger.money import cents
 from daemon.store.db import transaction
 from daemon.store.models import AccountRow, Alert, HarvestRun
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from daemon.report.data import Figures
 
 # `tlh health`'s allowance beyond two heartbeats.
 HEALTH_SLACK = timedelta(seconds=5)
@@ -88,8 +93,11 @@ def _pause_dict(p: Any) -> dict[str, Any]:
             "created_by": p.created_by, "created_at": p.created_at, "describe": p.describe()}
 
 
-def status(engine: Engine, settings: Settings, today: date, now: datetime | None = None) -> dict[str, Any]:
-    """The whole picture as plain values (dates and datetimes, Decimals for money); see the module doc."""
+def status(engine: Engine, settings: Settings, today: date, now: datetime | None = None,
+           figures: Callable[[Session], Mapping[str, Figures]] | None = None) -> dict[str, Any]:
+    """The whole picture as plain values (dates and datetimes, Decimals for money); see the module doc.
+    `figures`: the per-household harvested figures (`harvested_by_household` for `today`), when the caller
+    keeps them between calls (the dashboard, until the store changes)."""
     from daemon.report.data import harvested_by_household
     from daemon.service import pause
 
@@ -105,7 +113,8 @@ def status(engine: Engine, settings: Settings, today: date, now: datetime | None
                                       .order_by(Alert.created_at.desc(), Alert.id.desc())).all()
         undelivered = session.scalar(sa.select(sa.func.count()).select_from(Alert)
                                      .where(Alert.delivered.is_(False))) or 0
-        figures = harvested_by_household(session, settings, today.year, today)
+        by_household = (figures(session) if figures is not None
+                        else harvested_by_household(session, settings, today.year, today))
     accounts = []
     for a in settings.accounts:
         row = rows.get(a.id)
@@ -145,5 +154,5 @@ def status(engine: Engine, settings: Settings, today: date, now: datetime | None
         "households": [{"household": h, "year": today.year, "harvested": cents(f.harvested),
                         "harvested_short": cents(f.harvested_short), "harvested_long": cents(f.harvested_long),
                         "tax_saved": cents(f.tax_saved), "harvest_sales": f.harvest_sales}
-                       for h, f in figures.items()],
+                       for h, f in by_household.items()],
     }

@@ -60,11 +60,6 @@ class BadRequest(Exception):
     pass
 
 
-def today() -> date:
-    """The day the report calls today (`tlh report`)."""
-    return datetime.now(UTC).date()
-
-
 # -- formatting for templates -------------------------------------------------------------------------------------
 def money(value: Any) -> Markup | str:
     if value is None or value == "":
@@ -162,9 +157,10 @@ def _text(params: Mapping[str, str], name: str, limit: int = 100) -> str | None:
 class Dashboard:
     """Routes over one store; `create_app` wires them into Starlette with the guard middleware."""
 
-    def __init__(self, settings: Settings, engine: Engine, access: Access, clock: Callable[[], date] = today):
-        self.settings, self.access, self.clock = settings, access, clock
+    def __init__(self, settings: Settings, engine: Engine, access: Access, clock: Callable[[], date] | None = None):
+        self.settings, self.access = settings, access
         self.store = Store(engine, settings)
+        self.clock = clock or self.store.today  # `--as-of`, or the commands' one today
         self.env = environment()
         self.accounts = [a.id for a in settings.accounts]
 
@@ -173,18 +169,18 @@ class Dashboard:
         to look after a run does not wait for the report (seconds on a large household; then milliseconds)."""
         while not stop.is_set():
             try:
-                self.overview_data(self.store.default_year(self.clock()))
+                self.overview_data(self.clock().year)
             except Exception as exc:  # the database away for a moment: a page view will say so; try again later
                 log.warning("dashboard.warm_failed", error=f"{type(exc).__name__}: {exc}")
             stop.wait(every)
 
     # -- plumbing ---------------------------------------------------------------------------------------------
-    def page(self, request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    def page(self, request: Request, template: str, code: int = 200, **context: Any) -> HTMLResponse:
         html = self.env.get_template(template).render(
             nav=NAV, page=request.url.path if request.url.path in dict(NAV) else _section(request.url.path),
             csrf=request.state.csrf, signed_in=request.state.signed_in,
             show_nav=request.state.signed_in or not self.access.required, mode=self.settings.mode, **context)
-        return HTMLResponse(html, status)
+        return HTMLResponse(html, code)
 
     @staticmethod
     def json(value: Any, status: int = 200) -> JSONResponse:
@@ -195,7 +191,7 @@ class Dashboard:
 
     def _year(self, params: Mapping[str, str], default: bool) -> int | None:
         year = _int(params, "year", 1900, 2999)
-        return self.store.default_year(self.clock()) if year is None and default else year
+        return self.clock().year if year is None and default else year  # as `tlh report`
 
     # -- public ----------------------------------------------------------------------------------------------
     def healthz(self, request: Request) -> Response:
@@ -248,7 +244,8 @@ class Dashboard:
         states = self.store.states(version)
         restrictions = [{**r, "household": h["household"], "days_left": (r["until"] - day).days}
                         for h in report["households"] for r in h["restrictions"]]
-        return {"year": year, "today": day, "report": report, "pauses": self.store.pauses(),
+        return {"year": year, "today": day, "report": report,
+                "status": self.store.status(day, version),
                 "restrictions": sorted(restrictions, key=lambda r: (r["until"], r["household"], r["symbol"])),
                 "swap_backs": self.store.swap_backs(day, states),
                 "turning_long_term": self.store.turning_long_term(day, states)}
@@ -257,8 +254,13 @@ class Dashboard:
         year = self._year(request.query_params, default=True)
         assert year is not None
         d = self.overview_data(year)
-        charts = {h["household"]: chart.svg([(p["date"], p["harvested_loss"], p["tax_saved"]) for p in h["timeline"]],
-                                            year, d["today"]) for h in d["report"]["households"]}
+        charts = {}
+        for h in d["report"]["households"]:
+            points = [(p["date"], p["harvested_loss"], p["tax_saved"]) for p in h["timeline"]]
+            # Two drawings, one shown by the stylesheet: a phone gets its own size, not a shrunken desktop one.
+            charts[h["household"]] = Markup('<div class="wide">{}</div><div class="narrow">{}</div>').format(
+                Markup(chart.svg(points, year, d["today"])),
+                Markup(chart.svg(points, year, d["today"], width=380, height=260)))
         done = _choice(request.query_params, "done", {"paused", "resumed"})
         return self.page(request, "overview.html", title="Overview", charts=charts, turning=d["turning_long_term"],
                          done=done, **{k: v for k, v in d.items() if k != "turning_long_term"})
@@ -315,7 +317,7 @@ class Dashboard:
     def gains_page(self, request: Request) -> Response:
         params = request.query_params
         if "year" not in params:
-            return RedirectResponse(f"/gains?year={self.store.default_year(self.clock())}", 303)
+            return RedirectResponse(f"/gains?year={self.clock().year}", 303)
         year, account, taxpayer, view = self._gains_args(params)
         if view == "8949":
             rows = self.store.form_8949(year, account, taxpayer)
@@ -420,6 +422,9 @@ class Dashboard:
         assert year is not None
         return self.json(self.overview_data(year))
 
+    def api_status(self, request: Request) -> Response:
+        return self.json(self.store.status(self.clock()))
+
     def api_pauses(self, request: Request) -> Response:
         return self.json(self.store.pauses())
 
@@ -479,6 +484,7 @@ class Dashboard:
             Route("/pause", self.pause_action, methods=["POST"]),
             Route("/resume", guarded(self.resume_form), methods=["GET"]),
             Route("/resume", self.resume_action, methods=["POST"]),
+            Route("/api/status", guarded(self.api_status)),
             Route("/api/pauses", guarded(self.api_pauses)),
             Route("/api/report", guarded(self.api_report)),
             Route("/api/overview", guarded(self.api_overview)),
@@ -529,7 +535,8 @@ def _local(target: str | None) -> str:
     return target
 
 
-def create_app(settings: Settings, engine: Engine, access: Access, clock: Callable[[], date] = today) -> Starlette:
+def create_app(settings: Settings, engine: Engine, access: Access,
+               clock: Callable[[], date] | None = None) -> Starlette:
     dashboard = Dashboard(settings, engine, access, clock)
     app = Starlette(routes=dashboard.routes(),
                     middleware=[Middleware(Guard, access=access, unauthorized_page=dashboard.unauthorized)])

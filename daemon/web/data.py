@@ -23,7 +23,6 @@ from daemon.ledger.types import AccountType, add_one_year
 from daemon.prices import PriceBook, PriceFileError
 from daemon.prices import load as load_prices
 from daemon.report import build_report
-from daemon.report.data import default_year
 from daemon.report.views import report_dict
 from daemon.store.db import transaction
 from daemon.store.models import (
@@ -130,8 +129,25 @@ class Store:
 
         return self._cached("states", load, version)  # type: ignore[no-any-return]
 
-    def default_year(self, today: date) -> int:
-        return default_year(self.engine, today)
+    def today(self) -> date:
+        """The commands' one today (`daemon.cli.dates`): the exchange's date, or the price file's last day."""
+        from daemon.cli import dates
+
+        return dates.today(self.settings, self.prices())
+
+    def status(self, today: date, version: tuple[Any, ...] | None = None) -> dict[str, Any]:
+        """`tlh status --format json` (daemon.service.status), its harvested figures kept until the store changes."""
+        from daemon.report.data import harvested_by_household
+        from daemon.service.status import status
+
+        # Taken before status() opens its transaction: a second one inside it would wait on SQLite's write lock.
+        version = self.fingerprint() if version is None else version
+
+        def figures(session: Any) -> Any:
+            return self._cached(("status", today),
+                                lambda: harvested_by_household(session, self.settings, today.year, today), version)
+
+        return status(self.engine, self.settings, today, figures=figures)
 
     # -- pages -------------------------------------------------------------------------------------------------
     def report(self, year: int, today: date, version: tuple[Any, ...] | None = None) -> dict[str, Any]:

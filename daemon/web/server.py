@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+from datetime import date
 
 import structlog
 import uvicorn
@@ -36,13 +37,13 @@ class Prepared:
         self.engine.dispose()
 
 
-def prepare(settings: Settings, host: str, port: int) -> Prepared:
+def prepare(settings: Settings, host: str, port: int, as_of: date | None = None) -> Prepared:
     """Check the address against the token (BindRefused, TokenError), migrate, build the app and its server."""
     token = load_token()
     check_bind(host, token)
     migrate.upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
-    app = create_app(settings, engine, Access(token))
+    app = create_app(settings, engine, Access(token), (lambda: as_of) if as_of is not None else None)
     stop = threading.Event()
     warm = threading.Thread(target=app.state.dashboard.keep_warm, args=(stop,), name="dashboard-warm", daemon=True)
     # log_config=None: uvicorn keeps its hands off logging (ours is structlog); no access log, which would
@@ -54,9 +55,9 @@ def prepare(settings: Settings, host: str, port: int) -> Prepared:
     return Prepared(uvicorn.Server(config), engine, warm, stop)
 
 
-def serve(settings: Settings, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
+def serve(settings: Settings, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, as_of: date | None = None) -> None:
     """In the foreground until SIGINT/SIGTERM (uvicorn's own signal handling)."""
-    prepared = prepare(settings, host, port)
+    prepared = prepare(settings, host, port, as_of)
     try:
         prepared.server.run()
     except SystemExit:  # uvicorn exits when it cannot bind

@@ -253,7 +253,7 @@ def test_pause_and_resume_are_tlh_pause_and_resume(tmp_path: Path) -> None:
         (made,) = c.get("/api/pauses").json()
         assert (made["account"], made["reason"], made["kind"]) == ("tax", "looking into it", "manual")
         assert made["created_by"].startswith("dashboard (")
-        assert "Harvesting is paused" in c.get("/").text
+        assert "Some accounts are paused" in c.get("/").text and "looking into it" in c.get("/").text
         # the CLI's resume sees it and the daemon's pause store is the one written
         out = tlh(cfg, "resume", "--account", "tax")
         assert "tax: resumed (manual: looking into it)" in out
@@ -291,3 +291,18 @@ def test_a_change_to_the_store_shows_at_once(tmp_path: Path) -> None:
         assert after != before
         assert len(c.get("/api/lots").json()) == len(lots_before) + 1
         assert c.get("/api/lots").json() == json.loads(tlh(cfg, "lots", "--format", "json"))
+
+
+def test_api_status_is_tlh_status(household: Path, open_client: TestClient) -> None:
+    api = open_client.get("/api/status").json()
+    cli = json.loads(tlh(household, "status", "--as-of", "2024-06-03", "--format", "json"))
+    for d in (api, cli):
+        d.pop("now")
+        if d["lease"]:
+            d["lease"].pop("heartbeat_age_seconds")
+        d["next"] = {k: v is not None for k, v in d["next"].items()}  # from the wall clock of each call
+    assert api == cli
+    (h,) = api["households"]
+    assert (h["household"], h["harvested"], h["tax_saved"]) == ("h", "800.92", "326.78")
+    page = open_client.get("/").text
+    assert "Harvesting is on" in page and 'id="status-facts"' in page

@@ -197,9 +197,13 @@ def test_overview_shows_the_reports_harvested_loss_and_tax_saved(demo: Demo, ser
     assert section.locator("[data-figure=harvested]").inner_text() == dollars(household["harvested"])
     assert section.locator("[data-figure=tax_saved]").inner_text() == dollars(household["tax_saved"])
     assert page.locator(f"text=Household demo: harvested in {demo.report['year']}").is_visible()
-    chart = section.locator("svg[role=img]")
+    chart = section.locator(".wide svg[role=img]")
     assert chart.count() == 1 and chart.bounding_box()["width"] > 600  # type: ignore[index]
+    assert section.locator(".narrow svg").is_hidden()  # the phone's drawing only on a phone
     shoot(page, "overview")
+    page.set_viewport_size(PHONE)
+    assert chart.is_hidden() and section.locator(".narrow svg").is_visible()
+    page.set_viewport_size(DESKTOP)
 
 
 def test_a_click_on_a_run_shows_its_skipped_reasons(demo: Demo, server: str, page: Page) -> None:
@@ -250,6 +254,36 @@ def test_gains_csv_download_is_the_cli_csv(demo: Demo, server: str, page: Page) 
     assert download.suggested_filename == f"gains-{year}.csv"
     assert Path(download.path()).read_text() == tlh(demo.cfg, "gains", "--year", str(year), "--format", "csv",
                                                     env=clean_env())
+
+
+def test_pause_then_resume_changes_tlh_status(demo: Demo, server: str, page: Page) -> None:
+    def status() -> dict[str, Any]:
+        return json.loads(tlh(demo.cfg, "status", "--format", "json", env=clean_env()))
+
+    before = status()
+    assert not before["halted"] and before["pauses"] == []
+    page.goto(server + "/")
+    expect(page.locator("#running")).to_contain_text("Harvesting is on")
+    page.get_by_role("link", name="Pause…").click()
+    page.wait_for_url("**/pause")
+    page.fill("input[name=reason]", "checking the IRA transfer")
+    page.check("input[name=confirm]")
+    shoot(page, "pause")
+    page.get_by_role("button", name="Pause harvesting").click()
+    page.wait_for_url("**/?done=paused")
+    expect(page.locator("#halted")).to_contain_text("checking the IRA transfer")
+    shoot(page, "overview-paused")
+    paused = status()
+    assert paused["halted"] and [(p["scope"], p["reason"]) for p in paused["pauses"]] == [
+        ("all accounts", "checking the IRA transfer")]
+    page.get_by_role("link", name="Resume…").click()
+    page.wait_for_url("**/resume")
+    shoot(page, "resume")
+    page.get_by_role("button", name="Resume all accounts").click()
+    page.wait_for_url("**/?done=resumed")
+    expect(page.locator("#running")).to_be_visible()
+    after = status()
+    assert not after["halted"] and after["pauses"] == []
 
 
 def test_with_a_token_a_request_without_it_is_refused(demo: Demo, browser: Browser) -> None:
