@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from daemon import views
 from daemon.config.loader import identical_groups
 from daemon.config.models import AccountConfig, Settings, TaxConfig
 from daemon.ledger import gains, restrictions
@@ -127,24 +128,31 @@ def _broker_trades(session: Session, household: str) -> set[str]:
         TradeRow.household_id == household, TradeRow.side == "sell", TradeRow.source.in_(BROKER_SOURCES))))
 
 
+def _printed_gain(r: gains.GainRow) -> Decimal:
+    """The gain as `tlh gains` prints it (each column rounded to cents, the gain derived from them), so that
+    the report's sums tie out to the gains table's cent for cent."""
+    return views.gain_row(r)["gain"]
+
+
 def _figures(rows: Iterable[gains.GainRow], harvested: Iterable[gains.GainRow], tax: TaxConfig) -> Figures:
     f = Figures()
     for r in rows:
         if r.term is Term.SHORT:
-            f.realized_short += r.gain
+            f.realized_short += _printed_gain(r)
         else:
-            f.realized_long += r.gain
+            f.realized_long += _printed_gain(r)
         f.disallowed_permanent += r.permanent
         f.disallowed_deferred += r.adjustment - r.permanent
     rate = rates(tax)
     sales = set()
     for r in harvested:
         sales.add(r.disposition_id)
+        gain = _printed_gain(r)
         if r.term is Term.SHORT:
-            f.harvested_short -= r.gain
+            f.harvested_short -= gain
         else:
-            f.harvested_long -= r.gain
-        f.tax_saved -= r.gain * rate[r.term]
+            f.harvested_long -= gain
+        f.tax_saved -= gain * rate[r.term]
     f.harvest_sales = len(sales)
     return f
 

@@ -7,6 +7,7 @@ import csv
 import io
 import json
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -105,3 +106,20 @@ def test_values_as_people_write_them() -> None:
     assert quantity("1250.5") == "1,250.5" and quantity("0.00001") == "0.00001"
     assert text_of(["VXUS-2021-08-02", "VXUS-2022-03-01"]) == "VXUS-2021-08-02, VXUS-2022-03-01"
     assert text_of({"status": "filled", "filled_quantity": "40"}) == "status: filled, filled_quantity: 40"
+
+
+def test_the_report_ties_out_to_the_gains_table_cent_for_cent(tmp_path: Path) -> None:
+    # Two sales at $1.005 a share: each row prints proceeds $1.00 (half to even) and a gain of -$1.00; the
+    # unrounded total would be -$2.01, one cent off the table's -$2.00.
+    cfg = write_household(tmp_path)
+    (tmp_path / "more.csv").write_text("date,account,symbol,side,quantity,price,fees,lot_id\n"
+                                       "2024-02-01,tax,XYZ,buy,2,2,,xyz-1\n"
+                                       "2024-03-01,tax,XYZ,sell,1,1.005,,xyz-1\n"
+                                       "2024-03-04,tax,XYZ,sell,1,1.005,,xyz-1\n")
+    tlh(cfg, "import", str(tmp_path / "more.csv"))
+    rows = [r for r in json.loads(tlh(cfg, "gains", "--year", "2024", "--format", "json")) if r["symbol"] == "XYZ"]
+    assert [r["gain"] for r in rows] == ["-1.00", "-1.00"]
+    table_total = sum(Decimal(r["gain"]) for r in json.loads(tlh(cfg, "gains", "--year", "2024", "--format", "json")))
+    (household,) = json.loads(tlh(cfg, "report", "--year", "2024", "--format", "json"))["households"]
+    assert Decimal(household["realized_short"]) + Decimal(household["realized_long"]) == table_total == Decimal(
+        "-502.00")
