@@ -15,6 +15,17 @@ from daemon.config.secrets import SecretError, alpaca_key_names, mask, read_secr
 app = typer.Typer(no_args_is_help=True)
 
 
+def _toml(value: object) -> str:
+    """A setting as it would be written in the TOML file: not set, true/false, ["SPY", "VTI"], no Python repr."""
+    if value is None:
+        return "(not set)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(f'"{v}"' if isinstance(v, str) else _toml(v) for v in value) + "]"
+    return str(value)
+
+
 def secrets_status(settings: Any) -> dict[str, str]:
     names = ["TLH_WEBHOOK_URL", "TLH_SMTP_PASSWORD"]
     if settings.database_url.startswith("postgres"):
@@ -58,10 +69,10 @@ def check(
     typer.echo(f"  identical groups: {len(settings.identical)}, asset classes: {len(settings.asset_classes)}"
                f" (substitutes: {settings.substitutes or 'none'})")
     for section in ("tax", "harvest", "schedule", "alerts"):
-        typer.echo(f"  [{section}] " + ", ".join(f"{k}={v}" for k, v in effective[section].items()))
+        typer.echo(f"  [{section}] " + ", ".join(f"{k}={_toml(v)}" for k, v in effective[section].items()))
     for name, value in effective["brokers"].items():
-        typer.echo(f"  [brokers.{name}] " + ", ".join(f"{k}={v}" for k, v in value.items()))
-    typer.echo("  [giving] " + ", ".join(f"{k}={v}" for k, v in effective["giving"].items()))
+        typer.echo(f"  [brokers.{name}] " + ", ".join(f"{k}={_toml(v)}" for k, v in value.items()))
+    typer.echo("  [giving] " + ", ".join(f"{k}={_toml(v)}" for k, v in effective["giving"].items()))
     typer.echo(f"  location classes: {len(settings.location.asset_classes)} (table: "
                f"{settings.location.table or 'none'}), min_annual_savings_usd="
                f"{settings.location.min_annual_savings_usd}")

@@ -17,7 +17,8 @@ def test_example_config_checks_out() -> None:
     result = CliRunner().invoke(app, ["config", "check", str(ROOT / "config" / "example.toml")])
     assert result.exit_code == 0, result.output
     assert "OK" in result.output and "joint-taxable" in result.output
-    assert "[giving] agi_usd=None, agi_limit_pct=0.3, whole_shares=True" in result.output
+    assert "[giving] agi_usd=(not set), agi_limit_pct=0.3, whole_shares=true" in result.output
+    assert "circuit_breaker_benchmarks=[\"SPY\", \"VTI\"]" in result.output and "['" not in result.output
     assert "location classes: 14 (table: " in result.output and "asset_location.toml" in result.output
 
 
