@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import importlib.abc
+import importlib.machinery
+import importlib.util
 import logging
 import sys
-
-import structlog
+from types import ModuleType
 
 
 def configure(json: bool | None = None, level: str = "info") -> None:
+    import structlog
+
     as_json = (not sys.stderr.isatty()) if json is None else json
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer() if as_json else structlog.dev.ConsoleRenderer(colors=False)
@@ -26,3 +30,44 @@ def configure(json: bool | None = None, level: str = "info") -> None:
         logger_factory=lambda *_: structlog.PrintLogger(file=sys.stderr),
         cache_logger_on_first_use=False,
     )
+
+
+def configure_on_import(json: bool | None = None, level: str = "info") -> None:
+    """`configure` now if structlog is loaded, else right after the first `import structlog`.
+
+    The CLI's way to configure logging without paying for structlog (and the rich modules it loads, a tenth
+    of a second) in commands that never log: only the modules that log import structlog, and whichever is
+    imported first, in whatever order, finds it configured."""
+    getattr(logging, level.upper())  # an unknown level fails now, as configure() would
+    for finder in [f for f in sys.meta_path if isinstance(f, _ConfigureOnImport)]:
+        sys.meta_path.remove(finder)
+    if "structlog" in sys.modules:
+        configure(json=json, level=level)
+    else:
+        sys.meta_path.insert(0, _ConfigureOnImport(json, level))
+
+
+class _ConfigureOnImport(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    def __init__(self, json: bool | None, level: str):
+        self.json, self.level = json, level
+        self.real: importlib.abc.Loader | None = None
+
+    def find_spec(self, fullname: str, path: object = None,
+                  target: object = None) -> importlib.machinery.ModuleSpec | None:
+        if fullname != "structlog":
+            return None
+        sys.meta_path.remove(self)  # one shot; and lets find_spec below find the real one
+        spec = importlib.util.find_spec(fullname)
+        if spec is None or spec.loader is None:
+            return spec
+        self.real, spec.loader = spec.loader, self
+        return spec
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
+        assert self.real is not None
+        return self.real.create_module(spec)
+
+    def exec_module(self, module: ModuleType) -> None:
+        assert self.real is not None
+        self.real.exec_module(module)
+        configure(json=self.json, level=self.level)

@@ -1,15 +1,20 @@
 """The exchange calendar (exchange_calendars, XNYS by default): sessions, opens and closes, early closes and
-holidays included. Times are timezone-aware; trade dates are the exchange's local dates."""
+holidays included. Times are timezone-aware; trade dates are the exchange's local dates.
+
+exchange_calendars (and pandas under it: half a second and 50 MB) is imported by the first function that
+needs a session, not by `trade_date`, which every fill and trade goes through."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-import exchange_calendars as xcals
-import pandas as pd
+if TYPE_CHECKING:
+    import exchange_calendars as xcals
+    import pandas as pd
 
 NEW_YORK = ZoneInfo("America/New_York")
 
@@ -27,6 +32,8 @@ class Session:
 
 @lru_cache(maxsize=4)
 def calendar(name: str = "XNYS") -> xcals.ExchangeCalendar:
+    import exchange_calendars as xcals
+
     return xcals.get_calendar(name)
 
 

@@ -13,7 +13,6 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from daemon import views
-from daemon.alerts import AlertRecord
 from daemon.config.models import Settings
 from daemon.ledger import LedgerState, gains
 from daemon.prices import PriceBook
@@ -48,6 +47,8 @@ def run_detail(session: Session, run_id: str) -> dict[str, Any] | None:
 
 
 def alert_row(row: Alert) -> dict[str, Any]:
+    from daemon.alerts import AlertRecord  # here: it loads structlog, which lots and gains do without
+
     record = AlertRecord.of(row)
     return {**record.to_dict(), "delivered": row.delivered, "delivered_to": list(record.delivered_to)}
 

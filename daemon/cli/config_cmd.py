@@ -9,8 +9,6 @@ import typer
 
 from daemon.cli.main import context, fail
 from daemon.cli.render import Format, print_json
-from daemon.config import ConfigError, load_settings
-from daemon.config.secrets import SecretError, alpaca_key_names, mask, read_secret
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -27,6 +25,8 @@ def _toml(value: object) -> str:
 
 
 def secrets_status(settings: Any) -> dict[str, str]:
+    from daemon.config.secrets import SecretError, alpaca_key_names, mask, read_secret
+
     names = ["TLH_WEBHOOK_URL", "TLH_SMTP_PASSWORD"]
     if settings.database_url.startswith("postgres"):
         names.append("TLH_DATABASE_PASSWORD")
@@ -49,6 +49,8 @@ def check(
     fmt: Annotated[Format, typer.Option("--format")] = Format.TABLE,
 ) -> None:
     """Validate a configuration file and print the effective settings (secrets masked)."""
+    from daemon.config import ConfigError, load_settings
+
     path = file or context(ctx).config_path
     try:
         settings = load_settings(path)

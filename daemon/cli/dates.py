@@ -18,9 +18,8 @@ from zoneinfo import ZoneInfo
 
 import typer
 
-from daemon.config.models import Settings
-
 if TYPE_CHECKING:
+    from daemon.config.models import Settings
     from daemon.prices import PriceBook
 
 AsOfOption = Annotated[str | None, typer.Option(

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-import typer
-from sqlalchemy.engine import Engine
+from typing import TYPE_CHECKING
 
-from daemon.config.models import Settings
+import typer
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from daemon.config.models import Settings
 
 
 def has_channels(settings: Settings) -> bool:

@@ -5,16 +5,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from sqlalchemy.orm import Session
 
 from daemon.cli import dates
 from daemon.cli.main import context, fail
 from daemon.cli.render import Format, console, money, print_json, print_table
-from daemon.config.models import Settings
-from daemon.prices import PriceBook
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from daemon.config.models import Settings
+    from daemon.prices import PriceBook
 
 LOT_COLUMNS = ["account", "lot_id", "symbol", "acquired", "quantity", "price", "value", "cost_basis", "gain"]
 HINT_COLUMNS = ["hint", "household", "account", "symbol", "asset_class", "value", "annual_tax_drag",

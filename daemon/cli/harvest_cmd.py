@@ -4,34 +4,29 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import sqlalchemy as sa
 import typer
 
-from brokers.factory import make_brokers
-from brokers.protocol import BrokerError, OrderState
 from daemon.cli import dates
 from daemon.cli.dates import AsOfOption
 from daemon.cli.delivery import deliver_raised
 from daemon.cli.main import context, fail
 from daemon.cli.render import Format, price, print_csv, print_json, print_table, quantity
-from daemon.config.loader import identical_groups
-from daemon.config.models import Settings
-from daemon.engine.types import HarvestPlan
-from daemon.ledger import restrictions
-from daemon.prices import PriceBook, PriceFileError
-from daemon.prices import load as load_prices
-from daemon.service.cycle import ModeMismatch, run_cycle
-from daemon.service.execute import PairOutcome
-from daemon.service.market import book_from_brokers
-from daemon.service.orders import Policy
-from daemon.store import ledger_repo, migrate
-from daemon.store.db import make_engine, transaction
-from daemon.store.models import Restriction
+
+if TYPE_CHECKING:
+    from brokers.protocol import OrderState
+    from daemon.config.models import Settings
+    from daemon.engine.types import HarvestPlan
+    from daemon.prices import PriceBook
+    from daemon.service.execute import PairOutcome
+    from daemon.service.orders import Policy
 
 
 def price_book(settings: Settings) -> PriceBook:
+    from daemon.prices import PriceFileError
+    from daemon.prices import load as load_prices
+
     path = settings.brokers.paper.prices
     if path is None:
         fail("no price source: set [brokers.paper] prices to a CSV of daily closes")
@@ -115,6 +110,13 @@ def harvest_cmd(
 ) -> None:
     """Sync, plan and (in paper or live mode) carry out the harvest for a trading day (default: the
     exchange's current trading date)."""
+    from brokers.factory import make_brokers
+    from brokers.protocol import BrokerError
+    from daemon.service.cycle import ModeMismatch, run_cycle
+    from daemon.service.market import book_from_brokers
+    from daemon.store import migrate
+    from daemon.store.db import make_engine
+
     settings = context(ctx).settings
     mode = "dry-run" if dry_run else settings.mode
     file = price_book(settings) if settings.brokers.paper.prices is not None else None
@@ -157,6 +159,9 @@ def harvest_cmd(
 
 
 def _symbols_held(engine: Any, settings: Settings) -> set[str]:
+    from daemon.store import ledger_repo
+    from daemon.store.db import transaction
+
     with transaction(engine) as session:
         held = {lot.symbol for h in sorted({a.household for a in settings.accounts})
                 for lot in ledger_repo.load_ledger(session, h).open_lots}
@@ -171,6 +176,8 @@ def _order(state: OrderState | None) -> dict[str, Any] | None:
 
 
 def policy_for(settings: Settings) -> Policy:
+    from daemon.service.orders import Policy
+
     return Policy(fill_timeout=float(settings.brokers.alpaca.fill_timeout_seconds))
 
 
@@ -182,6 +189,14 @@ def restrictions_cmd(
     """The household's do-not-buy-until list, with the sale that caused each entry: the daemon's own
     harvests and every loss sale in the ledger whose 30-day window is still open (as of the exchange's
     current trading date, or --as-of)."""
+    import sqlalchemy as sa
+
+    from daemon.config.loader import identical_groups
+    from daemon.ledger import restrictions
+    from daemon.store import ledger_repo, migrate
+    from daemon.store.db import make_engine, transaction
+    from daemon.store.models import Restriction
+
     settings = context(ctx).settings
     day = dates.as_of(settings, as_of)
     migrate.upgrade(settings.database_url)

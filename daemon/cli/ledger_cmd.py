@@ -5,24 +5,20 @@ from __future__ import annotations
 
 import enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from daemon import bookkeeping, review, views
 from daemon.cli import dates
 from daemon.cli.dates import AsOfOption
 from daemon.cli.main import context, fail
 from daemon.cli.render import Format, print_csv, print_json, print_table
-from daemon.config import Settings
-from daemon.importers import ImportFormat, alpaca_activities, csv_trades, format_for, ibkr_flex
-from daemon.importers.csv_trades import TradeImportError
-from daemon.ledger import LedgerState
-from daemon.ledger.types import term_of
-from daemon.prices import PriceBook, PriceFileError
-from daemon.prices import load as load_prices
-from daemon.store import migrate
-from daemon.store.db import make_engine, transaction
+from daemon.importers import ImportFormat, format_for
+
+if TYPE_CHECKING:
+    from daemon.config import Settings
+    from daemon.ledger import LedgerState
+    from daemon.prices import PriceBook
 
 
 class GainsFormat(enum.StrEnum):
@@ -37,6 +33,10 @@ MONEY = ("quantity", "cost_basis", "wash_sale_adjustment", "price", "unrealized_
 
 
 def _states(settings: Settings) -> list[LedgerState]:
+    from daemon import review
+    from daemon.store import migrate
+    from daemon.store.db import make_engine, transaction
+
     migrate.upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
     try:
@@ -47,6 +47,9 @@ def _states(settings: Settings) -> list[LedgerState]:
 
 
 def _prices(settings: Settings) -> PriceBook | None:
+    from daemon.prices import PriceFileError
+    from daemon.prices import load as load_prices
+
     path = settings.brokers.paper.prices
     if path is None or not Path(path).exists():
         return None
@@ -74,6 +77,12 @@ def import_trades(
 ) -> None:
     """Import trades from a CSV file, Alpaca FILL activities or an IBKR Flex report (idempotent:
     re-importing adds nothing). All trades or none."""
+    from daemon import bookkeeping
+    from daemon.importers import csv_trades
+    from daemon.importers.csv_trades import TradeImportError
+    from daemon.store import migrate
+    from daemon.store.db import make_engine
+
     settings = context(ctx).settings
     if fmt is None:
         fmt = format_for(file)
@@ -95,8 +104,12 @@ def import_trades(
                 fail("--account is required for Alpaca activities (they do not name the account); "
                      f"configured: {', '.join(a.id for a in settings.accounts)}")
                 return
+            from daemon.importers import alpaca_activities
+
             imported = alpaca_activities.read(file, account)
         else:
+            from daemon.importers import ibkr_flex
+
             try:
                 codes = ibkr_flex.accounts_by_code(settings.accounts)
             except ValueError as exc:
@@ -128,6 +141,9 @@ def lots(
 ) -> None:
     """Open tax lots with adjusted basis, holding-period start and, with a price file, unrealized gain
     (prices and terms as of the exchange's current trading date, or --as-of)."""
+    from daemon import review, views
+    from daemon.ledger.types import term_of
+
     settings = context(ctx).settings
     _check_account(settings, account)
     prices = _prices(settings)
@@ -156,6 +172,8 @@ def gains_cmd(
     = False,
 ) -> None:
     """Realized gains and losses with wash-sale adjustments (Form 8949 with --format 8949)."""
+    from daemon import review, views
+
     settings = context(ctx).settings
     _check_account(settings, account)
     if summary:
@@ -163,6 +181,8 @@ def gains_cmd(
         return
     gain_rows = review.gain_rows(_states(settings), year, account)
     if fmt is GainsFormat.F8949:
+        from daemon import bookkeeping
+
         lines = views.form_8949(gain_rows, bookkeeping.ledger_accounts(settings))
         print_csv(lines, views.F8949_COLUMNS)
         return
@@ -180,7 +200,7 @@ def gains_cmd(
 
 def _summary(settings: Settings, year: int | None, account: str | None, fmt: GainsFormat) -> None:
     """One row per return and year: each year's carry-forward chained from the years before it."""
-    from daemon import tax_returns
+    from daemon import review, tax_returns
 
     rows = review.gains_summary(_states(settings), settings, year, account)
     if fmt is GainsFormat.JSON:

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from daemon import logs
-from daemon.config import ConfigError, Settings, load_settings
+if TYPE_CHECKING:
+    from daemon.config import Settings
+
+# Start-up time is what a person waits for on every command (and `tlh --help`): this module and the command
+# modules import only typer and the standard library at the top. SQLAlchemy, pandas, exchange_calendars,
+# the broker SDKs, Apprise and structlog are imported inside the commands that use them
+# (tests/cli/test_startup.py holds that line).
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="tlh-daemon: tax-loss harvesting with household-wide wash-sale accounting.")
@@ -23,6 +28,8 @@ class Context:
     @property
     def settings(self) -> Settings:
         if self._settings is None:
+            from daemon.config import ConfigError, load_settings
+
             try:
                 self._settings = load_settings(self.config_path)
             except ConfigError as exc:
@@ -51,7 +58,11 @@ def main(
     = False,
     log_level: Annotated[str, typer.Option("--log-level", help="debug, info, warning or error.")] = "info",
 ) -> None:
-    logs.configure(json=True if log_json else None, level=log_level)
+    from daemon import logs
+
+    # structlog is configured when a module that logs first imports it: commands that never log (lots,
+    # gains, a command's --help) do not load it.
+    logs.configure_on_import(json=True if log_json else None, level=log_level)
     ctx.obj = Context(config_path=config)
 
 

@@ -8,20 +8,20 @@ from typing import Annotated
 
 import typer
 
-from brokers.factory import make_brokers
-from daemon import review
 from daemon.cli.delivery import deliver_raised
 from daemon.cli.main import context, fail
 from daemon.cli.render import Format, print_csv, print_json, print_table
-from daemon.prices import PriceBook, PriceFileError
-from daemon.prices import load as load_prices
-from daemon.service.sync import sync
-from daemon.store import migrate
-from daemon.store.db import make_engine, transaction
 
 
 def sync_cmd(ctx: typer.Context, fmt: Annotated[Format, typer.Option("--format")] = Format.TABLE) -> None:
     """Pull new fills from every account's broker into the ledger, then reconcile positions."""
+    from brokers.factory import make_brokers
+    from daemon.prices import PriceBook, PriceFileError
+    from daemon.prices import load as load_prices
+    from daemon.service.sync import sync
+    from daemon.store import migrate
+    from daemon.store.db import make_engine
+
     settings = context(ctx).settings
     prices = PriceBook()
     if settings.brokers.paper.prices is not None:
@@ -71,6 +71,10 @@ def orders_cmd(
     fmt: Annotated[Format, typer.Option("--format")] = Format.TABLE,
 ) -> None:
     """The order log: every intent and broker order, with pair, leg, ids, status, fills and errors."""
+    from daemon import review
+    from daemon.store import migrate
+    from daemon.store.db import make_engine, transaction
+
     settings = context(ctx).settings
     migrate.upgrade(settings.database_url)
     engine = make_engine(settings.database_url)

@@ -6,17 +6,15 @@ A running daemon reads pauses from the database at every job: no restart needed 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from daemon.alerts import raise_alert
 from daemon.cli.delivery import deliver_raised
 from daemon.cli.main import context, fail
-from daemon.config.models import Settings
-from daemon.service import pause
-from daemon.store import migrate
-from daemon.store.db import make_engine, transaction
+
+if TYPE_CHECKING:
+    from daemon.config.models import Settings
 
 
 def _account(settings: Settings, account: str | None) -> str | None:
@@ -36,6 +34,11 @@ def pause_cmd(
                                                               "default: until `tlh resume`.")] = None,
 ) -> None:
     """Stop harvesting (one account, or everything) until `tlh resume` or the --until day."""
+    from daemon.alerts import raise_alert
+    from daemon.service import pause
+    from daemon.store import migrate
+    from daemon.store.db import make_engine, transaction
+
     settings = context(ctx).settings
     scope = _account(settings, account)
     day: date | None = None
@@ -68,6 +71,11 @@ def resume_cmd(
                                                                   "daemon-wide pause).")] = None,
 ) -> None:
     """Resume harvesting: resolve the pauses of one account (--account), or the daemon-wide pause."""
+    from daemon.alerts import raise_alert
+    from daemon.service import pause
+    from daemon.store import migrate
+    from daemon.store.db import make_engine, transaction
+
     settings = context(ctx).settings
     scope = _account(settings, account)
     migrate.upgrade(settings.database_url)

@@ -8,23 +8,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import sqlalchemy as sa
 import typer
-from sqlalchemy.engine import Engine
 
-from daemon import review
-from daemon.alerts import deliver_pending
 from daemon.cli import dates
 from daemon.cli.dates import AsOfOption
 from daemon.cli.delivery import has_channels
 from daemon.cli.main import context, fail
 from daemon.cli.render import Format, print_csv, print_json, print_table, to_jsonable
-from daemon.config.models import Settings
-from daemon.store import migrate
-from daemon.store.db import make_engine, transaction
-from daemon.store.models import Alert
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from daemon.config.models import Settings
 
 
 class ReportFormat(enum.StrEnum):
@@ -35,6 +32,9 @@ class ReportFormat(enum.StrEnum):
 
 @contextmanager
 def _engine(settings: Settings) -> Iterator[Engine]:
+    from daemon.store import migrate
+    from daemon.store.db import make_engine
+
     migrate.upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
     try:
@@ -59,6 +59,9 @@ def runs_cmd(
     fmt: Annotated[Format, typer.Option("--format")] = Format.TABLE,
 ) -> None:
     """Harvest runs, newest first: mode, status, pairs planned and the estimated loss they harvest."""
+    from daemon import review
+    from daemon.store.db import transaction
+
     settings = context(ctx).settings
     with _engine(settings) as engine, transaction(engine) as session:
         rows = review.runs(session, limit)
@@ -84,6 +87,13 @@ def alerts_cmd(
     fmt: Annotated[Format, typer.Option("--format")] = Format.TABLE,
 ) -> None:
     """Alerts the runs raised, newest first, and whether every channel got them."""
+    import sqlalchemy as sa
+
+    from daemon import review
+    from daemon.alerts import deliver_pending
+    from daemon.store.db import transaction
+    from daemon.store.models import Alert
+
     settings = context(ctx).settings
     day = _day("--since", since)
     with _engine(settings) as engine:

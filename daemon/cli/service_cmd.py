@@ -6,36 +6,31 @@ import signal
 import threading
 from datetime import timedelta
 from types import FrameType
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
-import structlog
 import typer
-from sqlalchemy.exc import OperationalError
 
-from brokers.protocol import BrokerError
 from daemon.cli.main import context, fail
-from daemon.config.loader import ConfigError
-from daemon.config.models import Settings
-from daemon.service import lease
-from daemon.service.clock import make_clock
-from daemon.service.daemon import LeaseBusy, Service, outcome_summary
-from daemon.service.jobs import validate
-from daemon.store.db import make_engine
 
 if TYPE_CHECKING:
+    from daemon.config.models import Settings
     from daemon.web.server import Background
-
-log = structlog.get_logger(__name__)
 
 # `tlh health`: how much older than two heartbeats the last one may be (a slow transaction, a busy host).
 HEALTH_SLACK = timedelta(seconds=5)
+
+
+def _log() -> Any:
+    import structlog
+
+    return structlog.get_logger(__name__)
 
 
 def _on_signals(stop: threading.Event) -> None:
     def handler(signum: int, _frame: FrameType | None) -> None:
         # Only flag it: the running step finishes (or refuses to start a new pair) and the loop exits.
         if not stop.is_set():
-            log.info("daemon.stopping", signal=signal.Signals(signum).name)
+            _log().info("daemon.stopping", signal=signal.Signals(signum).name)
         stop.set()
 
     signal.signal(signal.SIGTERM, handler)
@@ -61,6 +56,14 @@ def run(
 ) -> None:
     """Run the daemon: sync after each session's open, harvest before its close (exchange calendar), one
     active harvester per database. Stops cleanly on SIGTERM/SIGINT."""
+    from sqlalchemy.exc import OperationalError
+
+    from brokers.protocol import BrokerError
+    from daemon.config.loader import ConfigError
+    from daemon.service.clock import make_clock
+    from daemon.service.daemon import LeaseBusy, Service, outcome_summary
+    from daemon.service.jobs import validate
+
     cli = context(ctx)
     settings = cli.settings
     try:
@@ -77,7 +80,7 @@ def run(
     try:
         service = Service(settings, clock, stop)
         if once:
-            log.info("run.complete", mode=settings.mode, **outcome_summary(service.once()))
+            _log().info("run.complete", mode=settings.mode, **outcome_summary(service.once()))
         else:
             service.serve()
     except LeaseBusy as exc:
@@ -112,6 +115,9 @@ def health(ctx: typer.Context) -> None:
     """Exit 0 when the database answers and a harvester's heartbeat is fresh (within two heartbeats and a few
     seconds). A standby instance reports healthy too while the active one beats: the database has a working
     harvester. Read-only: it never migrates or writes."""
+    from daemon.service import lease
+    from daemon.store.db import make_engine
+
     settings = context(ctx).settings
     engine = make_engine(settings.database_url)
     try:

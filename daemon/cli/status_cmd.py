@@ -12,7 +12,6 @@ from daemon.cli import dates
 from daemon.cli.dates import AsOfOption
 from daemon.cli.main import context, fail
 from daemon.cli.render import Format, print_json, print_table
-from daemon.store.db import make_engine
 
 
 def _ago(seconds: float) -> str:
@@ -80,6 +79,7 @@ def status_cmd(
     the last run and its outcome, the next sync and harvest, each account's sync state and pauses, open
     alerts, and this year's harvested losses and estimated tax saved per household."""
     from daemon.service.status import status
+    from daemon.store.db import make_engine
 
     settings = context(ctx).settings
     day = dates.as_of(settings, as_of)

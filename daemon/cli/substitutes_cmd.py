@@ -10,10 +10,6 @@ import typer
 
 from daemon.cli.main import context, fail
 from daemon.cli.render import Format, print_json, print_table
-from daemon.config.loader import identical_groups
-from daemon.engine import check_substitutes
-from daemon.prices import PriceFileError
-from daemon.prices import load as load_prices
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -33,6 +29,11 @@ def check(
 ) -> None:
     """Correlation of daily returns for every pair in each asset class; flags pairs below the minimum and
     funds on the same index placed as alternates. Exits 1 when anything is flagged."""
+    from daemon.config.loader import identical_groups
+    from daemon.engine import check_substitutes
+    from daemon.prices import PriceFileError
+    from daemon.prices import load as load_prices
+
     settings = context(ctx).settings
     path = prices or settings.brokers.paper.prices or (SHARED_PRICES if SHARED_PRICES.exists() else None)
     if path is None:

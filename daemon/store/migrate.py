@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import ast
+from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
+import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
 import migrations
 from daemon.store.db import make_engine, normalize_url
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+VERSIONS = Path(migrations.__file__).parent / "versions"
+
 
 def alembic_config(url: str | URL) -> Config:
     """An Alembic config pointing at the packaged `migrations` directory; no alembic.ini needed."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(Path(migrations.__file__).parent))
     rendered = normalize_url(url).render_as_string(hide_password=False)
@@ -27,23 +34,83 @@ def alembic_config(url: str | URL) -> Config:
 
 
 def upgrade(url: str | URL, revision: str = "head") -> None:
-    """Bring the database to `revision`; a no-op when it is already there."""
+    """Bring the database to `revision`; a no-op when it is already there.
+
+    Every command calls this first. The usual case, a database already at the head, is answered by one
+    query and a look at the migration files, without Alembic (importing it and loading its environment
+    costs a command most of a second)."""
+    if revision == "head" and _at_head(url):
+        return
+    from alembic import command
+
     command.upgrade(alembic_config(url), revision)
 
 
 def head() -> str | None:
     """The newest revision the code knows."""
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
 
 
 def current(url: str | URL) -> str | None:
     """The revision the database is at (None: never migrated)."""
+    from alembic.runtime.migration import MigrationContext
+
     engine = make_engine(url)
     try:
         with engine.connect() as connection:
             return MigrationContext.configure(connection).get_current_revision()
     finally:
         engine.dispose()
+
+
+@cache
+def file_head() -> str | None:
+    """The head revision read from the migration files' `revision`/`down_revision` assignments (what Alembic
+    reads too); None when that is not one clear head (a merge in progress, a file not understood)."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in VERSIONS.glob("*.py"):
+        found: dict[str, object] = {}
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            target, value = None, None
+            if isinstance(node, ast.Assign) and len(node.targets) == 1:
+                target, value = node.targets[0], node.value
+            elif isinstance(node, ast.AnnAssign):
+                target, value = node.target, node.value
+            if isinstance(target, ast.Name) and target.id in ("revision", "down_revision") and value is not None:
+                try:
+                    found[target.id] = ast.literal_eval(value)
+                except ValueError:
+                    return None
+        rev, down = found.get("revision"), found.get("down_revision")
+        if not isinstance(rev, str):
+            return None
+        revisions.add(rev)
+        if isinstance(down, str):
+            parents.add(down)
+        elif isinstance(down, tuple | list):
+            parents.update(down)
+        elif down is not None:
+            return None
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
+def _at_head(url: str | URL) -> bool:
+    wanted = file_head()
+    if wanted is None:
+        return False
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            found = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalars().all()
+    except sa.exc.SQLAlchemyError:
+        return False  # never migrated (no such table), or a problem Alembic will report
+    finally:
+        engine.dispose()
+    return found == [wanted]
 
 
 def is_current(url: str | URL) -> bool:

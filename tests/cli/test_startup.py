@@ -1,0 +1,86 @@
+"""Start-up: `tlh --help` (and a command's --help) must not pull in the heavy libraries. They are imported by
+the commands that use them; importing them at the top of a command module costs every command, even
+`--help`, about two seconds (benchmarks/startup.py measures the time; this test only checks what is loaded)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+# Heavy at import (pandas and numpy alone take ~0.5 s and 50 MB) and needed by a few commands only.
+HEAVY = ("pandas", "numpy", "exchange_calendars", "alpaca", "ib_async", "apprise", "sqlalchemy", "alembic",
+         "structlog", "pydantic", "psycopg", "apscheduler")
+
+PROBE = """
+import json, sys
+from daemon.cli.main import app
+try:
+    app(sys.argv[1:], prog_name="tlh")
+except SystemExit as exc:
+    code = exc.code
+with open({out!r}, "w") as fh:
+    json.dump({{"code": code, "modules": sorted(sys.modules)}}, fh)
+"""
+
+
+def loaded_by(tmp_path, *args: str) -> tuple[str, list[str]]:
+    out = tmp_path / "modules.json"
+    result = subprocess.run([sys.executable, "-c", PROBE.format(out=str(out)), *args], capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(out.read_text())
+    assert data["code"] in (0, None), result.stdout + result.stderr
+    return result.stdout, data["modules"]
+
+
+def heavy(modules: list[str]) -> list[str]:
+    return [m for m in modules if m.split(".")[0] in HEAVY]
+
+
+def test_help_lists_the_commands_without_loading_heavy_libraries(tmp_path) -> None:
+    output, modules = loaded_by(tmp_path, "--help")
+    for command in ("import", "lots", "gains", "harvest", "restrictions", "sync", "orders", "run", "health",
+                    "backtest", "runs", "alerts", "report", "config", "db", "substitutes", "pause", "resume",
+                    "donate", "location", "status", "serve"):
+        assert f" {command} " in output, command
+    assert heavy(modules) == []
+    assert "rich" in {m.split(".")[0] for m in modules}  # the probe saw typer's help formatting at all
+
+
+@pytest.mark.parametrize("command", ["harvest", "import", "lots", "report", "run", "backtest", "pause", "donate",
+                                     "status", "serve"])
+def test_a_commands_help_does_not_load_its_libraries(tmp_path, command: str) -> None:
+    output, modules = loaded_by(tmp_path, command, "--help")
+    assert "Usage:" in output and command in output
+    # typer itself builds its option parsers with pydantic.
+    assert [m for m in heavy(modules) if m.split(".")[0] != "pydantic"] == []
+
+
+READ_ONLY_HEAVY = ("pandas", "numpy", "exchange_calendars", "alpaca", "ib_async", "apprise", "alembic",
+                   "structlog", "apscheduler")
+
+
+def test_read_commands_load_only_the_database_layer(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from daemon.cli.main import app
+
+    root = Path(__file__).resolve().parents[2]
+    (tmp_path / "prices.csv").write_text((root / "config" / "demo" / "prices.csv").read_text())
+    config = tmp_path / "tlh.toml"
+    config.write_text((root / "config" / "demo.toml").read_text()
+                      .replace("sqlite:///../var/demo.db", f"sqlite:///{tmp_path / 'tlh.db'}")
+                      .replace('prices = "demo/prices.csv"', 'prices = "prices.csv"'))
+    imported = CliRunner().invoke(app, ["--config", str(config), "import",
+                                        str(root / "config" / "demo" / "trades.csv")])
+    assert imported.exit_code == 0, imported.output
+    for command in (["lots"], ["gains"], ["orders"], ["runs"]):
+        output, modules = loaded_by(tmp_path, "--config", str(config), *command)
+        assert [m for m in modules if m.split(".")[0] in READ_ONLY_HEAVY] == [], command
+        assert "sqlalchemy" in modules  # it did read the database
+    output, _ = loaded_by(tmp_path, "--config", str(config), "lots")
+    assert "demo-taxable" in output and "prices as of 2022-12-30" in output
