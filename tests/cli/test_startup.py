@@ -83,4 +83,4 @@ def test_read_commands_load_only_the_database_layer(tmp_path) -> None:
         assert [m for m in modules if m.split(".")[0] in READ_ONLY_HEAVY] == [], command
         assert "sqlalchemy" in modules  # it did read the database
     output, _ = loaded_by(tmp_path, "--config", str(config), "lots")
-    assert "demo-taxable" in output and "prices as of 2022-12-30" in output
+    assert "demo-taxable" in output and "Open lots as of 2022-12-30" in output
