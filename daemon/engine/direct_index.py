@@ -90,15 +90,17 @@ def correlation_order(symbol: str, peers: Sequence[str], returns: TrailingReturn
     without returns last, in the given order)."""
     if returns is None or symbol not in returns.column or returns.days < 2:
         return list(peers)
+    import numpy as np
+
     z = returns.z
-    i = returns.column[symbol]
-    scored = []
-    for k, peer in enumerate(peers):
-        c = returns.column.get(peer)
-        r = float(z[:, c] @ z[:, i]) / returns.days if c is not None else -2.0
-        scored.append((-r, k, peer))
-    scored.sort()
-    return [p for _, _, p in scored]
+    cols = [returns.column.get(p, -1) for p in peers]
+    known = np.array([c >= 0 for c in cols], dtype=bool)
+    r = np.full(len(peers), -2.0)
+    if known.any():
+        idx = np.array([c for c in cols if c >= 0], dtype=int)
+        r[known] = z[:, idx].T @ z[:, returns.column[symbol]] / returns.days
+    order = np.argsort(-r, kind="stable")
+    return [peers[k] for k in order]
 
 
 def tracking_error(weights: dict[str, float], returns: TrailingReturns | None) -> float | None:
