@@ -56,9 +56,7 @@ def pause_cmd(
     engine = make_engine(settings.database_url)
     try:
         with transaction(engine) as session:
-            made = pause.pause(session, account=scope, reason=reason.strip(), until=day)
-            raise_alert(session, "paused", "warning", f"harvesting {made.scope}: {made.describe()}",
-                        account=scope, data={"pause_id": str(made.id), "until": str(day) if day else ""})
+            made = pause.pause_and_alert(session, account=scope, reason=reason.strip(), until=day)
         deliver_raised(engine, settings)
     finally:
         engine.dispose()
@@ -82,12 +80,8 @@ def resume_cmd(
     engine = make_engine(settings.database_url)
     try:
         with transaction(engine) as session:
-            resolved = pause.resume(session, account=scope)
+            resolved = pause.resume_and_alert(session, account=scope)
             left = pause.unresolved(session)
-            if resolved:
-                raise_alert(session, "resumed", "info",
-                            f"harvesting resumed for {scope or 'all accounts'} by {resolved[0].resolved_by} "
-                            f"({'; '.join(p.reason for p in resolved)})", account=scope)
         deliver_raised(engine, settings)
     finally:
         engine.dispose()

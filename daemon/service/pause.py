@@ -118,3 +118,26 @@ def unresolved(session: Session) -> list[PauseInfo]:
     """Every pause nobody resolved yet, expired `until` ones included (for `tlh status` and the listing)."""
     rows = session.scalars(sa.select(Pause).where(Pause.resolved_at.is_(None)).order_by(Pause.created_at, Pause.id))
     return [_info(r) for r in rows]
+
+
+def pause_and_alert(session: Session, *, account: str | None, reason: str, until: date | None = None,
+                    by: str | None = None) -> PauseInfo:
+    """A pause by a person (`tlh pause`, the dashboard), and the warning alert that says so."""
+    from daemon.alerts import raise_alert
+
+    made = pause(session, account=account, reason=reason, until=until, by=by)
+    raise_alert(session, "paused", "warning", f"harvesting {made.scope}: {made.describe()}",
+                account=account, data={"pause_id": str(made.id), "until": str(until) if until else ""})
+    return made
+
+
+def resume_and_alert(session: Session, *, account: str | None, by: str | None = None) -> list[PauseInfo]:
+    """A resume by a person (`tlh resume`, the dashboard), and the alert that says so when anything resumed."""
+    from daemon.alerts import raise_alert
+
+    resolved = resume(session, account=account, by=by)
+    if resolved:
+        raise_alert(session, "resumed", "info",
+                    f"harvesting resumed for {account or 'all accounts'} by {resolved[0].resolved_by} "
+                    f"({'; '.join(p.reason for p in resolved)})", account=account)
+    return resolved

@@ -20,6 +20,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 from sqlalchemy.engine import Engine
 from starlette.applications import Starlette
+from starlette.background import BackgroundTask
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
@@ -396,7 +397,8 @@ class Dashboard:
                              accounts=self.accounts, pauses=self.store.pauses(), error=str(exc),
                              reason=values["reason"], until=values["until"])
         await _in_thread(self.store.pause, account, reason, until, _by())
-        return RedirectResponse("/?done=paused", 303)
+        # The alert goes out after the answer: a slow channel does not hold the page.
+        return RedirectResponse("/?done=paused", 303, background=BackgroundTask(self.store.deliver))
 
     async def resume_action(self, request: Request) -> Response:
         form = await request.form()
@@ -409,7 +411,7 @@ class Dashboard:
         if str(form.get("confirm") or "") != "yes":
             return self.error(request, 400, "Not confirmed", "Resume from the confirmation page.")
         await _in_thread(self.store.resume, account, _by())
-        return RedirectResponse("/?done=resumed", 303)
+        return RedirectResponse("/?done=resumed", 303, background=BackgroundTask(self.store.deliver))
 
     # -- API ---------------------------------------------------------------------------------------------------
     def api_report(self, request: Request) -> Response:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+import structlog
 from sqlalchemy.engine import Engine
 
 from daemon import bookkeeping, review, views
@@ -36,6 +37,7 @@ from daemon.store.models import (
 )
 from daemon.store.models import Restriction as RestrictionRow
 
+log = structlog.get_logger(__name__)
 LONG_TERM_SOON_DAYS = 30
 SWAP_BACK_HELD = timedelta(days=31)  # as daemon.engine.swap_back.HELD_DAYS
 BACKTEST_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,100}$")
@@ -210,13 +212,24 @@ class Store:
         from daemon.service import pause
 
         with transaction(self.engine) as session:
-            return _pause_dict(pause.pause(session, account=account, reason=reason, until=until, by=by))
+            return _pause_dict(pause.pause_and_alert(session, account=account, reason=reason, until=until, by=by))
 
     def resume(self, account: str | None, by: str) -> list[dict[str, Any]]:
         from daemon.service import pause
 
         with transaction(self.engine) as session:
-            return [_pause_dict(p) for p in pause.resume(session, account=account, by=by)]
+            return [_pause_dict(p) for p in pause.resume_and_alert(session, account=account, by=by)]
+
+    def deliver(self) -> None:
+        """Send the alerts just raised to the configured channels, as `tlh pause` does (never raises)."""
+        from daemon.alerts import deliver_pending
+        from daemon.cli.delivery import has_channels
+
+        if has_channels(self.settings):
+            try:
+                deliver_pending(self.engine, self.settings)
+            except Exception as exc:  # the alerts stay pending for the daemon's next delivery
+                log.warning("dashboard.delivery_failed", error=f"{type(exc).__name__}: {exc}")
 
     # -- overview-only derivations ---------------------------------------------------------------------------
     def turning_long_term(self, today: date, states: list[LedgerState] | None = None,

@@ -253,6 +253,11 @@ def test_pause_and_resume_are_tlh_pause_and_resume(tmp_path: Path) -> None:
         (made,) = c.get("/api/pauses").json()
         assert (made["account"], made["reason"], made["kind"]) == ("tax", "looking into it", "manual")
         assert made["created_by"].startswith("dashboard (")
+        # as `tlh pause`: a warning alert, delivered to the configured channel (alerts.jsonl) after the answer
+        (alert,) = [a for a in c.get("/api/alerts").json() if a["kind"] == "paused"]
+        assert alert["severity"] == "warning" and "looking into it" in alert["message"] and alert["delivered"]
+        sent = [json.loads(line)["kind"] for line in (tmp_path / "alerts.jsonl").read_text().splitlines()]
+        assert "paused" in sent
         assert "Some accounts are paused" in c.get("/").text and "looking into it" in c.get("/").text
         # the CLI's resume sees it and the daemon's pause store is the one written
         out = tlh(cfg, "resume", "--account", "tax")
@@ -266,6 +271,7 @@ def test_pause_and_resume_are_tlh_pause_and_resume(tmp_path: Path) -> None:
         assert resumed.status_code == 303
         assert c.get("/api/pauses").json() == []
         assert "nothing to resume" in tlh(cfg, "resume")
+        assert [a["kind"] for a in c.get("/api/alerts").json()][:1] == ["resumed"]
 
 
 def test_actions_need_the_token(token_client: TestClient) -> None:
