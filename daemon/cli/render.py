@@ -51,7 +51,74 @@ def to_jsonable(value: Any) -> Any:
 
 
 def print_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(to_jsonable(value), indent=2) + "\n")
+    sys.stdout.write(dumps(value) + "\n")
+
+
+def dumps(value: Any) -> str:
+    """`json.dumps(to_jsonable(value), indent=2)`, several times faster for the usual rows (dicts of str,
+    numbers, Decimals and dates): with an indent, json falls back to its pure-Python encoder, which with
+    to_jsonable's copy took seconds for 10,000 gains rows. Anything else takes the general path."""
+    out: list[str] = []
+    try:
+        _encode(value, "\n", out)
+    except _Unusual:
+        return json.dumps(to_jsonable(value), indent=2)
+    return "".join(out)
+
+
+class _Unusual(Exception):
+    pass
+
+
+_STRING = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]
+
+
+def _encode(value: Any, newline: str, out: list[str]) -> None:
+    kind = value.__class__
+    if kind is str:
+        out.append(_STRING(value))
+    elif kind is Decimal:
+        out.append(_STRING(str(value)))
+    elif kind is dict:
+        if not value:
+            out.append("{}")
+            return
+        inner = newline + "  "
+        out.append("{")
+        first = True
+        for key, item in value.items():
+            if key.__class__ is not str:
+                raise _Unusual
+            out.append(inner if first else "," + inner)
+            first = False
+            out.append(_STRING(key))
+            out.append(": ")
+            _encode(item, inner, out)
+        out.append(newline + "}")
+    elif kind is list or kind is tuple:
+        if not value:
+            out.append("[]")
+            return
+        inner = newline + "  "
+        out.append("[")
+        for i, item in enumerate(value):
+            out.append("," + inner if i else inner)
+            _encode(item, inner, out)
+        out.append(newline + "]")
+    elif value is None:
+        out.append("null")
+    elif value is True:
+        out.append("true")
+    elif value is False:
+        out.append("false")
+    elif kind is int:
+        out.append(int.__repr__(value))
+    elif kind is date or kind is datetime:
+        out.append(_STRING(value.isoformat()))
+    elif kind is float and value == value and value not in (float("inf"), float("-inf")):
+        out.append(float.__repr__(value))
+    else:  # enums, subclasses, other mappings, NaN: the general path decides
+        raise _Unusual
 
 
 def _csv_value(value: Any) -> Any:

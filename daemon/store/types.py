@@ -62,6 +62,27 @@ def _checked(value: Any) -> Decimal:
     return canonical(number)
 
 
+def canonical_text(value: Any) -> str:
+    """`format(_checked(value), "f")`, the digits SQLite stores, computed on the text (several times faster:
+    every amount of a bulk import goes through here). Same checks, same errors."""
+    if value.__class__ is not Decimal:
+        if isinstance(value, bool) or not isinstance(value, Decimal | int):
+            raise TypeError(f"DecimalType takes Decimal or int, not {type(value).__name__}: {value!r}")
+        value = Decimal(value)
+    if not value.is_finite():
+        raise ValueError(f"DecimalType cannot store {value}")
+    text = format(value, "f")
+    whole, point, fraction = text.partition(".")
+    if point:
+        fraction = fraction.rstrip("0")
+        if len(fraction) > SCALE:
+            raise ValueError(f"{value} has more than {SCALE} decimal places; quantize it first")
+        text = f"{whole}.{fraction}" if fraction else whole
+    if len(whole) - whole.startswith("-") > PRECISION - SCALE:  # |value| >= 10**26: 27 digits or more
+        raise ValueError(f"{value} exceeds NUMERIC({PRECISION}, {SCALE})")
+    return "0" if text == "-0" else text
+
+
 class DecimalType(TypeDecorator[Decimal]):
     """Exact `Decimal` with up to 12 decimals: TEXT on SQLite, NUMERIC(38, 12) on PostgreSQL."""
 
@@ -77,10 +98,8 @@ class DecimalType(TypeDecorator[Decimal]):
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
         if value is None:
             return None
-        number = _checked(value)
-        if dialect.name == "sqlite":
-            return format(number, "f")  # plain digits, never scientific notation
-        return number
+        text = canonical_text(value)  # plain digits, never scientific notation
+        return text if dialect.name == "sqlite" else Decimal(text)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         if value is None:

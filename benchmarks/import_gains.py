@@ -1,0 +1,128 @@
+"""`tlh import` then `tlh gains --format json` on a fresh SQLite store, end to end (issue 14, rows 4-5).
+
+A seeded trade history (benchmarks/ledger_recompute.py's generator: one household, three taxable accounts
+with FIFO, HIFO and LIFO relief and a traditional IRA; buys, sells never above the holding, fractional
+dividend reinvestments, fees; losses, wash sales and permanent IRA washes all occur) is written as our trade
+CSV, then imported and reported by `tlh` processes.
+
+Goals (2 cores): 10,000 trades over 50 symbols, import + gains <= 1 s together; 100,000 trades, <= 5 s and
+<= 300 MB peak. Printed beside them, the ratios the import is held to: against the time to read the rows
+(`csv_trades.read`: parse and validate the file into trades, what any importer must do) and against the
+pure ledger's replay of the same trades (the ledger core alone).
+
+Run:  .venv/bin/python benchmarks/import_gains.py [--sizes 10000,100000] [--symbols 50] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import ledger_recompute as gen  # noqa: E402
+from _timing import TLH, best, load_average, run, verdict  # noqa: E402
+
+from daemon.importers import csv_trades  # noqa: E402
+from daemon.ledger import replay  # noqa: E402
+
+GOALS = {10_000: (1.0, None), 100_000: (5.0, 300.0)}  # seconds for import + gains, peak MB
+
+CONFIG = """database_url = "sqlite:///{db}"
+{accounts}
+{identical}
+"""
+
+
+def config_text(db: Path, symbols: list[str]) -> str:
+    types = {"t-fifo": ("taxable", "fifo"), "t-hifo": ("taxable", "hifo"), "t-lifo": ("taxable", "lifo"),
+             "ira": ("traditional_ira", "fifo")}
+    accounts = "\n".join(f'[[accounts]]\nid = "{a}"\ntype = "{t}"\nhousehold = "{gen.HOUSEHOLD}"\n'
+                         f'broker = "paper"\nlot_method = "{m}"\n' for a, (t, m) in types.items())
+    pairs = [group for group in gen.IDENTICAL.groups if group <= set(symbols)]
+    identical = "\n".join(f'[[identical]]\nsymbols = {sorted(group)!r}\n'.replace("'", '"') for group in pairs)
+    return CONFIG.format(db=db, accounts=accounts, identical=identical)
+
+
+def write_csv(path: Path, trades: list) -> None:
+    with path.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["date", "account", "symbol", "side", "quantity", "price", "fees"])
+        for t in trades:
+            w.writerow([t.date.isoformat(), t.account, t.symbol, t.side.value, t.quantity, t.price, t.fees])
+
+
+def generate(n: int, symbols: int, seed: int) -> list:
+    # The generator's universe, narrowed to the first `symbols` (its identical pairs come first).
+    saved = gen.SYMBOLS, gen.N_SYMBOLS
+    gen.SYMBOLS, gen.N_SYMBOLS = gen.SYMBOLS[:symbols], symbols
+    try:
+        return gen.generate(n, seed, 25)
+    finally:
+        gen.SYMBOLS, gen.N_SYMBOLS = saved
+
+
+def bench(n: int, symbols: int, repeat: int, seed: int) -> None:
+    trades = generate(n, symbols, seed)
+    with tempfile.TemporaryDirectory(prefix="tlh-import-") as tmp:
+        folder = Path(tmp)
+        trades_csv = folder / "trades.csv"
+        write_csv(trades_csv, trades)
+        began = time.perf_counter()
+        rows = csv_trades.read(trades_csv, set(gen.ACCOUNTS))
+        read_s = time.perf_counter() - began
+        began = time.perf_counter()
+        state = replay(gen.HOUSEHOLD, [r.trade for r in rows], gen.ACCOUNTS, gen.IDENTICAL)
+        ledger_s = time.perf_counter() - began
+        env = {**os.environ}
+        env.pop("TLH_CONFIG", None)
+        imports, gains = [], []
+        for i in range(repeat):  # a fresh store each time: the first import of the file is what is timed
+            db = folder / f"tlh{i}.db"
+            cfg = folder / f"tlh{i}.toml"
+            cfg.write_text(config_text(db, gen.SYMBOLS[:symbols]))
+            run([TLH, "--config", str(cfg), "db", "upgrade"], env)
+            imports.append(run([TLH, "--config", str(cfg), "--log-level", "warning", "import", str(trades_csv)],
+                               env))
+            gains.append(best([TLH, "--config", str(cfg), "gains", "--format", "json"], 1, env))
+        imp = min(imports, key=lambda r: r.wall)
+        gai = min(gains, key=lambda r: r.wall)
+    goal_s, goal_mb = GOALS.get(n, (None, None))
+    total = imp.wall + gai.wall
+    print(f"{n:,} trades, {symbols} symbols: {len(state.dispositions):,} dispositions, "
+          f"{sum(1 for d in state.dispositions if d.washed_quantity > 0):,} washed, {len(state.lots):,} lots")
+    print(f"  read the rows (csv_trades.read)   {read_s:6.3f} s")
+    print(f"  ledger core (replay)              {ledger_s:6.3f} s")
+    print(f"  tlh import                        {imp}  {imp.wall / read_s:.1f}x reading the rows, "
+          f"{imp.wall / ledger_s:.1f}x the ledger core")
+    print(f"  tlh gains --format json           {gai}")
+    peak = max(imp.rss_mb, gai.rss_mb)
+    line = f"  import + gains                    {total:6.3f} s"
+    if goal_s is not None:
+        line += f"  {verdict(total, goal_s)}"
+    if goal_mb is not None:
+        line += f"; peak {peak:.0f} MB, goal <= {goal_mb:.0f} MB: {'met' if peak <= goal_mb else 'NOT met'}"
+    print(line)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10000,100000")
+    parser.add_argument("--symbols", type=int, default=50)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=20240315)
+    args = parser.parse_args()
+    print(f"tlh import + gains ({load_average()}; best of {args.repeat} fresh stores)")
+    for n in (int(s) for s in args.sizes.split(",")):
+        bench(n, args.symbols, args.repeat, args.seed)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,87 @@
+"""Bulk inserts store exactly what SQLAlchemy's own insert stores, on SQLite and PostgreSQL (executemany and
+COPY), with the same checks on every value."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+
+from daemon.store import bulk
+from daemon.store.types import DecimalType, UTCDateTime, canonical_text
+
+scratch = sa.MetaData()
+
+
+def table(name: str) -> sa.Table:
+    return sa.Table(name, scratch, sa.Column("id", sa.Integer, primary_key=True),
+                    sa.Column("name", sa.String, nullable=True), sa.Column("amount", DecimalType(), nullable=True),
+                    sa.Column("day", sa.Date, nullable=True), sa.Column("at", UTCDateTime(), nullable=True),
+                    sa.Column("flag", sa.Boolean, nullable=True), sa.Column("extra", sa.JSON, nullable=True))
+
+
+ROWS, SAME = table("scratch_bulk"), table("scratch_plain")  # bulk.insert vs SQLAlchemy's insert
+
+
+def sample(n: int) -> list[dict[str, object]]:
+    eastern = timezone(timedelta(hours=-5))
+    return [{"id": i, "name": None if i % 7 == 0 else f"n'{i}\t\"x\"\\", "amount": [
+                Decimal("0.1") + Decimal("0.2"), Decimal("2.500000000000"), Decimal("-0"), Decimal("1E+3"),
+                Decimal("-12345678901234567890.123456789012"), None, 7][i % 7],
+             "day": date(2024, 1, 1) + timedelta(days=i % 400),
+             "at": datetime(2026, 11, 20, 15, 45, 12, i % 999_999, tzinfo=eastern if i % 2 else UTC),
+             "flag": [True, False, None][i % 3], "extra": None if i % 5 else {"k": [i, "v"]}}
+            for i in range(n)]
+
+
+@pytest.fixture
+def tables(engine: sa.Engine) -> sa.Engine:
+    scratch.create_all(engine)
+    return engine
+
+
+@pytest.mark.parametrize("n", [5, bulk.COPY_FROM + 17])  # executemany; COPY on PostgreSQL
+def test_bulk_rows_read_back_as_sqlalchemys_own_insert(tables: sa.Engine, n: int) -> None:
+    rows = sample(n)
+    with tables.begin() as connection:
+        bulk.insert(connection, ROWS, rows)
+        connection.execute(sa.insert(SAME), rows)
+    with tables.connect() as connection:
+        fast = connection.execute(sa.select(ROWS).order_by(ROWS.c.id)).all()
+        plain = connection.execute(sa.select(SAME).order_by(SAME.c.id)).all()
+        raw_fast = connection.execute(sa.text("SELECT amount, day FROM scratch_bulk ORDER BY id")).all()
+        raw_plain = connection.execute(sa.text("SELECT amount, day FROM scratch_plain ORDER BY id")).all()
+    assert fast == plain
+    assert raw_fast == raw_plain  # the same stored text/values, not only equal after reading
+    assert fast[1].amount == Decimal("2.5") and str(fast[1].amount) == "2.5"
+    assert fast[3].amount == Decimal("1000") and str(fast[3].amount) == "1000"
+    assert fast[1].at.tzinfo is UTC and fast[1].at == rows[1]["at"]
+
+
+@pytest.mark.parametrize("bad", [Decimal("0.0000000000001"), Decimal("1e26"), Decimal("NaN"), 0.1, "1"])
+def test_bulk_refuses_what_the_column_cannot_hold(tables: sa.Engine, bad: object) -> None:
+    rows = sample(3)
+    rows[2]["amount"] = bad
+    with pytest.raises((ValueError, TypeError)), tables.begin() as connection:
+        bulk.insert(connection, ROWS, rows)
+    with tables.connect() as connection:
+        assert connection.scalar(sa.select(sa.func.count()).select_from(ROWS)) == 0
+
+
+def test_bulk_insert_joins_the_callers_transaction(tables: sa.Engine) -> None:
+    with pytest.raises(RuntimeError), tables.begin() as connection:
+        bulk.insert(connection, ROWS, sample(bulk.COPY_FROM + 1))
+        raise RuntimeError("rolled back")
+    with tables.connect() as connection:
+        assert connection.scalar(sa.select(sa.func.count()).select_from(ROWS)) == 0
+
+
+@pytest.mark.parametrize("value", [Decimal("0.30"), Decimal("-0.000"), Decimal("0E-20"), Decimal("12.000000000000000"),
+                                   Decimal("1E+3"), 7, Decimal("99999999999999999999999999.999")])
+def test_canonical_text(value: object) -> None:
+    expected = {Decimal("0.30"): "0.3", Decimal("-0.000"): "0", Decimal("0E-20"): "0",
+                Decimal("12.000000000000000"): "12", Decimal("1E+3"): "1000", 7: "7",
+                Decimal("99999999999999999999999999.999"): "99999999999999999999999999.999"}
+    assert canonical_text(value) == expected[value]
