@@ -34,7 +34,6 @@ def pause_cmd(
                                                               "default: until `tlh resume`.")] = None,
 ) -> None:
     """Stop harvesting (one account, or everything) until `tlh resume` or the --until day."""
-    from daemon.alerts import raise_alert
     from daemon.service import pause
     from daemon.store import migrate
     from daemon.store.db import make_engine, transaction
@@ -69,7 +68,6 @@ def resume_cmd(
                                                                   "daemon-wide pause).")] = None,
 ) -> None:
     """Resume harvesting: resolve the pauses of one account (--account), or the daemon-wide pause."""
-    from daemon.alerts import raise_alert
     from daemon.service import pause
     from daemon.store import migrate
     from daemon.store.db import make_engine, transaction
