@@ -122,7 +122,7 @@ class Book:
     """One direct-index account inside one run: targets, what is held, and what the plan changes."""
 
     def __init__(self, spec: DirectIndexInput, account: AccountInput, plan: HouseholdPlan,
-                 returns: TrailingReturns | None, ledger: LedgerState):
+                 returns: TrailingReturns | None, ledger: LedgerState, taxable: frozenset[str] = frozenset()):
         self.spec, self.account, self.plan, self.run = spec, account, plan, plan.run
         self.id = account.account.id
         self.returns = returns
@@ -147,9 +147,14 @@ class Book:
                 self.held[symbol] = sum((lot.cost + lot.adjustment for lot in lots), ZERO)
                 continue
             self.held[symbol] = sum((lot.quantity for lot in lots), ZERO) * mark
-            # A lot at least min_loss_pct below its basis: q * mark <= (1 - pct) * basis.
-            if any((lot.cost + lot.adjustment) * (1 - h.min_loss_pct) >= lot.quantity * mark for lot in lots):
-                self.at_loss.add(symbol)
+        # Stocks at a harvestable loss in any taxable account of the household (`taxable`; this one always):
+        # a lot at least min_loss_pct below its basis, q * mark <= (1 - pct) * basis.
+        for account_id in {self.id} | taxable:
+            for symbol, lots in plan.holdings.positions.get(account_id, {}).items():
+                mark = prices.mark(symbol)
+                if mark is not None and symbol not in self.at_loss and any(
+                        (lot.cost + lot.adjustment) * (1 - h.min_loss_pct) >= lot.quantity * mark for lot in lots):
+                    self.at_loss.add(symbol)
         self.value = account.cash + sum(self.held.values(), ZERO)
         self.targets = {s: w * self.value for s, w in self.weights.items()}
         self._order: list[str] | None = None  # the index's stocks, most underweight first
@@ -212,7 +217,7 @@ class Book:
         if symbol not in self.weights:
             return f"{symbol} is not in the index"
         if symbol in self.at_loss:
-            return f"{symbol} is itself held at a harvestable loss"
+            return f"{symbol} is itself held at a harvestable loss in the household"
         return None
 
     def _conflict(self, symbol: str) -> str | None:

@@ -98,8 +98,9 @@ def _plan(inp: EngineInput) -> HarvestPlan:
                 continue
             tradable.append(account)
             spec = directs.get(account.account.id)
-            book = None if spec is None else direct_index.Book(spec, account, household, inp.market.returns,
-                                                               data.ledger)
+            book = None if spec is None else direct_index.Book(
+                spec, account, household, inp.market.returns, data.ledger,
+                frozenset(a.account.id for a in data.accounts if a.account.type.taxable))
             if book is not None:
                 books.append(book)
             for symbol in sorted(positions):

@@ -206,3 +206,13 @@ def test_over_the_limit_beyond_the_budget_only_small_gains() -> None:
     # Up 5 %: it waits, and says why.
     p = run(state, quotes(AAA=95, BBB=105, CCC=100, DDD=100, EEE=100), di=over)
     assert not p.pairs and "at most 1 % of their value" in skip_of(p, "tax", "BBB").detail
+
+
+def test_not_a_stock_at_a_harvestable_loss_elsewhere_in_the_household() -> None:
+    # The spouse's taxable CCC is 15 % down (too small to harvest today, but harvestable once it grows):
+    # buying CCC here would wash it, so AAA goes to BBB. The same lot in an IRA would not matter.
+    prices = quotes(AAA=80, BBB=100, CCC=85, DDD=100, EEE=100)
+    spouse = ledger(*held("AAA", "BBB", "DDD", "EEE"), t(400, "spouse", "buy", 1, "CCC", 100))
+    assert run(spouse, prices).pairs[0].buy_symbol == "BBB"
+    ira = ledger(*held("AAA", "BBB", "DDD", "EEE"), t(400, "ira", "buy", 1, "CCC", 100))
+    assert run(ira, prices).pairs[0].buy_symbol == "CCC"
