@@ -391,12 +391,20 @@ class Book:
                     blocked = (f"lot {lot.lot_id} would realize a gain of ${sale.gain:,.2f}; "
                                f"${max(self.gain_left - gain, ZERO):,.2f} of realized_gain_budget_usd "
                                f"${self.spec.realized_gain_budget_usd} is left for {run.as_of.year}")
+                    # As much of the lot as the budget left allows.
+                    fit = ((self.gain_left - gain) * take / sale.gain).quantize(SHARE_QUANTUM, rounding=ROUND_DOWN)
+                    if whole_shares:
+                        fit = whole(fit)
+                    if fit > 0:
+                        part = lot_sale(lot, fit, close, run.as_of)
+                        if part.gain <= self.gain_left - gain:
+                            picks.append(part)
                     break
             picks.append(sale)
             if sale.gain > 0:
                 gain += sale.gain
             left -= sale.proceeds
-        if not picks and blocked is not None:
+        if blocked is not None and sum((p.proceeds for p in picks), ZERO) < MIN_TRADE_USD:
             target = self.target(symbol)
             return self._skip(symbol, SkipReason.GAIN_BUDGET,
                               f"swap back {symbol}: ${self.excess(symbol):,.2f} over its target ${target:,.2f}, "
@@ -457,6 +465,38 @@ class Book:
                      f"realize gains beyond the year's budget until it is back under",
                      {"household": self.plan.household, "account": self.id, "tracking_error": f"{te:.6f}"})
 
+    def transition(self) -> Alert | None:
+        """What moving the holdings outside the index (or excluded) into it would cost in tax today: the
+        gains and losses of selling all of them, the estimated tax at the configured rates, and what this
+        year's gain budget allows. None when everything held is in the index."""
+        run = self.run
+        outside = sorted(s for s in self.positions if s not in self.weights)
+        if not outside:
+            return None
+        short = long = value = ZERO
+        for symbol in outside:
+            mark = run.prices.mark(symbol)
+            if mark is None:
+                continue
+            for lot in self.positions[symbol]:
+                sale = lot_sale(lot, lot.quantity, mark, run.as_of)
+                value += sale.proceeds
+                if sale.term is Term.SHORT:
+                    short += sale.gain
+                else:
+                    long += sale.gain
+        tax = run.rates.value(short, long)  # (of gains: the rates applied to gains, positive = tax owed)
+        names = ", ".join(outside[:10]) + (f" and {len(outside) - 10} more" if len(outside) > 10 else "")
+        return Alert("direct_index_transition", Severity.INFO,
+                     f"{self.id}: ${value:,.2f} is held outside the direct index ({names}); selling it all today "
+                     f"would realize ${short:,.2f} short-term and ${long:,.2f} long-term, an estimated tax of "
+                     f"${max(tax, ZERO):,.2f}" + (f" (a saving of ${-tax:,.2f})" if tax < 0 else "")
+                     + f". It moves in losses first, then small gains, within "
+                       f"${max(self.gain_left, ZERO):,.2f} of realized_gain_budget_usd left for {run.as_of.year}",
+                     {"household": self.plan.household, "account": self.id, "value": f"{value:.2f}",
+                      "short_term_gain": f"{short:.2f}", "long_term_gain": f"{long:.2f}",
+                      "estimated_tax": f"{tax:.2f}", "gain_budget_left": f"{self.gain_left:.2f}"})
+
 
 
 def books_for(specs: Sequence[DirectIndexInput]) -> dict[str, DirectIndexInput]:
@@ -479,9 +519,9 @@ def finish(books: Sequence[Book], pairs: list[Pair], skipped: list[Skip], max_pa
             if p.account == book.id:
                 book.move(p.sell_symbol, -p.sell_quantity * p.sell_price)
                 book.move(p.buy_symbol, p.buy_notional)
-        alert = book.alert()  # the tracking error found, before today's swap backs
-        if alert is not None:
-            alerts.append(alert)
+        for alert in (book.alert(), book.transition()):  # as found, before today's swap backs
+            if alert is not None:
+                alerts.append(alert)
         reported = {s.symbol for s in skipped if s.account == book.id and s.reason not in quiet}
         decided = book.swap_backs(pairs, skipped, max_pairs, reported)
         skipped[:] = [s for s in skipped if not (s.account == book.id and s.symbol in decided and s.reason in quiet)]

@@ -131,7 +131,7 @@ def test_a_gain_waits_for_the_budget_long_term_first() -> None:
 
 def test_gains_already_realized_come_from_the_ledger() -> None:
     state, prices = stand_in(110, t(100, "tax", "buy", 10, "EEE", 50, lot="e2"),
-                             t(20, "tax", "sell", 10, "EEE", 149, lot="e2"))
+                             t(20, "tax", "sell", 10, "EEE", "149.9", lot="e2"))
     assert AS_OF.year == ago(20).year
     p = run(state, prices, di=spec(realized_gain_budget_usd=D(1000)))
     assert not [x for x in p.pairs if x.kind is PairKind.SWAP_BACK]
@@ -216,3 +216,19 @@ def test_not_a_stock_at_a_harvestable_loss_elsewhere_in_the_household() -> None:
     assert run(spouse, prices).pairs[0].buy_symbol == "BBB"
     ira = ledger(*held("AAA", "BBB", "DDD", "EEE"), t(400, "ira", "buy", 1, "CCC", 100))
     assert run(ira, prices).pairs[0].buy_symbol == "CCC"
+
+
+def test_the_plan_says_what_the_transition_would_cost() -> None:
+    # A fund outside the index: 20 VTI bought at 100 two years ago (long-term), 5 bought at 120 60 days ago.
+    state = ledger(*held("AAA", "BBB", "CCC", "DDD", "EEE"), t(700, "tax", "buy", 20, "VTI", 100),
+                   t(60, "tax", "buy", 5, "VTI", 120))
+    p = run(state, quotes(AAA=100, BBB=100, CCC=100, DDD=100, EEE=100, VTI=130),
+            di=spec(realized_gain_budget_usd=D(250)))
+    [alert] = [a for a in p.alerts if a.kind == "direct_index_transition"]
+    # Long-term gain 20 x 30 = 600, short-term 5 x 10 = 50: tax 600 x 20 % + 50 x 40 % = 140.
+    assert (alert.data["long_term_gain"], alert.data["short_term_gain"]) == ("600.00", "50.00")
+    assert alert.data["estimated_tax"] == "140.00" and alert.data["value"] == "3250.00"
+    assert "$250.00 of realized_gain_budget_usd left" in alert.message
+    # Within the budget, the long-term lot moves first (and only as far as the budget goes).
+    [pair] = [x for x in p.pairs if x.sell_symbol == "VTI"]
+    assert all(s.term.value == "long" for s in pair.lots) and -pair.estimated_long_loss <= 250
