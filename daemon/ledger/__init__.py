@@ -1,14 +1,27 @@
-"""The tax-lot ledger: pure functions from a household's trades to lots, dispositions and wash sales."""
+"""The tax-lot ledger: pure functions from a household's events to lots, dispositions and wash sales."""
 
-from daemon.ledger.book import BackdatedTrades, LedgerError, apply, canonical_order, replay
+from daemon.ledger.actions import ActionKind, CorporateAction
+from daemon.ledger.book import (
+    BackdatedTrades,
+    Event,
+    LedgerError,
+    apply,
+    canonical_order,
+    event_order,
+    replay,
+)
 from daemon.ledger.types import (
     Account,
     AccountType,
     Disposition,
     IdenticalGroups,
+    IdenticalMatch,
+    LedgerPolicy,
     LedgerState,
     Lot,
     LotMethod,
+    Origin,
+    ReplacementAlreadySold,
     Side,
     Term,
     Trade,
@@ -16,7 +29,8 @@ from daemon.ledger.types import (
 )
 
 __all__ = [
-    "Account", "AccountType", "BackdatedTrades", "Disposition", "IdenticalGroups", "LedgerError",
-    "LedgerState", "Lot", "LotMethod", "Side", "Term", "Trade", "WashMatch", "apply", "canonical_order",
-    "replay",
+    "Account", "AccountType", "ActionKind", "BackdatedTrades", "CorporateAction", "Disposition", "Event",
+    "IdenticalGroups", "IdenticalMatch", "LedgerError", "LedgerPolicy", "LedgerState", "Lot", "LotMethod",
+    "Origin", "ReplacementAlreadySold", "Side", "Term", "Trade", "WashMatch", "apply", "canonical_order",
+    "event_order", "replay",
 ]

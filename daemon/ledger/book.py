@@ -1,78 +1,127 @@
-"""Replaying a household's trades into lots, dispositions and wash sales.
+"""Replaying a household's events (trades, transfers, corporate actions) into lots, dispositions and wash sales.
 
-`apply(state, trades, ...)` continues from a saved state with trades dated after it (the incremental path);
-`replay(trades, ...)` starts from nothing (recomputation). Both run the same day-by-day procedure, so they
-give the same answer.
+The ledger is a fold over events in the order they happened: date, then execution time (an event without a
+time counts as at the open, corporate actions before trades), then input order. Never "purchases first" and
+never by account name: an account's id is not a tax fact (shared/reference/wash-sales.md, "Order").
 
-One trading day, in this order:
-1. purchases create lots (in a canonical order: account id, then input order);
-2. losses of earlier days still short of replacements take today's purchases (earliest sale first), before
-   today's sales, because an acquisition within 30 days after a loss sale is a replacement even if sold later;
-3. sales relieve lots (the named lot, else the account's lot method) and become dispositions;
-4. today's losses take replacements bought in the 30 days before or today and still held: shares already
-   sold, today included, are not replacements (policy: only the day's totals are settled).
+Each event, as it happens:
+- a purchase creates a lot, which at once washes earlier losses in its window still short of replacements
+  (earliest sale first);
+- a sale relieves lots (the named lot, else the account's lot method) and becomes dispositions; each loss
+  looks back for replacements acquired in the 30 days before, earliest first: open shares, and (policy
+  `replacement_already_sold = "adjust"`) shares already sold, whose sale takes the basis adjustment;
+- a corporate action rewrites the lots it touches (see `daemon.ledger.actions`), and its cash (in lieu,
+  merger, excess return of capital, worthless removal) is a disposition like a sale's.
+
+`apply(state, events, ...)` continues from a saved state with events dated after it (the incremental path);
+`replay(events, ...)` starts from nothing. Both run the same fold, so they give the same answer.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
-from datetime import date
+from datetime import date, time, timedelta
 from decimal import Decimal
-from itertools import groupby
 
-from daemon.ledger import relief, wash_sales
-from daemon.ledger.money import prorate, q
+from sortedcontainers import SortedKeyList
+
+from daemon.ledger import actions, relief, wash_sales
+from daemon.ledger.actions import ActionError, ActionKind, CorporateAction
+from daemon.ledger.money import CONTEXT, prorate, q
 from daemon.ledger.types import (
+    ZERO,
     Account,
     Disposition,
     IdenticalGroups,
+    IdenticalMatch,
+    LedgerPolicy,
     LedgerState,
     Lot,
+    LotMethod,
+    Origin,
+    ReplacementAlreadySold,
     Side,
     Trade,
     WashMatch,
 )
 
+Event = Trade | CorporateAction
+
 
 class LedgerError(Exception):
-    """A trade the ledger cannot book; `trade` is the offending one."""
+    """An event the ledger cannot book; `trade` (also `event`) is the offending one."""
 
-    def __init__(self, trade: Trade, reason: str):
-        self.trade = trade
+    def __init__(self, event: Event, reason: str):
+        self.trade = self.event = event
         self.reason = reason
-        super().__init__(f"trade {trade.trade_id} ({trade.date} {trade.account} {trade.side} "
-                         f"{trade.quantity} {trade.symbol}): {reason}")
+        super().__init__(f"{describe(event)}: {reason}")
 
 
 class BackdatedTrades(Exception):
-    """New trades dated on or before the state's last day: the caller must recompute from all trades."""
+    """New events dated on or before the state's last day: the caller must recompute from all events."""
 
 
-def canonical_order(trades: Iterable[Trade]) -> list[Trade]:
-    """Date, then account id, then input order: independent of how accounts are listed anywhere."""
-    indexed = list(enumerate(trades))
-    indexed.sort(key=lambda it: (it[1].date, it[1].account, it[0]))
-    return [t for _, t in indexed]
+def describe(event: Event) -> str:
+    if isinstance(event, Trade):
+        return (f"trade {event.trade_id} ({event.date} {event.account} {event.side} {event.quantity} "
+                f"{event.symbol})")
+    where = f" in {event.account}" if event.account else ""
+    return f"corporate action {event.action_id} ({event.date} {event.kind} {event.symbol}{where})"
+
+
+def order_key(event: Event, position: int) -> tuple[object, ...]:
+    # A corporate action takes effect at the open: before the day's untimed trades.
+    phase = 0 if isinstance(event, CorporateAction) else 1
+    return (event.date, event.time or time.min, phase, position)
+
+
+def event_order(events: Iterable[Event]) -> list[Event]:
+    """Date, execution time, then input order: how the events happened, whatever the batches were."""
+    indexed = list(enumerate(events))
+    indexed.sort(key=lambda it: order_key(it[1], it[0]))
+    return [e for _, e in indexed]
+
+
+canonical_order = event_order  # the former name
+
+
+def _one_year_before(day: date) -> date:
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:  # Feb 29
+        return day.replace(year=day.year - 1, day=28)
 
 
 class _Book:
-    """The mutable working copy of one household's ledger while a batch of trades is applied."""
+    """The mutable working copy of one household's ledger while a batch of events is applied."""
 
-    def __init__(self, state: LedgerState, accounts: Mapping[str, Account], identical: IdenticalGroups):
+    def __init__(self, state: LedgerState, accounts: Mapping[str, Account], identical: IdenticalGroups,
+                 policy: LedgerPolicy):
         self.household = state.household
         self.accounts = accounts
         self.identical = identical
-        self._group: dict[str, str] = {}
+        self.policy = policy
+        self.adjust = policy.replacement_already_sold is ReplacementAlreadySold.ADJUST
         self.lots: dict[str, Lot] = {lot.lot_id: lot for lot in state.lots}
         self.dispositions: dict[str, Disposition] = {d.disposition_id: d for d in state.dispositions}
         self.matches: list[WashMatch] = list(state.matches)
         self.seq = state.next_seq
         self.through = state.through
-        # Indexes: open lots per (account, symbol); open unabsorbed lots per identical group (replacement
-        # candidates, pruned to the window); taxable losses still short of replacements, per group.
-        self.holdings: dict[tuple[str, str], dict[str, None]] = {}
+        self.factors: dict[str, Decimal] = dict(state.split_factors)
+        self.renamed: dict[str, str] = {}
+        self.rename_order: list[tuple[str, str]] = []
+        self.splits_applied: set[str] = set(state.splits_applied)
+        self.extra_key: dict[str, str] = {}  # renamed symbols that take their old name's identical group
+        self._group: dict[str, str] = {}
+        for old, new in state.renamed:
+            self._record_rename(old, new)
+        # Indexes: open lots per (account, symbol) in the account's relief order; replacement candidates per
+        # identical group (open unabsorbed lots; sold shares under "adjust"), pruned to the window; taxable
+        # losses still short of replacements, per group.
+        self.holdings: dict[tuple[str, str], SortedKeyList] = {}
         self.candidates: dict[str, dict[str, None]] = {}
+        self.sold: dict[str, dict[str, None]] = {}
         self.pending: dict[str, dict[str, None]] = {}
         for lot in sorted(self.lots.values(), key=wash_sales.replacement_key):
             if lot.quantity > 0:
@@ -80,31 +129,79 @@ class _Book:
         for d in sorted(self.dispositions.values(), key=wash_sales.loss_key):
             if d.taxable and d.loss > 0 and d.unwashed_quantity > 0:
                 self.pending.setdefault(self.group(d.symbol), {})[d.disposition_id] = None
+        if self.adjust:
+            horizon = state.through - wash_sales.WINDOW if state.through else None
+            recent = [d for d in self.dispositions.values() if horizon is None or d.purchased >= horizon]
+            for d in sorted(recent, key=wash_sales.replacement_key):
+                self._index_sold(d)
 
-    # -- indexes ---------------------------------------------------------------------------------------
+    # -- symbols, groups and indexes -------------------------------------------------------------------
+    def current(self, symbol: str) -> str:
+        seen = {symbol}
+        while symbol in self.renamed and self.renamed[symbol] not in seen:
+            symbol = self.renamed[symbol]
+            seen.add(symbol)
+        return symbol
+
     def group(self, symbol: str) -> str:
         key = self._group.get(symbol)
         if key is None:
-            key = self._group[symbol] = self.identical.key(symbol)
+            now = self.current(symbol)
+            key = self._group[symbol] = self.extra_key.get(now) or self.identical.key(now)
         return key
 
+    def factor(self, symbol: str) -> Decimal:
+        return self.factors.get(self.current(symbol), Decimal(1))
+
+    def _record_rename(self, old: str, new: str) -> None:
+        before = self.group(old)
+        self.renamed[old] = new
+        self.rename_order.append((old, new))
+        if self.identical.members(new) == frozenset({new}):
+            # The new ticker is in no configured group: it keeps the old one's identical group.
+            self.extra_key[new] = before
+        self._group.clear()
+
+    def _relief_key(self, account: str):  # type: ignore[no-untyped-def]
+        config = self.accounts.get(account)
+        return relief.relief_key(config.lot_method if config else LotMethod.FIFO)
+
+    def _held(self, account: str, symbol: str) -> SortedKeyList:
+        held = self.holdings.get((account, symbol))
+        if held is None:
+            held = self.holdings[(account, symbol)] = SortedKeyList(key=self._relief_key(account))
+        return held
+
     def _index(self, lot: Lot) -> None:
-        self.holdings.setdefault((lot.account, lot.symbol), {})[lot.lot_id] = None
-        if not lot.absorbed:
+        self._held(lot.account, lot.symbol).add(lot)
+        if not lot.absorbed and lot.origin.replaceable:
             self.candidates.setdefault(self.group(lot.symbol), {})[lot.lot_id] = None
 
     def _put(self, lot: Lot) -> None:
+        old = self.lots.get(lot.lot_id)
+        if old is not None and old.quantity > 0:
+            self._held(old.account, old.symbol).remove(old)
+            if old.symbol != lot.symbol:
+                self.candidates.get(self.group(old.symbol), {}).pop(old.lot_id, None)
         self.lots[lot.lot_id] = lot
-        held = self.holdings.setdefault((lot.account, lot.symbol), {})
         candidates = self.candidates.setdefault(self.group(lot.symbol), {})
         if lot.quantity > 0:
-            held[lot.lot_id] = None
-        else:
-            held.pop(lot.lot_id, None)
-        if lot.quantity > 0 and not lot.absorbed:
+            self._held(lot.account, lot.symbol).add(lot)
+        if lot.quantity > 0 and not lot.absorbed and lot.origin.replaceable:
             candidates[lot.lot_id] = None
         else:
             candidates.pop(lot.lot_id, None)
+
+    def _index_sold(self, d: Disposition) -> None:
+        if self.adjust and d.quantity > 0 and not d.absorbed and d.origin.replaceable:
+            self.sold.setdefault(self.group(d.symbol), {})[d.disposition_id] = None
+
+    def _put_disposition(self, d: Disposition) -> None:
+        self.dispositions[d.disposition_id] = d
+        if d.absorbed or d.quantity <= 0:
+            self.sold.get(self.group(d.symbol), {}).pop(d.disposition_id, None)
+        else:
+            self._index_sold(d)
 
     def _prune(self, day: date) -> None:
         """Forget candidates and pending losses whose 30-day window closed before `day`.
@@ -121,157 +218,428 @@ class _Book:
                 stale.append(i)
             for i in stale:
                 del ids[i]
-        for ids in self.pending.values():
-            stale = []
-            for i in ids:
-                if self.dispositions[i].sold >= horizon:
-                    break
-                stale.append(i)
-            for i in stale:
-                del ids[i]
+        for index, table in ((self.pending, "sold"), (self.sold, "purchased")):
+            for ids in index.values():
+                stale = []
+                for i in ids:
+                    d = self.dispositions.get(i)
+                    if d is not None and getattr(d, table) >= horizon:
+                        break
+                    stale.append(i)
+                for i in stale:
+                    del ids[i]
 
     def _next_seq(self) -> int:
         self.seq += 1
         return self.seq
 
     # -- trades --------------------------------------------------------------------------------------
-    def account(self, trade: Trade) -> Account:
-        account = self.accounts.get(trade.account)
+    def account(self, event: Event, account_id: str | None) -> Account:
+        account = self.accounts.get(account_id or "")
         if account is None:
-            raise LedgerError(trade, f"unknown account {trade.account!r}")
+            raise LedgerError(event, f"unknown account {account_id!r}")
         if account.household != self.household:
-            raise LedgerError(trade, f"account {trade.account!r} is not in household {self.household!r}")
+            raise LedgerError(event, f"account {account_id!r} is not in household {self.household!r}")
         return account
 
     def acquire(self, trade: Trade) -> Lot:
-        self.account(trade)
+        self.account(trade, trade.account)
         lot_id = trade.lot_id or trade.trade_id
         if lot_id in self.lots:
             raise LedgerError(trade, f"lot id {lot_id!r} is already used")
         cost = q(trade.quantity * trade.price + trade.fees)
+        purchased = acquired = trade.date
+        origin = Origin.PURCHASE
+        loss_basis: Decimal | None = None
+        if trade.side is Side.TRANSFER_IN:
+            # The original purchase, made at another broker: its basis and dates arrive with the shares.
+            origin = Origin.TRANSFER
+            cost = trade.basis if trade.basis is not None else cost
+            purchased = acquired = trade.acquired or trade.date
+        elif trade.side is Side.GIFT_IN:
+            if trade.basis is None or trade.acquired is None:
+                raise LedgerError(trade, "a gift needs the donor's basis and acquisition date")
+            origin = Origin.GIFT
+            value = q(trade.quantity * trade.price)
+            cost, acquired = trade.basis, trade.acquired
+            if value < cost:
+                loss_basis = value  # §1015(a): for a loss, the basis is the value at the gift
+        elif trade.side is Side.INHERITED:
+            origin = Origin.INHERITED
+            cost = q(trade.quantity * trade.price) if trade.basis is None else trade.basis
+            # §1223(9): always long-term, whenever sold.
+            acquired = _one_year_before(trade.date) - timedelta(days=1)
         lot = Lot(lot_id=lot_id, purchase_id=lot_id, parent_id=None, account=trade.account,
                   symbol=trade.symbol, quantity=trade.quantity, cost=cost, adjustment=Decimal(0),
-                  purchased=trade.date, acquired=trade.date, absorbed=False, seq=self._next_seq(),
-                  trade_id=trade.trade_id, reinvested=trade.side is Side.REINVEST)
+                  purchased=purchased, acquired=acquired, absorbed=False, seq=self._next_seq(),
+                  trade_id=trade.trade_id, reinvested=trade.side is Side.REINVEST, origin=origin,
+                  loss_basis=loss_basis)
         self._put(lot)
         return lot
 
-    def sell(self, trade: Trade) -> list[Disposition]:
-        account = self.account(trade)
-        held = [self.lots[i] for i in self.holdings.get((trade.account, trade.symbol), {})]
+    def _picks(self, event: Event, account: Account, symbol: str, quantity: Decimal,
+               named: str | None) -> list[tuple[Lot, Decimal]]:
+        held = self.holdings.get((account.id, symbol))
         try:
-            picks = relief.select(held, trade.quantity, account.lot_method, trade.lot_id)
+            if named is not None:
+                pool = [lot for lot in (held or ()) if relief.matches_named(lot, named)]
+                if not pool:
+                    raise relief.ReliefError(f"no open lot {named!r}")
+                return relief.take(sorted(pool, key=relief.fifo_key), quantity, f"lot {named!r}")
+            return relief.take(iter(held or ()), quantity)
         except relief.ReliefError as exc:
-            raise LedgerError(trade, str(exc)) from None
-        proceeds = q(trade.quantity * trade.price - trade.fees)
+            raise LedgerError(event, str(exc)) from None
+
+    def dispose(self, event: Event, account: Account, picks: Sequence[tuple[Lot, Decimal]], proceeds: Decimal,
+                sold: date, kind: str = "sale") -> list[Disposition]:
+        """Relieve `picks` and record their dispositions; `proceeds` is shared pro rata by shares."""
         made: list[Disposition] = []
         allocated = Decimal(0)
+        total = sum((shares for _, shares in picks), Decimal(0))
         for n, (lot, shares) in enumerate(picks):
             last = n == len(picks) - 1
-            part = proceeds - allocated if last else prorate(proceeds, shares, trade.quantity)
-            allocated += part
             cost = prorate(lot.cost, shares, lot.quantity)
             adjustment = prorate(lot.adjustment, shares, lot.quantity)
+            loss_basis = None if lot.loss_basis is None else prorate(lot.loss_basis, shares, lot.quantity)
+            if kind == "sale":
+                part = proceeds - allocated if last else prorate(proceeds, shares, total)
+            else:
+                part = cost + adjustment  # shares that leave without a sale: no gain or loss
+            allocated += part
+            basis, acquired = cost + adjustment, lot.acquired
+            if loss_basis is not None and part < basis:
+                # A gift received below the donor's basis: a loss is measured from the value at the gift
+                # (and its holding period starts then); between the two there is neither gain nor loss.
+                if part < loss_basis:
+                    basis, acquired = loss_basis, lot.purchased
+                else:
+                    basis = part
             self._put(replace(lot, quantity=lot.quantity - shares, cost=lot.cost - cost,
-                              adjustment=lot.adjustment - adjustment))
-            d = Disposition(disposition_id=f"{trade.trade_id}#{lot.lot_id}", trade_id=trade.trade_id,
-                            account=trade.account, symbol=trade.symbol, lot_id=lot.lot_id,
-                            purchase_id=lot.purchase_id, quantity=shares, proceeds=part,
-                            cost_basis=cost + adjustment, acquired=lot.acquired, purchased=lot.purchased,
-                            sold=trade.date, taxable=account.type.taxable, seq=self._next_seq())
-            self.dispositions[d.disposition_id] = d
+                              adjustment=lot.adjustment - adjustment,
+                              loss_basis=None if loss_basis is None else lot.loss_basis - loss_basis))  # type: ignore[operator]
+            d = Disposition(disposition_id=f"{event.event_id}#{lot.lot_id}", trade_id=event.event_id,
+                            account=account.id, symbol=lot.symbol, lot_id=lot.lot_id,
+                            purchase_id=lot.purchase_id, quantity=shares, proceeds=part, cost_basis=basis,
+                            acquired=acquired, purchased=lot.purchased, sold=sold,
+                            taxable=account.type.taxable and kind == "sale", seq=self._next_seq(), kind=kind,
+                            lot_seq=lot.seq, origin=lot.origin, washed_from=lot.washed_from,
+                            absorbed=lot.absorbed, split_factor=self.factor(lot.symbol), time=event.time)
+            self._put_disposition(d)
             made.append(d)
         return made
 
+    def cash_gain(self, event: CorporateAction, lot: Lot, cash: Decimal, day: date) -> Disposition:
+        """Cash that is a capital gain without shares sold (merger boot, return of capital beyond basis)."""
+        account = self.account(event, lot.account)
+        d = Disposition(disposition_id=f"{event.action_id}#{lot.lot_id}", trade_id=event.action_id,
+                        account=lot.account, symbol=lot.symbol, lot_id=lot.lot_id, purchase_id=lot.purchase_id,
+                        quantity=ZERO, proceeds=cash, cost_basis=ZERO, acquired=lot.acquired,
+                        purchased=lot.purchased, sold=day, taxable=account.type.taxable, seq=self._next_seq(),
+                        lot_seq=lot.seq, origin=lot.origin, absorbed=True, time=event.time)
+        self._put_disposition(d)
+        return d
+
+    def sell(self, trade: Trade) -> list[Disposition]:
+        account = self.account(trade, trade.account)
+        picks = self._picks(trade, account, trade.symbol, trade.quantity, trade.lot_id)
+        if trade.side is Side.TRANSFER_OUT:
+            return self.dispose(trade, account, picks, ZERO, trade.date, kind="transfer_out")
+        proceeds = q(trade.quantity * trade.price - trade.fees)
+        return self.dispose(trade, account, picks, proceeds, trade.date)
+
     # -- wash sales ----------------------------------------------------------------------------------
-    def settle(self, losses: Sequence[str], replacements: Sequence[str]) -> None:
-        """Let each loss (in order) take replacement shares (earliest acquired first) until it is washed."""
+    def _rate(self, loss: Disposition, x: Lot | Disposition) -> Decimal:
+        """Loss shares one replacement share counts for."""
+        if self.current(x.symbol) == self.current(loss.symbol):
+            # The same security: share for share, in post-split terms.
+            now = self.factor(x.symbol) if isinstance(x, Lot) else x.split_factor
+            return Decimal(1) if now == loss.split_factor else CONTEXT.divide(loss.split_factor, now)
+        if self.policy.identical_match is IdenticalMatch.VALUE and loss.quantity > 0 and x.quantity > 0:
+            sold_price = CONTEXT.divide(loss.proceeds, loss.quantity)
+            bought = x.cost if isinstance(x, Lot) else x.cost_basis - x.replacement_adjustment
+            price = CONTEXT.divide(bought, x.quantity)
+            if sold_price > 0:
+                return CONTEXT.divide(price, sold_price)
+        return Decimal(1)
+
+    def _replace_disposition(self, old: Disposition, pieces: Sequence[Disposition]) -> None:
+        """A sold replacement split in two: the pieces take its place everywhere."""
+        del self.dispositions[old.disposition_id]
+        group = self.group(old.symbol)
+        self.sold.get(group, {}).pop(old.disposition_id, None)
+        was_pending = old.disposition_id in self.pending.get(group, {})
+        self.pending.get(group, {}).pop(old.disposition_id, None)
+        for piece in pieces:
+            self._put_disposition(piece)
+            if was_pending and piece.taxable and piece.loss > 0 and piece.unwashed_quantity > 0:
+                self.pending.setdefault(group, {})[piece.disposition_id] = None
+        if old.washed_quantity > 0:
+            # Its own loss's matches are shared between the pieces pro rata, cumulatively, so that each
+            # piece's matches add up exactly to its washed shares and disallowed loss.
+            first = pieces[0]
+            ours = [m for m in self.matches if m.disposition_id == old.disposition_id]
+            split: dict[int, tuple[WashMatch, WashMatch]] = {}
+            cum_q = cum_d = given_q = given_d = ZERO
+            for m in ours:
+                cum_q += m.quantity
+                cum_d += m.disallowed
+                qty = prorate(cum_q, first.quantity, old.quantity) - given_q
+                dis = prorate(cum_d, first.quantity, old.quantity) - given_d
+                given_q += qty
+                given_d += dis
+                split[id(m)] = (replace(m, disposition_id=first.disposition_id, quantity=qty, disallowed=dis),
+                                replace(m, disposition_id=pieces[1].disposition_id, quantity=m.quantity - qty,
+                                        disallowed=m.disallowed - dis))
+            kept: list[WashMatch] = []
+            for m in self.matches:
+                kept.extend(split.get(id(m), (m,)))
+            self.matches = kept
+
+    def settle(self, losses: Sequence[str], replacements: Sequence[tuple[str, str]]) -> None:
+        """Let each loss (in order) take replacement shares (earliest acquired first) until it is washed.
+
+        `replacements` are ("lot", id) for open shares and ("sold", id) for shares already sold."""
         queue = list(replacements)
         for loss_id in losses:
             loss = self.dispositions[loss_id]
             i = 0
             while i < len(queue) and loss.unwashed_quantity > 0:
-                lot = self.lots[queue[i]]
-                if not wash_sales.can_replace(lot, loss):
+                kind, rid = queue[i]
+                candidate: Lot | Disposition | None = (self.lots.get(rid) if kind == "lot"
+                                                       else self.dispositions.get(rid))
+                if candidate is None or not wash_sales.can_replace(candidate, loss):
                     i += 1
                     continue
-                permanent = not self.accounts[lot.account].type.taxable
-                loss, lots, match = wash_sales.wash(loss, lot, permanent)
-                for changed in lots:
-                    self._put(changed)
-                self.matches.append(match)
-                if len(lots) == 3:
-                    # Split: the loss is fully washed; the unused rest takes the parent's place in line.
-                    queue[i] = lots[2].lot_id
+                permanent = not self.accounts[candidate.account].type.taxable
+                rate = self._rate(loss, candidate)
+                if isinstance(candidate, Lot):
+                    loss, lots, match = wash_sales.wash(loss, candidate, permanent, rate)
+                    for changed in lots:
+                        self._put(changed)
+                    if len(lots) == 3:
+                        # Split: the loss is fully washed; the unused rest takes the parent's place in line.
+                        queue[i] = ("lot", lots[2].lot_id)
+                    else:
+                        i += 1
                 else:
-                    i += 1
+                    loss, pieces, match = wash_sales.wash_sold(loss, candidate, permanent, rate)
+                    if len(pieces) == 2:
+                        self._replace_disposition(candidate, pieces)
+                        queue[i] = ("sold", pieces[1].disposition_id)
+                    else:
+                        self._put_disposition(pieces[0])
+                        i += 1
+                self.matches.append(match)
             self.dispositions[loss_id] = loss
             if loss.unwashed_quantity <= 0:
                 self.pending.get(self.group(loss.symbol), {}).pop(loss_id, None)
 
-    def _open_candidates(self, group: str) -> list[str]:
-        ids = [i for i in self.candidates.get(group, {}) if self.lots[i].quantity > 0
-               and not self.lots[i].absorbed]
-        ids.sort(key=lambda i: wash_sales.replacement_key(self.lots[i]))
-        return ids
+    def _look_back(self, group: str) -> list[tuple[str, str]]:
+        found: list[tuple[Lot | Disposition, tuple[str, str]]] = []
+        for i in self.candidates.get(group, {}):
+            lot = self.lots[i]
+            if lot.quantity > 0 and not lot.absorbed:
+                found.append((lot, ("lot", i)))
+        for i in self.sold.get(group, {}):
+            d = self.dispositions.get(i)
+            if d is not None and d.quantity > 0 and not d.absorbed:
+                found.append((d, ("sold", i)))
+        found.sort(key=lambda it: wash_sales.replacement_key(it[0]))
+        return [ref for _, ref in found]
 
-    def run_day(self, day: date, trades: Sequence[Trade]) -> None:
-        self._prune(day)
-        bought = [self.acquire(t) for t in trades if t.side.acquires]
-        for group in sorted({self.group(lot.symbol) for lot in bought}):
-            waiting = sorted(self.pending.get(group, {}),
-                             key=lambda i: wash_sales.loss_key(self.dispositions[i]))
-            if waiting:
-                fresh = sorted((lot for lot in bought if self.group(lot.symbol) == group),
-                               key=wash_sales.replacement_key)
-                self.settle(waiting, [lot.lot_id for lot in fresh])
-        sold = [d for t in trades if not t.side.acquires for d in self.sell(t)]
-        losses = sorted((d for d in sold if d.taxable and d.loss > 0), key=wash_sales.loss_key)
-        for group, members in groupby(sorted(losses, key=lambda d: self.group(d.symbol)),
-                                      key=lambda d: self.group(d.symbol)):
-            ids = [d.disposition_id for d in sorted(members, key=wash_sales.loss_key)]
+    def losses(self, made: Sequence[Disposition]) -> None:
+        """New loss sales wait for replacements and look back for those already acquired."""
+        losses = sorted((d for d in made if d.taxable and d.loss > 0), key=wash_sales.loss_key)
+        by_group: dict[str, list[str]] = {}
+        for d in losses:
+            by_group.setdefault(self.group(d.symbol), []).append(d.disposition_id)
+        for group, ids in sorted(by_group.items()):
             for i in ids:
                 self.pending.setdefault(group, {})[i] = None
-            self.settle(ids, self._open_candidates(group))
-        self.through = day
+            self.settle(ids, self._look_back(group))
+
+    def acquired(self, lot: Lot) -> None:
+        """A purchase washes the losses still waiting in its group, earliest sale first."""
+        if not lot.origin.replaceable:
+            return
+        group = self.group(lot.symbol)
+        waiting = sorted(self.pending.get(group, {}), key=lambda i: wash_sales.loss_key(self.dispositions[i]))
+        if waiting:
+            self.settle(waiting, [("lot", lot.lot_id)])
+
+    # -- corporate actions ---------------------------------------------------------------------------
+    def _scope(self, action: CorporateAction) -> list[tuple[Account, list[Lot]]]:
+        if action.account is not None:
+            names = [action.account]
+        else:
+            names = sorted({acct for (acct, sym), held in self.holdings.items() if sym == action.symbol and held})
+        out = []
+        for name in names:
+            account = self.account(action, name)
+            out.append((account, list(self.holdings.get((name, action.symbol), ()))))
+        return out
+
+    def corporate_action(self, action: CorporateAction) -> None:
+        scope = self._scope(action)
+        held = [lot for _, lots in scope for lot in lots]
+        if action.kind is ActionKind.SYMBOL_CHANGE:
+            assert action.new_symbol is not None
+            if self.current(action.symbol) == action.symbol:
+                self._rename(action.symbol, action.new_symbol)
+            for lot in held:
+                self._put(actions.rename_lot(lot, action.new_symbol))
+            return
+        if action.kind is ActionKind.SPLIT:
+            self._split_factor(action)
+        if not held:
+            if action.account is not None:
+                raise LedgerError(action, f"account {action.account!r} holds no {action.symbol} on {action.date}")
+            return  # no account of this household held it: nothing to do here
+        if action.kind is ActionKind.SPLIT:
+            self._split(action, scope)
+        elif action.kind is ActionKind.CASH_MERGER:
+            assert action.cash_per_share is not None
+            for account, lots in scope:
+                shares = sum((lot.quantity for lot in lots), ZERO)
+                made = self.dispose(action, account, [(lot, lot.quantity) for lot in lots],
+                                    q(shares * action.cash_per_share), action.date)
+                self.losses(made)
+        elif action.kind is ActionKind.STOCK_MERGER:
+            assert action.ratio is not None and action.new_symbol is not None
+            for lot in held:
+                if action.cash_per_share:
+                    # Boot in a reorganization is gain recognized up to the boot, never a loss. Without the
+                    # new shares' value the gain is taken to be at least the boot, so the basis carries whole.
+                    self.cash_gain(action, lot, q(lot.quantity * action.cash_per_share), action.date)
+                self._put(actions.merge_lot(lot, action.ratio, action.new_symbol))
+        elif action.kind is ActionKind.SPINOFF:
+            assert action.ratio is not None and action.new_symbol is not None
+            assert action.basis_fraction is not None
+            for lot in held:
+                parent, child = actions.spin_off(lot, action.ratio, action.new_symbol, action.basis_fraction,
+                                                 self._next_seq())
+                if child.lot_id in self.lots:
+                    raise LedgerError(action, f"lot id {child.lot_id!r} is already used")
+                self._put(parent)
+                self._put(child)
+        elif action.kind is ActionKind.RETURN_OF_CAPITAL:
+            assert action.cash_per_share is not None
+            for lot in held:
+                reduced, excess = actions.return_capital(lot, action.cash_per_share)
+                self._put(reduced)
+                if excess > 0:
+                    self.cash_gain(action, lot, excess, action.date)
+        elif action.kind is ActionKind.WORTHLESS:
+            day = actions.worthless_date(action.date)
+            for account, lots in scope:
+                self.losses(self.dispose(action, account, [(lot, lot.quantity) for lot in lots], ZERO, day))
+
+    def _rename(self, old: str, new: str) -> None:
+        before = self.group(old)
+        self._record_rename(old, new)
+        after = self.group(old)
+        if after != before:
+            # The new ticker belongs to a configured group: the old one's open losses and candidates move.
+            for index in (self.pending, self.candidates, self.sold):
+                moved = index.pop(before, {})
+                index.setdefault(after, {}).update(moved)
+        if old in self.factors:
+            self.factors[new] = self.factors.pop(old) * self.factors.get(new, Decimal(1))
+
+    def _split_factor(self, action: CorporateAction) -> None:
+        """The security's share count changes even when nobody holds it now: losses sold before the split
+        compare with later purchases in post-split shares."""
+        assert action.ratio is not None
+        key = f"{action.symbol}|{action.date.isoformat()}|{action.ratio}"
+        if key not in self.splits_applied:  # one split of the security, however many account rows name it
+            self.splits_applied.add(key)
+            symbol = self.current(action.symbol)
+            self.factors[symbol] = self.factors.get(symbol, Decimal(1)) * action.ratio
+
+    def _split(self, action: CorporateAction, scope: Sequence[tuple[Account, list[Lot]]]) -> None:
+        assert action.ratio is not None
+        for account, lots in scope:
+            new = [actions.split_lot(lot, action.ratio) for lot in lots]
+            for lot in new:
+                self._put(lot)
+            if action.cash_per_share is None:
+                continue
+            total = sum((lot.quantity for lot in new), ZERO)
+            fraction = total - int(total)
+            if fraction <= 0:
+                continue
+            # Cash in lieu of the fractional share: a sale of that fraction, its basis taken pro rata.
+            picks: list[tuple[Lot, Decimal]] = []
+            given = ZERO
+            for n, lot in enumerate(new):
+                part = fraction - given if n == len(new) - 1 else prorate(fraction, lot.quantity, total)
+                given += part
+                if part > 0:
+                    picks.append((self.lots[lot.lot_id], part))
+            self.losses(self.dispose(action, account, picks, q(fraction * action.cash_per_share), action.date))
+
+    # -- the fold --------------------------------------------------------------------------------------
+    def step(self, event: Event) -> None:
+        if isinstance(event, CorporateAction):
+            self.corporate_action(event)
+        elif event.side.acquires:
+            self.acquired(self.acquire(event))
+        else:
+            self.losses(self.sell(event))
 
     def freeze(self) -> LedgerState:
         return LedgerState(
             household=self.household,
             through=self.through,
             lots=tuple(sorted(self.lots.values(), key=lambda lot: (lot.seq, lot.lot_id))),
-            dispositions=tuple(sorted(self.dispositions.values(), key=lambda d: d.seq)),
+            dispositions=tuple(sorted(self.dispositions.values(), key=lambda d: (d.seq, d.disposition_id))),
             matches=tuple(self.matches),
             next_seq=self.seq,
+            split_factors=tuple(sorted(self.factors.items())),
+            renamed=tuple(self.rename_order),
+            splits_applied=tuple(sorted(self.splits_applied)),
         )
 
 
-def validate(trade: Trade) -> None:
-    if trade.quantity <= 0:
-        raise LedgerError(trade, "quantity must be positive")
-    if trade.price < 0:
-        raise LedgerError(trade, "price must not be negative")
-    if trade.fees < 0:
-        raise LedgerError(trade, "fees must not be negative")
+def validate(event: Event) -> None:
+    if isinstance(event, CorporateAction):
+        try:
+            actions.check(event)
+        except ActionError as exc:
+            raise LedgerError(event, str(exc)) from None
+        return
+    if event.quantity <= 0:
+        raise LedgerError(event, "quantity must be positive")
+    if event.price < 0:
+        raise LedgerError(event, "price must not be negative")
+    if event.fees < 0:
+        raise LedgerError(event, "fees must not be negative")
+    if event.basis is not None and event.basis < 0:
+        raise LedgerError(event, "basis must not be negative")
 
 
-def apply(state: LedgerState, trades: Iterable[Trade], accounts: Mapping[str, Account],
-          identical: IdenticalGroups) -> LedgerState:
-    """Book `trades` (all dated after `state.through`) on top of `state`."""
-    ordered = canonical_order(trades)
+def apply(state: LedgerState, events: Iterable[Event], accounts: Mapping[str, Account],
+          identical: IdenticalGroups, policy: LedgerPolicy | None = None) -> LedgerState:
+    """Book `events` (all dated after `state.through`) on top of `state`."""
+    ordered = event_order(events)
     if not ordered:
         return state
     if state.through is not None and ordered[0].date <= state.through:
-        raise BackdatedTrades(f"trade dated {ordered[0].date} is not after {state.through}")
-    book = _Book(state, accounts, identical)
-    for trade in ordered:
-        validate(trade)
-    for day, day_trades in groupby(ordered, key=lambda t: t.date):
-        book.run_day(day, list(day_trades))
+        raise BackdatedTrades(f"event dated {ordered[0].date} is not after {state.through}")
+    for event in ordered:
+        validate(event)
+    book = _Book(state, accounts, identical, policy or LedgerPolicy())
+    day: date | None = None
+    for event in ordered:
+        if event.date != day:
+            day = event.date
+            book._prune(day)
+        book.step(event)
+    book.through = ordered[-1].date
     return book.freeze()
 
 
-def replay(household: str, trades: Iterable[Trade], accounts: Mapping[str, Account],
-           identical: IdenticalGroups) -> LedgerState:
-    """Recompute a household's ledger from all of its trades."""
-    return apply(LedgerState(household=household), trades, accounts, identical)
+def replay(household: str, events: Iterable[Event], accounts: Mapping[str, Account],
+           identical: IdenticalGroups, policy: LedgerPolicy | None = None) -> LedgerState:
+    """Recompute a household's ledger from all of its events."""
+    return apply(LedgerState(household=household), events, accounts, identical, policy)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 
 from daemon.ledger.types import Lot, LotMethod
@@ -16,16 +16,52 @@ def fifo_key(lot: Lot) -> tuple[object, ...]:
     return (lot.purchased, lot.seq, lot.lot_id)
 
 
-def order_for_relief(lots: Iterable[Lot], method: LotMethod) -> list[Lot]:
-    """Open lots in the order the broker relieves them. `specific` without a named lot falls back to FIFO,
-    which is what brokers do when no lot is chosen."""
-    ordered = sorted(lots, key=fifo_key)
+def _lifo_key(lot: Lot) -> tuple[object, ...]:
+    # The latest purchase first; pieces of one purchase keep their own order.
+    return (-lot.purchased.toordinal(), -lot.seq, lot.lot_id)
+
+
+def _hifo_key(lot: Lot) -> tuple[object, ...]:
+    per_share = lot.basis / lot.quantity if lot.quantity else Decimal(0)
+    return (-per_share, lot.purchased, lot.seq, lot.lot_id)
+
+
+def relief_key(method: LotMethod) -> Callable[[Lot], tuple[object, ...]]:
+    """The sort key that puts open lots in the order the broker relieves them. `specific` without a named
+    lot falls back to FIFO, which is what brokers do when no lot is chosen."""
     if method is LotMethod.LIFO:
-        # The latest purchase first; pieces of one purchase keep their own order.
-        ordered.sort(key=lambda lot: (lot.purchased, lot.seq), reverse=True)
-    elif method is LotMethod.HIFO:
-        ordered.sort(key=lambda lot: lot.basis / lot.quantity, reverse=True)
-    return ordered
+        return _lifo_key
+    if method is LotMethod.HIFO:
+        return _hifo_key
+    return fifo_key
+
+
+def order_for_relief(lots: Iterable[Lot], method: LotMethod) -> list[Lot]:
+    return sorted(lots, key=relief_key(method))
+
+
+def matches_named(lot: Lot, named: str) -> bool:
+    return lot.purchase_id == named or lot.lot_id == named or lot.lot_id.startswith(named + ".")
+
+
+def take(ordered: Iterable[Lot], quantity: Decimal, where: str = "the account") -> list[tuple[Lot, Decimal]]:
+    """The (lot, shares) pairs that relieve `quantity` from lots already in relief order; stops as soon as
+    it has enough, so a caller that keeps its lots sorted pays only for the lots it sells."""
+    picks: list[tuple[Lot, Decimal]] = []
+    left = quantity
+    held = Decimal(0)
+    for lot in ordered:
+        if lot.quantity <= 0:
+            continue
+        if left <= 0:
+            return picks
+        part = min(left, lot.quantity)
+        picks.append((lot, part))
+        left -= part
+        held += lot.quantity
+    if left > 0:
+        raise ReliefError(f"sells {quantity} shares but {where} holds {held}")
+    return picks
 
 
 def select(lots: Iterable[Lot], quantity: Decimal, method: LotMethod,
@@ -33,23 +69,8 @@ def select(lots: Iterable[Lot], quantity: Decimal, method: LotMethod,
     """The (lot, shares) pairs a sell of `quantity` relieves. Raises ReliefError when not enough is held."""
     pool = [lot for lot in lots if lot.quantity > 0]
     if named is not None:
-        pool = [lot for lot in pool if lot.purchase_id == named or lot.lot_id == named
-                or lot.lot_id.startswith(named + ".")]
+        pool = [lot for lot in pool if matches_named(lot, named)]
         if not pool:
             raise ReliefError(f"no open lot {named!r}")
-        ordered = sorted(pool, key=fifo_key)
-    else:
-        ordered = order_for_relief(pool, method)
-    held = sum((lot.quantity for lot in ordered), Decimal(0))
-    if quantity > held:
-        where = f"lot {named!r}" if named else "the account"
-        raise ReliefError(f"sells {quantity} shares but {where} holds {held}")
-    picks: list[tuple[Lot, Decimal]] = []
-    left = quantity
-    for lot in ordered:
-        if left <= 0:
-            break
-        take = min(left, lot.quantity)
-        picks.append((lot, take))
-        left -= take
-    return picks
+        return take(sorted(pool, key=fifo_key), quantity, f"lot {named!r}")
+    return take(order_for_relief(pool, method), quantity)

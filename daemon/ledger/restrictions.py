@@ -1,5 +1,6 @@
 """Do-not-buy-until entries implied by the ledger: a taxable loss sale whose shares are not all washed yet
-restricts its whole identical group for 30 days after the sale (a purchase would wash the rest)."""
+restricts its whole identical group for 30 days after the sale (a purchase would wash the rest). A symbol
+changed since the sale restricts under its new ticker (and the new ticker's group) too."""
 
 from __future__ import annotations
 
@@ -28,7 +29,8 @@ def from_ledger(state: LedgerState, identical: IdenticalGroups, as_of: date) -> 
         if not d.taxable or d.loss <= 0 or d.unwashed_quantity <= 0 or not d.sold <= as_of < until:
             continue
         sale = f"{d.symbol} sold {d.sold} in {d.account} at a loss ({d.unwashed_quantity.normalize():f} sh. unwashed)"
-        for symbol in sorted(identical.members(d.symbol)):
+        now = state.current_symbol(d.symbol)
+        for symbol in sorted(identical.members(d.symbol) | identical.members(now)):
             key = (symbol, until)
             if key not in out:
                 out[key] = PendingRestriction(state.household, symbol, until, sale, d.sold, d.account)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, time
 from decimal import Decimal
 
 ZERO = Decimal(0)
@@ -18,10 +18,55 @@ class Side(enum.StrEnum):
     BUY = "buy"
     SELL = "sell"
     REINVEST = "reinvest"  # a dividend reinvestment: a purchase like any other
+    # Shares that arrive or leave without a purchase or a sale (no gain or loss is realized):
+    TRANSFER_IN = "transfer_in"  # ACATS in: the lot keeps its original basis and acquisition date
+    GIFT_IN = "gift_in"  # received as a gift: carryover basis (and the FMV basis for losses, §1015)
+    INHERITED = "inherited"  # from an estate: basis stepped up to the value at death, always long-term
+    TRANSFER_OUT = "transfer_out"  # ACATS out, a gift or donation made: shares leave the ledger
 
     @property
     def acquires(self) -> bool:
-        return self is not Side.SELL
+        return self is not Side.SELL and self is not Side.TRANSFER_OUT
+
+    @property
+    def purchase(self) -> bool:
+        """An acquisition "by purchase" (§1091(a)): only these can replace a loss sale. A gift or an
+        inheritance is not a purchase; an ACATS transfer is the original purchase, made elsewhere."""
+        return self in (Side.BUY, Side.REINVEST, Side.TRANSFER_IN)
+
+
+class Origin(enum.StrEnum):
+    """How a lot's shares came to the taxpayer (Form 8949 column (b) says INHERITED for inherited ones)."""
+
+    PURCHASE = "purchase"
+    TRANSFER = "transfer"
+    GIFT = "gift"
+    INHERITED = "inherited"
+    SPINOFF = "spinoff"
+
+    @property
+    def replaceable(self) -> bool:
+        return self in (Origin.PURCHASE, Origin.TRANSFER)
+
+
+class ReplacementAlreadySold(enum.StrEnum):
+    """Policy: does a replacement acquired in the window, but sold before the loss sale, wash it?"""
+
+    ADJUST = "adjust"  # yes (the statute counts acquisitions); the earlier sale's basis is adjusted
+    IGNORE = "ignore"  # no: only replacements still held at the loss sale count (most trackers)
+
+
+class IdenticalMatch(enum.StrEnum):
+    """Policy: how replacement shares of a different but identical fund are counted against loss shares."""
+
+    SHARES = "shares"  # share for share
+    VALUE = "value"  # by value: replacement shares x (replacement price / sold share's price)
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerPolicy:
+    replacement_already_sold: ReplacementAlreadySold = ReplacementAlreadySold.ADJUST
+    identical_match: IdenticalMatch = IdenticalMatch.SHARES
 
 
 class AccountType(enum.StrEnum):
@@ -71,6 +116,15 @@ class Trade:
     price: Decimal
     fees: Decimal = ZERO
     lot_id: str | None = None  # buy: names the purchase lot; sell: the lot to sell from
+    time: time | None = None  # execution time (exchange time zone) when the source has one
+    # Transfers in: the original acquisition date and the total basis the shares carry (ACATS, a gift's
+    # donor basis). `price` is the fair market value per share for gifts and inherited shares.
+    acquired: date | None = None
+    basis: Decimal | None = None
+
+    @property
+    def event_id(self) -> str:
+        return self.trade_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +150,12 @@ class Lot:
     seq: int  # the purchase's sequence number, shared by all its pieces: with lot_id, the tie-break order
     trade_id: str
     reinvested: bool = False
+    origin: Origin = Origin.PURCHASE
+    # Purchase ids of the sales whose disallowed losses flowed (directly or down a chain) into these shares:
+    # shares of those purchases are never these shares' replacement (no wash runs in a circle).
+    washed_from: frozenset[str] = frozenset()
+    # A gift received when its value was below the donor's basis (§1015(a)): the basis for a loss.
+    loss_basis: Decimal | None = None
 
     @property
     def basis(self) -> Decimal:
@@ -132,6 +192,19 @@ class Disposition:
     washed_quantity: Decimal = ZERO
     adjustment: Decimal = ZERO
     permanent: Decimal = ZERO
+    kind: str = "sale"  # sale | transfer_out (shares that left without a sale: no gain or loss)
+    lot_seq: int = 0  # the sold lot's purchase sequence number (order among replacements)
+    origin: Origin = Origin.PURCHASE
+    washed_from: frozenset[str] = frozenset()
+    # These sold shares had already washed a loss (as a replacement): they cannot wash another.
+    absorbed: bool = False
+    # The cumulative split ratio of the symbol when sold: loss and replacement shares compare in
+    # post-split terms.
+    split_factor: Decimal = Decimal(1)
+    # Disallowed losses of later sales added to this sale's basis, because these shares were those sales'
+    # replacement (policy replacement_already_sold = "adjust"): an amendment-worthy change.
+    replacement_adjustment: Decimal = ZERO
+    time: time | None = None
 
     @property
     def loss(self) -> Decimal:
@@ -163,6 +236,8 @@ class WashMatch:
     disallowed: Decimal
     permanent: bool  # the replacement sits in a tax-advantaged account: no basis carried
     replacement_date: date
+    # Set when the replacement shares had already been sold (policy "adjust"): that sale's disposition id.
+    replacement_disposition: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +250,19 @@ class LedgerState:
     dispositions: tuple[Disposition, ...] = ()
     matches: tuple[WashMatch, ...] = ()
     next_seq: int = 0
+    # Corporate actions' lasting effects: the cumulative split ratio of each split symbol, and symbol
+    # changes (old -> new), so that later events see one security under its current name.
+    split_factors: tuple[tuple[str, Decimal], ...] = ()
+    renamed: tuple[tuple[str, str], ...] = ()
+    splits_applied: tuple[str, ...] = ()
+
+    def current_symbol(self, symbol: str) -> str:
+        names = dict(self.renamed)
+        seen = {symbol}
+        while symbol in names and names[symbol] not in seen:
+            symbol = names[symbol]
+            seen.add(symbol)
+        return symbol
 
     @property
     def open_lots(self) -> tuple[Lot, ...]:

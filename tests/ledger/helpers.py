@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import itertools
-from datetime import date
+from datetime import date, time
 from decimal import Decimal
 
-from daemon.ledger import Account, AccountType, IdenticalGroups, LedgerState, LotMethod, Side, Trade, replay
+from daemon.ledger import (
+    Account,
+    AccountType,
+    IdenticalGroups,
+    LedgerPolicy,
+    LedgerState,
+    LotMethod,
+    Side,
+    Trade,
+    replay,
+)
+from daemon.ledger.book import Event
 
 _ids = itertools.count(1)
 
@@ -24,15 +35,20 @@ IDENTICAL = IdenticalGroups((frozenset({"VOO", "IVV", "SPY", "SPLG"}),))
 
 
 def t(day: str, account: str, side: str, qty: object, symbol: str, price: object, *, fees: object = 0,
-      lot: str | None = None, tid: str | None = None) -> Trade:
+      lot: str | None = None, tid: str | None = None, at: str | None = None, acquired: str | None = None,
+      basis: object = None) -> Trade:
     return Trade(trade_id=tid or f"t{next(_ids)}", date=date.fromisoformat(day), account=account,
                  symbol=symbol, side=Side(side), quantity=Decimal(str(qty)), price=Decimal(str(price)),
-                 fees=Decimal(str(fees)), lot_id=lot)
+                 fees=Decimal(str(fees)), lot_id=lot, time=time.fromisoformat(at) if at else None,
+                 acquired=date.fromisoformat(acquired) if acquired else None,
+                 basis=None if basis is None else Decimal(str(basis)))
 
 
-def run(*trades: Trade, household: str = "h") -> LedgerState:
-    return replay(household, [x for x in trades if ACCOUNTS[x.account].household == household], ACCOUNTS,
-                  IDENTICAL)
+def run(*events: Event, household: str = "h", accounts: dict[str, Account] | None = None,
+        policy: LedgerPolicy | None = None) -> LedgerState:
+    accounts = accounts or ACCOUNTS
+    return replay(household, [x for x in events if x.account is None or accounts[x.account].household == household],
+                  accounts, IDENTICAL, policy)
 
 
 def D(x: object) -> Decimal:  # noqa: N802

@@ -1,32 +1,64 @@
-"""Invariants over random trade histories (hypothesis)."""
+"""Invariants over random event histories (hypothesis): trades with and without execution times, both
+replacement policies, and corporate actions interleaved."""
 
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from decimal import Decimal
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from daemon.ledger import LedgerState, Side, Trade, apply, replay
+from daemon.ledger import (
+    ActionKind,
+    CorporateAction,
+    LedgerPolicy,
+    LedgerState,
+    ReplacementAlreadySold,
+    Side,
+    Trade,
+    apply,
+    replay,
+)
+from daemon.ledger.book import Event
 from daemon.ledger.wash_sales import in_window
 from tests.ledger.helpers import ACCOUNTS, IDENTICAL
 
 HOUSEHOLD_ACCOUNTS = ["tax", "spouse", "ira", "lifo", "hifo"]
 SYMBOLS = ["VOO", "IVV", "VTI", "X"]
 START = date(2023, 12, 1)
+POLICIES = st.sampled_from([LedgerPolicy(), LedgerPolicy(replacement_already_sold=ReplacementAlreadySold.IGNORE)])
 
 
 @st.composite
-def histories(draw: st.DrawFn) -> list[Trade]:
-    """Valid histories: sells never exceed what the account holds of the symbol."""
+def histories(draw: st.DrawFn, actions: bool = False) -> list[Event]:
+    """Valid histories: sells never exceed what the account holds of the symbol. Each event gets a distinct
+    execution time (minutes into the session) so that input order does not decide anything."""
     n = draw(st.integers(1, 40))
     held: Counter[tuple[str, str]] = Counter()
     day = START
-    trades: list[Trade] = []
+    minute = 0
+    events: list[Event] = []
     for i in range(n):
-        day += timedelta(days=draw(st.integers(0, 12)))
+        step = draw(st.integers(0, 12))
+        if step:
+            day += timedelta(days=step)
+            minute = 0
+        minute += 1
+        at = time(9 + (30 + minute) // 60, (30 + minute) % 60)
+        if actions and draw(st.integers(0, 9)) == 0:
+            symbol = draw(st.sampled_from(["VTI", "X"]))
+            if any(held[(a, symbol)] for a in HOUSEHOLD_ACCOUNTS):
+                ratio = draw(st.sampled_from([Decimal(2), Decimal(4), Decimal("0.5")]))
+                kind = draw(st.sampled_from([ActionKind.SPLIT, ActionKind.RETURN_OF_CAPITAL]))
+                if kind is ActionKind.SPLIT:
+                    for a in HOUSEHOLD_ACCOUNTS:
+                        held[(a, symbol)] *= ratio
+                    events.append(CorporateAction(f"a{i}", day, symbol, kind, ratio=ratio, time=at))
+                else:
+                    events.append(CorporateAction(f"a{i}", day, symbol, kind, cash_per_share=Decimal(3), time=at))
+                continue
         account = draw(st.sampled_from(HOUSEHOLD_ACCOUNTS))
         symbol = draw(st.sampled_from(SYMBOLS))
         price = Decimal(draw(st.integers(50, 150)))
@@ -41,29 +73,50 @@ def histories(draw: st.DrawFn) -> list[Trade]:
             held[(account, symbol)] += qty
             side = draw(st.sampled_from([Side.BUY, Side.BUY, Side.REINVEST]))
         fees = Decimal(draw(st.sampled_from([0, 0, 1])))
-        trades.append(Trade(f"t{i}", day, account, symbol, side, qty, price, fees if side is Side.SELL else 0))
-    return trades
+        events.append(Trade(f"t{i}", day, account, symbol, side, qty, price, fees if side is Side.SELL else 0,
+                            time=at))
+    return events
 
 
-def _replay(trades: list[Trade]) -> LedgerState:
-    return replay("h", trades, ACCOUNTS, IDENTICAL)
+PROPS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
-PROPS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-
-
-@PROPS
-@given(histories())
-def test_basis_plus_disallowed_is_conserved(trades: list[Trade]) -> None:
-    s = _replay(trades)
-    bought = sum((x.quantity * x.price + x.fees for x in trades if x.side.acquires), Decimal(0))
+def _basis_in_equals_basis_out(events: list[Event], s: LedgerState) -> None:
+    bought = sum((x.quantity * x.price + x.fees for x in events if isinstance(x, Trade) and x.side.acquires),
+                 Decimal(0))
     carried = sum((d.adjustment - d.permanent for d in s.dispositions), Decimal(0))
     left = sum((lot.basis for lot in s.lots), Decimal(0))
     relieved = sum((d.cost_basis for d in s.dispositions), Decimal(0))
-    assert bought + carried == left + relieved
+    # Basis goes only to open lots, to sales, or back to the owner as a return of capital.
+    assert bought + carried == left + relieved + _returned_basis(events)
+
+
+def _returned_basis(events: list[Event]) -> Decimal:
+    """Basis taken off the lots by returns of capital: per lot held then, the cash up to the lot's basis."""
+    total = Decimal(0)
+    for a in events:
+        if isinstance(a, CorporateAction) and a.kind is ActionKind.RETURN_OF_CAPITAL:
+            before = replay("h", [e for e in events if _before(e, a)], ACCOUNTS, IDENTICAL)
+            assert a.cash_per_share is not None
+            cash = sum((min(lot.basis, (lot.quantity * a.cash_per_share).quantize(Decimal("1e-12")))
+                        for lot in before.open_lots if lot.symbol == a.symbol), Decimal(0))
+            total += cash
+    return total
+
+
+def _before(e: Event, a: CorporateAction) -> bool:
+    return (e.date, e.time or time.min) < (a.date, a.time or time.min)
+
+
+@PROPS
+@given(histories(), POLICIES)
+def test_basis_plus_disallowed_is_conserved(events: list[Event], policy: LedgerPolicy) -> None:
+    s = replay("h", events, ACCOUNTS, IDENTICAL, policy)
+    _basis_in_equals_basis_out(events, s)
     # Shares too: per account and symbol, bought - sold == open.
     net: Counter[tuple[str, str]] = Counter()
-    for x in trades:
+    for x in events:
+        assert isinstance(x, Trade)
         net[(x.account, x.symbol)] += x.quantity if x.side.acquires else -x.quantity
     open_: Counter[tuple[str, str]] = Counter()
     for lot in s.open_lots:
@@ -72,52 +125,61 @@ def test_basis_plus_disallowed_is_conserved(trades: list[Trade]) -> None:
 
 
 @PROPS
-@given(histories())
-def test_no_replacement_share_absorbs_more_than_one_loss_share(trades: list[Trade]) -> None:
-    s = _replay(trades)
+@given(histories(actions=True))
+def test_basis_is_conserved_through_corporate_actions(events: list[Event]) -> None:
+    s = replay("h", events, ACCOUNTS, IDENTICAL)
+    _basis_in_equals_basis_out(events, s)
+
+
+@PROPS
+@given(histories(), POLICIES)
+def test_no_replacement_share_absorbs_more_than_one_loss_share(events: list[Event], policy: LedgerPolicy) -> None:
+    s = replay("h", events, ACCOUNTS, IDENTICAL, policy)
     lots = {lot.lot_id: lot for lot in s.lots}
     disps = {d.disposition_id: d for d in s.dispositions}
-    per_lot = Counter(m.lot_id for m in s.matches)
-    assert all(n == 1 for n in per_lot.values()), "a replacement piece matched twice"
+    sources: dict[str, set[tuple[str, str]]] = {}
     for m in s.matches:
-        d, r = disps[m.disposition_id], lots[m.lot_id]
+        d = disps[m.disposition_id]
+        key = m.replacement_disposition or m.lot_id
+        # A loss sale split later (as another loss's sold replacement) shares its matches between its pieces.
+        sources.setdefault(key, set()).add((d.trade_id, d.lot_id))
+        r = disps[m.replacement_disposition] if m.replacement_disposition else lots[m.lot_id]
         assert r.absorbed and r.purchase_id != d.purchase_id
         assert in_window(d.sold, m.replacement_date)
         assert IDENTICAL.key(r.symbol) == IDENTICAL.key(d.symbol)
         assert m.permanent is (not ACCOUNTS[r.account].type.taxable)
+        if policy.replacement_already_sold is ReplacementAlreadySold.IGNORE:
+            assert m.replacement_disposition is None
+    assert all(len(v) == 1 for v in sources.values()), "a replacement piece washed two losses"
     for d in s.dispositions:
         ms = [m for m in s.matches if m.disposition_id == d.disposition_id]
         assert sum((m.quantity for m in ms), Decimal(0)) == d.washed_quantity <= d.quantity
-        assert sum((m.disallowed for m in ms), Decimal(0)) == d.adjustment <= d.loss
+        assert sum((m.disallowed for m in ms), Decimal(0)) == d.adjustment
         assert d.adjustment == 0 or d.taxable
 
 
 @PROPS
-@given(histories(), st.data())
-def test_incremental_equals_recomputation(trades: list[Trade], data: st.DataObject) -> None:
-    days = sorted({x.date for x in trades})
+@given(histories(actions=True), st.data(), POLICIES)
+def test_incremental_equals_recomputation_with_actions_interleaved(events: list[Event], data: st.DataObject,
+                                                                    policy: LedgerPolicy) -> None:
+    days = sorted({x.date for x in events})
     cuts = sorted(set(data.draw(st.lists(st.sampled_from(days), max_size=4))))
     state = LedgerState(household="h")
     lo = None
     for cut in [*cuts, days[-1]]:
-        batch = [x for x in trades if (lo is None or x.date > lo) and x.date <= cut]
-        state = apply(state, batch, ACCOUNTS, IDENTICAL)
+        batch = [x for x in events if (lo is None or x.date > lo) and x.date <= cut]
+        state = apply(state, batch, ACCOUNTS, IDENTICAL, policy)
         lo = cut
-    assert state == _replay(trades)
+    assert state == replay("h", events, ACCOUNTS, IDENTICAL, policy)
 
 
 @PROPS
-@given(histories(), st.randoms(use_true_random=False))
-def test_results_do_not_depend_on_account_listing_order(trades: list[Trade], rnd) -> None:  # type: ignore[no-untyped-def]
-    base = _replay(trades)
+@given(histories(actions=True), st.randoms(use_true_random=False))
+def test_time_order_does_not_depend_on_input_order_or_account_listing(events: list[Event], rnd) -> None:  # type: ignore[no-untyped-def]
+    base = replay("h", events, ACCOUNTS, IDENTICAL)
     names = list(ACCOUNTS)
     rnd.shuffle(names)
     shuffled_accounts = {k: ACCOUNTS[k] for k in names}
-    # Interleave accounts differently too, keeping each account's own order.
-    queues = {a: [x for x in trades if x.account == a] for a in names}
-    mixed: list[Trade] = []
-    while any(queues.values()):
-        a = rnd.choice([k for k, v in queues.items() if v])
-        mixed.append(queues[a].pop(0))
-    mixed.sort(key=lambda x: x.date)
+    mixed = list(events)
+    rnd.shuffle(mixed)  # every event has its own execution time: the input order is irrelevant
     assert replay("h", mixed, shuffled_accounts, IDENTICAL) == base

@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from daemon.ledger import LedgerError, Term
+from daemon.ledger import LedgerError, LedgerPolicy, ReplacementAlreadySold, Term
 from daemon.ledger.gains import rows
 from tests.ledger.helpers import D, disp, lot, run, t
 
@@ -120,11 +120,25 @@ def test_another_purchase_of_the_same_symbol_does_replace() -> None:
     assert disp(s, "s").adjustment == D(200)
 
 
-def test_shares_sold_before_the_loss_sale_are_not_replacements() -> None:
+def test_with_policy_ignore_shares_sold_before_the_loss_sale_are_not_replacements() -> None:
     s = run(t("2023-01-03", "tax", "buy", 100, "X", 10, lot="old"), t("2024-03-01", "tax", "buy", 50, "X", 6, lot="b"),
             t("2024-03-05", "tax", "sell", 50, "X", 7, lot="b"),
-            t("2024-03-10", "tax", "sell", 100, "X", 8, lot="old", tid="s"))
+            t("2024-03-10", "tax", "sell", 100, "X", 8, lot="old", tid="s"),
+            policy=LedgerPolicy(replacement_already_sold=ReplacementAlreadySold.IGNORE))
     assert disp(s, "s").adjustment == 0
+
+
+def test_by_default_shares_sold_before_the_loss_sale_still_replace_and_that_sale_takes_the_basis() -> None:
+    # §1091(a) counts the acquisition: the 50 bought on 03-01 wash 50 of the 100 loss shares ($100), and
+    # the earlier sale of those 50 takes the $100 into its basis (its $50 gain becomes a $50 loss).
+    s = run(t("2023-01-03", "tax", "buy", 100, "X", 10, lot="old"), t("2024-03-01", "tax", "buy", 50, "X", 6, lot="b"),
+            t("2024-03-05", "tax", "sell", 50, "X", 7, lot="b", tid="early"),
+            t("2024-03-10", "tax", "sell", 100, "X", 8, lot="old", tid="s"))
+    assert (disp(s, "s").adjustment, disp(s, "s").washed_quantity) == (D(100), D(50))
+    early = disp(s, "early")
+    assert (early.replacement_adjustment, early.gain, early.absorbed) == (D(100), D(-50), True)
+    # Its holding period now includes the sold shares' (2023-01-03 .. 2024-03-10): long-term.
+    assert early.acquired == date(2024, 3, 1) - (date(2024, 3, 10) - date(2023, 1, 3))
 
 
 def test_purchase_after_the_loss_is_a_replacement_even_if_sold_the_same_day() -> None:
