@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from daemon.ledger.types import AccountType, LotMethod
+from daemon.ledger.types import AccountType, IdenticalMatch, LotMethod, ReplacementAlreadySold
 
 
 def _fraction(v: Decimal) -> Decimal:
@@ -114,6 +114,11 @@ class TaxConfig(Strict):
     # and the return it belongs to (a joint household's id or an owner; needed when there are several).
     prior_carryforward_year: Annotated[int, Field(ge=1900, le=2999)] | None = None
     prior_carryforward_taxpayer: str | None = None
+    # Wash-sale policies where the law is silent (shared/reference/wash-sales.md): does a replacement sold
+    # before the loss sale still wash it ("adjust": yes, the earlier sale's basis takes the loss), and are
+    # identical funds at different prices matched share for share or by value.
+    replacement_already_sold: ReplacementAlreadySold = ReplacementAlreadySold.ADJUST
+    identical_match: IdenticalMatch = IdenticalMatch.SHARES
 
 
 class HarvestConfig(Strict):

@@ -10,25 +10,30 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from daemon.config.models import Settings
+from daemon.ledger.actions import ActionKind, CorporateAction
 from daemon.ledger.types import (
+    ZERO,
     Account,
     AccountType,
     Disposition,
     LedgerState,
     Lot,
     LotMethod,
+    Origin,
     Side,
     Trade,
     WashMatch,
 )
 from daemon.store.models import (
     AccountRow,
+    CorporateActionRow,
     DispositionRow,
     Household,
     LedgerStateRow,
@@ -43,6 +48,7 @@ DISPOSITIONS = cast(sa.Table, DispositionRow.__table__)
 MATCHES = cast(sa.Table, WashMatchRow.__table__)
 STATES = cast(sa.Table, LedgerStateRow.__table__)
 TRADES = cast(sa.Table, TradeRow.__table__)
+ACTIONS = cast(sa.Table, CorporateActionRow.__table__)
 
 # Rows per executemany: bounds memory for huge households without costing round trips.
 _CHUNK = 5_000
@@ -82,9 +88,15 @@ def save_ledger(session: Session, state: LedgerState) -> None:
         MATCHES,
         [_match_row(household, i, m) for i, m in enumerate(state.matches)],
     )
+    securities = {
+        "split_factors": {symbol: str(factor) for symbol, factor in state.split_factors},
+        "renamed": [list(pair) for pair in state.renamed],
+        "splits_applied": list(state.splits_applied),
+    }
     session.connection().execute(
         sa.insert(STATES),
-        [{"household_id": household, "through": state.through, "next_seq": state.next_seq}],
+        [{"household_id": household, "through": state.through, "next_seq": state.next_seq,
+          "securities": securities if any(securities.values()) else None}],
     )
 
 
@@ -99,8 +111,12 @@ def load_ledger(session: Session, household: str) -> LedgerState:
     matches = connection.execute(
         sa.select(MATCHES).where(WashMatchRow.household_id == household).order_by(WashMatchRow.position)
     )
+    securities = (head.securities if head else None) or {}
     return LedgerState(
         household=household,
+        split_factors=tuple((k, Decimal(v)) for k, v in sorted(securities.get("split_factors", {}).items())),
+        renamed=tuple((old, new) for old, new in securities.get("renamed", [])),
+        splits_applied=tuple(securities.get("splits_applied", [])),
         through=head.through if head else None,
         # The ledger's own order (seq, then lot id in code-point order): a database collation may differ.
         lots=tuple(sorted((_lot(r) for r in lots.mappings()), key=lambda lot: (lot.seq, lot.lot_id))),
@@ -127,7 +143,19 @@ def _lot_row(household: str, lot: Lot) -> dict[str, Any]:
         "seq": lot.seq,
         "trade_id": lot.trade_id,
         "reinvested": lot.reinvested,
+        "origin": str(lot.origin),
+        "washed_from": _ids(lot.washed_from),
+        "loss_basis": lot.loss_basis,
     }
+
+
+def _ids(ids: frozenset[str]) -> str | None:
+    # Purchase ids never contain a newline: it separates them.
+    return "\n".join(sorted(ids)) if ids else None
+
+
+def _id_set(text: str | None) -> frozenset[str]:
+    return frozenset(text.split("\n")) if text else frozenset()
 
 
 def _lot(r: Any) -> Lot:
@@ -146,6 +174,9 @@ def _lot(r: Any) -> Lot:
         seq=r["seq"],
         trade_id=r["trade_id"],
         reinvested=r["reinvested"],
+        origin=Origin(r["origin"]),
+        washed_from=_id_set(r["washed_from"]),
+        loss_basis=r["loss_basis"],
     )
 
 
@@ -169,6 +200,14 @@ def _disposition_row(household: str, d: Disposition) -> dict[str, Any]:
         "washed_quantity": d.washed_quantity,
         "adjustment": d.adjustment,
         "permanent": d.permanent,
+        "kind": d.kind,
+        "lot_seq": d.lot_seq,
+        "origin": str(d.origin),
+        "washed_from": _ids(d.washed_from),
+        "absorbed": d.absorbed,
+        "split_factor": d.split_factor,
+        "replacement_adjustment": d.replacement_adjustment,
+        "time": d.time,
     }
 
 
@@ -191,6 +230,14 @@ def _disposition(r: Any) -> Disposition:
         washed_quantity=r["washed_quantity"],
         adjustment=r["adjustment"],
         permanent=r["permanent"],
+        kind=r["kind"],
+        lot_seq=r["lot_seq"],
+        origin=Origin(r["origin"]),
+        washed_from=_id_set(r["washed_from"]),
+        absorbed=r["absorbed"],
+        split_factor=Decimal(1) if r["split_factor"] is None else r["split_factor"],
+        replacement_adjustment=ZERO if r["replacement_adjustment"] is None else r["replacement_adjustment"],
+        time=r["time"],
     )
 
 
@@ -206,6 +253,7 @@ def _match_row(household: str, position: int, m: WashMatch) -> dict[str, Any]:
         "disallowed": m.disallowed,
         "permanent": m.permanent,
         "replacement_date": m.replacement_date,
+        "replacement_disposition": m.replacement_disposition,
     }
 
 
@@ -219,6 +267,7 @@ def _match(r: Any) -> WashMatch:
         disallowed=r["disallowed"],
         permanent=r["permanent"],
         replacement_date=r["replacement_date"],
+        replacement_disposition=r["replacement_disposition"],
     )
 
 
@@ -298,6 +347,9 @@ def _trade_row(household: str, t: Trade, key: _Key, seq: int, stamp: datetime) -
         "external_id": key.external_id,
         "imported_at": stamp,
         "seq": seq,
+        "time": t.time,
+        "acquired": t.acquired,
+        "basis": t.basis,
     }
 
 
@@ -317,9 +369,68 @@ def load_trades(session: Session, household: str) -> list[Trade]:
             price=r["price"],
             fees=r["fees"],
             lot_id=r["lot_id"],
+            time=r["time"],
+            acquired=r["acquired"],
+            basis=r["basis"],
         )
         for r in result.mappings()
     ]
+
+
+# --- corporate actions ----------------------------------------------------------------------------
+
+
+def add_actions(session: Session, household: str, rows: Iterable[tuple[CorporateAction, str, str]], *,
+                imported_at: datetime | None = None) -> list[CorporateAction]:
+    """Insert the actions whose (source, external_id) the store has not seen; return those, in input order."""
+    batch: list[tuple[CorporateAction, _Key]] = []
+    seen: set[_Key] = set()
+    for action, source, external_id in rows:
+        key = _Key(source, external_id)
+        if key not in seen:
+            seen.add(key)
+            batch.append((action, key))
+    if not batch:
+        return []
+    existing: set[_Key] = set()
+    for source in {key.source for _, key in batch}:
+        ids = sorted(k.external_id for k in seen if k.source == source)
+        for start in range(0, len(ids), 500):
+            found = session.execute(sa.select(CorporateActionRow.external_id).where(
+                CorporateActionRow.source == source, CorporateActionRow.external_id.in_(ids[start:start + 500])))
+            existing.update(_Key(source, e) for e in found.scalars())
+    new = [(a, k) for a, k in batch if k not in existing]
+    if not new:
+        return []
+    last = session.scalar(sa.select(sa.func.max(CorporateActionRow.seq))
+                          .where(CorporateActionRow.household_id == household))
+    first = (last or 0) + 1
+    stamp = imported_at or datetime.now(UTC)
+    _insert(session, ACTIONS, [{
+        "action_id": a.action_id, "household_id": household, "account_id": a.account, "date": a.date,
+        "time": a.time, "symbol": a.symbol, "kind": str(a.kind), "ratio": a.ratio, "new_symbol": a.new_symbol,
+        "cash_per_share": a.cash_per_share, "basis_fraction": a.basis_fraction, "source": k.source,
+        "external_id": k.external_id, "imported_at": stamp, "seq": first + i,
+    } for i, (a, k) in enumerate(new)])
+    return [a for a, _ in new]
+
+
+def load_actions(session: Session, household: str) -> list[CorporateAction]:
+    result = session.connection().execute(
+        sa.select(ACTIONS).where(CorporateActionRow.household_id == household)
+        .order_by(CorporateActionRow.date, CorporateActionRow.seq)
+    )
+    return [
+        CorporateAction(action_id=r["action_id"], date=r["date"], symbol=r["symbol"], kind=ActionKind(r["kind"]),
+                        account=r["account_id"], ratio=r["ratio"], new_symbol=r["new_symbol"],
+                        cash_per_share=r["cash_per_share"], basis_fraction=r["basis_fraction"], time=r["time"])
+        for r in result.mappings()
+    ]
+
+
+def load_events(session: Session, household: str) -> list[Trade | CorporateAction]:
+    """Everything the ledger replays for a household: trades (by date, then import order) and actions."""
+    return [*load_trades(session, household), *load_actions(session, household)]
 
 
 # --- households and accounts ----------------------------------------------------------------------

@@ -7,7 +7,7 @@ and are rewritten whole per household by `daemon.store.ledger_repo`.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
@@ -103,6 +103,58 @@ class TradeRow(Base):
     imported_at: Mapped[datetime]
     # Insertion order within the household: the tie-break among same-day trades when replaying.
     seq: Mapped[int]
+    # Execution time in the exchange's time zone, when the source gave one (broker fills, the CSV's `time`).
+    time: Mapped[time | None] = mapped_column(sa.Time())
+    # Transfers in: the original acquisition date and the total basis the shares arrive with.
+    acquired: Mapped[date | None]
+    basis: Mapped[Decimal | None]
+
+
+class CorporateActionRow(Base):
+    """A corporate action: an event of the ledger, replayed in time order with the trades."""
+
+    __tablename__ = "corporate_actions"
+    __table_args__ = (
+        sa.UniqueConstraint("source", "external_id"),
+        sa.Index(None, "household_id", "date"),
+    )
+
+    action_id: Mapped[str] = mapped_column(primary_key=True)
+    household_id: Mapped[str]
+    account_id: Mapped[str | None] = mapped_column(sa.ForeignKey("accounts.id"))  # None: every account
+    date: Mapped[date]
+    time: Mapped[time | None] = mapped_column(sa.Time())
+    symbol: Mapped[str]
+    kind: Mapped[str]  # daemon.ledger.actions.ActionKind
+    ratio: Mapped[Decimal | None]
+    new_symbol: Mapped[str | None]
+    cash_per_share: Mapped[Decimal | None]
+    basis_fraction: Mapped[Decimal | None]
+    source: Mapped[str]
+    external_id: Mapped[str]
+    imported_at: Mapped[datetime]
+    seq: Mapped[int]
+
+
+class QuarantineRow(Base):
+    """A fill or activity the ledger could not apply: kept (never dropped) until it is resolved, and the
+    account stays out of sync until then."""
+
+    __tablename__ = "quarantine"
+    __table_args__ = (sa.UniqueConstraint("source", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    household_id: Mapped[str]
+    account_id: Mapped[str] = mapped_column(sa.ForeignKey("accounts.id"), index=True)
+    source: Mapped[str]
+    external_id: Mapped[str]
+    kind: Mapped[str]  # fill | activity
+    activity_type: Mapped[str | None]
+    payload: Mapped[dict[str, Any]]
+    reason: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[datetime]
+    resolved_at: Mapped[datetime | None]
+    resolution: Mapped[str | None] = mapped_column(sa.Text)
 
 
 # --- the ledger's output --------------------------------------------------------------------------
@@ -127,6 +179,9 @@ class LotRow(Base):
     seq: Mapped[int]
     trade_id: Mapped[str]
     reinvested: Mapped[bool]
+    origin: Mapped[str] = mapped_column(default="purchase", server_default="purchase")
+    washed_from: Mapped[str | None] = mapped_column(sa.Text)  # purchase ids, comma-separated
+    loss_basis: Mapped[Decimal | None]
 
 
 class DispositionRow(Base):
@@ -151,6 +206,14 @@ class DispositionRow(Base):
     washed_quantity: Mapped[Decimal]
     adjustment: Mapped[Decimal]
     permanent: Mapped[Decimal]
+    kind: Mapped[str] = mapped_column(default="sale", server_default="sale")
+    lot_seq: Mapped[int] = mapped_column(default=0, server_default="0")
+    origin: Mapped[str] = mapped_column(default="purchase", server_default="purchase")
+    washed_from: Mapped[str | None] = mapped_column(sa.Text)
+    absorbed: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    split_factor: Mapped[Decimal | None]
+    replacement_adjustment: Mapped[Decimal | None]
+    time: Mapped[time | None] = mapped_column(sa.Time())
 
 
 class WashMatchRow(Base):
@@ -168,6 +231,7 @@ class WashMatchRow(Base):
     disallowed: Mapped[Decimal]
     permanent: Mapped[bool]
     replacement_date: Mapped[date]
+    replacement_disposition: Mapped[str | None]
 
 
 class LedgerStateRow(Base):
@@ -176,6 +240,8 @@ class LedgerStateRow(Base):
     household_id: Mapped[str] = mapped_column(primary_key=True)
     through: Mapped[date | None]
     next_seq: Mapped[int]
+    # Corporate actions' lasting effects (split factors, symbol changes, splits applied).
+    securities: Mapped[dict[str, Any] | None]
 
 
 # --- harvest runs and orders ----------------------------------------------------------------------
