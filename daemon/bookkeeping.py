@@ -7,7 +7,7 @@ writes the result. Any failure rolls the whole transaction back, so the store is
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import structlog
 from sqlalchemy.engine import Engine
@@ -15,7 +15,17 @@ from sqlalchemy.engine import Engine
 from daemon.config.loader import identical_groups
 from daemon.config.models import Settings
 from daemon.importers.csv_trades import ImportedTrade, TradeImportError
-from daemon.ledger import Account, BackdatedTrades, LedgerError, LedgerState, apply, replay
+from daemon.ledger import (
+    Account,
+    BackdatedTrades,
+    CorporateAction,
+    Event,
+    LedgerError,
+    LedgerPolicy,
+    LedgerState,
+    apply,
+    replay,
+)
 from daemon.store import ledger_repo
 from daemon.store.db import transaction
 
@@ -27,57 +37,98 @@ def ledger_accounts(settings: Settings) -> dict[str, Account]:
                           basis_reported=a.basis_reported) for a in settings.accounts}
 
 
+def ledger_policy(settings: Settings) -> LedgerPolicy:
+    return LedgerPolicy(replacement_already_sold=settings.tax.replacement_already_sold,
+                        identical_match=settings.tax.identical_match)
+
+
+@dataclass(frozen=True, slots=True)
+class ImportedAction:
+    """A corporate action read from a file or a broker, with where it came from (for idempotence and errors)."""
+
+    action: CorporateAction
+    source: str
+    external_id: str
+    line: int
+
+
 @dataclass(frozen=True)
 class BookingResult:
     added: int
     skipped: int
-    recomputed: tuple[str, ...]  # households recomputed from all their trades (backdated trades)
+    recomputed: tuple[str, ...]  # households recomputed from all their events (backdated events)
 
 
-def book(engine: Engine, settings: Settings, imported: Sequence[ImportedTrade], path: str = "") -> BookingResult:
-    """Add `imported` trades (idempotently) and update each touched household's ledger."""
+def _per_household(settings: Settings, accounts: dict[str, Account],
+                   imported: Sequence[ImportedTrade | ImportedAction]
+                   ) -> dict[str, list[ImportedTrade | ImportedAction]]:
+    households = sorted({a.household for a in accounts.values()})
+    out: dict[str, list[ImportedTrade | ImportedAction]] = {}
+    for item in imported:
+        if isinstance(item, ImportedTrade):
+            out.setdefault(accounts[item.trade.account].household, []).append(item)
+        elif item.action.account is not None:
+            out.setdefault(accounts[item.action.account].household, []).append(item)
+        else:
+            # An action for "every account holding the symbol": one event per household, each its own row.
+            for household in households:
+                action = replace(item.action, action_id=f"{item.action.action_id}@{household}")
+                out.setdefault(household, []).append(
+                    replace(item, action=action, external_id=f"{item.external_id}@{household}"))
+    return out
+
+
+def book(engine: Engine, settings: Settings, imported: Sequence[ImportedTrade | ImportedAction],
+         path: str = "") -> BookingResult:
+    """Add `imported` trades and corporate actions (idempotently) and update each touched household's ledger.
+
+    All or nothing: the first event the ledger cannot apply raises TradeImportError naming its line, and the
+    transaction (every household's) rolls back."""
     accounts = ledger_accounts(settings)
     identical = identical_groups(settings)
-    lines = {i.trade.trade_id: i.line for i in imported}
-    by_household: dict[str, list[ImportedTrade]] = {}
-    for item in imported:
-        by_household.setdefault(accounts[item.trade.account].household, []).append(item)
+    policy = ledger_policy(settings)
+    by_household = _per_household(settings, accounts, imported)
+    lines = {(i.trade.trade_id if isinstance(i, ImportedTrade) else i.action.action_id): i.line
+             for items in by_household.values() for i in items}
     added = 0
     recomputed: list[str] = []
     with transaction(engine) as session:
         ledger_repo.sync_accounts(session, settings)
         for household, items in sorted(by_household.items()):
-            new = ledger_repo.add_trades(session, household,
-                                         [(i.trade, i.source, i.external_id) for i in items])
+            trades = [(i.trade, i.source, i.external_id) for i in items if isinstance(i, ImportedTrade)]
+            actions = [(i.action, i.source, i.external_id) for i in items if isinstance(i, ImportedAction)]
+            new: list[Event] = [*ledger_repo.add_trades(session, household, trades),
+                                *ledger_repo.add_actions(session, household, actions)]
             added += len(new)
             if not new:
                 continue
             state = ledger_repo.load_ledger(session, household)
             try:
                 try:
-                    state = apply(state, new, accounts, identical)
+                    state = apply(state, new, accounts, identical, policy)
                 except BackdatedTrades:
                     recomputed.append(household)
-                    state = replay(household, ledger_repo.load_trades(session, household), accounts,
-                                   identical)
+                    state = replay(household, ledger_repo.load_events(session, household), accounts,
+                                   identical, policy)
             except LedgerError as exc:
-                line = lines.get(exc.trade.trade_id)
+                line = lines.get(exc.event.event_id)
                 raise TradeImportError(path or "trades", line, exc.reason) from None
             ledger_repo.save_ledger(session, state)
-            log.info("ledger.booked", household=household, trades=len(new), through=str(state.through),
+            log.info("ledger.booked", household=household, events=len(new), through=str(state.through),
                      recomputed=household in recomputed)
     return BookingResult(added=added, skipped=len(imported) - added, recomputed=tuple(recomputed))
 
 
 def recompute(engine: Engine, settings: Settings) -> list[LedgerState]:
-    """Rebuild every household's ledger from its stored trades (after a configuration change)."""
+    """Rebuild every household's ledger from its stored events (after a configuration change)."""
     accounts = ledger_accounts(settings)
     identical = identical_groups(settings)
+    policy = ledger_policy(settings)
     states = []
     with transaction(engine) as session:
         ledger_repo.sync_accounts(session, settings)
         for household in sorted({a.household for a in settings.accounts}):
-            state = replay(household, ledger_repo.load_trades(session, household), accounts, identical)
+            state = replay(household, ledger_repo.load_events(session, household), accounts, identical, policy)
             ledger_repo.save_ledger(session, state)
             states.append(state)
     return states

@@ -9,11 +9,29 @@ from daemon.cli.main import context
 app = typer.Typer(no_args_is_help=True)
 
 
+# Revisions after which the stored ledger (a cache of the pure ledger's output) must be recomputed, because
+# the ledger's rules changed with them: 0005 replays events in execution-time order.
+RECOMPUTE_AFTER = ("0005",)
+
+
 @app.command("upgrade")
 def upgrade(ctx: typer.Context) -> None:
     """Migrate the configured database to the newest schema."""
     from daemon.store import migrate
 
-    url = context(ctx).settings.database_url
+    settings = context(ctx).settings
+    url = settings.database_url
+    before = migrate.current(url)
     migrate.upgrade(url)
-    typer.echo(f"database at revision {migrate.current(url)}")
+    after = migrate.current(url)
+    typer.echo(f"database at revision {after}")
+    if before is not None and before != after and any(before < rev <= (after or "") for rev in RECOMPUTE_AFTER):
+        from daemon import bookkeeping
+        from daemon.store.db import make_engine
+
+        engine = make_engine(url)
+        try:
+            states = bookkeeping.recompute(engine, settings)
+        finally:
+            engine.dispose()
+        typer.echo(f"ledger recomputed for {len(states)} household(s): the rules changed in this upgrade")

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -67,10 +68,11 @@ def _check_account(settings: Settings, account: str | None) -> None:
 
 def import_trades(
     ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(help="CSV: date,account,symbol,side,quantity,price[,fees,lot_id]; "
-                                              "Alpaca FILL activities (JSON); IBKR Flex Trades report (XML)")],
+    file: Annotated[Path, typer.Argument(help="CSV: date,account,symbol,side,quantity,price[,fees,lot_id,time,"
+                                              "acquired,basis]; Alpaca account activities (JSON); IBKR Flex "
+                                              "report (XML); corporate actions (CSV, --format actions)")],
     fmt: Annotated[ImportFormat | None, typer.Option(
-        "--format", help="csv, alpaca or ibkr (default: by extension: .csv, .json, .xml)")] = None,
+        "--format", help="csv, alpaca, ibkr or actions (default: by extension: .csv, .json, .xml)")] = None,
     account: Annotated[str | None, typer.Option(
         "--account", help="Our account id the trades belong to (required for alpaca: activities don't "
                           "name the account).")] = None,
@@ -78,7 +80,8 @@ def import_trades(
     """Import trades from a CSV file, Alpaca FILL activities or an IBKR Flex report (idempotent:
     re-importing adds nothing). All trades or none."""
     from daemon import bookkeeping
-    from daemon.importers import csv_trades
+    from daemon.bookkeeping import ImportedAction
+    from daemon.importers import ImportedTrade, csv_actions, csv_trades
     from daemon.importers.csv_trades import TradeImportError
     from daemon.store import migrate
     from daemon.store.db import make_engine
@@ -92,13 +95,16 @@ def import_trades(
             return
     if account is not None and fmt is not ImportFormat.ALPACA:
         fail("--account applies to Alpaca activities only: "
-             + ("each CSV row names its account" if fmt is ImportFormat.CSV else
+             + ("each CSV row names its account" if fmt in (ImportFormat.CSV, ImportFormat.ACTIONS) else
                 "a Flex report names IB account codes, mapped by each account's broker_account"))
         return
     _check_account(settings, account)
     try:
+        imported: Sequence[ImportedTrade | ImportedAction]
         if fmt is ImportFormat.CSV:
             imported = csv_trades.read(file, {a.id for a in settings.accounts})
+        elif fmt is ImportFormat.ACTIONS:
+            imported = csv_actions.read(file, {a.id for a in settings.accounts})
         elif fmt is ImportFormat.ALPACA:
             if account is None:
                 fail("--account is required for Alpaca activities (they do not name the account); "
@@ -130,7 +136,8 @@ def import_trades(
         fail(f"{exc}; nothing was imported")
         return
     note = f" (recomputed {', '.join(result.recomputed)} for backdated trades)" if result.recomputed else ""
-    typer.echo(f"{file}: {result.added} trade(s) added, {result.skipped} already present{note}")
+    what = "corporate action(s)" if fmt is ImportFormat.ACTIONS else "trade(s)"
+    typer.echo(f"{file}: {result.added} {what} added, {result.skipped} already present{note}")
 
 
 def lots(

@@ -16,6 +16,7 @@ class ImportFormat(enum.StrEnum):
     CSV = "csv"
     ALPACA = "alpaca"  # a JSON array of Alpaca FILL account activities
     IBKR = "ibkr"  # an IBKR Flex query report (XML) with a Trades section
+    ACTIONS = "actions"  # our corporate-actions CSV (never chosen by extension: name it)
 
 
 _BY_SUFFIX = {".csv": ImportFormat.CSV, ".json": ImportFormat.ALPACA, ".xml": ImportFormat.IBKR}

@@ -1,20 +1,28 @@
-"""Our trade CSV: `date,account,symbol,side,quantity,price` and optional `fees,lot_id`, one trade a row."""
+"""Our trade CSV: `date,account,symbol,side,quantity,price` and optional `fees,lot_id,time,acquired,basis`,
+one trade a row.
+
+`time` (HH:MM[:SS], the exchange's time zone) orders a day's trades; without it the file's row order is the
+order. `side` is buy, sell, reinvest, or a transfer: transfer_in (ACATS: `acquired` and `basis` carry the
+original purchase's date and total basis), gift_in (`acquired`, `basis`: the donor's; `price`: the value
+per share at the gift), inherited (`price`: the value per share at death), transfer_out.
+"""
 
 from __future__ import annotations
 
 import csv
 import hashlib
 import io
+import re
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, time
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from daemon.ledger.types import ZERO, Side, Trade
 
 REQUIRED = ("date", "account", "symbol", "side", "quantity", "price")
-OPTIONAL = ("fees", "lot_id")
+OPTIONAL = ("fees", "lot_id", "time", "acquired", "basis")
 SOURCE = "csv"
 
 
@@ -35,14 +43,45 @@ class ImportedTrade:
     line: int
 
 
+# Thousands separators are accepted only where they cannot be a decimal comma: "1,234.5" yes, "1,5" no.
+_GROUPED = re.compile(r"^-?\$?\d{1,3}(,\d{3})+(\.\d*)?$")
+
+
 def _decimal(value: str, name: str) -> Decimal:
+    text = value.strip()
+    if "," in text:
+        if not _GROUPED.match(text):
+            raise ValueError(f"{name}: ambiguous number {value!r} (a decimal comma?); write it with a point, "
+                             "e.g. 1.5")
+        text = text.replace(",", "")
     try:
-        d = Decimal(value.strip().replace(",", "").replace("$", ""))
+        d = Decimal(text.replace("$", ""))
     except InvalidOperation:
         raise ValueError(f"{name}: not a number: {value!r}") from None
     if not d.is_finite():
         raise ValueError(f"{name}: not a number: {value!r}")
     return d
+
+
+def _date(value: str, name: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{name}: not a YYYY-MM-DD date: {value!r}") from None
+
+
+_TIME = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
+
+
+def parse_time(value: str, name: str = "time") -> time:
+    """HH:MM[:SS] in the exchange's time zone."""
+    match = _TIME.match(value.strip())
+    if not match:
+        raise ValueError(f"{name}: not an HH:MM[:SS] time: {value!r}")
+    hour, minute, second = int(match[1]), int(match[2]), int(match[3] or 0)
+    if hour > 23 or minute > 59 or second > 59:
+        raise ValueError(f"{name}: not a time of day: {value!r}")
+    return time(hour, minute, second)
 
 
 def _row(raw: dict[str, str], line: int, accounts: Collection[str], seen: dict[str, int]) -> ImportedTrade:
@@ -52,17 +91,14 @@ def _row(raw: dict[str, str], line: int, accounts: Collection[str], seen: dict[s
     for name in REQUIRED:
         if not field(name):
             raise ValueError(f"{name}: missing")
-    try:
-        day = date.fromisoformat(field("date"))
-    except ValueError:
-        raise ValueError(f"date: not a YYYY-MM-DD date: {field('date')!r}") from None
+    day = _date(field("date"), "date")
     account = field("account")
     if account not in accounts:
         raise ValueError(f"account: unknown account {account!r} (not in the configuration)")
     try:
         side = Side(field("side").lower())
     except ValueError:
-        raise ValueError(f"side: must be buy, sell or reinvest, got {field('side')!r}") from None
+        raise ValueError(f"side: must be one of {', '.join(s.value for s in Side)}, got {field('side')!r}") from None
     quantity = _decimal(field("quantity"), "quantity")
     if quantity <= 0:
         raise ValueError(f"quantity: must be positive, got {field('quantity')}")
@@ -76,13 +112,28 @@ def _row(raw: dict[str, str], line: int, accounts: Collection[str], seen: dict[s
         raise ValueError(f"fees: must not be negative, got {field('fees')}")
     symbol = field("symbol").upper()
     lot_id = field("lot_id") or None
+    at = parse_time(field("time")) if field("time") else None
+    acquired = _date(field("acquired"), "acquired") if field("acquired") else None
+    basis = _decimal(field("basis"), "basis") if field("basis") else None
+    if basis is not None and basis < 0:
+        raise ValueError(f"basis: must not be negative, got {field('basis')}")
+    if side is Side.GIFT_IN and (basis is None or acquired is None):
+        raise ValueError("gift_in needs acquired and basis (the donor's date and total basis)")
+    if (acquired is not None or basis is not None) and side not in (Side.TRANSFER_IN, Side.GIFT_IN, Side.INHERITED):
+        raise ValueError(f"acquired and basis apply to transfers in only, not to {side.value}")
+    if acquired is not None and acquired > day:
+        raise ValueError(f"acquired: {acquired} is after the transfer date {day}")
     # Identity is the row's content (and its occurrence, for identical rows): re-importing adds nothing.
-    content = "|".join([day.isoformat(), account, symbol, side.value, str(quantity.normalize()),
-                        str(price.normalize()), str(fees.normalize()), lot_id or ""])
+    parts = [day.isoformat(), account, symbol, side.value, str(quantity.normalize()), str(price.normalize()),
+             str(fees.normalize()), lot_id or ""]
+    if at is not None or acquired is not None or basis is not None:  # older files keep their identities
+        parts += [at.isoformat() if at else "", acquired.isoformat() if acquired else "",
+                  str(basis.normalize()) if basis is not None else ""]
+    content = "|".join(parts)
     seen[content] = seen.get(content, 0) + 1
     digest = hashlib.sha256(f"{content}|{seen[content]}".encode()).hexdigest()[:20]
     trade = Trade(trade_id=f"csv-{digest}", date=day, account=account, symbol=symbol, side=side,
-                  quantity=quantity, price=price, fees=fees, lot_id=lot_id)
+                  quantity=quantity, price=price, fees=fees, lot_id=lot_id, time=at, acquired=acquired, basis=basis)
     return ImportedTrade(trade=trade, source=SOURCE, external_id=digest, line=line)
 
 

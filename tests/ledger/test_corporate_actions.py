@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from daemon.ledger import ActionKind, CorporateAction, LedgerError, Origin, Term, restrictions
-from tests.ledger.helpers import D, IDENTICAL, disp, lot, run, t
+from tests.ledger.helpers import IDENTICAL, D, disp, lot, run, t
 
 
 def act(day: str, symbol: str, kind: str, *, account: str | None = None, ratio: object = None,
@@ -79,7 +79,8 @@ def test_symbol_change_into_an_identical_group_joins_it() -> None:
 
 
 def test_cash_merger_is_a_sale_of_every_lot() -> None:
-    s = run(t("2021-01-04", "tax", "buy", 10, "TWTR", 30, lot="a"), t("2022-05-02", "tax", "buy", 10, "TWTR", 50, lot="b"),
+    s = run(t("2021-01-04", "tax", "buy", 10, "TWTR", 30, lot="a"),
+            t("2022-05-02", "tax", "buy", 10, "TWTR", 50, lot="b"),
             act("2022-10-28", "TWTR", "cash_merger", cash="54.20"))
     sold = sorted((d for d in s.dispositions if d.trade_id == "ca"), key=lambda d: d.lot_id)
     assert [(d.quantity, d.proceeds, d.gain, d.term) for d in sold] == [
