@@ -7,7 +7,7 @@ needs a session, not by `trade_date`, which every fill and trade goes through.""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -58,6 +58,13 @@ def trade_date(moment: datetime, tz: ZoneInfo = NEW_YORK) -> date:
     if moment.tzinfo is None:
         raise ValueError("naive datetime: times must be timezone-aware")
     return moment.astimezone(tz).date()
+
+
+def exchange_time(moment: datetime, tz: ZoneInfo = NEW_YORK) -> time:
+    """The time of day on the exchange's clock (the ledger orders a day's events by it)."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime: times must be timezone-aware")
+    return moment.astimezone(tz).time()
 
 
 def next_session(after: datetime, name: str = "XNYS") -> Session | None:

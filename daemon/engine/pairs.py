@@ -111,9 +111,9 @@ class HouseholdPlan:
     def washes(self, symbol: str, selection: Selection) -> list[Wash]:
         selling = {s.lot_id: s.quantity for s in selection.sales}
         recent = self.holdings.recent.get(self.run.groups.key(symbol), ())
-        return lookback(selection.sales, [
-            (lot, lot.quantity - self.sold_qty.get(lot.lot_id, ZERO) - selling.get(lot.lot_id, ZERO))
-            for lot in recent])
+        # Shares another pair sells today still count: their purchase is an acquisition in the window, and
+        # that pair's fill may come after this one. Only this pair's own sale (one order) is not a replacement.
+        return lookback(selection.sales, [(lot, lot.quantity - selling.get(lot.lot_id, ZERO)) for lot in recent])
 
     # -- harvest -----------------------------------------------------------------------------------------
     def harvest(self, candidate: Candidate, pair_id: str, pairs_left: int) -> Pair | Rejection:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,11 @@ EXCHANGE_TZ = ZoneInfo("America/New_York")
 # `account_id`, so an item without one is validated with this placeholder. It is never used.
 _NO_ACCOUNT = "00000000-0000-0000-0000-000000000000"
 _REQUIRED = ("id", "activity_type", "transaction_time", "type", "price", "qty", "side", "symbol")
+
+
+def _exchange_time(when: datetime) -> time:
+    """Execution time on the exchange's clock: the ledger orders a day's fills by it."""
+    return when.astimezone(EXCHANGE_TZ).time().replace(tzinfo=None)
 
 
 def trade_date(when: datetime) -> date:
@@ -97,7 +102,8 @@ def _convert(item: Any, account: str) -> tuple[Trade, str]:
     activity_id = activity.id.strip()
     trade = Trade(trade_id=f"{SOURCE}-{activity_id}", date=trade_date(activity.transaction_time),
                   account=account, symbol=symbol, side=Side(activity.side.value), quantity=quantity,
-                  price=price, fees=ZERO)
+                  price=price, fees=ZERO, time=_exchange_time(activity.transaction_time),
+                  order_id=str(activity.order_id) if activity.order_id else None)
     return trade, activity_id
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as et
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -73,6 +73,21 @@ def _decimal(row: Mapping[str, Any], name: str, *, required: bool = True) -> Dec
     if not value.is_finite():
         raise ValueError(f"{name}: not a number: {raw!r}")
     return value
+
+
+def _time_of(stamp: str) -> time | None:
+    """The time part of a Flex `dateTime` ("20240603;093015", "2024-06-03;09:30:15", "2024-06-03 09:30:15"):
+    IB reports it on the exchange's clock (Eastern) by default. None when absent or unreadable."""
+    for sep in (";", " ", ","):
+        if sep in stamp:
+            part = stamp.split(sep, 1)[1].strip().replace(":", "")
+            if len(part) >= 4 and part[:6].isdigit():
+                hour, minute = int(part[0:2]), int(part[2:4])
+                second = int(part[4:6]) if len(part) >= 6 else 0
+                if hour < 24 and minute < 60 and second < 60:
+                    return time(hour, minute, second)
+            return None
+    return None
 
 
 def _date(raw: str) -> date:
@@ -134,8 +149,9 @@ def _convert(row: Mapping[str, Any], where: _Where, accounts_by_code: Mapping[st
     external_id = _text(row, "ibExecID") or _text(row, "tradeID")
     if not external_id:
         raise ValueError("ibExecID and tradeID: both missing (add one to the Flex query's Trades fields)")
+    order = _text(row, "ibOrderID") or _text(row, "orderID") or None
     trade = Trade(trade_id=f"{SOURCE}-{external_id}", date=day, account=account, symbol=symbol, side=side,
-                  quantity=quantity, price=price, fees=fees)
+                  quantity=quantity, price=price, fees=fees, time=_time_of(_text(row, "dateTime")), order_id=order)
     return trade, external_id
 
 

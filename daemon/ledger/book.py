@@ -323,7 +323,8 @@ class _Book:
                             acquired=acquired, purchased=lot.purchased, sold=sold,
                             taxable=account.type.taxable and kind == "sale", seq=self._next_seq(), kind=kind,
                             lot_seq=lot.seq, origin=lot.origin, washed_from=lot.washed_from,
-                            absorbed=lot.absorbed, split_factor=self.factor(lot.symbol), time=event.time)
+                            absorbed=lot.absorbed, split_factor=self.factor(lot.symbol), time=event.time,
+                            order_id=event.order_id if isinstance(event, Trade) else None)
             self._put_disposition(d)
             made.append(d)
         return made
@@ -579,13 +580,15 @@ class _Book:
             self.losses(self.dispose(action, account, picks, q(fraction * action.cash_per_share), action.date))
 
     # -- the fold --------------------------------------------------------------------------------------
-    def step(self, event: Event) -> None:
-        if isinstance(event, CorporateAction):
-            self.corporate_action(event)
-        elif event.side.acquires:
-            self.acquired(self.acquire(event))
+    def step(self, events: Sequence[Event]) -> None:
+        """One event, or the fills of one sell order (one sale: relieved together, then its losses)."""
+        first = events[0]
+        if isinstance(first, CorporateAction):
+            self.corporate_action(first)
+        elif first.side.acquires:
+            self.acquired(self.acquire(first))
         else:
-            self.losses(self.sell(event))
+            self.losses([d for trade in events for d in self.sell(trade)])  # type: ignore[arg-type]
 
     def freeze(self) -> LedgerState:
         return LedgerState(
@@ -599,6 +602,26 @@ class _Book:
             renamed=tuple(self.rename_order),
             splits_applied=tuple(sorted(self.splits_applied)),
         )
+
+
+def _sale_key(event: Event) -> tuple[object, ...] | None:
+    if not isinstance(event, Trade) or event.side is not Side.SELL or event.order_id is None:
+        return None
+    return (event.date, event.account, event.symbol, event.order_id)
+
+
+def _sales(ordered: Sequence[Event]) -> list[list[Event]]:
+    """Events one by one, except that the fills of one sell order (adjacent in time order) go together."""
+    groups: list[list[Event]] = []
+    last: tuple[object, ...] | None = None
+    for event in ordered:
+        key = _sale_key(event)
+        if key is not None and key == last:
+            groups[-1].append(event)
+        else:
+            groups.append([event])
+        last = key
+    return groups
 
 
 def validate(event: Event) -> None:
@@ -630,11 +653,11 @@ def apply(state: LedgerState, events: Iterable[Event], accounts: Mapping[str, Ac
         validate(event)
     book = _Book(state, accounts, identical, policy or LedgerPolicy())
     day: date | None = None
-    for event in ordered:
-        if event.date != day:
-            day = event.date
+    for group in _sales(ordered):
+        if group[0].date != day:
+            day = group[0].date
             book._prune(day)
-        book.step(event)
+        book.step(group)
     book.through = ordered[-1].date
     return book.freeze()
 

@@ -121,6 +121,9 @@ class Trade:
     # donor basis). `price` is the fair market value per share for gifts and inherited shares.
     acquired: date | None = None
     basis: Decimal | None = None
+    # The broker order the fill belongs to: the fills of one sell order are one sale, so its shares never
+    # replace each other, whatever order the fills are booked in.
+    order_id: str | None = None
 
     @property
     def event_id(self) -> str:
@@ -205,6 +208,7 @@ class Disposition:
     # replacement (policy replacement_already_sold = "adjust"): an amendment-worthy change.
     replacement_adjustment: Decimal = ZERO
     time: time | None = None
+    order_id: str | None = None
 
     @property
     def loss(self) -> Decimal:

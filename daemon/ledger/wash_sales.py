@@ -42,7 +42,8 @@ def can_replace(x: Lot | Disposition, loss: Disposition) -> bool:
         return False
     if x.purchase_id == loss.purchase_id or x.purchase_id in loss.washed_from:
         return False
-    if isinstance(x, Disposition) and x.trade_id == loss.trade_id:
+    if isinstance(x, Disposition) and (x.trade_id == loss.trade_id
+                                       or x.order_id is not None and x.order_id == loss.order_id):
         return False  # the shares sold are never their own replacement
     return in_window(loss.sold, x.purchased)
 

@@ -22,7 +22,7 @@ from daemon import bookkeeping
 from daemon.config.models import Settings
 from daemon.importers.csv_trades import ImportedTrade, TradeImportError
 from daemon.ledger.types import Side, Trade
-from daemon.market_calendar import trade_date
+from daemon.market_calendar import exchange_time, trade_date
 from daemon.store import ledger_repo
 from daemon.store.db import transaction
 from daemon.store.models import AccountRow, Alert
@@ -47,7 +47,8 @@ class SyncReport:
 def fill_trade(fill: Fill, source: str) -> ImportedTrade:
     trade = Trade(trade_id=f"{source}-{fill.fill_id}", date=trade_date(fill.time), account=fill.account,
                   symbol=fill.symbol, side=Side.BUY if fill.side.value == "buy" else Side.SELL,
-                  quantity=fill.quantity, price=fill.price, fees=fill.fees, lot_id=fill.lot_id)
+                  quantity=fill.quantity, price=fill.price, fees=fill.fees, lot_id=fill.lot_id,
+                  time=exchange_time(fill.time), order_id=fill.broker_order_id)
     return ImportedTrade(trade=trade, source=source, external_id=fill.fill_id, line=0)
 
 

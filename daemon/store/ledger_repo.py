@@ -208,6 +208,7 @@ def _disposition_row(household: str, d: Disposition) -> dict[str, Any]:
         "split_factor": d.split_factor,
         "replacement_adjustment": d.replacement_adjustment,
         "time": d.time,
+        "order_id": d.order_id,
     }
 
 
@@ -238,6 +239,7 @@ def _disposition(r: Any) -> Disposition:
         split_factor=Decimal(1) if r["split_factor"] is None else r["split_factor"],
         replacement_adjustment=ZERO if r["replacement_adjustment"] is None else r["replacement_adjustment"],
         time=r["time"],
+        order_id=r["order_id"],
     )
 
 
@@ -350,6 +352,7 @@ def _trade_row(household: str, t: Trade, key: _Key, seq: int, stamp: datetime) -
         "time": t.time,
         "acquired": t.acquired,
         "basis": t.basis,
+        "order_id": t.order_id,
     }
 
 
@@ -372,6 +375,7 @@ def load_trades(session: Session, household: str) -> list[Trade]:
             time=r["time"],
             acquired=r["acquired"],
             basis=r["basis"],
+            order_id=r["order_id"],
         )
         for r in result.mappings()
     ]

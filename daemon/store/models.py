@@ -108,6 +108,7 @@ class TradeRow(Base):
     # Transfers in: the original acquisition date and the total basis the shares arrive with.
     acquired: Mapped[date | None]
     basis: Mapped[Decimal | None]
+    order_id: Mapped[str | None]  # the broker order of a fill: one sell order's fills are one sale
 
 
 class CorporateActionRow(Base):
@@ -214,6 +215,7 @@ class DispositionRow(Base):
     split_factor: Mapped[Decimal | None]
     replacement_adjustment: Mapped[Decimal | None]
     time: Mapped[time | None] = mapped_column(sa.Time())
+    order_id: Mapped[str | None]
 
 
 class WashMatchRow(Base):

@@ -78,6 +78,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('split_factor', DecimalType(), nullable=True))
         batch_op.add_column(sa.Column('replacement_adjustment', DecimalType(), nullable=True))
         batch_op.add_column(sa.Column('time', sa.Time(), nullable=True))
+        batch_op.add_column(sa.Column('order_id', sa.String(), nullable=True))
 
     with op.batch_alter_table('ledger_states', schema=None) as batch_op:
         batch_op.add_column(sa.Column('securities', sa.JSON(none_as_null=True), nullable=True))
@@ -91,6 +92,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('time', sa.Time(), nullable=True))
         batch_op.add_column(sa.Column('acquired', sa.Date(), nullable=True))
         batch_op.add_column(sa.Column('basis', DecimalType(), nullable=True))
+        batch_op.add_column(sa.Column('order_id', sa.String(), nullable=True))
 
     with op.batch_alter_table('wash_matches', schema=None) as batch_op:
         batch_op.add_column(sa.Column('replacement_disposition', sa.String(), nullable=True))
@@ -102,6 +104,7 @@ def downgrade() -> None:
         batch_op.drop_column('replacement_disposition')
 
     with op.batch_alter_table('trades', schema=None) as batch_op:
+        batch_op.drop_column('order_id')
         batch_op.drop_column('basis')
         batch_op.drop_column('acquired')
         batch_op.drop_column('time')
@@ -115,6 +118,7 @@ def downgrade() -> None:
         batch_op.drop_column('securities')
 
     with op.batch_alter_table('dispositions', schema=None) as batch_op:
+        batch_op.drop_column('order_id')
         batch_op.drop_column('time')
         batch_op.drop_column('replacement_adjustment')
         batch_op.drop_column('split_factor')

@@ -124,7 +124,8 @@ def plan_trades(p: HarvestPlan) -> list[Trade]:
     for pair in p.pairs:
         for sale in pair.lots:
             trades.append(Trade(f"{pair.pair_id}-sell-{sale.lot_id}", AS_OF, pair.account, pair.sell_symbol,
-                                Side.SELL, sale.quantity, pair.sell_price, lot_id=sale.lot_id))
+                                Side.SELL, sale.quantity, pair.sell_price, lot_id=sale.lot_id,
+                                order_id=f"{pair.pair_id}-sell"))
         quantity = (pair.buy_notional / pair.buy_price).quantize(Decimal("0.000001"))
         trades.append(Trade(f"{pair.pair_id}-buy", AS_OF, pair.account, pair.buy_symbol, Side.BUY, quantity,
                             pair.buy_price))

@@ -26,8 +26,8 @@ date,symbol,action,ratio,new_symbol,cash_per_share,basis_fraction,account
 """
 
 
-def gains_json(config: Path) -> list[dict[str, str]]:
-    code, out = tlh(config, "gains", "--format", "json")
+def gains_json(cfg: Path) -> list[dict[str, str]]:
+    code, out = tlh(cfg, "gains", "--format", "json")
     assert code == 0, out
     data = json.loads(out)
     return data if isinstance(data, list) else data["rows"]
