@@ -107,7 +107,9 @@ class SimAccount:
 
     def sell(self, day: date, lot: Lot, quantity: Decimal, close: Decimal, tag: str) -> Trade:
         price = fill_price(close, self.spread, "sell")
-        trade = Trade(self._id(), day, ACCOUNT, lot.symbol, Side.SELL, quantity, price, lot_id=lot.lot_id)
+        # A day's sells of one symbol are one order at the simulated broker: one sale for the wash-sale rule.
+        trade = Trade(self._id(), day, ACCOUNT, lot.symbol, Side.SELL, quantity, price, lot_id=lot.lot_id,
+                      order_id=f"{day}-{lot.symbol}")
         proceeds = q(quantity * price)
         self.cash += proceeds
         self.sold_qty[lot.lot_id] = self.sold_qty.get(lot.lot_id, ZERO) + quantity
@@ -227,7 +229,7 @@ class SimAccount:
             price = fill_price(closes[symbol], self.spread, "sell")
             for lot in lots:
                 trades.append(Trade(f"liq-{lot.lot_id}", day, ACCOUNT, symbol, Side.SELL, lot.quantity, price,
-                                    lot_id=lot.lot_id))
+                                    lot_id=lot.lot_id, order_id=f"liq-{symbol}"))
                 proceeds += q(lot.quantity * price)
         if not trades:
             return ZERO, []
