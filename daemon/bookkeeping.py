@@ -105,6 +105,8 @@ def book(engine: Engine, settings: Settings, imported: Sequence[ImportedTrade | 
             state = ledger_repo.load_ledger(session, household)
             try:
                 try:
+                    if ledger_repo.stored_policy(session, household) not in (None, policy):
+                        raise BackdatedTrades("the wash-sale policies changed")  # recompute everything
                     state = apply(state, new, accounts, identical, policy)
                 except BackdatedTrades:
                     recomputed.append(household)
@@ -113,7 +115,7 @@ def book(engine: Engine, settings: Settings, imported: Sequence[ImportedTrade | 
             except LedgerError as exc:
                 line = lines.get(exc.event.event_id)
                 raise TradeImportError(path or "trades", line, exc.reason) from None
-            ledger_repo.save_ledger(session, state)
+            ledger_repo.save_ledger(session, state, policy)
             log.info("ledger.booked", household=household, events=len(new), through=str(state.through),
                      recomputed=household in recomputed)
     return BookingResult(added=added, skipped=len(imported) - added, recomputed=tuple(recomputed))
@@ -129,6 +131,6 @@ def recompute(engine: Engine, settings: Settings) -> list[LedgerState]:
         ledger_repo.sync_accounts(session, settings)
         for household in sorted({a.household for a in settings.accounts}):
             state = replay(household, ledger_repo.load_events(session, household), accounts, identical, policy)
-            ledger_repo.save_ledger(session, state)
+            ledger_repo.save_ledger(session, state, policy)
             states.append(state)
     return states

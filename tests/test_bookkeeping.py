@@ -10,7 +10,7 @@ import pytest
 from daemon import bookkeeping
 from daemon.config.models import Settings
 from daemon.importers.csv_trades import TradeImportError, parse
-from daemon.ledger import replay
+from daemon.ledger import ReplacementAlreadySold, replay
 from daemon.store import ledger_repo
 from daemon.store.db import transaction
 
@@ -90,3 +90,19 @@ def test_failed_import_names_the_line_and_leaves_the_store_unchanged(engine: Any
     assert {h: _state(engine, h) for h in ("h", "g")} == before
     with transaction(engine) as session:
         assert len(ledger_repo.load_trades(session, "h")) == 2
+
+
+def test_a_policy_change_recomputes_the_ledger_at_the_next_booking(engine: Any) -> None:
+    # The IRA buys IVV and sells it the same day before the taxable VOO loss: counted under "adjust" (the
+    # default), ignored under "ignore". Switching the policy and booking anything recomputes the household.
+    rows = ["2024-01-02,tax,VOO,buy,10,400,,a", "2024-03-01,ira,IVV,buy,10,350,,r",
+            "2024-03-01,ira,IVV,sell,10,351,,r", "2024-03-01,tax,VOO,sell,10,350,,a"]
+    bookkeeping.book(engine, SETTINGS, _parse(rows))
+    (loss,) = [d for d in _state(engine, "h").dispositions if d.lot_id == "a"]
+    assert loss.permanent == 500
+    ignore = SETTINGS.model_copy(update={"tax": SETTINGS.tax.model_copy(
+        update={"replacement_already_sold": ReplacementAlreadySold.IGNORE})})
+    result = bookkeeping.book(engine, ignore, _parse(["2024-06-03,tax,VOO,buy,1,380,,"], "later.csv"))
+    assert result.recomputed == ("h",)
+    (loss,) = [d for d in _state(engine, "h").dispositions if d.lot_id == "a"]
+    assert loss.permanent == 0

@@ -23,10 +23,13 @@ from daemon.ledger.types import (
     Account,
     AccountType,
     Disposition,
+    IdenticalMatch,
+    LedgerPolicy,
     LedgerState,
     Lot,
     LotMethod,
     Origin,
+    ReplacementAlreadySold,
     Side,
     Trade,
     WashMatch,
@@ -72,8 +75,8 @@ def _delete(session: Session, model: type[Any], household: str) -> None:
 # --- ledger state ---------------------------------------------------------------------------------
 
 
-def save_ledger(session: Session, state: LedgerState) -> None:
-    """Replace what the store holds for `state.household` with `state`."""
+def save_ledger(session: Session, state: LedgerState, policy: LedgerPolicy | None = None) -> None:
+    """Replace what the store holds for `state.household` with `state` (computed under `policy`)."""
     household = state.household
     for model in (WashMatchRow, DispositionRow, LotRow, LedgerStateRow):
         _delete(session, model, household)
@@ -93,11 +96,24 @@ def save_ledger(session: Session, state: LedgerState) -> None:
         "renamed": [list(pair) for pair in state.renamed],
         "splits_applied": list(state.splits_applied),
     }
+    if policy is not None:
+        securities["policy"] = {"replacement_already_sold": str(policy.replacement_already_sold),
+                                "identical_match": str(policy.identical_match)}
     session.connection().execute(
         sa.insert(STATES),
         [{"household_id": household, "through": state.through, "next_seq": state.next_seq,
           "securities": securities if any(securities.values()) else None}],
     )
+
+
+def stored_policy(session: Session, household: str) -> LedgerPolicy | None:
+    """The wash-sale policies the stored ledger was computed under (None: not recorded)."""
+    head = session.get(LedgerStateRow, household)
+    saved = ((head.securities if head else None) or {}).get("policy")
+    if not saved:
+        return None
+    return LedgerPolicy(replacement_already_sold=ReplacementAlreadySold(saved["replacement_already_sold"]),
+                        identical_match=IdenticalMatch(saved["identical_match"]))
 
 
 def load_ledger(session: Session, household: str) -> LedgerState:
