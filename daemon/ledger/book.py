@@ -19,6 +19,8 @@ Each event, as it happens:
 
 from __future__ import annotations
 
+import heapq
+import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, time, timedelta
@@ -123,12 +125,14 @@ class _Book:
         self.candidates: dict[str, dict[str, None]] = {}
         self.sold: dict[str, dict[str, None]] = {}
         self.pending: dict[str, dict[str, None]] = {}
+        self._expiry: list[tuple[date, int, int, str, str]] = []
+        self._counter = itertools.count()
         for lot in sorted(self.lots.values(), key=wash_sales.replacement_key):
             if lot.quantity > 0:
                 self._index(lot)
         for d in sorted(self.dispositions.values(), key=wash_sales.loss_key):
             if d.taxable and d.loss > 0 and d.unwashed_quantity > 0:
-                self.pending.setdefault(self.group(d.symbol), {})[d.disposition_id] = None
+                self._add(self.pending, self.group(d.symbol), d.disposition_id, d.sold)
         if self.adjust:
             horizon = state.through - wash_sales.WINDOW if state.through else None
             recent = [d for d in self.dispositions.values() if horizon is None or d.purchased >= horizon]
@@ -175,7 +179,7 @@ class _Book:
     def _index(self, lot: Lot) -> None:
         self._held(lot.account, lot.symbol).add(lot)
         if not lot.absorbed and lot.origin.replaceable:
-            self.candidates.setdefault(self.group(lot.symbol), {})[lot.lot_id] = None
+            self._add(self.candidates, self.group(lot.symbol), lot.lot_id, lot.purchased)
 
     def _put(self, lot: Lot) -> None:
         old = self.lots.get(lot.lot_id)
@@ -184,17 +188,16 @@ class _Book:
             if old.symbol != lot.symbol:
                 self.candidates.get(self.group(old.symbol), {}).pop(old.lot_id, None)
         self.lots[lot.lot_id] = lot
-        candidates = self.candidates.setdefault(self.group(lot.symbol), {})
         if lot.quantity > 0:
             self._held(lot.account, lot.symbol).add(lot)
         if lot.quantity > 0 and not lot.absorbed and lot.origin.replaceable:
-            candidates[lot.lot_id] = None
+            self._add(self.candidates, self.group(lot.symbol), lot.lot_id, lot.purchased)
         else:
-            candidates.pop(lot.lot_id, None)
+            self.candidates.get(self.group(lot.symbol), {}).pop(lot.lot_id, None)
 
     def _index_sold(self, d: Disposition) -> None:
         if self.adjust and d.quantity > 0 and not d.absorbed and d.origin.replaceable:
-            self.sold.setdefault(self.group(d.symbol), {})[d.disposition_id] = None
+            self._add(self.sold, self.group(d.symbol), d.disposition_id, d.purchased)
 
     def _put_disposition(self, d: Disposition) -> None:
         self.dispositions[d.disposition_id] = d
@@ -203,31 +206,25 @@ class _Book:
         else:
             self._index_sold(d)
 
+    def _add(self, index: dict[str, dict[str, None]], group: str, key: str, day: date) -> None:
+        """Index `key` under `group`, remembering when its 30-day window closes (for `_prune`)."""
+        ids = index.setdefault(group, {})
+        if key not in ids:
+            ids[key] = None
+            heapq.heappush(self._expiry, (day, next(self._counter), id(index), group, key))
+
     def _prune(self, day: date) -> None:
         """Forget candidates and pending losses whose 30-day window closed before `day`.
 
-        Only an optimisation (matching checks the window itself): entries are roughly in date order, so
-        each index is trimmed from the front until the first entry still in its window.
+        Only an optimisation (matching checks the window itself): a heap of closing dates makes it cost
+        only the entries that expire, however many groups the household holds.
         """
         horizon = day - wash_sales.WINDOW
-        for ids in self.candidates.values():
-            stale = []
-            for i in ids:
-                if self.lots[i].purchased >= horizon:
-                    break
-                stale.append(i)
-            for i in stale:
-                del ids[i]
-        for index, table in ((self.pending, "sold"), (self.sold, "purchased")):
-            for ids in index.values():
-                stale = []
-                for i in ids:
-                    d = self.dispositions.get(i)
-                    if d is not None and getattr(d, table) >= horizon:
-                        break
-                    stale.append(i)
-                for i in stale:
-                    del ids[i]
+        indexes = {id(self.candidates): self.candidates, id(self.pending): self.pending, id(self.sold): self.sold}
+        expiry = self._expiry
+        while expiry and expiry[0][0] < horizon:
+            _, _, which, group, key = heapq.heappop(expiry)
+            indexes[which].get(group, {}).pop(key, None)
 
     def _next_seq(self) -> int:
         self.seq += 1
@@ -373,7 +370,7 @@ class _Book:
         for piece in pieces:
             self._put_disposition(piece)
             if was_pending and piece.taxable and piece.loss > 0 and piece.unwashed_quantity > 0:
-                self.pending.setdefault(group, {})[piece.disposition_id] = None
+                self._add(self.pending, group, piece.disposition_id, piece.sold)
         if old.washed_quantity > 0:
             # Its own loss's matches are shared between the pieces pro rata, cumulatively, so that each
             # piece's matches add up exactly to its washed shares and disallowed loss.
@@ -456,7 +453,7 @@ class _Book:
             by_group.setdefault(self.group(d.symbol), []).append(d.disposition_id)
         for group, ids in sorted(by_group.items()):
             for i in ids:
-                self.pending.setdefault(group, {})[i] = None
+                self._add(self.pending, group, i, self.dispositions[i].sold)
             self.settle(ids, self._look_back(group))
 
     def acquired(self, lot: Lot) -> None:
@@ -541,9 +538,11 @@ class _Book:
         after = self.group(old)
         if after != before:
             # The new ticker belongs to a configured group: the old one's open losses and candidates move.
-            for index in (self.pending, self.candidates, self.sold):
-                moved = index.pop(before, {})
-                index.setdefault(after, {}).update(moved)
+            for index, when in ((self.pending, lambda i: self.dispositions[i].sold),
+                                (self.candidates, lambda i: self.lots[i].purchased),
+                                (self.sold, lambda i: self.dispositions[i].purchased)):
+                for key in index.pop(before, {}):
+                    self._add(index, after, key, when(key))
         if old in self.factors:
             self.factors[new] = self.factors.pop(old) * self.factors.get(new, Decimal(1))
 
