@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
-from datetime import date
+from datetime import date, time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -151,3 +151,13 @@ def test_not_an_array_or_not_json(tmp_path: Path) -> None:
     empty = tmp_path / "empty.json"
     empty.write_text("[]")
     assert alpaca_activities.read(empty, "a") == []
+
+
+def test_fills_keep_their_exchange_time_and_order() -> None:
+    imported = alpaca_activities.read(FIXTURE, "taxable")
+    first = imported[0].trade
+    # 14:31:05 UTC in January is 09:31:05 in New York.
+    assert first.time == time(9, 31, 5, 123456)
+    assert first.order_id == "8e1f7c3a-2d4b-4f6e-8a9c-0b1d2e3f4a51"
+    # The two partial fills of one VXUS order share it (one sale, had it been a sell).
+    assert imported[1].trade.order_id == imported[2].trade.order_id is not None

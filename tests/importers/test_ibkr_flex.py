@@ -3,7 +3,7 @@ mapped to our accounts, errors naming the file and the <Trade> element's line.""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, time
 from decimal import Decimal
 from pathlib import Path
 from types import SimpleNamespace
@@ -163,3 +163,18 @@ def test_accounts_by_code() -> None:
     assert ibkr_flex.accounts_by_code(accounts) == {"U1": "a", "U2": "c"}
     with pytest.raises(ValueError, match="both have broker_account 'U1'"):
         ibkr_flex.accounts_by_code([*accounts, SimpleNamespace(id="d", broker_account="U1")])
+
+
+def test_executions_keep_their_time_and_order() -> None:
+    # Flex dateTime "20240305;101123" is on the exchange's clock; ibOrderID groups one order's executions.
+    imported = ibkr_flex.read(FIXTURE, CODES)
+    first, second = imported[0].trade, imported[1].trade
+    assert (first.time, second.time) == (time(10, 11, 23), time(10, 11, 25))
+    assert first.order_id == second.order_id == "3482910233"
+
+
+@pytest.mark.parametrize(("stamp", "expected"), [
+    ("20240305;101123", time(10, 11, 23)), ("2024-03-05;10:11:23", time(10, 11, 23)),
+    ("2024-03-05 09:30", time(9, 30)), ("20240305", None), ("20240305;99", None), ("", None)])
+def test_flex_date_time_formats(stamp: str, expected: time | None) -> None:
+    assert ibkr_flex._time_of(stamp) == expected
