@@ -49,6 +49,8 @@ def check(
     fmt: Annotated[Format, typer.Option("--format")] = Format.TABLE,
 ) -> None:
     """Validate a configuration file and print the effective settings (secrets masked)."""
+    if fmt is Format.CSV:
+        fail("--format csv: the settings are not a listing; use table or json")
     from daemon.config import ConfigError, load_settings
 
     path = file or context(ctx).config_path

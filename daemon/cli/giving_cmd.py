@@ -11,7 +11,7 @@ import typer
 
 from daemon.cli import dates
 from daemon.cli.main import context, fail
-from daemon.cli.render import Format, console, money, print_json, print_table
+from daemon.cli.render import Format, console, money, print_csv, print_json, print_table
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -105,6 +105,9 @@ def donate_cmd(
     if fmt is Format.JSON:
         print_json(d)
         return
+    if fmt is Format.CSV:
+        print_csv(d["lots"], LOT_COLUMNS)
+        return
     _print_lots(f"Lots to give for {money(d['amount'])} ({result.household}, prices as of {day})", d)
     tax = settings.tax
     _say(f"Deduction (fair market value): {money(d['deduction'])}")
@@ -168,6 +171,10 @@ def location_cmd(
     d = report.to_dict()
     if fmt is Format.JSON:
         print_json({**d, "as_of": day})
+        return
+    if fmt is Format.CSV:
+        print_csv(d["hints"], ["household", "account", "symbol", "asset_class", "placement", "value",
+                               "annual_tax_drag", "estimated_annual_savings", "realized_gain", "suggestion"])
         return
     _print_hints(f"Asset location (prices as of {day})", d)
     _say(f"Estimated yearly saving of the swaps: {money(d['estimated_annual_savings'])} "

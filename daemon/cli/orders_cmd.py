@@ -23,6 +23,8 @@ def sync_cmd(ctx: typer.Context, fmt: Annotated[Format, typer.Option("--format")
     from daemon.store.db import make_engine
 
     settings = context(ctx).settings
+    if fmt is Format.CSV:
+        fail("--format csv: sync reports, it does not list; use table or json")
     prices = PriceBook()
     if settings.brokers.paper.prices is not None:
         try:

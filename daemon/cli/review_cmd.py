@@ -102,12 +102,12 @@ def alerts_cmd(
                 waiting = session.scalar(sa.select(sa.func.count()).select_from(Alert)
                                          .where(Alert.delivered.is_(False)))
             typer.echo(f"delivery: no alert channel is configured ([alerts] jsonl_path, webhook or email_to); "
-                       f"{waiting} alert(s) stay undelivered", err=fmt is Format.JSON)
+                       f"{waiting} alert(s) stay undelivered", err=fmt is not Format.TABLE)
         elif deliver:
             report = deliver_pending(engine, settings)
             failed = "; ".join(f"{k}: {v}" for k, v in report.failed.items())
             typer.echo(f"delivery: {report.delivered} of {report.pending} pending alert(s) delivered"
-                       + (f"; failed: {failed}" if failed else ""), err=fmt is Format.JSON)
+                       + (f"; failed: {failed}" if failed else ""), err=fmt is not Format.TABLE)
         with transaction(engine) as session:
             rows = review.alerts(session, day, limit)
     if fmt is Format.JSON:

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from daemon.cli.main import context, fail
-from daemon.cli.render import Format, print_json, print_table
+from daemon.cli.render import Format, print_csv, print_json, print_table
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -51,12 +51,14 @@ def check(
     checks = check_substitutes(closes, settings.asset_classes, identical_groups(settings),
                                min_correlation=min_correlation)
     rows = [c.to_dict() for c in checks]
+    columns = ["asset_class", "first", "second", "correlation", "days", "flags", "detail"]
     if fmt is Format.JSON:
         print_json(rows)
+    elif fmt is Format.CSV:
+        print_csv(rows, columns)
     else:
         for row in rows:
             row["flags"] = ", ".join(row["flags"]) or "ok"
-        print_table(f"Substitutes ({path})", rows, ["asset_class", "first", "second", "correlation", "days", "flags",
-                                                     "detail"], right=["correlation", "days"])
+        print_table(f"Substitutes ({path})", rows, columns, right=["correlation", "days"])
     if any(c.flagged for c in checks):
         raise typer.Exit(1)

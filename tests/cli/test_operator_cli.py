@@ -23,7 +23,7 @@ from tests.cli.household import write_household
 def tlh(cfg: Path, *args: str, code: int = 0, env: dict[str, str] | None = None) -> str:
     result = CliRunner().invoke(app, ["--config", str(cfg), *args], env={"COLUMNS": "200", **(env or {})})
     assert result.exit_code == code, result.output
-    return result.stdout
+    return result.stdout if code == 0 else result.output
 
 
 def test_today_is_the_exchange_date_or_the_price_files_last_day_if_earlier(tmp_path: Path) -> None:
@@ -123,3 +123,12 @@ def test_the_report_ties_out_to_the_gains_table_cent_for_cent(tmp_path: Path) ->
     (household,) = json.loads(tlh(cfg, "report", "--year", "2024", "--format", "json"))["households"]
     assert Decimal(household["realized_short"]) + Decimal(household["realized_long"]) == table_total == Decimal(
         "-502.00")
+
+
+def test_commands_that_do_not_list_refuse_csv_and_the_others_print_it(tmp_path: Path) -> None:
+    cfg = write_household(tmp_path)
+    assert "the settings are not a listing" in tlh(cfg, "config", "check", "--format", "csv", code=2)
+    assert "sync reports, it does not list" in tlh(cfg, "sync", "--format", "csv", code=2)
+    assert "status is not a listing" in tlh(cfg, "status", "--format", "csv", code=2)
+    hints = list(csv.DictReader(io.StringIO(tlh(cfg, "location", "--format", "csv"))))
+    assert all(h["household"] == "h" for h in hints)
