@@ -89,10 +89,55 @@ class Fill:
     lot_id: str | None = None  # the lot a specific-lot sell relieved, where the broker says
 
 
+class ActivityKind(enum.StrEnum):
+    """What a non-trade activity does to the account's shares (the ledger's corporate actions and transfers)."""
+
+    SPLIT = "split"  # ratio = new shares per old (4 for 4:1, 0.1 for 1:10)
+    SYMBOL_CHANGE = "symbol_change"  # new_symbol
+    CASH_MERGER = "cash_merger"  # cash_per_share
+    STOCK_MERGER = "stock_merger"  # ratio, new_symbol, optional cash_per_share (boot)
+    SPINOFF = "spinoff"  # ratio, new_symbol, basis_fraction (Form 8937)
+    RETURN_OF_CAPITAL = "return_of_capital"  # cash_per_share
+    WORTHLESS = "worthless"
+    TRANSFER_IN = "transfer_in"  # quantity, acquired and basis where the broker knows them
+    TRANSFER_OUT = "transfer_out"  # quantity
+    UNMAPPED = "unmapped"  # the adapter could not tell what it does: `problem` says why
+
+
+@dataclass(frozen=True, slots=True)
+class Activity:
+    """A non-trade account activity (corporate action, securities transfer), or one the adapter could not map.
+
+    A corporate action that the broker reports as several activities (old symbol out, new symbol in) is one
+    Activity: `activity_id` joins the broker's ids with "+", and `raw` keeps every item as the broker sent it
+    (plain JSON values), so that nothing is lost when it has to be put aside.
+    """
+
+    activity_id: str
+    account: str
+    kind: ActivityKind
+    day: date  # effective date, exchange time zone
+    symbol: str | None
+    broker_type: str  # the broker's own code(s): "SPLIT", "NC+SC", "CorporateAction FS"
+    raw: tuple[dict[str, object], ...] = ()
+    ratio: Decimal | None = None
+    new_symbol: str | None = None
+    cash_per_share: Decimal | None = None
+    basis_fraction: Decimal | None = None
+    quantity: Decimal | None = None  # transfers: shares in or out
+    price: Decimal | None = None  # transfers: value per share where given
+    acquired: date | None = None  # transfers in: the original acquisition date
+    basis: Decimal | None = None  # transfers in: the total basis the shares carry
+    time: datetime | None = None
+    problem: str | None = None  # UNMAPPED: why, and what the user can do
+
+
 @dataclass(frozen=True, slots=True)
 class FillPage:
     fills: tuple[Fill, ...]
-    cursor: str | None  # pass back to get the fills after these
+    cursor: str | None  # pass back to get the fills (and activities) after these
+    # Non-trade activities after the cursor (corporate actions, transfers), where the broker reports them.
+    activities: tuple[Activity, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from brokers.adapter import SplitAdapter
 from brokers.alpaca.config import ClientOptions, data_client, resolve_keys, trading_client
@@ -12,6 +13,7 @@ from brokers.alpaca.execution import AlpacaExecution
 from brokers.protocol import (
     BrokerError,
     Capabilities,
+    FillPage,
     MarketClock,
 )
 from daemon.config.models import AccountConfig, AlpacaBrokerConfig
@@ -47,6 +49,9 @@ class AlpacaBroker(SplitAdapter):
     @property
     def accounts(self) -> tuple[str, ...]:
         return self._execution.accounts
+
+    def reread(self, account: str, raw: Sequence[Mapping[str, Any]]) -> FillPage:
+        return self._execution.reread(account, raw)
 
     def clock(self) -> MarketClock:
         return self._execution.clock()

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
+from typing import Any
 
 import structlog
 from alpaca.trading.client import TradingClient
@@ -14,10 +15,11 @@ from alpaca.trading.models import Clock, Order, TradeAccount
 from alpaca.trading.models import Position as AlpacaPosition
 from alpaca.trading.requests import GetOrdersRequest, MarketOrderRequest
 
-from brokers.alpaca import parsing
+from brokers.alpaca import activities, parsing
 from brokers.alpaca.errors import Guard
 from brokers.protocol import (
     AccountSnapshot,
+    Activity,
     BrokerError,
     Fill,
     FillPage,
@@ -32,6 +34,24 @@ log = structlog.get_logger(__name__)
 ACTIVITIES_PATH = "/account/activities"
 PAGE_SIZE = 100  # the activities endpoint's maximum
 OPEN_ORDERS_LIMIT = 500  # GET /v2/orders' maximum
+
+
+def read_activities(items: Sequence[Mapping[str, Any]], account: str) -> tuple[list[Fill], list[Activity]]:
+    """FILL items as fills (one that cannot be read as an UNMAPPED activity), the rest mapped and paired."""
+    fills: list[Fill] = []
+    out: list[Activity] = []
+    other: list[Mapping[str, Any]] = []
+    for item in items:
+        if str(item.get("activity_type") or "").upper() != "FILL":
+            other.append(item)
+            continue
+        try:
+            fills.append(parsing.fill(item, account))
+        except ValueError as exc:
+            out.append(activities.unmapped([item], account, f"a FILL that cannot be read: {exc}; if it is a "
+                                                            f"real execution, book it from a trade CSV and then "
+                                                            f"`tlh quarantine resolve ID --note ...`"))
+    return fills, out + activities.non_trade(other, account)
 
 
 def _as_float(value: Decimal, name: str) -> float:
@@ -75,28 +95,40 @@ class AlpacaExecution:
             return [parsing.position(p, account) for p in raw if isinstance(p, AlpacaPosition)]
 
     def fills(self, account: str, cursor: str | None = None) -> FillPage:
-        """Every FILL activity after `cursor` (an activity id), oldest first, page by page."""
+        """Every activity after `cursor` (an activity id), oldest first, page by page: FILLs as fills, the
+        rest (corporate actions, transfers) as activities, paired where Alpaca splits one action in two.
+        An item that cannot be read becomes an UNMAPPED activity for the quarantine; only an item without an
+        id (which could not be paged past) fails the call."""
         client = self._client(account)
-        fills: list[Fill] = []
+        items: list[dict[str, Any]] = []
         seen: set[str] = set()
         token = cursor
         while True:
-            params: dict[str, str | int] = {"activity_types": "FILL", "direction": "asc", "page_size": PAGE_SIZE}
+            params: dict[str, str | int] = {"activity_types": ",".join(activities.REQUESTED), "direction": "asc",
+                                            "page_size": PAGE_SIZE}
             if token:
                 params["page_token"] = token
             with self._guard("fills"):
-                items = client.get(ACTIVITIES_PATH, params) or []
-                if not isinstance(items, list):
-                    raise ValueError(f"account activities: expected a JSON array, got {type(items).__name__}")
-                page = [parsing.fill(item, account) for item in items]
-            for fill in page:
-                if fill.fill_id not in seen:
-                    seen.add(fill.fill_id)
-                    fills.append(fill)
-            if page:
-                token = page[-1].fill_id
-            if len(items) < PAGE_SIZE:
-                return FillPage(tuple(fills), token)
+                page = client.get(ACTIVITIES_PATH, params) or []
+                if not isinstance(page, list):
+                    raise ValueError(f"account activities: expected a JSON array, got {type(page).__name__}")
+                ids = [activities.activity_id(item) for item in page]
+            for item_id, item in zip(ids, page, strict=True):
+                if item_id not in seen:
+                    seen.add(item_id)
+                    items.append(item)
+            if ids:
+                token = ids[-1]
+            if len(page) < PAGE_SIZE:
+                with self._guard("fills"):
+                    fills, other = read_activities(items, account)
+                return FillPage(tuple(fills), token, tuple(other))
+
+    def reread(self, account: str, raw: Sequence[Mapping[str, Any]]) -> FillPage:
+        """Map activities kept in the quarantine again (after an upgrade, or with a half that came later)."""
+        self._client(account)
+        fills, other = read_activities(raw, account)
+        return FillPage(tuple(fills), None, tuple(other))
 
     def clock(self) -> MarketClock:
         client = next(iter(self._clients.values()))

@@ -17,15 +17,13 @@ import sqlalchemy as sa
 import structlog
 from sqlalchemy.engine import Engine
 
-from brokers.protocol import Broker, BrokerError, Fill
-from daemon import bookkeeping
+from brokers.protocol import Activity, ActivityKind, Broker, BrokerError, Fill
 from daemon.config.models import Settings
-from daemon.importers.csv_trades import ImportedTrade, TradeImportError
-from daemon.ledger.types import Side, Trade
-from daemon.market_calendar import exchange_time, trade_date
+from daemon.service import quarantine
+from daemon.service.discrepancy import explain
 from daemon.store import ledger_repo
 from daemon.store.db import transaction
-from daemon.store.models import AccountRow, Alert
+from daemon.store.models import AccountRow, Alert, QuarantineRow
 
 log = structlog.get_logger(__name__)
 
@@ -35,6 +33,9 @@ TOLERANCE = Decimal("0.000001")  # fractional-share rounding between broker and 
 @dataclass
 class SyncReport:
     fills: dict[str, int] = field(default_factory=dict)  # new fills booked, per account
+    activities: dict[str, int] = field(default_factory=dict)  # new corporate actions / transfers booked
+    quarantined: dict[str, list[str]] = field(default_factory=dict)  # per account: what was put aside and why
+    retried: dict[str, list[str]] = field(default_factory=dict)  # per account: quarantined items now booked
     mismatches: dict[str, list[str]] = field(default_factory=dict)  # per account: "VTI ledger 10 broker 12"
     errors: dict[str, str] = field(default_factory=dict)  # accounts the broker could not be asked about
     wash_alerts: list[str] = field(default_factory=list)
@@ -42,14 +43,6 @@ class SyncReport:
     @property
     def in_sync(self) -> bool:
         return not self.mismatches and not self.errors
-
-
-def fill_trade(fill: Fill, source: str) -> ImportedTrade:
-    trade = Trade(trade_id=f"{source}-{fill.fill_id}", date=trade_date(fill.time), account=fill.account,
-                  symbol=fill.symbol, side=Side.BUY if fill.side.value == "buy" else Side.SELL,
-                  quantity=fill.quantity, price=fill.price, fees=fill.fees, lot_id=fill.lot_id,
-                  time=exchange_time(fill.time), order_id=fill.broker_order_id)
-    return ImportedTrade(trade=trade, source=source, external_id=fill.fill_id, line=0)
 
 
 def _alert(session: object, kind: str, severity: str, message: str, account: str | None,
@@ -61,7 +54,8 @@ def _alert(session: object, kind: str, severity: str, message: str, account: str
 
 def pull_fills(engine: Engine, settings: Settings, brokers: Mapping[str, Broker], report: SyncReport,
                run_id: str | None = None) -> None:
-    """Book every account's new fills; each account's cursor advances only with its fills booked."""
+    """Book every account's new fills and activities. What the ledger cannot apply is quarantined (with an
+    alert) and the rest booked; the cursor always moves past what was stored, so a sync never sticks."""
     for account in settings.accounts:
         broker = brokers.get(account.broker)
         if broker is None:
@@ -73,24 +67,81 @@ def pull_fills(engine: Engine, settings: Settings, brokers: Mapping[str, Broker]
         except BrokerError as exc:
             report.errors[account.id] = str(exc)
             continue
-        imported = [fill_trade(f, broker.name) for f in page.fills]
-        # Wash matches before booking, to alert on the new ones only; no fills, no ledger load.
-        before = _match_keys(engine, account.household) if imported else set()
-        if imported:
-            try:
-                bookkeeping.book(engine, settings, imported, f"{broker.name} fills for {account.id}")
-            except TradeImportError as exc:
-                # History is missing (e.g. a sell of shares the ledger never saw): nothing is booked, the
-                # cursor stays, and reconciliation will hold the account until the user imports it.
-                report.errors[account.id] = f"cannot book fills: {exc.reason}"
-                continue
+        items: list[quarantine.Item] = [*page.fills, *page.activities]
         with transaction(engine) as session:
+            # Put aside before (resolved or not): a page served again never books them behind the user's back.
+            known = quarantine.known_ids(session, broker.name, [quarantine.external_id(i) for i in items])
+        items = [i for i in items if quarantine.external_id(i) not in known]
+        # Wash matches before booking, to alert on the new ones only; no fills, no ledger load.
+        before = _match_keys(engine, account.household) if items else set()
+        outcome = quarantine.book_items(engine, settings, items, broker.name, f"{broker.name} sync of {account.id}")
+        with transaction(engine) as session:
+            for item, reason in outcome.refused:
+                quarantine.put(session, account.id, account.household, broker.name, item, reason, run_id)
+                report.quarantined.setdefault(account.id, []).append(f"{quarantine.describe(item)}: {reason}")
             row = session.get(AccountRow, account.id)
             if row is not None:
                 row.sync_cursor, row.synced_at = page.cursor, datetime.now(UTC)
-        report.fills[account.id] = len(imported)
-        if imported:
-            _wash_alerts(engine, account.household, before, {i.trade.trade_id for i in imported}, report, run_id)
+        report.fills[account.id] = sum(1 for i in outcome.booked if isinstance(i, Fill))
+        report.activities[account.id] = sum(1 for i in outcome.booked if not isinstance(i, Fill))
+        if outcome.booked:
+            _wash_alerts(engine, account.household, before,
+                         {f"{broker.name}-{quarantine.external_id(i)}" for i in outcome.booked}, report, run_id)
+
+
+def retry_quarantined(engine: Engine, settings: Settings, brokers: Mapping[str, Broker], report: SyncReport,
+                      run_id: str | None = None) -> None:
+    """`tlh sync --retry`: book the quarantined items again (after a correction such as importing missing
+    history); those the adapter could not map are read again by it first (a newer adapter, or both halves of
+    a corporate action now at hand). Booked ones are resolved; the rest stay with their new reason."""
+    for account in settings.accounts:
+        with transaction(engine) as session:
+            held = [(r.id, r.source, quarantine.item_of(r.payload)) for r in quarantine.open_rows(session, account.id)]
+        for source in sorted({src for _, src, _ in held}):
+            rows = [(ident, item) for ident, src, item in held if src == source]
+            covers: dict[str, list[int]] = {quarantine.external_id(item): [ident] for ident, item in rows}
+            items = [item for _, item in rows if not _unmapped(item)]
+            unmapped = [(ident, item) for ident, item in rows if _unmapped(item)]
+            broker = brokers.get(account.broker)
+            reread = getattr(broker, "reread", None) if broker is not None and broker.name == source else None
+            if unmapped and reread is not None:
+                by_part = {part: ident for ident, item in unmapped
+                           for part in quarantine.external_id(item).split("+")}
+                raw = [r for _, item in unmapped for r in item.raw]  # type: ignore[union-attr]
+                try:
+                    page = reread(account.id, raw)
+                except BrokerError as exc:
+                    report.errors[account.id] = f"re-reading quarantined activities: {exc}"
+                    page = None
+                if page is not None:
+                    for new in [*page.fills, *page.activities]:
+                        if _unmapped(new):
+                            continue
+                        ids = sorted({by_part[p] for p in quarantine.external_id(new).split("+") if p in by_part})
+                        covers[quarantine.external_id(new)] = ids
+                        items.append(new)
+            before = _match_keys(engine, account.household) if items else set()
+            outcome = quarantine.book_items(engine, settings, items, source, f"retry of {account.id}'s quarantine")
+            with transaction(engine) as session:
+                now = datetime.now(UTC)
+                for item in outcome.booked:
+                    for ident in covers[quarantine.external_id(item)]:
+                        row = session.get(QuarantineRow, ident)
+                        if row is not None and row.resolved_at is None:
+                            row.resolved_at, row.resolution = now, "booked by tlh sync --retry"
+                            report.retried.setdefault(account.id, []).append(quarantine.describe(item))
+                for item, reason in outcome.refused:
+                    for ident in covers.get(quarantine.external_id(item), []):
+                        row = session.get(QuarantineRow, ident)
+                        if row is not None:
+                            row.reason = reason
+            if outcome.booked:
+                _wash_alerts(engine, account.household, before,
+                             {f"{source}-{quarantine.external_id(i)}" for i in outcome.booked}, report, run_id)
+
+
+def _unmapped(item: quarantine.Item) -> bool:
+    return isinstance(item, Activity) and item.kind is ActivityKind.UNMAPPED
 
 
 def _match_keys(engine: Engine, household: str) -> set[tuple[str, str]]:
@@ -138,9 +189,11 @@ def reconcile(engine: Engine, settings: Settings, brokers: Mapping[str, Broker],
             for lot in state.open_lots:
                 if lot.account == account.id:
                     ledger[lot.symbol] = ledger.get(lot.symbol, Decimal(0)) + lot.quantity
-            problems = [f"{s}: ledger {ledger.get(s, 0):f} broker {held.get(s, 0):f}"
-                        for s in sorted(set(ledger) | set(held))
-                        if abs(ledger.get(s, Decimal(0)) - held.get(s, Decimal(0))) > TOLERANCE]
+            problems = explain(ledger, held, TOLERANCE)
+            waiting = quarantine.open_count(session, account.id)
+            if waiting:
+                problems.append(f"{waiting} item(s) quarantined (see `tlh quarantine`; resolve them or "
+                                f"`tlh sync --retry` after a correction)")
             row = session.get(AccountRow, account.id)
             was_in_sync = row.in_sync if row is not None else True
             if row is not None:
@@ -155,10 +208,13 @@ def reconcile(engine: Engine, settings: Settings, brokers: Mapping[str, Broker],
                 log.info("reconcile.back_in_sync", account=account.id)
 
 
-def sync(engine: Engine, settings: Settings, brokers: Mapping[str, Broker], run_id: str | None = None) -> SyncReport:
+def sync(engine: Engine, settings: Settings, brokers: Mapping[str, Broker], run_id: str | None = None,
+         *, retry: bool = False) -> SyncReport:
     with transaction(engine) as session:
         ledger_repo.sync_accounts(session, settings)
     report = SyncReport()
+    if retry:
+        retry_quarantined(engine, settings, brokers, report, run_id)
     pull_fills(engine, settings, brokers, report, run_id)
     reconcile(engine, settings, brokers, report, run_id)
     log.info("sync.done", fills=sum(report.fills.values()), mismatches=len(report.mismatches),

@@ -168,6 +168,40 @@ class FakeAccount:
             "qty": s(qty), "side": order.side, "symbol": order.symbol, "leaves_qty": s(left),
             "order_id": order.id, "cum_qty": s(order.filled_qty), "order_status": order.status})
 
+    def non_trade(self, activity_type: str, day: date, symbol: str, qty: Decimal | None,
+                  net_amount: Decimal = ZERO, **extra: Any) -> dict[str, Any]:
+        """Record a non-trade activity as Alpaca reports one (`date`, signed `qty`, `net_amount`)."""
+        item = {"id": f"{day:%Y%m%d}000000000::{uuid.uuid4()}", "activity_type": activity_type,
+                "date": day.isoformat(), "net_amount": s(net_amount), "symbol": symbol,
+                "qty": None if qty is None else s(qty), "per_share_amount": None, "status": "executed", **extra}
+        self.activities.append(item)
+        return item
+
+    def _move(self, old: str, new: str, ratio: Decimal) -> tuple[Decimal, Decimal]:
+        """The position in `old` becomes `ratio` times as many shares of `new`, the same cost."""
+        held, cost = self.positions.pop(old), self.cost.pop(old)
+        self.positions[new] = self.positions.get(new, ZERO) + held * ratio
+        self.cost[new] = self.cost.get(new, ZERO) + cost
+        return held, held * ratio
+
+    def split(self, symbol: str, ratio: Decimal, day: date) -> None:
+        """A split: SPLIT out of the old shares and SPLIT in of the new, the position multiplied."""
+        before, after = self._move(symbol, symbol, ratio)
+        self.non_trade("SPLIT", day, symbol, -before)
+        self.non_trade("SPLIT", day, symbol, after)
+
+    def rename(self, old: str, new: str, day: date, activity_type: str = "NC") -> None:
+        """A name/symbol change (NC or SC): the old symbol out, the new one in, as many shares."""
+        before, after = self._move(old, new, Decimal(1))
+        self.non_trade(activity_type, day, old, -before)
+        self.non_trade(activity_type, day, new, after)
+
+    def merge(self, old: str, new: str, ratio: Decimal, day: date) -> None:
+        """A stock-for-stock merger (MA): the old shares out, `ratio` new shares each in."""
+        before, after = self._move(old, new, ratio)
+        self.non_trade("MA", day, old, -before)
+        self.non_trade("MA", day, new, after)
+
     def cancel(self, order_id: str, now: datetime) -> None:
         order = self.orders.get(order_id)
         if order is None:
@@ -177,10 +211,11 @@ class FakeAccount:
         order.status, order.canceled_at, order.updated_at = "canceled", now, now
 
     def activity_page(self, q: Mapping[str, str]) -> list[dict[str, Any]]:
-        """GET /v2/account/activities: FILLs only; `direction`, `page_size` <= 100, `page_token` = an id."""
-        if "FILL" not in q.get("activity_types", "FILL").split(","):
-            return []
-        items = self.activities if q.get("direction", "desc") == "asc" else self.activities[::-1]
+        """GET /v2/account/activities: the `activity_types` asked for (default all); `direction`,
+        `page_size` <= 100, `page_token` = an id."""
+        wanted = {t for t in q.get("activity_types", "").split(",") if t}
+        items = [a for a in self.activities if not wanted or a["activity_type"] in wanted]
+        items = items if q.get("direction", "desc") == "asc" else items[::-1]
         page_size = int(q.get("page_size", 100))
         if not 1 <= page_size <= 100:
             raise HttpError(422, "page_size must be between 1 and 100", 40010001)

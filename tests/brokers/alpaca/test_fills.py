@@ -34,7 +34,8 @@ def test_paging_over_more_than_one_page(broker: AlpacaBroker, fake: FakeAlpaca, 
     assert page.cursor == ids[-1]
     queries = pages(fake)
     assert [q.get("page_token") for q in queries] == [None, ids[99], ids[199]]
-    assert all(q["activity_types"] == "FILL" and q["direction"] == "asc" and q["page_size"] == "100"
+    assert all(q["activity_types"].split(",")[:9] == ["FILL", "SPLIT", "SSP", "SPIN", "SSO", "MA", "NC", "SC",
+                                                     "REORG"] and q["direction"] == "asc" and q["page_size"] == "100"
                for q in queries)
 
 
@@ -87,13 +88,23 @@ def test_sell_short_is_a_sell(broker: AlpacaBroker, john: FakeAccount) -> None:
     ({"transaction_time": "2024-01-02T14:30:00"}, "no time zone"),
     ({"symbol": ""}, "symbol missing"),
 ])
-def test_a_malformed_activity_stops_the_sync(broker: AlpacaBroker, fake: FakeAlpaca, john: FakeAccount,
-                                             change: dict[str, object], message: str) -> None:
-    seed(fake, john, 2)
+def test_a_malformed_fill_is_put_aside_and_the_rest_read(broker: AlpacaBroker, fake: FakeAlpaca,
+                                                          john: FakeAccount, change: dict[str, object],
+                                                          message: str) -> None:
+    seed(fake, john, 3)
     john.activities[1].update(change)
-    with pytest.raises(BrokerError, match=message) as caught:
+    page = broker.fills("john")
+    assert [f.fill_id for f in page.fills] == [john.activities[0]["id"], john.activities[2]["id"]]
+    (bad,) = page.activities
+    assert bad.activity_id == john.activities[1]["id"] and bad.kind == "unmapped"
+    assert message in (bad.problem or "") and bad.raw[0]["id"] == john.activities[1]["id"]
+    assert page.cursor == john.activities[2]["id"]
+
+
+def test_an_activity_without_an_id_stops_the_sync(broker: AlpacaBroker, john: FakeAccount) -> None:
+    john.activities.append({"activity_type": "SPLIT", "date": "2024-06-10", "symbol": "VTI", "qty": "4"})
+    with pytest.raises(BrokerError, match="id missing") as caught:
         broker.fills("john")
-    assert john.activities[1]["id"] in str(caught.value)
     assert caught.value.transient is False
 
 
