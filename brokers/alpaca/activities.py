@@ -35,6 +35,9 @@ MAPPED = SPLITS | RENAMES | REORGS | SPINOFFS | CAPITAL | TRANSFERS
 # Activities that move shares but that we do not map (option assignment, expiry, exercise deliver or take
 # stock at a price the activity does not state): asked for so that they are quarantined, never missed.
 UNMAPPED_TYPES = frozenset({"OPASN", "OPEXP", "OPXRC"})
+# Cash only (dividends, interest, deposits, fees, cash journals): no effect on lots; skipped in a file.
+CASH_ONLY = frozenset({"DIV", "DIVCGL", "DIVCGS", "DIVFEE", "DIVFT", "DIVNRA", "DIVTW", "DIVTXEX", "INT",
+                       "INTNRA", "INTTW", "CSD", "CSW", "JNLC", "ACATC", "FEE", "CFEE", "PTC", "PTR", "TRANS"})
 # What the sync asks the activities endpoint for: fills and everything that moves shares.
 REQUESTED = ("FILL", "SPLIT", "SSP", "SPIN", "SSO", "MA", "NC", "SC", "REORG", "REO", "DIVROC", "ACATS", "JNLS",
              "OPASN", "OPEXP", "OPXRC")
@@ -227,11 +230,14 @@ def _single(item: _Item, account: str) -> Activity:
 def non_trade(items: Sequence[Mapping[str, Any]], account: str) -> list[Activity]:
     """Map a page's non-trade activities (in the broker's order) to Activities, pairing halves by date.
 
-    An item whose fields cannot be read is UNMAPPED by itself; an item without an id raises ValueError."""
+    An item whose fields cannot be read is UNMAPPED by itself; an item without an id raises ValueError.
+    Cash-only activities (CASH_ONLY) are left out: they change no lot."""
     out: list[tuple[int, Activity]] = []
     groups: dict[tuple[str, date], list[tuple[int, _Item]]] = {}
     for n, item in enumerate(items):
         activity_id(item)
+        if _text(item, "activity_type").upper() in CASH_ONLY:
+            continue
         try:
             p = _Item(item)
         except ValueError as exc:

@@ -17,6 +17,9 @@ from daemon.cli.render import Format, print_csv, print_json, print_table
 from daemon.importers import ImportFormat, format_for
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from brokers.protocol import Activity
     from daemon.config import Settings
     from daemon.ledger import LedgerState
     from daemon.prices import PriceBook
@@ -77,8 +80,9 @@ def import_trades(
         "--account", help="Our account id the trades belong to (required for alpaca: activities don't "
                           "name the account).")] = None,
 ) -> None:
-    """Import trades from a CSV file, Alpaca FILL activities or an IBKR Flex report (idempotent:
-    re-importing adds nothing). All trades or none."""
+    """Import trades from a CSV file, Alpaca account activities or an IBKR Flex report, or corporate actions
+    (idempotent: re-importing adds nothing). All or none, except broker activities that cannot be mapped:
+    those are quarantined (exit 1)."""
     from daemon import bookkeeping
     from daemon.bookkeeping import ImportedAction
     from daemon.importers import ImportedTrade, csv_actions, csv_trades
@@ -99,6 +103,7 @@ def import_trades(
                 "a Flex report names IB account codes, mapped by each account's broker_account"))
         return
     _check_account(settings, account)
+    unmapped: list[tuple[int, Activity]] = []
     try:
         imported: Sequence[ImportedTrade | ImportedAction]
         if fmt is ImportFormat.CSV:
@@ -112,7 +117,8 @@ def import_trades(
                 return
             from daemon.importers import alpaca_activities
 
-            imported = alpaca_activities.read(file, account)
+            report = alpaca_activities.read_report(file, account)
+            imported, unmapped = report.imported, report.unmapped
         else:
             from daemon.importers import ibkr_flex
 
@@ -125,11 +131,13 @@ def import_trades(
                 fail("no configured account has a broker_account (its IB account code, e.g. U1234567) "
                      "to map the report's accountId to")
                 return
-            imported = ibkr_flex.read(file, codes)
+            report = ibkr_flex.read_report(file, codes)
+            imported, unmapped = report.imported, report.unmapped
         migrate.upgrade(settings.database_url)
         engine = make_engine(settings.database_url)
         try:
             result = bookkeeping.book(engine, settings, imported, str(file))
+            put_aside = _quarantine(engine, settings, fmt, file, unmapped)
         finally:
             engine.dispose()
     except TradeImportError as exc:
@@ -138,6 +146,29 @@ def import_trades(
     note = f" (recomputed {', '.join(result.recomputed)} for backdated trades)" if result.recomputed else ""
     what = "corporate action(s)" if fmt is ImportFormat.ACTIONS else "trade(s)"
     typer.echo(f"{file}: {result.added} {what} added, {result.skipped} already present{note}")
+    for line in put_aside:
+        typer.echo(line)
+    if unmapped:
+        typer.echo("The account(s) stay out of sync until these are resolved: see `tlh quarantine`.")
+        raise typer.Exit(1)
+
+
+def _quarantine(engine: Engine, settings: Settings, fmt: ImportFormat, file: Path,
+                unmapped: Sequence[tuple[int, Activity]]) -> list[str]:
+    """Activities of a broker file that cannot be mapped: quarantined (with an alert), never dropped."""
+    from daemon.service import quarantine
+    from daemon.store.db import transaction
+
+    out = []
+    with transaction(engine) as session:
+        for line, activity in unmapped:
+            account = settings.account(activity.account)
+            household = account.household if account is not None else ""
+            row = quarantine.put(session, activity.account, household, fmt.value, activity,
+                                 f"{file}:{line}: {activity.problem}", None)
+            ident = f"#{row.id}" if row is not None else "(already quarantined)"
+            out.append(f"QUARANTINED {ident} {quarantine.describe(activity)}: {activity.problem}")
+    return out
 
 
 def lots(

@@ -22,6 +22,9 @@ from alpaca.trading.enums import ActivityType, TradeActivityType
 from alpaca.trading.models import TradeActivity
 from pydantic import ValidationError
 
+from brokers.alpaca.activities import activity_id, non_trade
+from daemon.bookkeeping import ImportedAction
+from daemon.importers.broker_activities import ImportReport
 from daemon.importers.csv_trades import ImportedTrade, TradeImportError
 from daemon.ledger.types import ZERO, Side, Trade
 
@@ -71,9 +74,6 @@ def _convert(item: Any, account: str) -> tuple[Trade, str]:
     if not isinstance(item, Mapping):
         raise ValueError(f"not a JSON object but {type(item).__name__}")
     # Checks the SDK would report less clearly (or, for sell_short, only as "not a valid enum member").
-    kind = item.get("activity_type")
-    if kind is not None and kind != ActivityType.FILL.value:
-        raise ValueError(f"activity_type: expected FILL, got {kind!r} (export only activity_types=FILL)")
     if item.get("side") == "sell_short":
         raise ValueError("side: sell_short (a short sale) is not supported: the ledger books long "
                          "positions only")
@@ -107,8 +107,10 @@ def _convert(item: Any, account: str) -> tuple[Trade, str]:
     return trade, activity_id
 
 
-def parse(items: Sequence[Any], account: str, name: str) -> list[ImportedTrade]:
-    """All fills or nothing: the first bad item raises TradeImportError naming `name` and "item N".
+def parse_report(items: Sequence[Any], account: str, name: str) -> ImportReport:
+    """FILLs as trades (all or nothing: the first bad one raises TradeImportError naming `name` and
+    "item N"), the other activities (corporate actions, transfers) paired and mapped as the sync maps them;
+    those that cannot be mapped are handed back (with their item number) for the quarantine.
 
     `items` is the activities array (as decoded JSON, e.g. from the API); `account` is our account id,
     which the activities do not carry. The same activity twice (overlapping pages) counts once; the same
@@ -116,34 +118,73 @@ def parse(items: Sequence[Any], account: str, name: str) -> list[ImportedTrade]:
     """
     if isinstance(items, str | bytes) or not isinstance(items, Sequence):
         raise TradeImportError(name, None, "expected a JSON array of account activities")
-    out: list[ImportedTrade] = []
-    seen: dict[str, tuple[int, Trade]] = {}
+    out = ImportReport(imported=[])
+    seen: dict[str, tuple[int, Any]] = {}
+    other: list[tuple[int, Mapping[str, Any]]] = []
     for n, item in enumerate(items, start=1):
+        if isinstance(item, Mapping) and item.get("activity_type") not in (None, ActivityType.FILL.value):
+            try:
+                key = activity_id(item)
+            except ValueError as exc:
+                raise TradeImportError(name, n, f"item {n}: {exc}") from None
+            if key in seen:
+                if seen[key][1] != item:
+                    raise TradeImportError(name, n, f"item {n}: activity id {key!r} already used by item "
+                                                    f"{seen[key][0]} with different contents")
+                continue
+            seen[key] = (n, item)
+            other.append((n, item))
+            continue
         try:
-            trade, activity_id = _convert(item, account)
+            trade, key = _convert(item, account)
         except ValueError as exc:
             raise TradeImportError(name, n, f"item {n}: {exc}") from None
-        if activity_id in seen:
-            first, earlier = seen[activity_id]
+        if key in seen:
+            first, earlier = seen[key]
             if earlier != trade:
-                raise TradeImportError(name, n, f"item {n}: activity id {activity_id!r} already used by "
+                raise TradeImportError(name, n, f"item {n}: activity id {key!r} already used by "
                                                 f"item {first} with different contents")
             continue
-        seen[activity_id] = (n, trade)
-        out.append(ImportedTrade(trade=trade, source=SOURCE, external_id=activity_id, line=n))
+        seen[key] = (n, trade)
+        out.imported.append(ImportedTrade(trade=trade, source=SOURCE, external_id=key, line=n))
+    number = {id(item): n for n, item in other}
+    for activity in non_trade([item for _, item in other], account):
+        first = min(number[id(i)] for i in other_items(other, activity))
+        out.add(activity, SOURCE, first)
     return out
 
 
-def read(path: Path, account: str) -> list[ImportedTrade]:
-    """Read a saved JSON array of FILL activities for our account `account`."""
+def other_items(other: Sequence[tuple[int, Mapping[str, Any]]], activity: Any) -> list[Mapping[str, Any]]:
+    ids = set(activity.activity_id.split("+"))
+    return [item for _, item in other if str(item.get("id") or "").strip() in ids] or [other[0][1]]
+
+
+def parse(items: Sequence[Any], account: str, name: str) -> list[ImportedTrade | ImportedAction]:
+    """Like `parse_report`, but an activity that cannot be mapped is an error naming its item."""
+    report = parse_report(items, account, name)
+    if report.unmapped:
+        n, activity = report.unmapped[0]
+        raise TradeImportError(name, n, f"item {n}: {activity.problem}")
+    return report.imported
+
+
+def _load(path: Path) -> Any:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise TradeImportError(str(path), None, f"cannot read: {exc.strerror}") from None
     try:
         # Numbers as Decimal: a JSON number (not the API's string) must not pass through a float.
-        items = json.loads(text, parse_float=Decimal)
+        return json.loads(text, parse_float=Decimal)
     except json.JSONDecodeError as exc:
         raise TradeImportError(str(path), exc.lineno, f"not valid JSON: {exc.msg} (column {exc.colno})") \
             from None
-    return parse(items, account, str(path))
+
+
+def read(path: Path, account: str) -> list[ImportedTrade | ImportedAction]:
+    """Read a saved JSON array of account activities (FILLs and corporate actions) for our account."""
+    return parse(_load(path), account, str(path))
+
+
+def read_report(path: Path, account: str) -> ImportReport:
+    return parse_report(_load(path), account, str(path))

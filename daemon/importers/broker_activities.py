@@ -3,6 +3,8 @@ actions, each with its source and external id for idempotent booking."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field, replace
+
 from brokers.protocol import Activity, ActivityKind, Fill
 from daemon.bookkeeping import ImportedAction
 from daemon.importers.csv_trades import ImportedTrade
@@ -19,6 +21,24 @@ _ACTIONS = {
     ActivityKind.RETURN_OF_CAPITAL: ActionKind.RETURN_OF_CAPITAL,
     ActivityKind.WORTHLESS: ActionKind.WORTHLESS,
 }
+
+
+@dataclass
+class ImportReport:
+    """A broker file's events, and the activities in it that cannot be mapped (with their line or item
+    number), which the import quarantines instead of refusing the whole file."""
+
+    imported: list[ImportedTrade | ImportedAction]
+    unmapped: list[tuple[int, Activity]] = field(default_factory=list)
+
+    def add(self, activity: Activity, source: str, line: int) -> None:
+        if activity.kind is ActivityKind.UNMAPPED:
+            self.unmapped.append((line, activity))
+            return
+        try:
+            self.imported.append(activity_event(activity, source, line))
+        except UnmappedActivity as exc:
+            self.unmapped.append((line, replace(activity, kind=ActivityKind.UNMAPPED, problem=str(exc))))
 
 
 class UnmappedActivity(ValueError):

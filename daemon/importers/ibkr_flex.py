@@ -24,6 +24,9 @@ from xml.parsers import expat
 
 from ib_async import FlexReport
 
+from daemon.bookkeeping import ImportedAction
+from daemon.importers import flex_actions
+from daemon.importers.broker_activities import ImportReport
 from daemon.importers.csv_trades import ImportedTrade, TradeImportError
 from daemon.ledger.types import Side, Trade
 
@@ -38,8 +41,8 @@ class _Where:
     statement_account: str | None  # the enclosing FlexStatement's accountId
 
 
-def _positions(data: bytes) -> list[_Where]:
-    """Line and statement account of every <Trade> element, in document order (the order of extract)."""
+def _positions(data: bytes, topic: str = TOPIC) -> list[_Where]:
+    """Line and statement account of every `topic` element, in document order (the order of extract)."""
     found: list[_Where] = []
     statement: list[str | None] = [None]
     parser = expat.ParserCreate()
@@ -47,7 +50,7 @@ def _positions(data: bytes) -> list[_Where]:
     def start(name: str, attrs: dict[str, str]) -> None:
         if name == "FlexStatement":
             statement[0] = attrs.get("accountId")
-        elif name == TOPIC:
+        elif name == topic:
             found.append(_Where(parser.CurrentLineNumber, statement[0]))
 
     parser.StartElementHandler = start
@@ -155,9 +158,7 @@ def _convert(row: Mapping[str, Any], where: _Where, accounts_by_code: Mapping[st
     return trade, external_id
 
 
-def read(path: Path, accounts_by_code: Mapping[str, str]) -> list[ImportedTrade]:
-    """Every STK execution in the report, or nothing: the first bad one raises TradeImportError naming the
-    file and the <Trade> element's line. `accounts_by_code` maps IB account codes to our account ids."""
+def _open(path: Path) -> FlexReport:
     name = str(path)
     try:
         report = FlexReport(path=str(path))
@@ -168,6 +169,10 @@ def read(path: Path, accounts_by_code: Mapping[str, str]) -> list[ImportedTrade]
     if report.root.tag != "FlexQueryResponse":
         raise TradeImportError(name, None, f"not a Flex report: the root element is <{report.root.tag}>, "
                                            "expected <FlexQueryResponse>")
+    return report
+
+
+def _trades(report: FlexReport, name: str, accounts_by_code: Mapping[str, str]) -> list[ImportedTrade]:
     rows = report.extract(TOPIC, parseNumbers=False)
     places = _positions(report.data)
     if len(places) != len(rows):  # pragma: no cover - both walk the same document in order
@@ -190,6 +195,30 @@ def read(path: Path, accounts_by_code: Mapping[str, str]) -> list[ImportedTrade]
             continue
         seen[external_id] = (where.line, trade)
         out.append(ImportedTrade(trade=trade, source=SOURCE, external_id=external_id, line=where.line))
+    return out
+
+
+def read(path: Path, accounts_by_code: Mapping[str, str]) -> list[ImportedTrade | ImportedAction]:
+    """Every STK execution, corporate action and transfer in the report, or nothing: the first bad one
+    raises TradeImportError naming the file and the element's line, and so does one that cannot be mapped
+    (`read_report` hands those back for the quarantine instead). `accounts_by_code` maps IB account codes
+    to our account ids."""
+    report = read_report(path, accounts_by_code)
+    if report.unmapped:
+        line, activity = report.unmapped[0]
+        raise TradeImportError(str(path), line, activity.problem or "cannot be mapped")
+    return report.imported
+
+
+def read_report(path: Path, accounts_by_code: Mapping[str, str]) -> ImportReport:
+    """The report's trades, corporate actions ("Corporate Actions" section) and transfers ("Transfers"), and
+    the actions/transfers that cannot be mapped (with their line), for the quarantine."""
+    name = str(path)
+    report = _open(path)
+    out = ImportReport(imported=list(_trades(report, name, accounts_by_code)))
+    for line, activity in [*flex_actions.corporate_actions(report, name, accounts_by_code),
+                           *flex_actions.transfers(report, name, accounts_by_code)]:
+        out.add(activity, SOURCE, line)
     return out
 
 

@@ -26,7 +26,7 @@ def _split_ratio(ledger: Decimal, broker: Decimal) -> Fraction | None:
     if ratio == 1:
         return None
     simple = ratio.limit_denominator(_MAX_TERM)
-    if simple != ratio or simple.numerator > _MAX_TERM * _MAX_TERM:
+    if simple != ratio or simple.numerator > _MAX_TERM:
         return None
     return simple
 

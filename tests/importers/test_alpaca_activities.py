@@ -103,7 +103,7 @@ def _error(items: list[Any], n: int) -> TradeImportError:
     ("change", "message"),
     [
         ({"price": None}, "price: missing"),
-        ({"activity_type": "DIV"}, "activity_type: expected FILL, got 'DIV'"),
+        ({"activity_type": "OPASN"}, "activity type OPASN is not one the adapter maps"),
         ({"side": "sell_short"}, "sell_short (a short sale) is not supported"),
         ({"side": "hold"}, "side: "),
         ({"qty": "0"}, "qty: must be positive"),
