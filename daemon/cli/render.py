@@ -160,7 +160,7 @@ QUANTITY = frozenset({"quantity", "sell_quantity", "filled_quantity", "buy_quant
 PERCENT = frozenset({"cash_pct"})
 # Long free text: folds onto several lines rather than widening the table.
 TEXT = frozenset({"detail", "message", "sale", "error", "lots", "note", "source", "paused", "sync", "why",
-                  "state", "outcome", "quarantine", "(a) description"})
+                  "state", "outcome", "quarantine", "(a) description", "item", "reason"})
 # What goes first when the terminal is narrow: the higher, the sooner (1: never).
 PRIORITY = {
     "broker_order_id": 6, "client_order_id": 5, "updated_at": 5, "finished_at": 4, "purchased": 4,
