@@ -82,6 +82,9 @@ def pull_fills(engine: Engine, settings: Settings, brokers: Mapping[str, Broker]
             row = session.get(AccountRow, account.id)
             if row is not None:
                 row.sync_cursor, row.synced_at = page.cursor, datetime.now(UTC)
+                if outcome.refused:  # out of sync at once (not only at the next reconciliation)
+                    row.in_sync = False
+                    row.sync_detail = f"{quarantine.open_count(session, account.id)} item(s) quarantined"
         report.fills[account.id] = sum(1 for i in outcome.booked if isinstance(i, Fill))
         report.activities[account.id] = sum(1 for i in outcome.booked if not isinstance(i, Fill))
         if outcome.booked:
