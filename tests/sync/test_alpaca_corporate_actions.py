@@ -186,3 +186,26 @@ def test_a_sale_of_more_than_is_held_is_quarantined_then_retried_after_the_histo
     assert "booked from the quarantine: fill" in out and "in sync" in out, out
     assert lots(cfg)["SCHB"][0] == 10
     assert "nothing quarantined" in invoke(cfg, "quarantine")
+
+
+def test_the_halves_of_a_split_in_two_syncs_pair_up_on_retry(
+        tmp_path: Path, fake: FakeAlpaca, db_url: str, engine: Any) -> None:
+    cfg = setup(tmp_path, fake, db_url)
+    account = fake.accounts[KEY]
+    day = TODAY - timedelta(days=2)
+    with fake.lock:  # the sync runs between the two halves of the split
+        account.non_trade("SPLIT", day, "VTI", Decimal(-100))
+    out = invoke(cfg, "sync", code=1)
+    assert "QUARANTINED activity" in out and "do not pair up" in out, out
+    with fake.lock:
+        account.non_trade("SPLIT", day, "VTI", Decimal(400))
+        account.positions["VTI"] = Decimal(400)
+    out = invoke(cfg, "sync", code=1)
+    assert "2 item(s) quarantined" in out and "broker holds 4.0x the ledger's shares" in out, out
+    out = invoke(cfg, "sync", "--retry")
+    assert "booked from the quarantine: activity" in out and "in sync" in out, out
+    assert lots(cfg)["VTI"] == (Decimal(400), Decimal(20000), d(800))
+    with transaction(engine) as session:
+        rows = session.scalars(sa.select(QuarantineRow)).all()
+        assert len(rows) == 2 and all(r.resolution == "booked by tlh sync --retry" for r in rows)
+    assert "nothing quarantined" in invoke(cfg, "quarantine")
