@@ -80,6 +80,8 @@ ORDER_COLUMNS = ["run_id", "pair_id", "leg", "client_order_id", "broker_order_id
 TABLE_COLUMNS = ["pair_id", "leg", "account", "symbol", "status", "quantity", "notional", "filled_quantity",
                  "filled_avg_price", "created_at", "error", "run_id", "client_order_id", "broker_order_id",
                  "updated_at"]
+# On a narrow terminal the leg and the fill stay; what was asked (quantity, notional) goes before them.
+ORDER_PRIORITY = {"leg": 1, "quantity": 3, "notional": 3, "filled_avg_price": 2}
 
 
 def orders_cmd(
@@ -105,7 +107,8 @@ def orders_cmd(
     elif fmt is Format.CSV:
         print_csv(rows, ORDER_COLUMNS)
     else:
-        print_table("Orders" + (f" of run {run}" if run else ""), rows, TABLE_COLUMNS, empty="no orders yet")
+        print_table("Orders" + (f" of run {run}" if run else ""), rows, TABLE_COLUMNS, empty="no orders yet",
+                    priority=ORDER_PRIORITY)
 
 
 QUARANTINE_COLUMNS = ["id", "account", "item", "reason", "created_at", "source", "resolved_at", "resolution"]

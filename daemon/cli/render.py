@@ -303,11 +303,17 @@ class _Column:
     def header_min(self) -> int:
         return max((cell_len(w) for w in self.header.split()), default=1)
 
+    fold_min: int = 0  # set by `build_table`: how narrow a folding column may get
+
     @property
     def minimum(self) -> int:
         if not self.fold:
             return self.natural
-        return min(self.natural, max(self.header_min, FOLD_MIN))
+        return min(self.natural, max(self.header_min, self.fold_min or FOLD_MIN))
+
+    @property
+    def longest_word(self) -> int:
+        return max([self.header_min, *(cell_len(w) for c in self.cells for w in c.plain.split())])
 
     @property
     def empty(self) -> bool:
@@ -340,11 +346,18 @@ def build_table(title: str | None, rows: Sequence[Mapping[str, Any]], columns: S
     if rows and not keep_empty:
         cols = [c for c in cols if not c.empty] or cols[:1]
     hidden: list[str] = []
-    while _width(cols, "minimum") > width:
+    folded = False
+    while _width(cols, "minimum") > width and len(cols) > 1:
         droppable = [c for c in cols if c.priority > 1]
-        if not droppable:
-            break
-        victim = max(droppable, key=lambda c: (c.priority, c.index))
+        if not droppable and not folded:
+            # Nothing dispensable left: let text fold down to its longest word, then (a very narrow
+            # terminal) give up columns from the right rather than break values across lines.
+            folded = True
+            for c in cols:
+                if c.fold:
+                    c.fold_min = c.longest_word
+            continue
+        victim = max(droppable or cols[1:], key=lambda c: (c.priority, c.index))
         cols.remove(victim)
         hidden.append(victim.name)
     caption = None
