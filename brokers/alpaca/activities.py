@@ -162,7 +162,7 @@ def _split(group: list[_Item], account: str) -> list[Activity]:
         else:
             out.append(unmapped([i.item for i in items], account,
                                 f"split activities of {symbol or '?'} on {items[0].day} that do not pair up "
-                                f"(one out, one in): if the other half arrives later, `tlh sync --retry`; "
+                                f"(one out, one in): the sync that brings the other half pairs them; "
                                 f"otherwise {_FIX}"))
     return out
 
@@ -173,7 +173,7 @@ def _rename_or_reorg(group: list[_Item], account: str, family: frozenset[str]) -
         what = "symbol change" if family is RENAMES else "merger/reorganization"
         return [unmapped([i.item for i in group], account,
                          f"{what} activities on {group[0].day} that do not pair up (one out, one in): "
-                         f"if the other half arrives later, `tlh sync --retry`; otherwise {_FIX}")]
+                         f"the sync that brings the other half pairs them; otherwise {_FIX}")]
     ((old, new),) = pairs
     assert old.qty is not None
     legs = [old] if new is None else [old, new]
@@ -195,8 +195,8 @@ def _rename_or_reorg(group: list[_Item], account: str, family: frozenset[str]) -
     if old.type == "REORG" and not cash:
         return [_activity(legs, account, ActivityKind.WORTHLESS, old.symbol)]
     return [unmapped([old.item], account,
-                     f"{old.type}: {-old.qty} {old.symbol} out with nothing in: half of a pair? If the other "
-                     f"half arrives later, `tlh sync --retry`; otherwise {_FIX}")]
+                     f"{old.type}: {-old.qty} {old.symbol} out with nothing in: half of a pair? The sync that "
+                     f"brings the other half pairs them; otherwise {_FIX}")]
 
 
 def _single(item: _Item, account: str) -> Activity:

@@ -90,20 +90,29 @@ def pull_fills(engine: Engine, settings: Settings, brokers: Mapping[str, Broker]
         if outcome.booked:
             _wash_alerts(engine, account.household, before,
                          {f"{broker.name}-{quarantine.external_id(i)}" for i in outcome.booked}, report, run_id)
+        if any(_unmapped(item) for item, _ in outcome.refused) and hasattr(broker, "reread"):
+            # A half of a corporate action whose other half came in an earlier sync: read them together.
+            retry_quarantined(engine, settings, brokers, report, run_id, account_id=account.id, pairs_only=True)
 
 
 def retry_quarantined(engine: Engine, settings: Settings, brokers: Mapping[str, Broker], report: SyncReport,
-                      run_id: str | None = None) -> None:
+                      run_id: str | None = None, *, account_id: str | None = None,
+                      pairs_only: bool = False) -> None:
     """`tlh sync --retry`: book the quarantined items again (after a correction such as importing missing
     history); those the adapter could not map are read again by it first (a newer adapter, or both halves of
-    a corporate action now at hand). Booked ones are resolved; the rest stay with their new reason."""
+    a corporate action now at hand). Booked ones are resolved; the rest stay with their new reason.
+
+    `pairs_only`: only re-read the unmapped activities (a sync does this when a new half may complete one)."""
+    resolution = "paired with its other half and booked by tlh sync" if pairs_only else "booked by tlh sync --retry"
     for account in settings.accounts:
+        if account_id is not None and account.id != account_id:
+            continue
         with transaction(engine) as session:
             held = [(r.id, r.source, quarantine.item_of(r.payload)) for r in quarantine.open_rows(session, account.id)]
         for source in sorted({src for _, src, _ in held}):
             rows = [(ident, item) for ident, src, item in held if src == source]
             covers: dict[str, list[int]] = {quarantine.external_id(item): [ident] for ident, item in rows}
-            items = [item for _, item in rows if not _unmapped(item)]
+            items = [] if pairs_only else [item for _, item in rows if not _unmapped(item)]
             unmapped = [(ident, item) for ident, item in rows if _unmapped(item)]
             broker = brokers.get(account.broker)
             reread = getattr(broker, "reread", None) if broker is not None and broker.name == source else None
@@ -131,7 +140,7 @@ def retry_quarantined(engine: Engine, settings: Settings, brokers: Mapping[str, 
                     for ident in covers[quarantine.external_id(item)]:
                         row = session.get(QuarantineRow, ident)
                         if row is not None and row.resolved_at is None:
-                            row.resolved_at, row.resolution = now, "booked by tlh sync --retry"
+                            row.resolved_at, row.resolution = now, resolution
                             report.retried.setdefault(account.id, []).append(quarantine.describe(item))
                 for item, reason in outcome.refused:
                     for ident in covers.get(quarantine.external_id(item), []):
