@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import structlog
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -95,6 +95,8 @@ def cell(value: Any, column: str) -> Markup | str:
         return money(value)
     if column in PRICE_KEYS:
         return price(value)
+    if column == "run_id":
+        return Markup('<a href="/runs/{}">{}</a>').format(quote(str(value), safe=""), value)
     if column in BADGE_KEYS:
         return Markup('<span class="badge {0}">{0}</span>').format(value)
     if isinstance(value, datetime) or column in {"created_at", "updated_at", "started_at", "finished_at"}:
