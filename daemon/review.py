@@ -110,6 +110,13 @@ def ledger_states(session: Session, settings: Settings) -> list[LedgerState]:
     return [ledger_repo.load_ledger(session, h) for h in sorted({a.household for a in settings.accounts})]
 
 
+def sales_states(session: Session, settings: Settings) -> list[LedgerState]:
+    """`ledger_states` with only the dispositions read (lots and matches left empty): enough for
+    `gain_rows` and `gains_summary`, which look at nothing else, in a fraction of the time."""
+    return [LedgerState(household=h, dispositions=ledger_repo.load_dispositions(session, h))
+            for h in sorted({a.household for a in settings.accounts})]
+
+
 def lot_rows(states: Iterable[LedgerState], account: str | None, prices: PriceBook | None,
              as_of: date | None = None) -> list[dict[str, Any]]:
     """Open lots (of one account, or all), valued at the closes on or before `as_of` (default: the price

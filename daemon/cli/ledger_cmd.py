@@ -36,7 +36,8 @@ MONEY = ("quantity", "cost_basis", "wash_sale_adjustment", "price", "unrealized_
          "adjustment", "gain")
 
 
-def _states(settings: Settings) -> list[LedgerState]:
+def _states(settings: Settings, sales_only: bool = False) -> list[LedgerState]:
+    """Each household's ledger; `sales_only`: just its dispositions (review.sales_states), for gains."""
     from daemon import review
     from daemon.store import migrate
     from daemon.store.db import make_engine, transaction
@@ -45,6 +46,8 @@ def _states(settings: Settings) -> list[LedgerState]:
     engine = make_engine(settings.database_url)
     try:
         with transaction(engine) as session:
+            if sales_only:
+                return review.sales_states(session, settings)
             return review.ledger_states(session, settings)
     finally:
         engine.dispose()
@@ -217,7 +220,7 @@ def gains_cmd(
     if summary:
         _summary(settings, year, account, fmt)
         return
-    gain_rows = review.gain_rows(_states(settings), year, account)
+    gain_rows = review.gain_rows(_states(settings, sales_only=True), year, account)
     if fmt is GainsFormat.F8949:
         from daemon import bookkeeping
 
@@ -240,7 +243,7 @@ def _summary(settings: Settings, year: int | None, account: str | None, fmt: Gai
     """One row per return and year: each year's carry-forward chained from the years before it."""
     from daemon import review, tax_returns
 
-    rows = review.gains_summary(_states(settings), settings, year, account)
+    rows = review.gains_summary(_states(settings, sales_only=True), settings, year, account)
     if fmt is GainsFormat.JSON:
         print_json(rows)
     elif fmt is GainsFormat.CSV:

@@ -34,6 +34,7 @@ from daemon.ledger.types import (
     Trade,
     WashMatch,
 )
+from daemon.store import bulk
 from daemon.store.models import (
     AccountRow,
     CorporateActionRow,
@@ -53,15 +54,10 @@ STATES = cast(sa.Table, LedgerStateRow.__table__)
 TRADES = cast(sa.Table, TradeRow.__table__)
 ACTIONS = cast(sa.Table, CorporateActionRow.__table__)
 
-# Rows per executemany: bounds memory for huge households without costing round trips.
-_CHUNK = 5_000
-
-
 def _insert(session: Session, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
-    # The session's connection (same transaction) skips the ORM layer: these are plain rows.
-    connection = session.connection()
-    for start in range(0, len(rows), _CHUNK):
-        connection.execute(sa.insert(table), list(rows[start : start + _CHUNK]))
+    # The session's connection (same transaction), the driver's executemany (COPY on PostgreSQL) with the
+    # columns' own type processing: see daemon.store.bulk.
+    bulk.insert(session.connection(), table, rows)
 
 
 def _delete(session: Session, model: type[Any], household: str) -> None:
@@ -140,6 +136,14 @@ def load_ledger(session: Session, household: str) -> LedgerState:
         matches=tuple(_match(r) for r in matches.mappings()),
         next_seq=head.next_seq if head else 0,
     )
+
+
+def load_dispositions(session: Session, household: str) -> tuple[Disposition, ...]:
+    """The household's dispositions alone, in ledger order (`load_ledger(...).dispositions`): what gains
+    reports need, without reading every lot and wash match."""
+    rows = session.connection().execute(
+        sa.select(DISPOSITIONS).where(DispositionRow.household_id == household).order_by(DispositionRow.seq))
+    return tuple(_disposition(r) for r in rows.mappings())
 
 
 def _lot_row(household: str, lot: Lot) -> dict[str, Any]:
