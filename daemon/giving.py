@@ -4,6 +4,9 @@ engine (`daemon.engine.donation`) picks the lots.
 The lots a harvest would sell are never given: those of a harvest planned right now on the same ledger and
 prices (`daemon.harvest.build_input`, nothing recorded), and those named by sell orders of earlier runs that
 are still open at a broker.
+
+`--record` books the gift as transfers out (`transfer_out` trades naming each lot, source "donate"): the
+shares leave the ledger without a gain or loss, in one transaction with the rest of the import machinery.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from daemon.bookkeeping import ledger_accounts
 from daemon.config.models import Settings
 from daemon.engine import plan as engine_plan
 from daemon.engine.donation import Gift, Ranking, choose, planned_lots, rank
+from daemon.importers.csv_trades import ImportedTrade
 from daemon.ledger.types import LedgerState
 from daemon.prices import PriceBook, Quote
 from daemon.store import ledger_repo
@@ -84,3 +88,31 @@ def gift(session: Session, settings: Settings, prices: PriceBook, household: str
     found = ranking(session, settings, prices, household, as_of, account)
     return choose(household, amount, found, as_of, settings.tax, settings.giving,
                   rebuy_after(session, settings, household, as_of))
+
+
+RECORD_SOURCE = "donate"  # the trades `tlh donate --record` books
+
+
+def recorded_on(session: Session, household: str, day: date) -> list[str]:
+    """Trade ids of the gifts `tlh donate --record` already booked for the household on `day`."""
+    from daemon.store.models import TradeRow
+
+    return list(session.scalars(sa.select(TradeRow.trade_id).where(
+        TradeRow.household_id == household, TradeRow.source == RECORD_SOURCE, TradeRow.date == day)
+        .order_by(TradeRow.trade_id)))
+
+
+def gift_trades(gift: Gift) -> list[ImportedTrade]:
+    """The gift as transfers out of the ledger: one per lot, naming it (no gain or loss is realized)."""
+    import hashlib
+
+    from daemon.ledger.types import Side, Trade
+
+    out = []
+    for n, lot in enumerate(gift.lots, start=1):
+        key = f"{gift.household}|{gift.as_of}|{lot.account}|{lot.lot_id}|{lot.quantity.normalize():f}"
+        trade_id = "gift-" + hashlib.sha256(key.encode()).hexdigest()[:20]
+        trade = Trade(trade_id=trade_id, date=gift.as_of, account=lot.account, symbol=lot.symbol,
+                      side=Side.TRANSFER_OUT, quantity=lot.quantity, price=lot.price, lot_id=lot.lot_id)
+        out.append(ImportedTrade(trade, RECORD_SOURCE, key, n))
+    return out

@@ -14,9 +14,11 @@ from daemon.cli.main import context, fail
 from daemon.cli.render import Format, console, money, print_csv, print_json, print_table
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
     from sqlalchemy.orm import Session
 
     from daemon.config.models import Settings
+    from daemon.engine.donation import Gift
     from daemon.prices import PriceBook
 
 LOT_COLUMNS = ["account", "lot_id", "symbol", "acquired", "quantity", "price", "value", "cost_basis", "gain"]
@@ -52,17 +54,24 @@ def _households(settings: Settings, household: str | None) -> list[str]:
 
 
 @contextmanager
-def _session(settings: Settings) -> Iterator[Session]:
+def _engine(settings: Settings) -> Iterator[Engine]:
     from daemon.store import migrate
-    from daemon.store.db import make_engine, transaction
+    from daemon.store.db import make_engine
 
     migrate.upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
     try:
-        with transaction(engine) as session:
-            yield session
+        yield engine
     finally:
         engine.dispose()
+
+
+@contextmanager
+def _session(settings: Settings) -> Iterator[Session]:
+    from daemon.store.db import transaction
+
+    with _engine(settings) as engine, transaction(engine) as session:
+        yield session
 
 
 def donate_cmd(
@@ -72,12 +81,14 @@ def donate_cmd(
                                                                         "there are several).")] = None,
     account: Annotated[str | None, typer.Option("--account", help="Only lots of this taxable account.")] = None,
     as_of: dates.AsOfOption = None,
+    record: Annotated[bool, typer.Option("--record", help="The gift is made: book these lots as transfers out "
+                                                          "of the ledger on the --as-of day.")] = False,
     fmt: Annotated[Format, typer.Option("--format")] = Format.TABLE,
 ) -> None:
     """The long-term lots to give to a charity or donor-advised fund for about AMOUNT, largest gain per dollar
     first, across the household's taxable accounts: the deduction (market value) and the capital-gains tax
-    the gift avoids. Never a lot the harvest would sell."""
-    from daemon.giving import gift
+    the gift avoids. Never a lot the harvest would sell. With --record, the ledger books the gift."""
+    from daemon.giving import gift, recorded_on
 
     settings = context(ctx).settings
     value = _amount(amount)
@@ -99,9 +110,15 @@ def donate_cmd(
              if households else "no accounts configured")
     prices = _prices(settings)
     day = dates.as_of(settings, as_of, prices)
-    with _session(settings) as session:
-        result = gift(session, settings, prices, households[0], value, day, account)
-    d = result.to_dict()
+    with _engine(settings) as engine:
+        from daemon.store.db import transaction
+
+        with transaction(engine) as session:
+            result = gift(session, settings, prices, households[0], value, day, account)
+            already = recorded_on(session, households[0], day) if record else []
+        d = result.to_dict()
+        if record:
+            d["recorded"] = _record(engine, settings, result, already)
     if fmt is Format.JSON:
         print_json(d)
         return
@@ -116,6 +133,30 @@ def donate_cmd(
                f"state {_pct(tax.state_rate)})")
     for note in d["notes"]:
         _say(f"note: {note}")
+    if record:
+        _say(f"recorded: {len(d['recorded'])} transfer(s) out of the ledger on {day} "
+             f"({', '.join(d['recorded'])}): the shares given no longer count as held")
+
+
+def _record(engine: Engine, settings: Settings, result: Gift, already: list[str]) -> list[str]:
+    """Book the gift; the ids of the transfers out. Refuses a second recorded gift on the same day (a rerun
+    would pick the next-best lots, the first ones being gone)."""
+    from daemon.bookkeeping import book
+    from daemon.giving import gift_trades
+    from daemon.importers.csv_trades import TradeImportError
+
+    if already:
+        fail(f"a gift of {result.household} on {result.as_of} is already recorded ({len(already)} transfer(s) out: "
+             f"{', '.join(already)}); nothing was recorded. Record another gift that day with tlh import "
+             f"(side transfer_out)")
+    trades = gift_trades(result)
+    if not trades:
+        fail("no lot to give: nothing was recorded")
+    try:
+        book(engine, settings, trades, "tlh donate --record")
+    except TradeImportError as exc:
+        fail(f"{exc}; nothing was recorded")
+    return [t.trade.trade_id for t in trades]
 
 
 def _print_lots(title: str, d: dict[str, Any]) -> None:

@@ -232,3 +232,29 @@ def test_donate_says_when_a_loss_sale_blocks_buying_back(cfg: Path, tmp_path: Pa
     until = json.loads(tlh(cfg, "restrictions", "--as-of", "2024-05-29", "--format", "json"))[0]["until"]
     d = json.loads(tlh(cfg, "donate", "6000", "--format", "json"))
     assert any("wash-sale window" in n and f"VTI from {until}" in n for n in d["notes"])
+
+
+def test_record_books_the_gift_as_transfers_out(cfg: Path) -> None:
+    before = {row["lot_id"]: row for row in json.loads(tlh(cfg, "lots", "--format", "json"))}
+    d = json.loads(tlh(cfg, "donate", "6000", "--record", "--format", "json"))
+    assert [(x["lot_id"], x["quantity"]) for x in d["lots"]] == [("vti-low", "20"), ("vti-mid", "4")]
+    assert len(d["recorded"]) == 2 and all(t.startswith("gift-") for t in d["recorded"])
+    after = {row["lot_id"]: row for row in json.loads(tlh(cfg, "lots", "--format", "json"))}
+    assert "vti-low" in before and "vti-low" not in after  # all 20 shares given
+    assert Decimal(after["vti-mid"]["quantity"]) == 6 and Decimal(after["vti-mid"]["cost_basis"]) == 1200
+    assert after["vnq"] == before["vnq"] and after["vti-ira"] == before["vti-ira"]
+    # a gift is no sale: nothing realized
+    assert json.loads(tlh(cfg, "gains", "--format", "json")) == []
+    # the next-best lots now: the rest of vti-mid, then VNQ
+    again = json.loads(tlh(cfg, "donate", "2000", "--format", "json"))
+    assert [x["lot_id"] for x in again["lots"]] == ["vti-mid", "vnq"]
+    # a second --record the same day is refused and books nothing
+    assert "already recorded (2 transfer(s) out" in tlh(cfg, "donate", "2000", "--record", code=2)
+    assert {row["lot_id"] for row in json.loads(tlh(cfg, "lots", "--format", "json"))} == set(after)
+
+
+def test_record_table_and_nothing_to_give(cfg: Path) -> None:
+    out = " ".join(tlh(cfg, "donate", "1000", "--record", "--as-of", "2024-05-28").split())
+    assert "recorded: 1 transfer(s) out of the ledger on 2024-05-28" in out
+    assert "no lot to give: nothing was recorded" in tlh(cfg, "donate", "1", "--record", "--as-of", "2024-05-29",
+                                                        code=2)
