@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import enum
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from daemon.importers.csv_trades import ImportedTrade, TradeImportError
+if TYPE_CHECKING:
+    from daemon.importers.csv_trades import ImportedTrade, TradeImportError
 
 
 class ImportFormat(enum.StrEnum):
@@ -25,6 +27,15 @@ _BY_SUFFIX = {".csv": ImportFormat.CSV, ".json": ImportFormat.ALPACA, ".xml": Im
 def format_for(path: Path) -> ImportFormat | None:
     """The format a file's extension implies (.csv, .json, .xml), or None."""
     return _BY_SUFFIX.get(path.suffix.lower())
+
+
+def __getattr__(name: str) -> Any:
+    # Loaded on first use: `tlh --help` needs ImportFormat only, and csv_trades loads the whole ledger.
+    if name in ("ImportedTrade", "TradeImportError"):
+        from daemon.importers import csv_trades
+
+        return getattr(csv_trades, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = ["ImportFormat", "ImportedTrade", "TradeImportError", "format_for"]
