@@ -55,6 +55,7 @@ SUMMARY_COLUMNS = [("taxpayer", "Taxpayer (return)"), ("year", "Year"), ("short_
 MAX_LIMIT = 10_000
 WARM_SECONDS = 60
 ORDERS_SHOWN = 200
+OVERVIEW_ROWS = 25  # of a list on the overview; the rest on its own page and in /api/overview
 
 
 class BadRequest(Exception):
@@ -250,8 +251,10 @@ class Dashboard:
         return {"year": year, "today": day, "report": report,
                 "status": self.store.status(day, version),
                 "restrictions": sorted(restrictions, key=lambda r: (r["until"], r["household"], r["symbol"])),
-                "swap_backs": self.store.swap_backs(day, states),
-                "turning_long_term": self.store.turning_long_term(day, states)}
+                "swap_backs": self.store.cached(("swap_backs", day), lambda: self.store.swap_backs(day, states),
+                                                version),
+                "turning_long_term": self.store.cached(("turning", day),
+                                                       lambda: self.store.turning_long_term(day, states), version)}
 
     def overview(self, request: Request) -> Response:
         year = self._year(request.query_params, default=True)
@@ -266,7 +269,7 @@ class Dashboard:
                 Markup(chart.svg(points, year, d["today"], width=380, height=260)))
         done = _choice(request.query_params, "done", {"paused", "resumed"})
         return self.page(request, "overview.html", title="Overview", charts=charts, turning=d["turning_long_term"],
-                         done=done, **{k: v for k, v in d.items() if k != "turning_long_term"})
+                         limit=OVERVIEW_ROWS, done=done, **{k: v for k, v in d.items() if k != "turning_long_term"})
 
     def runs_page(self, request: Request) -> Response:
         limit = _int(request.query_params, "limit", 1, MAX_LIMIT) or 100

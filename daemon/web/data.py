@@ -93,7 +93,8 @@ class Store:
             row = session.execute(self._fingerprint).one()
         return (*row, mtime)
 
-    def _cached(self, key: Any, compute: Callable[[], Any], version: tuple[Any, ...] | None = None) -> Any:
+    def cached(self, key: Any, compute: Callable[[], Any], version: tuple[Any, ...] | None = None) -> Any:
+        """`compute()`, or what it gave last time for `key` if the store is still as it was then."""
         version = self.fingerprint() if version is None else version
         with self._lock:
             hit = self._cache.get(key)
@@ -129,7 +130,7 @@ class Store:
             with transaction(self.engine) as session:
                 return review.ledger_states(session, self.settings)
 
-        return self._cached("states", load, version)  # type: ignore[no-any-return]
+        return self.cached("states", load, version)  # type: ignore[no-any-return]
 
     def today(self) -> date:
         """The commands' one today (`daemon.cli.dates`): the exchange's date, or the price file's last day."""
@@ -146,7 +147,7 @@ class Store:
         version = self.fingerprint() if version is None else version
 
         def figures(session: Any) -> Any:
-            return self._cached(("status", today),
+            return self.cached(("status", today),
                                 lambda: harvested_by_household(session, self.settings, today.year, today), version)
 
         return status(self.engine, self.settings, today, figures=figures)
@@ -154,7 +155,7 @@ class Store:
     # -- pages -------------------------------------------------------------------------------------------------
     def report(self, year: int, today: date, version: tuple[Any, ...] | None = None) -> dict[str, Any]:
         """`tlh report --format json` for `year`."""
-        return self._cached(("report", year, today),  # type: ignore[no-any-return]
+        return self.cached(("report", year, today),  # type: ignore[no-any-return]
                             lambda: report_dict(build_report(self.engine, self.settings, year, today)), version)
 
     def runs(self, limit: int | None = 50) -> list[dict[str, Any]]:
