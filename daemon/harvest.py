@@ -32,7 +32,7 @@ from daemon.engine.types import (
     Restriction,
 )
 from daemon.prices import PriceBook, Quote
-from daemon.service import pause
+from daemon.service import claims, pause
 from daemon.store import ledger_repo
 from daemon.store.models import AccountRow, Alert, HarvestRun
 from daemon.store.models import Restriction as RestrictionRow
@@ -114,6 +114,16 @@ def build_input(session: Session, settings: Settings, prices: PriceBook, as_of: 
                        restrictions=active_restrictions(session, as_of), mode=mode, direct_indexes=directs)
 
 
+def tradable(session: Session, settings: Settings, as_of: date, facts: Mapping[str, AccountFacts],
+             unavailable: Mapping[str, str]) -> list[str]:
+    """The taxable accounts this run may trade: read from the broker, in sync, not paused."""
+    in_sync = dict(session.execute(sa.select(AccountRow.id, AccountRow.in_sync)).all())
+    ids = [a.id for a in settings.accounts if a.type.taxable and a.id in facts and a.id not in unavailable
+           and in_sync.get(a.id, True)]
+    stopped = pause.for_accounts(session, ids, as_of)
+    return [a for a in ids if a not in stopped]
+
+
 def plan_and_record(session: Session, settings: Settings, prices: PriceBook, as_of: date, mode: str,
                     facts: Mapping[str, AccountFacts], unavailable: Mapping[str, str] | None = None,
                     harvested_by: Mapping[str, str] | None = None, run_id: str | None = None) -> HarvestPlan:
@@ -121,6 +131,9 @@ def plan_and_record(session: Session, settings: Settings, prices: PriceBook, as_
     here: a plan sells nothing."""
     started = datetime.now(UTC)
     run_id = run_id or new_run_id(as_of)
+    if mode != "dry-run":
+        accounts = tradable(session, settings, as_of, facts, unavailable or {})
+        harvested_by = {**claims.claim(session, accounts, as_of, mode, run_id), **(harvested_by or {})}
     inp = build_input(session, settings, prices, as_of, run_id, mode, facts, unavailable, harvested_by)
     result = engine_plan(inp)
     note = why_empty(inp, result)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from daemon.config.models import Settings
     from daemon.engine.types import HarvestPlan
     from daemon.prices import PriceBook
+    from daemon.service.cycle import CycleResult
     from daemon.service.execute import PairOutcome
     from daemon.service.orders import Policy
 
@@ -112,6 +114,7 @@ def harvest_cmd(
     exchange's current trading date)."""
     from brokers.factory import make_brokers
     from brokers.protocol import BrokerError
+    from daemon.service import lease
     from daemon.service.cycle import ModeMismatch, run_cycle
     from daemon.service.market import book_from_brokers
     from daemon.store import migrate
@@ -132,7 +135,11 @@ def harvest_cmd(
             brokers = make_brokers(settings, engine, None, day)
             prices = book_from_brokers(brokers, _symbols_held(engine, settings), settings, day)
         try:
-            result = run_cycle(engine, settings, brokers, prices, day, mode, policy_for(settings))
+            # Trading takes the harvester lease: never alongside a running `tlh run` or another harvest.
+            holding = (lease.held(engine, settings.schedule.heartbeat_seconds, settings.schedule.lease_seconds)
+                       if mode != "dry-run" else nullcontext())
+            with holding:
+                result = run_cycle(engine, settings, brokers, prices, day, mode, policy_for(settings))
         finally:
             for broker in brokers.values():
                 broker.close()
@@ -140,22 +147,50 @@ def harvest_cmd(
     except ModeMismatch as exc:
         fail(str(exc))
         return
+    except lease.Busy as exc:
+        fail(str(exc), code=1)
+        return
     except BrokerError as exc:
-        fail(f"broker: {exc}")
+        _error_alert(engine, f"tlh harvest failed: broker: {exc}")
+        fail(f"broker: {exc}", code=1)
         return
     finally:
         engine.dispose()
     out = result.plan.to_dict()
+    for account, run in sorted(result.already_harvested.items()):
+        typer.echo(f"{account}: already harvested on {result.plan.as_of} by run {run}; not traded again today",
+                   err=True)
     if fmt is Format.JSON:
         out["executions"] = [{"pair_id": o.pair_id, "note": o.note,
                               "sell": _order(o.sell), "buy": _order(o.buy)} for o in result.outcomes]
         print_json(out)
+        _exit_on_outage(result)
         return
     if fmt is Format.CSV:
         print_csv(decision_rows(out), DECISION_COLUMNS)
+        _exit_on_outage(result)
         return
     show_plan(result.plan)
     show_executions(result.outcomes)
+    _exit_on_outage(result)
+
+
+def _exit_on_outage(result: CycleResult) -> None:
+    """A broker that could not be read is an error (its alert is stored), and a non-zero exit."""
+    outage = result.broker_outage()
+    if outage is not None:
+        fail(outage, code=1)
+
+
+def _error_alert(engine: Any, message: str) -> None:
+    from daemon.alerts import raise_alert
+    from daemon.store.db import transaction
+
+    try:
+        with transaction(engine) as session:
+            raise_alert(session, "error", "error", message, data={"job": "harvest"})
+    except Exception:  # noqa: BLE001 - the database is away too: the exit code and message still say it
+        pass
 
 
 def _symbols_held(engine: Any, settings: Settings) -> set[str]:

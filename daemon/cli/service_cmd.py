@@ -80,7 +80,11 @@ def run(
     try:
         service = Service(settings, clock, stop)
         if once:
-            _log().info("run.complete", mode=settings.mode, **outcome_summary(service.once()))
+            result = service.once()
+            _log().info("run.complete", mode=settings.mode, **outcome_summary(result))
+            outage = result.broker_outage()
+            if outage is not None:  # its error alerts are stored (and delivered): say it, exit non-zero
+                fail(outage, code=1)
         else:
             service.serve()
     except LeaseBusy as exc:

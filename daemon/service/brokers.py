@@ -17,22 +17,31 @@ from daemon.prices import PriceBook
 log = structlog.get_logger(__name__)
 
 
-def facts_from(brokers: dict[str, Broker], settings: Settings) -> dict[str, AccountFacts]:
-    """Cash and capabilities per account; an account whose broker cannot be asked is left out (the engine
-    then sees no cash for it, and says so in the plan's alerts)."""
+def facts_from(brokers: dict[str, Broker], settings: Settings,
+               errors: dict[str, str] | None = None) -> dict[str, AccountFacts]:
+    """Cash and capabilities per account; an account whose broker cannot be asked is left out, and why goes
+    into `errors` (the engine does not trade an account without facts: its cash is unknown)."""
     facts: dict[str, AccountFacts] = {}
+    errors = errors if errors is not None else {}
     for account in settings.accounts:
         broker = brokers.get(account.broker)
         if broker is None:
+            errors.setdefault(account.id, f"no {account.broker} broker set up")
             continue
         caps = Capabilities(fractional_shares=broker.capabilities.fractional,
                             specific_lot_sells=broker.capabilities.specific_lots)
         try:
             snapshot = broker.account(account.id)
-        except BrokerError as exc:
-            log.warning("broker.account_unavailable", account=account.id, broker=account.broker, error=str(exc))
+            cash = snapshot.cash
+            if not cash.is_finite():
+                raise BrokerError(f"cash {cash} is not a number")
+        except Exception as exc:  # noqa: BLE001 - a truncated answer, a bad number: the cash is unknown
+            error = str(exc) if isinstance(exc, BrokerError) else f"{type(exc).__name__}: {exc}"
+            log.warning("broker.account_unavailable", account=account.id, broker=account.broker, error=error)
+            earlier = errors.get(account.id)
+            errors[account.id] = (f"{earlier}; " if earlier else "") + f"cash not read: {error}"
             continue
-        facts[account.id] = AccountFacts(cash=snapshot.cash, capabilities=caps)
+        facts[account.id] = AccountFacts(cash=cash, capabilities=caps)
     return facts
 
 

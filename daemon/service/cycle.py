@@ -17,7 +17,7 @@ from daemon.prices import PriceBook
 from daemon.service.brokers import facts_from
 from daemon.service.execute import PairOutcome, execute, resume
 from daemon.service.orders import Policy
-from daemon.service.sync import SyncReport, sync
+from daemon.service.sync import SyncReport, mark_unavailable, sync
 from daemon.store.db import transaction
 
 log = structlog.get_logger(__name__)
@@ -44,6 +44,19 @@ class CycleResult:
     sync: SyncReport
     resumed: int = 0
     outcomes: list[PairOutcome] = field(default_factory=list)
+    unavailable: dict[str, str] = field(default_factory=dict)  # accounts not read in this run, and why
+
+    @property
+    def already_harvested(self) -> dict[str, str]:
+        """Accounts an earlier run traded today (account -> that run's id)."""
+        return {s.account: s.detail.rsplit(" ", 1)[-1] for s in self.plan.skipped
+                if s.reason.value == "already_harvested"}
+
+    def broker_outage(self) -> str | None:
+        """What to say (and exit non-zero for) when a broker could not be read for some account."""
+        if not self.unavailable:
+            return None
+        return "broker unavailable, not traded: " + "; ".join(f"{a}: {e}" for a, e in sorted(self.unavailable.items()))
 
 
 def run_cycle(engine: Engine, settings: Settings, brokers: Mapping[str, Broker], prices: PriceBook, as_of: date,
@@ -52,11 +65,20 @@ def run_cycle(engine: Engine, settings: Settings, brokers: Mapping[str, Broker],
     if trading:
         check_mode(settings, brokers)
     resumed = resume(engine, settings, brokers, policy, as_of) if trading else 0
-    report = sync(engine, settings, brokers)
-    facts = facts_from(dict(brokers), settings)
+    run_id = harvest.new_run_id(as_of)
+    report = sync(engine, settings, brokers, run_id)
+    # Fail closed: an account is traded only when, in this run, its fills and positions were read and
+    # reconciled (sync) and its cash was read (facts); any failure keeps it out of the plan, loudly.
+    unavailable = dict(report.errors)
+    cash_errors: dict[str, str] = {}
+    facts = facts_from(dict(brokers), settings, cash_errors)
+    mark_unavailable(engine, settings, {a: e for a, e in cash_errors.items() if a not in unavailable}, run_id)
+    for account, error in cash_errors.items():
+        unavailable[account] = f"{unavailable[account]}; {error}" if account in unavailable else error
     with transaction(engine) as session:
-        plan = harvest.plan_and_record(session, settings, prices, as_of, mode, facts)
+        plan = harvest.plan_and_record(session, settings, prices, as_of, mode, facts, unavailable, run_id=run_id)
     outcomes = execute(engine, settings, plan.run_id, brokers, policy) if trading and plan.pairs else []
     log.info("cycle.done", run_id=plan.run_id, mode=mode, pairs=len(plan.pairs), resumed=resumed,
-             filled=sum(1 for o in outcomes if o.buy is not None and o.buy.filled_quantity > 0))
-    return CycleResult(plan=plan, sync=report, resumed=resumed, outcomes=outcomes)
+             filled=sum(1 for o in outcomes if o.buy is not None and o.buy.filled_quantity > 0),
+             unavailable=sorted(unavailable))
+    return CycleResult(plan=plan, sync=report, resumed=resumed, outcomes=outcomes, unavailable=unavailable)

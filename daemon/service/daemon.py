@@ -220,10 +220,16 @@ class Service:
                 state = lease.current(self.engine)
                 raise LeaseBusy(f"another harvester holds the lease ({state.holder if state else '?'}); "
                                 f"not running a second one on this database")
-            with self.leading():
-                prices = price_file(self.settings)
-                as_of = (prices.last_day() if prices is not None else None) or self.today()
-                result = self.cycle(as_of)
+            try:
+                with self.leading():
+                    prices = price_file(self.settings)
+                    as_of = (prices.last_day() if prices is not None else None) or self.today()
+                    result = self.cycle(as_of)
+            except Exception as exc:  # a broker away: an error alert, delivered, and the caller exits non-zero
+                self._safe_alert("error", "error", f"run --once failed: {type(exc).__name__}: {exc}",
+                                 {"job": "once"})
+                self.deliver()
+                raise
             self.deliver()
             return result
         finally:

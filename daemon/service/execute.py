@@ -19,13 +19,22 @@ from typing import Any
 import sqlalchemy as sa
 import structlog
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 
 from brokers.protocol import Broker, BrokerError, OrderRequest, OrderSide, OrderState, TimeInForce
 from daemon.config.loader import identical_groups
 from daemon.config.models import Settings
 from daemon.ledger.restrictions import WINDOW_END
 from daemon.service import orders, pause
-from daemon.service.orders import ABANDONED, PENDING, SKIPPED, Policy, client_order_id, fault_point
+from daemon.service.orders import (
+    ABANDONED,
+    PENDING,
+    SKIPPED,
+    SUBMITTING,
+    Policy,
+    client_order_id,
+    fault_point,
+)
 from daemon.service.sync import SyncReport, pull_fills
 from daemon.store.db import transaction
 from daemon.store.models import Alert, HarvestRun, OrderIntent
@@ -77,16 +86,23 @@ def _alert(engine: Engine, run_id: str, kind: str, severity: str, message: str, 
 
 
 def save_intents(engine: Engine, pairs: list[PairOrder]) -> None:
+    """Persist both legs of every pair before anything is sent; an intent another process saved first (two
+    runs executing one plan) is left as it is."""
     now = datetime.now(UTC)
     with transaction(engine) as session:
         for p in pairs:
             for leg, symbol, qty, notional, lots in (("sell", p.sell_symbol, p.sell_quantity, None, list(p.lot_ids)),
                                                      ("buy", p.buy_symbol, None, p.buy_notional, None)):
-                if session.get(OrderIntent, p.cid(leg)) is None:
-                    session.add(OrderIntent(client_order_id=p.cid(leg), run_id=p.run_id, pair_id=p.pair_id, leg=leg,
-                                            account_id=p.account, symbol=symbol, side=leg, quantity=qty,
-                                            notional=notional, lots=lots, status=PENDING,
-                                            filled_quantity=Decimal(0), created_at=now, updated_at=now))
+                if session.get(OrderIntent, p.cid(leg)) is not None:
+                    continue
+                try:
+                    with session.begin_nested():
+                        session.add(OrderIntent(client_order_id=p.cid(leg), run_id=p.run_id, pair_id=p.pair_id,
+                                                leg=leg, account_id=p.account, symbol=symbol, side=leg, quantity=qty,
+                                                notional=notional, lots=lots, status=PENDING,
+                                                filled_quantity=Decimal(0), created_at=now, updated_at=now))
+                except IntegrityError:
+                    log.info("order.intent_exists", client_order_id=p.cid(leg))
 
 
 def record_restrictions(engine: Engine, settings: Settings, p: PairOrder) -> None:
@@ -139,9 +155,20 @@ def run_pair(engine: Engine, settings: Settings, p: PairOrder, brokers: Mapping[
     lots = p.lot_ids if broker.capabilities.specific_lots else ()
     request = OrderRequest(p.cid("sell"), p.account, p.sell_symbol, OrderSide.SELL, quantity=p.sell_quantity,
                            time_in_force=TimeInForce.DAY, lot_ids=lots)
-    sell = orders.submit_once(engine, broker, request, policy)
+    if not orders.claim(engine, p.cid("sell")):
+        return PairOutcome(p.pair_id, None, None, "another run is carrying out this pair")
+    sell = _send(engine, broker, request, policy)
     fault_point(policy, "after_sell_submit")
     return finish_pair(engine, settings, p, brokers, policy, sell)
+
+
+def _send(engine: Engine, broker: Broker, request: OrderRequest, policy: Policy) -> OrderState:
+    """Submit a claimed intent; without an answer from the broker it is pending again (for resume)."""
+    try:
+        return orders.submit_once(engine, broker, request, policy)
+    except BaseException:
+        orders.unclaim(engine, request.client_order_id)
+        raise
 
 
 def finish_pair(engine: Engine, settings: Settings, p: PairOrder, brokers: Mapping[str, Broker], policy: Policy,
@@ -158,12 +185,18 @@ def finish_pair(engine: Engine, settings: Settings, p: PairOrder, brokers: Mappi
         return PairOutcome(p.pair_id, sell, None, "sell not filled")
     record_restrictions(engine, settings, p)
     pull_fills(engine, settings, brokers, SyncReport(), p.run_id)
-    cash = broker.account(p.account).cash
+    try:
+        cash = broker.account(p.account).cash
+    except Exception as exc:  # noqa: BLE001 - the sale happened: buy with what it raised, never leave it pending
+        cash = (sell.filled_quantity * (sell.filled_avg_price or Decimal(0))).quantize(Decimal("0.01"), ROUND_DOWN)
+        log.warning("order.cash_unread", pair=p.pair_id, account=p.account, error=str(exc), using=str(cash))
     request = buy_request(p, sell, broker, cash)
     if request is None:
         orders.update_intent(engine, p.cid("buy"), status=SKIPPED, error=f"nothing to buy with (cash {cash:.2f})")
         return PairOutcome(p.pair_id, sell, None, "no cash for the buy")
-    buy = orders.submit_once(engine, broker, request, policy)
+    if not orders.claim(engine, p.cid("buy")):
+        return PairOutcome(p.pair_id, sell, None, "another run is placing this buy")
+    buy = _send(engine, broker, request, policy)
     fault_point(policy, "after_buy_submit")
     buy = orders.wait_final(engine, broker, p.account, buy, policy)
     if buy.filled_quantity <= 0:
@@ -239,6 +272,9 @@ def resume(engine: Engine, settings: Settings, brokers: Mapping[str, Broker], po
             if leg == "buy":
                 pull_fills(engine, settings, brokers, SyncReport(), run_id)
             continue
+        if status == SUBMITTING:  # claimed, then the process died before the broker heard of it
+            orders.unclaim(engine, cid)
+            status = PENDING
         if leg == "sell" and status == PENDING and p is not None and as_of == today:
             log.info("order.resubmitting", client_order_id=cid)
             run_pair(engine, settings, p, brokers, policy)

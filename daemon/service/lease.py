@@ -16,7 +16,8 @@ import os
 import secrets
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -131,3 +132,27 @@ class Heartbeat:
         self._halt.set()
         if self._thread.is_alive():
             self._thread.join(timeout=self.every + 35)
+
+
+class Busy(Exception):
+    """Another harvester holds the lease: a second one does not run on this database."""
+
+
+@contextmanager
+def held(engine: Engine, heartbeat_seconds: float, lease_seconds: float,
+         name: str = HARVESTER) -> Iterator[Heartbeat]:
+    """Hold the lease for one step (`tlh harvest`), renewed by a heartbeat, released afterwards; Busy when
+    someone else (a running `tlh run`, another `tlh harvest`) holds it."""
+    holder, ttl = holder_id(), timedelta(seconds=lease_seconds)
+    if not acquire(engine, holder, wall_clock(), ttl, name):
+        state = current(engine, name)
+        who = f"{state.holder}, last heartbeat {state.heartbeat_at:%H:%M:%S} UTC" if state else "?"
+        raise Busy(f"another harvester holds the lease ({who}); not running a second one on this database")
+    heartbeat = Heartbeat(engine, holder, heartbeat_seconds, ttl, name=name)
+    heartbeat.start()
+    try:
+        yield heartbeat
+    finally:
+        heartbeat.stop()
+        if not heartbeat.lost.is_set():
+            release(engine, holder, wall_clock(), name)

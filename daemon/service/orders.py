@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import sqlalchemy as sa
 import structlog
 from sqlalchemy.engine import Engine
 
@@ -24,8 +25,10 @@ from daemon.store.models import Order, OrderIntent
 
 log = structlog.get_logger(__name__)
 
-# Intent states beyond the broker's own: not sent yet, given up, not needed.
+# Intent states beyond the broker's own: not sent yet, given up, not needed; and "submitting": claimed by
+# one process (compare-and-set from pending) before any network call, so two runs never send it twice.
 PENDING, ABANDONED, SKIPPED, SUBMITTED = "pending", "abandoned", "skipped", "submitted"
+SUBMITTING = "submitting"
 FINAL = {s.value for s in OrderStatus if s.final} | {ABANDONED, SKIPPED}
 
 
@@ -82,6 +85,29 @@ def update_intent(engine: Engine, cid: str, state: OrderState | None = None, *, 
         if error is not None:
             intent.error = error
         intent.updated_at = now
+
+
+def _compare_and_set(engine: Engine, cid: str, old: str, new: str) -> bool:
+    with engine.begin() as conn:
+        result = conn.execute(sa.update(OrderIntent).where(OrderIntent.client_order_id == cid,
+                                                           OrderIntent.status == old)
+                              .values(status=new, updated_at=datetime.now(UTC)))
+        return result.rowcount == 1
+
+
+def claim(engine: Engine, cid: str) -> bool:
+    """Take the intent for sending (pending -> submitting), atomically on SQLite and PostgreSQL: True for
+    exactly one caller; anyone else must not send it (another run is, or did)."""
+    won = _compare_and_set(engine, cid, PENDING, SUBMITTING)
+    if not won:
+        log.info("order.claimed_elsewhere", client_order_id=cid)
+    return won
+
+
+def unclaim(engine: Engine, cid: str) -> None:
+    """The claimed intent did not get a state from the broker (refused, or retries exhausted): pending
+    again, as before the claim, so resume settles it with the broker."""
+    _compare_and_set(engine, cid, SUBMITTING, PENDING)
 
 
 def lookup(broker: Broker, account: str, cid: str, policy: Policy) -> OrderState | None:

@@ -192,8 +192,9 @@ def reconcile(engine: Engine, settings: Settings, brokers: Mapping[str, Broker],
             continue
         try:
             held = {p.symbol: p.quantity for p in broker.positions(account.id)}
-        except BrokerError as exc:
-            report.errors[account.id] = str(exc)
+        except Exception as exc:  # noqa: BLE001 - whatever went wrong, the positions are unknown: fail closed
+            earlier = report.errors.get(account.id)
+            report.errors[account.id] = (f"{earlier}; " if earlier else "") + f"positions not read: {_describe(exc)}"
             continue
         with transaction(engine) as session:
             state = ledger_repo.load_ledger(session, account.household)
@@ -220,15 +221,42 @@ def reconcile(engine: Engine, settings: Settings, brokers: Mapping[str, Broker],
                 log.info("reconcile.back_in_sync", account=account.id)
 
 
+def _describe(exc: Exception) -> str:
+    return str(exc) if isinstance(exc, BrokerError) else f"{type(exc).__name__}: {exc}"
+
+
+def mark_unavailable(engine: Engine, settings: Settings, errors: Mapping[str, str], run_id: str | None = None) -> None:
+    """Fail closed: an account whose positions, fills or cash could not be read in this run is marked out of
+    sync (so nothing trades it until a later sync reads and agrees) with an error alert saying why."""
+    if not errors:
+        return
+    with transaction(engine) as session:
+        for account_id, error in sorted(errors.items()):
+            account = settings.account(account_id)
+            row = session.get(AccountRow, account_id)
+            if row is not None:
+                row.in_sync, row.sync_detail = False, f"broker unavailable: {error}"
+            broker = account.broker if account is not None else "its broker"
+            _alert(session, "broker_unavailable", "error",
+                   f"{account_id}: {broker} could not be read ({error}); the account is not traded until a "
+                   f"sync reads its positions, fills and cash again",
+                   account_id, account.household if account is not None else None,
+                   {"broker": broker, "error": error}, run_id)
+
+
 def sync(engine: Engine, settings: Settings, brokers: Mapping[str, Broker], run_id: str | None = None,
          *, retry: bool = False) -> SyncReport:
     with transaction(engine) as session:
         ledger_repo.sync_accounts(session, settings)
     report = SyncReport()
+    for account in settings.accounts:
+        if account.broker not in brokers:
+            report.errors[account.id] = f"no {account.broker} broker set up"
     if retry:
         retry_quarantined(engine, settings, brokers, report, run_id)
     pull_fills(engine, settings, brokers, report, run_id)
     reconcile(engine, settings, brokers, report, run_id)
+    mark_unavailable(engine, settings, report.errors, run_id)
     log.info("sync.done", fills=sum(report.fills.values()), mismatches=len(report.mismatches),
              errors=len(report.errors))
     return report

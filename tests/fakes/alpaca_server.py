@@ -4,7 +4,9 @@ One state per API key pair (authenticated by the APCA-API-KEY-ID / APCA-API-SECR
 paper account: cash, positions, orders, FILL activities (see alpaca_state). Market orders fill at the
 price set with `set_price`: at once (`fill_mode="immediate"`), when the test calls `fill()` ("manual",
 for partial fills and fill waits), or never ("reject": the order comes back rejected). Faults:
-`fail_next`, `delay_next`. Every request is recorded in `requests` (never the secret).
+`fail_next`, `delay_next`, and switches that stay on: `positions_fault`, `account_fault` (truncated JSON),
+`outage` (an HTTP status on every call, or connection refused), `late_fills` (cancels fail, orders fill when
+the test says), `absurd_fill_price`. Every request is recorded in `requests` (never the secret).
 
     with FakeAlpaca() as fake:
         fake.add_account("KEY", "SECRET", cash=Decimal(10_000))
@@ -72,6 +74,13 @@ class FakeAlpaca:
         self.requests: list[Request] = []
         self.lock = threading.RLock()
         self._faults: list[_Fault] = []
+        # Fault switches (issue 12), each until switched off: see `positions_fault` and the methods after it.
+        self._positions_status: int | None = None
+        self._account_fault: int | Literal["truncated"] | None = None
+        self._outage: int | None = None
+        self._cancel_fails = False
+        self._fill_prices: dict[str, Decimal] = {}
+        self._port: int | None = None
         self._inflight = 0
         self._trade_ids = itertools.count(1)
         self._server: _Server | None = None
@@ -83,7 +92,8 @@ class FakeAlpaca:
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def start(self) -> FakeAlpaca:
-        server = _Server(("127.0.0.1", 0), _Handler)  # loopback only, an ephemeral port
+        server = _Server(("127.0.0.1", self._port or 0), _Handler)  # loopback only, an ephemeral port
+        self._port = server.server_address[1]
         server.fake = self
         threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         self._server = server
@@ -142,7 +152,7 @@ class FakeAlpaca:
         with self.lock:
             account, found = self.order(order)
             assert found.status in OPEN, f"order {order} is {found.status}"
-            account.fill(found, qty, price or self.prices[found.symbol], self.time())
+            account.fill(found, qty, price or self.fill_price(found.symbol), self.time())
             return found
 
     def fail_next(self, prefix: str, status: int, count: int = 1, body: Any = None,
@@ -157,6 +167,45 @@ class FakeAlpaca:
         whose client timed out is still placed, as on a real broker)."""
         with self.lock:
             self._faults.append(_Fault(method, prefix, count, delay=seconds))
+
+    # -- fault switches: each stays on until switched off (None / False) ---------------------------------------
+    def positions_fault(self, status: int | None = 500) -> None:
+        """`GET /v2/positions` answers `status` (an Alpaca error object)."""
+        with self.lock:
+            self._positions_status = status
+
+    def account_fault(self, fault: int | Literal["truncated"] | None = "truncated") -> None:
+        """`GET /v2/account` answers truncated JSON (a 200 cut in the middle) or an error `status`."""
+        with self.lock:
+            self._account_fault = fault
+
+    def outage(self, fault: int | Literal["refused"] | None = 500) -> None:
+        """Every request answers `fault` (500, 401, ...), or "refused": nothing listens on the port any more
+        (connection refused) until `outage(None)` listens again on the same port."""
+        with self.lock:
+            self._outage = fault if isinstance(fault, int) else None
+        if fault == "refused":
+            self.stop()
+        elif fault is None and self._server is None:
+            self.start()
+
+    def late_fills(self, on: bool = True) -> None:
+        """Orders stay open (manual fills) and cancels fail with a 500: an order the daemon gave up on fills
+        later, when the test calls `fill()`."""
+        with self.lock:
+            self.fill_mode = "manual" if on else "immediate"
+            self._cancel_fails = on
+
+    def absurd_fill_price(self, symbol: str, price: Decimal | None) -> None:
+        """Fill `symbol`'s orders at `price` whatever its quote (None: at the quote again)."""
+        with self.lock:
+            if price is None:
+                self._fill_prices.pop(symbol, None)
+            else:
+                self._fill_prices[symbol] = price
+
+    def fill_price(self, symbol: str) -> Decimal:
+        return self._fill_prices.get(symbol, self.prices[symbol])
 
     def received(self, method: str, path: str) -> list[Request]:
         with self.lock:
@@ -192,6 +241,9 @@ class FakeAlpaca:
             if fail is not None:
                 return fail.status, fail.body if fail.body is not None else {
                     "code": fail.status * 100_000 + 10_000, "message": f"fake failure {fail.status}"}
+            switched = self._switched(method, path)
+            if switched is not None:
+                return switched
             with self.lock:
                 account = self.accounts.get(key_id or "")
                 if account is None or account.secret != secret:
@@ -205,6 +257,21 @@ class FakeAlpaca:
         finally:
             with self.lock:
                 self._inflight -= 1
+
+    def _switched(self, method: str, path: str) -> tuple[int, Any] | None:
+        with self.lock:
+            status = self._outage
+            if status is None and method == "GET" and path == "/v2/positions":
+                status = self._positions_status
+            if status is None and method == "GET" and path == "/v2/account":
+                if self._account_fault == "truncated":
+                    return 200, b'{"id": "3f0c2a52", "account_number": "PA1", "status": "ACTIVE", "cash": "12'
+                status = self._account_fault
+            if status is None and method == "DELETE" and path.startswith("/v2/orders/") and self._cancel_fails:
+                status = 500
+        if status is None:
+            return None
+        return status, {"code": status * 100_000 + 10_000, "message": f"fake failure {status}"}
 
     def _trading(self, method: str, path: str, q: dict[str, str], body: Any, account: FakeAccount) -> Any:
         route = (method, path)
@@ -224,7 +291,7 @@ class FakeAlpaca:
             if self.fill_mode == "reject":
                 order.status, order.failed_at = "rejected", self.time()
             elif self.fill_mode == "immediate":
-                account.fill(order, None, self.prices[order.symbol], self.time())
+                account.fill(order, None, self.fill_price(order.symbol), self.time())
             return order.json()
         if route == ("GET", "/v2/orders"):
             return account.orders_json(q)
@@ -262,7 +329,10 @@ class _Handler(BaseHTTPRequestHandler):
         status, payload = fake.handle(method, parts.path, dict(parse_qsl(parts.query)), raw,
                                       self.headers.get("APCA-API-KEY-ID"), self.headers.get("APCA-API-SECRET-KEY"))
         text = isinstance(payload, str)
-        data = b"" if payload is None else (payload if text else json.dumps(payload, default=str)).encode()
+        if isinstance(payload, bytes):  # sent as is: a truncated JSON answer
+            data = payload
+        else:
+            data = b"" if payload is None else (payload if text else json.dumps(payload, default=str)).encode()
         try:
             self.send_response(status)
             self.send_header("Content-Type", "text/html" if text else "application/json")
