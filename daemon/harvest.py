@@ -79,9 +79,10 @@ def active_restrictions(session: Session, as_of: date) -> tuple[Restriction, ...
 
 def build_input(session: Session, settings: Settings, prices: PriceBook, as_of: date, run_id: str, mode: str,
                 facts: Mapping[str, AccountFacts], unavailable: Mapping[str, str] | None = None,
-                harvested_by: Mapping[str, str] | None = None) -> EngineInput:
-    """`unavailable`: accounts the brokers could not be read for in this run (an account without `facts`
-    is one too: its cash is unknown); `harvested_by`: accounts an earlier run already traded today. Pauses
+                harvested_by: Mapping[str, str] | None = None, *, require_facts: bool = False) -> EngineInput:
+    """`unavailable`: accounts the brokers could not be read for in this run (with `require_facts`, as for a
+    run that trades, an account without `facts` is one too: its cash is unknown; without, as for a what-if
+    plan, its cash is taken as zero); `harvested_by`: accounts an earlier run already traded today. Pauses
     are read here, from the database, so a running daemon honours them at its next job."""
     accounts = ledger_accounts(settings)
     in_sync = dict(session.execute(sa.select(AccountRow.id, AccountRow.in_sync)).all())
@@ -91,7 +92,7 @@ def build_input(session: Session, settings: Settings, prices: PriceBook, as_of: 
     def why_unavailable(account: str) -> str | None:
         if account in unavailable:
             return unavailable[account]
-        return None if account in facts else "its cash was not read"
+        return None if account in facts or not require_facts else "its cash was not read"
 
     households = []
     for household in sorted({a.household for a in accounts.values()}):
@@ -134,7 +135,8 @@ def plan_and_record(session: Session, settings: Settings, prices: PriceBook, as_
     if mode != "dry-run":
         accounts = tradable(session, settings, as_of, facts, unavailable or {})
         harvested_by = {**claims.claim(session, accounts, as_of, mode, run_id), **(harvested_by or {})}
-    inp = build_input(session, settings, prices, as_of, run_id, mode, facts, unavailable, harvested_by)
+    inp = build_input(session, settings, prices, as_of, run_id, mode, facts, unavailable, harvested_by,
+                      require_facts=True)
     result = engine_plan(inp)
     note = why_empty(inp, result)
     if note is not None:

@@ -16,6 +16,7 @@ from alpaca.common.exceptions import APIError
 from pydantic import ValidationError
 
 from brokers.protocol import BrokerError, DuplicateOrder
+from daemon.config.urls import redact
 
 _DUPLICATE = "client_order_id must be unique"
 _MAX_TEXT = 300
@@ -34,7 +35,7 @@ class Guard:
     def scrub(self, text: str) -> str:
         for secret in self._secrets:
             text = text.replace(secret, "****")
-        return text
+        return redact(text)  # a query string or user info quoted by requests may hold a token
 
     def error(self, what: str, message: str, *, transient: bool = False, status: int | None = None,
               duplicate: bool = False) -> BrokerError:

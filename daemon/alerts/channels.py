@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from daemon import files
 from daemon.alerts.store import AlertRecord, rank
 from daemon.config.models import AlertsConfig
 from daemon.config.secrets import SecretError, read_secret
@@ -98,7 +99,7 @@ class JsonlChannel:
         self.path = Path(path)
 
     def send(self, alerts: Sequence[AlertRecord]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        files.create(self.path)  # private (0600 unless `file_mode` says otherwise)
         with self.path.open("a", encoding="utf-8") as fh:
             for alert in alerts:
                 fh.write(json.dumps(alert.to_dict(), default=str, separators=(",", ":")) + "\n")

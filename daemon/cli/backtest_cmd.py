@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from daemon import files
+
 if TYPE_CHECKING:
     from daemon.backtest import History, Portfolio, Result
 
@@ -173,7 +175,7 @@ def _write(data: dict[str, Any], fmt: Output, output: Path | None) -> None:
     if output is None:
         sys.stdout.write(text)
     else:
-        output.write_text(text, encoding="utf-8")
+        files.write_text(output, text)
 
 
 def register(app: typer.Typer) -> None:

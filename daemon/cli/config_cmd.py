@@ -42,6 +42,25 @@ def secrets_status(settings: Any) -> dict[str, str]:
     return out
 
 
+def _deeper_checks(settings: Any, path: Path) -> None:
+    """What loading does not check (it would slow every command): the exchange calendar exists, the price
+    file can be read. The same checks `tlh run` makes before starting."""
+    from daemon.config import ConfigError
+    from daemon.prices import PriceFileError
+    from daemon.service import scheduler
+    from daemon.service.jobs import price_file
+
+    problems = [p for p in scheduler.check_calendar(settings.schedule)]
+    try:
+        price_file(settings)
+    except PriceFileError as exc:
+        problems.append(("brokers.paper.prices", str(exc)))
+    except OSError as exc:
+        problems.append(("brokers.paper.prices", f"cannot read {settings.brokers.paper.prices}: {exc.strerror}"))
+    if problems:
+        raise ConfigError(path, problems)
+
+
 @app.command("check")
 def check(
     ctx: typer.Context,
@@ -56,11 +75,15 @@ def check(
     path = file or context(ctx).config_path
     try:
         settings = load_settings(path)
+        _deeper_checks(settings, path)
     except ConfigError as exc:
         fail(str(exc))
         return
     effective = settings.model_dump(mode="json")
     effective["secrets"] = secrets_status(settings)
+    effective["warnings"] = settings.warnings
+    for warning in settings.warnings:
+        typer.echo(f"warning: {path}: {warning}", err=True)
     if fmt is Format.JSON:
         print_json(effective)
         return

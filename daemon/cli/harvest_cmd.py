@@ -195,9 +195,9 @@ def _error_alert(engine: Any, message: str) -> None:
 
 def _symbols_held(engine: Any, settings: Settings) -> set[str]:
     from daemon.store import ledger_repo
-    from daemon.store.db import transaction
+    from daemon.store.db import reading
 
-    with transaction(engine) as session:
+    with reading(engine) as session:
         held = {lot.symbol for h in sorted({a.household for a in settings.accounts})
                 for lot in ledger_repo.load_ledger(session, h).open_lots}
     return held | {m for c in settings.asset_classes for m in c.members}
@@ -229,7 +229,7 @@ def restrictions_cmd(
     from daemon.config.loader import identical_groups
     from daemon.ledger import restrictions
     from daemon.store import ledger_repo, migrate
-    from daemon.store.db import make_engine, transaction
+    from daemon.store.db import make_engine, reading
     from daemon.store.models import Restriction
 
     settings = context(ctx).settings
@@ -239,7 +239,7 @@ def restrictions_cmd(
     identical = identical_groups(settings)
     rows: dict[tuple[str, str, date], dict[str, Any]] = {}
     try:
-        with transaction(engine) as session:
+        with reading(engine) as session:
             for r in session.scalars(sa.select(Restriction).where(Restriction.until > day,
                                                                   Restriction.sale_date <= day)):
                 rows[(r.household_id, r.symbol, r.until)] = {

@@ -34,6 +34,10 @@ class Context:
                 self._settings = load_settings(self.config_path)
             except ConfigError as exc:
                 fail(str(exc))
+            from daemon import files
+
+            assert self._settings is not None
+            files.use_mode(files.parse_mode(self._settings.file_mode))
         assert self._settings is not None
         return self._settings
 

@@ -92,13 +92,13 @@ def orders_cmd(
     """The order log: every intent and broker order, with pair, leg, ids, status, fills and errors."""
     from daemon import review
     from daemon.store import migrate
-    from daemon.store.db import make_engine, transaction
+    from daemon.store.db import make_engine, reading
 
     settings = context(ctx).settings
     migrate.upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
     try:
-        with transaction(engine) as session:
+        with reading(engine) as session:
             rows = review.order_rows(session, run)
     finally:
         engine.dispose()

@@ -158,8 +158,9 @@ def report_cmd(
     if output is None:
         typer.echo(text, nl=False)
         return
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(text, encoding="utf-8")
+    from daemon import files
+
+    files.write_text(output, text)  # private (0600 unless `file_mode` says otherwise)
     typer.echo(f"wrote {output}", err=True)
 
 

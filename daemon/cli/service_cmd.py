@@ -92,7 +92,9 @@ def run(
     except BrokerError as exc:  # --once: the cycle could not be carried out; intents stay safe for a retry
         fail(f"broker: {exc}", code=1)
     except OperationalError as exc:
-        fail(f"database does not answer: {type(exc.orig).__name__}: {exc.orig}", code=1)
+        from daemon.config.urls import redact
+
+        fail(f"database does not answer: {type(exc.orig).__name__}: {redact(str(exc.orig))}", code=1)
     finally:
         if dashboard is not None:
             dashboard.stop()

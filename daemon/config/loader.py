@@ -6,12 +6,16 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+import structlog
 from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from daemon.config import urls
 from daemon.config.models import AssetClass, IdenticalGroup, LocationClass, LocationConfig, Settings
 from daemon.ledger.types import IdenticalGroups, LotMethod
+
+log = structlog.get_logger(__name__)
 
 # The shipped substitute groups live in config/substitutes.toml; the package carries a link to them.
 SHIPPED_SUBSTITUTES = Path(__file__).with_name("substitutes.toml")
@@ -55,10 +59,21 @@ def _describe(error: Any) -> str:
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
+        data = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(path, [("", "file not found")]) from None
+    except IsADirectoryError:
+        raise ConfigError(path, [("", "is a directory, not a TOML file")]) from None
+    except OSError as exc:
+        raise ConfigError(path, [("", f"cannot read: {exc.strerror or exc}")]) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise ConfigError(path, [("", f"line {line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); TOML files "
+                                      f"are UTF-8: save it as UTF-8")]) from None
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(path, [("", f"not valid TOML: {exc}")]) from None
 
@@ -132,6 +147,15 @@ def _post_checks(settings: Settings) -> list[tuple[str, str]]:
     if password:
         problems.append(("database_url", "holds a password; secrets never live in the file: set "
                                          "TLH_DATABASE_PASSWORD or TLH_DATABASE_PASSWORD_FILE instead"))
+    else:
+        problems += [p for p in [urls.refuse("database_url", settings.database_url,
+                                             "TLH_DATABASE_PASSWORD or TLH_DATABASE_PASSWORD_FILE")] if p]
+    alpaca_keys = ("ALPACA_API_KEY and ALPACA_SECRET_KEY (or ALPACA_<credentials>_API_KEY / _SECRET_KEY, "
+                   "or their *_FILE variants)")
+    for key in ("base_url", "data_url"):
+        value = getattr(settings.brokers.alpaca, key)
+        if value:
+            problems += [p for p in [urls.refuse(f"brokers.alpaca.{key}", value, alpaca_keys)] if p]
     for i, account in enumerate(settings.accounts):
         if account.broker == "alpaca" and account.lot_method is not LotMethod.FIFO:
             problems.append((f"accounts[{i}].lot_method",
@@ -173,6 +197,14 @@ def load_settings(path: Path | str) -> Settings:
                 identical.append(IdenticalGroup(symbols=rest))
         own_classes = {c.name for c in classes}
         classes += [c for c in shipped_classes if c.name not in own_classes]
+        warnings = _regroup_warnings(settings.identical, shipped_identical, sub_path)
+    else:
+        warnings = []
+    problems = _identical_within_classes(settings.asset_classes, identical)
+    if problems:
+        raise ConfigError(path, problems)
+    for warning in warnings:
+        log.warning("config.warning", file=str(path), warning=warning)
 
     accounts = _direct_indexes(path, base, settings)
     brokers = settings.brokers
@@ -180,7 +212,7 @@ def load_settings(path: Path | str) -> Settings:
     ibkr = brokers.ibkr.model_copy(update={"flex_report": _resolve(base, brokers.ibkr.flex_report)})
     alerts = settings.alerts.model_copy(update={"jsonl_path": _resolve(base, settings.alerts.jsonl_path)})
     dashboard = settings.dashboard.model_copy(update={"backtests": _resolve(base, settings.dashboard.backtests)})
-    return settings.model_copy(update={
+    loaded = settings.model_copy(update={
         "database_url": _resolve_database_url(base, settings.database_url),
         "substitutes": str(sub_path) if sub_path else "",
         "identical": identical,
@@ -191,6 +223,47 @@ def load_settings(path: Path | str) -> Settings:
         "location": _location(base, settings.location),
         "dashboard": dashboard,
     })
+    loaded._warnings = warnings
+    return loaded
+
+
+def _regroup_warnings(own: list[IdenticalGroup], shipped: list[IdenticalGroup], source: Path) -> list[str]:
+    """A user [[identical]] group that takes some (not all) of a shipped group's funds splits that group: the
+    funds left behind stop being identical to the ones taken, and purchases between them stop washing."""
+    warnings = []
+    for i, group in enumerate(own):
+        for g in shipped:
+            taken = [s for s in g.symbols if s in group.symbols]
+            left = [s for s in g.symbols if s not in group.symbols]
+            if not taken or not left:
+                continue
+            warnings.append(
+                f"identical[{i}]: takes {', '.join(taken)} out of the shipped identical group "
+                f"[{', '.join(g.symbols)}] ({source.name}): {', '.join(taken)} is no longer treated as substantially "
+                f"identical to {', '.join(left)}, so buying one within 30 days of a loss on the other is no longer "
+                f"detected as a wash sale (a disallowed loss goes unreported); list all of "
+                f"{', '.join(g.symbols)} in your group to keep them identical")
+    return warnings
+
+
+def _identical_within_classes(classes: list[AssetClass], identical: list[IdenticalGroup]) -> list[tuple[str, str]]:
+    """An asset class lists one fund per index: two identical funds in it would make a replacement that washes
+    the loss it harvests."""
+    group_of = {s: g for g in identical for s in g.symbols}
+    problems = []
+    for i, c in enumerate(classes):
+        seen: dict[int, str] = {}
+        for symbol in c.members:
+            g = group_of.get(symbol)
+            if g is None:
+                continue
+            if id(g) in seen:
+                problems.append((f"asset_classes[{i}].members",
+                                 f"{seen[id(g)]} and {symbol} are identical (group [{', '.join(g.symbols)}]): "
+                                 f"one would replace the other and wash its loss; list one fund per index"))
+            else:
+                seen[id(g)] = symbol
+    return problems
 
 
 def _direct_indexes(path: Path, base: Path, settings: Settings) -> list[Any]:

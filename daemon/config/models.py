@@ -6,7 +6,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from daemon.ledger.types import AccountType, IdenticalMatch, LotMethod, ReplacementAlreadySold
 
@@ -18,6 +18,20 @@ def _fraction(v: Decimal) -> Decimal:
 
 
 Fraction = Annotated[Decimal, AfterValidator(_fraction)]
+
+
+def _symbols(raw: list[str]) -> list[str]:
+    """Upper-cased and stripped; two spellings of one symbol ("voo " and "VOO") are an error, not one."""
+    out: list[str] = []
+    for s in raw:
+        symbol = s.strip().upper()
+        if not symbol:
+            raise ValueError("empty symbol")
+        if symbol in out:
+            same = [r for r in raw if r.strip().upper() == symbol]
+            raise ValueError(f"{symbol} is listed twice ({', '.join(repr(r) for r in same)})")
+        out.append(symbol)
+    return out
 NonNegative = Annotated[Decimal, Field(ge=0)]
 
 
@@ -88,7 +102,7 @@ class IdenticalGroup(Strict):
     @field_validator("symbols")
     @classmethod
     def _upper(cls, v: list[str]) -> list[str]:
-        return [s.strip().upper() for s in v]
+        return _symbols(v)
 
 
 class AssetClass(Strict):
@@ -98,7 +112,7 @@ class AssetClass(Strict):
     @field_validator("members")
     @classmethod
     def _upper(cls, v: list[str]) -> list[str]:
-        return [s.strip().upper() for s in v]
+        return _symbols(v)
 
 
 class TaxConfig(Strict):
@@ -141,6 +155,9 @@ class HarvestConfig(Strict):
     max_turnover_pct: Fraction = Decimal("1")  # of an account's value, sold per run; 1 = no cap
     swap_back: bool = False
     swap_back_max_gain_usd: NonNegative = Decimal("0")
+    # A fill further than this from the quote the plan used is an error alert and pauses the account's
+    # harvesting until `tlh resume` (the fill is still booked: it happened).
+    max_fill_deviation_pct: Fraction = Decimal("0.10")
 
 
 class ScheduleConfig(Strict):
@@ -150,6 +167,24 @@ class ScheduleConfig(Strict):
     sync_minutes_after_open: Annotated[int, Field(ge=0, le=240)] = 30
     heartbeat_seconds: Annotated[int, Field(ge=1)] = 15
     lease_seconds: Annotated[int, Field(ge=5)] = 60
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo
+
+        try:
+            ZoneInfo(v)
+        except (KeyError, ValueError):
+            raise ValueError("unknown time zone (e.g. America/New_York)") from None
+        return v
+
+    @model_validator(mode="after")
+    def _heartbeat_within_lease(self) -> ScheduleConfig:
+        if self.heartbeat_seconds >= self.lease_seconds:
+            raise ValueError(f"heartbeat_seconds ({self.heartbeat_seconds}) must be less than lease_seconds "
+                             f"({self.lease_seconds}), or the lease expires between heartbeats")
+        return self
 
 
 class AlertsConfig(Strict):
@@ -264,9 +299,21 @@ class Settings(Strict):
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     brokers: BrokersConfig = Field(default_factory=BrokersConfig)
+    # Warnings found while loading (a user group that takes a symbol from a shipped group, ...).
+    _warnings: list[str] = PrivateAttr(default_factory=list)
+    # Mode of the files the daemon creates (SQLite database, alerts file, reports, exports): private by default.
+    file_mode: str = "0600"
     giving: GivingConfig = Field(default_factory=GivingConfig)
     location: LocationConfig = Field(default_factory=LocationConfig)
     dashboard: DashboardConfig = Field(default_factory=DashboardConfig)
+
+    @field_validator("file_mode")
+    @classmethod
+    def _file_mode(cls, v: str) -> str:
+        from daemon.files import parse_mode
+
+        parse_mode(v)
+        return v
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:
@@ -275,6 +322,17 @@ class Settings(Strict):
             if account.id in seen:
                 raise ValueError(f"accounts: duplicate account id {account.id!r}")
             seen.add(account.id)
+        codes: dict[str, str] = {}
+        for account in self.accounts:
+            if account.broker != "ibkr" or not account.broker_account:
+                continue
+            code = account.broker_account.strip().upper()
+            if code in codes:
+                other = self.account(codes[code])
+                raise ValueError(f"accounts: {account.id!r} (household {account.household}) and {codes[code]!r} "
+                                 f"(household {other.household if other else '?'}) name the same IB "
+                                 f"broker_account {account.broker_account!r}; one broker account is one account")
+            codes[code] = account.id
         owner: dict[str, int] = {}
         for i, group in enumerate(self.identical):
             for symbol in group.symbols:
@@ -282,6 +340,10 @@ class Settings(Strict):
                     raise ValueError(f"identical: {symbol} is in two identical groups")
                 owner[symbol] = i
         return self
+
+    @property
+    def warnings(self) -> list[str]:
+        return list(self._warnings)
 
     def account(self, account_id: str) -> AccountConfig | None:
         return next((a for a in self.accounts if a.id == account_id), None)

@@ -16,9 +16,10 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, time
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 
+from daemon.importers import numbers
 from daemon.ledger.types import ZERO, Side, Trade
 
 REQUIRED = ("date", "account", "symbol", "side", "quantity", "price")
@@ -48,19 +49,7 @@ _GROUPED = re.compile(r"^-?\$?\d{1,3}(,\d{3})+(\.\d*)?$")
 
 
 def _decimal(value: str, name: str) -> Decimal:
-    text = value.strip()
-    if "," in text:
-        if not _GROUPED.match(text):
-            raise ValueError(f"{name}: ambiguous number {value!r} (a decimal comma?); write it with a point, "
-                             "e.g. 1.5")
-        text = text.replace(",", "")
-    try:
-        d = Decimal(text.replace("$", ""))
-    except InvalidOperation:
-        raise ValueError(f"{name}: not a number: {value!r}") from None
-    if not d.is_finite():
-        raise ValueError(f"{name}: not a number: {value!r}")
-    return d
+    return numbers.number(value, name, limit=numbers.MAX_QUANTITY if name == "quantity" else numbers.MAX_AMOUNT)
 
 
 def _date(value: str, name: str) -> date:
@@ -91,7 +80,7 @@ def _row(raw: dict[str, str], line: int, accounts: Collection[str], seen: dict[s
     for name in REQUIRED:
         if not field(name):
             raise ValueError(f"{name}: missing")
-    day = _date(field("date"), "date")
+    day = numbers.not_future(_date(field("date"), "date"), "date")
     account = field("account")
     if account not in accounts:
         raise ValueError(f"account: unknown account {account!r} (not in the configuration)")

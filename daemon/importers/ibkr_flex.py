@@ -17,7 +17,7 @@ import xml.etree.ElementTree as et
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from xml.parsers import expat
@@ -25,7 +25,7 @@ from xml.parsers import expat
 from ib_async import FlexReport
 
 from daemon.bookkeeping import ImportedAction
-from daemon.importers import flex_actions
+from daemon.importers import flex_actions, numbers
 from daemon.importers.broker_activities import ImportReport
 from daemon.importers.csv_trades import ImportedTrade, TradeImportError
 from daemon.ledger.types import Side, Trade
@@ -69,13 +69,7 @@ def _decimal(row: Mapping[str, Any], name: str, *, required: bool = True) -> Dec
         if required:
             raise ValueError(f"{name}: missing")
         return None
-    try:
-        value = Decimal(raw.replace(",", ""))
-    except InvalidOperation:
-        raise ValueError(f"{name}: not a number: {raw!r}") from None
-    if not value.is_finite():
-        raise ValueError(f"{name}: not a number: {raw!r}")
-    return value
+    return numbers.number(raw, name, limit=numbers.MAX_QUANTITY if name == "quantity" else numbers.MAX_AMOUNT)
 
 
 def _time_of(stamp: str) -> time | None:
@@ -132,7 +126,7 @@ def _convert(row: Mapping[str, Any], where: _Where, accounts_by_code: Mapping[st
     raw_date = _text(row, "tradeDate")
     if not raw_date:
         raise ValueError("tradeDate: missing")
-    day = _date(raw_date)
+    day = numbers.not_future(_date(raw_date), "tradeDate")
     symbol = " ".join(_text(row, "symbol").upper().split()).replace(" ", ".")  # "BRK B" -> "BRK.B"
     if not symbol:
         raise ValueError("symbol: missing")

@@ -58,13 +58,16 @@ class PairOrder:
     buy_symbol: str
     buy_price: Decimal
     buy_notional: Decimal
+    sell_price: Decimal | None = None  # the quote the plan sold at (plans stored before it: None)
 
     @classmethod
     def from_plan(cls, run_id: str, as_of: date, plan: Mapping[str, Any]) -> list[PairOrder]:
         return [cls(run_id=run_id, as_of=as_of, pair_id=p["pair_id"], household=p["household"],
                     account=p["account"], sell_symbol=p["sell_symbol"], sell_quantity=Decimal(p["sell_quantity"]),
                     lot_ids=tuple(p["lots"]), buy_symbol=p["buy_symbol"], buy_price=Decimal(p["buy_price"]),
-                    buy_notional=Decimal(p["buy_notional"])) for p in plan.get("pairs", [])]
+                    buy_notional=Decimal(p["buy_notional"]),
+                    sell_price=Decimal(p["sell_price"]) if p.get("sell_price") else None)
+                for p in plan.get("pairs", [])]
 
     def cid(self, leg: str) -> str:
         return client_order_id(self.run_id, self.pair_id, leg)
@@ -162,6 +165,37 @@ def run_pair(engine: Engine, settings: Settings, p: PairOrder, brokers: Mapping[
     return finish_pair(engine, settings, p, brokers, policy, sell)
 
 
+def check_fill(engine: Engine, settings: Settings, p: PairOrder, leg: str, state: OrderState) -> bool:
+    """A fill further from the plan's quote than `max_fill_deviation_pct` is booked (it happened) but is an
+    error alert, and the account's harvesting pauses until someone looks (`tlh resume`). True when it was."""
+    quote = p.sell_price if leg == "sell" else p.buy_price
+    price = state.filled_avg_price
+    if quote is None or quote <= 0 or price is None or state.filled_quantity <= 0:
+        return False
+    deviation = abs(price / quote - 1)
+    limit = settings.harvest.max_fill_deviation_pct
+    if deviation <= limit:
+        return False
+    symbol = p.sell_symbol if leg == "sell" else p.buy_symbol
+    reason = (f"{leg} of {state.filled_quantity.normalize():f} {symbol} ({state.client_order_id}) filled at "
+              f"{price} against the plan's quote {quote}: {deviation * 100:.1f} % off, above "
+              f"max_fill_deviation_pct {limit * 100:.0f} %")
+    with transaction(engine) as session:
+        if not any(x.kind == pause.FILL_DEVIATION and x.run_id == p.run_id and state.client_order_id in x.reason
+                   for x in pause.unresolved(session)):
+            pause.pause(session, account=p.account, reason=reason, kind=pause.FILL_DEVIATION, by="daemon",
+                        run_id=p.run_id)
+            session.add(Alert(created_at=datetime.now(UTC), run_id=p.run_id, kind="fill_deviation",
+                              severity="error", household_id=p.household, account_id=p.account,
+                              message=f"{p.account}: {reason}; the fill is booked, and harvesting in {p.account} "
+                                      f"is paused until `tlh resume --account {p.account}`",
+                              data={"client_order_id": state.client_order_id, "quote": str(quote),
+                                    "fill_price": str(price), "deviation": f"{deviation:.6f}"}))
+    log.error("order.fill_deviation", account=p.account, client_order_id=state.client_order_id,
+              price=str(price), quote=str(quote))
+    return True
+
+
 def _send(engine: Engine, broker: Broker, request: OrderRequest, policy: Policy) -> OrderState:
     """Submit a claimed intent; without an answer from the broker it is pending again (for resume)."""
     try:
@@ -176,6 +210,7 @@ def finish_pair(engine: Engine, settings: Settings, p: PairOrder, brokers: Mappi
     broker = _broker(settings, brokers, p.account)
     sell = orders.wait_final(engine, broker, p.account, sell, policy)
     fault_point(policy, "after_sell_fill")
+    check_fill(engine, settings, p, "sell", sell)
     if sell.filled_quantity <= 0:
         orders.update_intent(engine, p.cid("buy"), status=ABANDONED,
                              error=f"sell {sell.status.value}: nothing to buy for")
@@ -199,6 +234,7 @@ def finish_pair(engine: Engine, settings: Settings, p: PairOrder, brokers: Mappi
     buy = _send(engine, broker, request, policy)
     fault_point(policy, "after_buy_submit")
     buy = orders.wait_final(engine, broker, p.account, buy, policy)
+    check_fill(engine, settings, p, "buy", buy)
     if buy.filled_quantity <= 0:
         _alert(engine, p.run_id, "order_failed", "error",
                f"{p.pair_id}: buy of {p.buy_symbol} in {p.account} {buy.status.value}"
@@ -265,6 +301,8 @@ def resume(engine: Engine, settings: Settings, brokers: Mapping[str, Broker], po
         if found is not None:
             log.info("order.resumed", client_order_id=cid, status=found.status.value)
             orders.update_intent(engine, cid, found)
+            if p is not None:
+                check_fill(engine, settings, p, leg, found)
             if leg == "sell" and p is not None:
                 _after_sell(engine, settings, brokers, policy, today, p, found)
             elif leg == "buy" and not found.status.final:

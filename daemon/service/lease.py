@@ -27,6 +27,7 @@ import structlog
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+from daemon.store.db import for_reading
 from daemon.store.models import Lease
 
 log = structlog.get_logger(__name__)
@@ -52,7 +53,7 @@ class LeaseState:
 
 
 def current(engine: Engine, name: str = HARVESTER) -> LeaseState | None:
-    with engine.connect() as conn:
+    with for_reading(engine).connect() as conn:  # `tlh health` and standbys never wait for a writer
         row = conn.execute(sa.select(Lease.name, Lease.holder, Lease.heartbeat_at, Lease.expires_at)
                            .where(Lease.name == name)).first()
         conn.rollback()
@@ -65,13 +66,34 @@ def _update(engine: Engine, condition: Any, values: dict[str, datetime | str], n
         return result.rowcount == 1
 
 
+def holder_is_dead(holder: str) -> bool:
+    """True only when the holder is a process of this very host that no longer exists; anything else
+    (another host, a live or unknown pid) is left to the lease's expiry."""
+    host, _, rest = holder.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # e.g. PermissionError: it exists, as someone else's
+        return False
+    return False
+
+
 def acquire(engine: Engine, holder: str, now: datetime, ttl: timedelta, name: str = HARVESTER) -> bool:
     """Take the lease if it is free, expired or already ours; True when we hold it afterwards."""
     seen = current(engine, name)
+    takeover = Lease.holder == holder
     if seen is not None and seen.holder != holder and seen.expires_at >= now:
-        return False  # held and alive: no write at all
+        if not holder_is_dead(seen.holder):
+            return False  # held and alive: no write at all
+        # A killed process on this host (`tlh harvest` SIGKILLed): its lease need not run out first.
+        log.warning("lease.holder_dead", holder=seen.holder)
+        takeover = sa.or_(takeover, Lease.holder == seen.holder)
     values: dict[str, datetime | str] = {"holder": holder, "heartbeat_at": now, "expires_at": now + ttl}
-    if _update(engine, sa.or_(Lease.holder == holder, Lease.expires_at < now), values, name):
+    if _update(engine, sa.or_(takeover, Lease.expires_at < now), values, name):
         return True
     try:
         with engine.begin() as conn:

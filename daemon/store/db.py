@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from daemon import files
 from daemon.config.secrets import read_secret
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -59,6 +60,9 @@ def make_engine(url: str | URL, *, sqlite_foreign_keys: bool = True, echo: bool 
     """
     parsed = normalize_url(url)
     if parsed.get_backend_name() == "sqlite":
+        path = files.sqlite_path(parsed)
+        if path is not None and path.parent.is_dir():
+            files.create(path)  # private (0600) before SQLite makes it (its -wal/-shm files follow its mode)
         engine = sa.create_engine(
             parsed,
             echo=echo,
@@ -86,6 +90,11 @@ def _configure_sqlite(engine: Engine, *, foreign_keys: bool) -> None:
 
     @sa.event.listens_for(engine, "begin")
     def _on_begin(connection: sa.Connection) -> None:
+        if connection.get_execution_options().get(READ_ONLY):
+            # A reader (`reading()`): a deferred BEGIN reads WAL's last committed snapshot and never waits
+            # for a writer, however long its transaction (a 50k-row import).
+            connection.exec_driver_sql("BEGIN")
+            return
         # IMMEDIATE takes the write lock up front, so a second writer (the heartbeat thread, another process)
         # waits for it under busy_timeout. A deferred BEGIN that read first and then wanted to write would be
         # refused at once with "database is locked", which no timeout can help.
@@ -95,6 +104,22 @@ def _configure_sqlite(engine: Engine, *, foreign_keys: bool) -> None:
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     # expire_on_commit=False: objects stay readable after commit (the daemon passes them on).
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+READ_ONLY = "tlh_read_only"  # execution option: a read transaction (deferred BEGIN on SQLite)
+
+
+def for_reading(engine: Engine) -> Engine:
+    """The same engine (and pool) whose transactions only read: on SQLite they begin deferred, so they never
+    wait for a writer (WAL); on PostgreSQL nothing changes (MVCC readers never wait anyway)."""
+    return engine.execution_options(**{READ_ONLY: True})
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Session]:
+    """A session for reads only (listings, health, status): never waits for a writer."""
+    with Session(for_reading(engine), expire_on_commit=False) as session, session.begin():
+        yield session
 
 
 @contextmanager

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
 import migrations
-from daemon.store.db import make_engine, normalize_url
+from daemon.store.db import for_reading, make_engine, normalize_url
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -59,7 +59,7 @@ def current(url: str | URL) -> str | None:
 
     engine = make_engine(url)
     try:
-        with engine.connect() as connection:
+        with for_reading(engine).connect() as connection:
             return MigrationContext.configure(connection).get_current_revision()
     finally:
         engine.dispose()
@@ -104,7 +104,7 @@ def _at_head(url: str | URL) -> bool:
         return False
     engine = make_engine(url)
     try:
-        with engine.connect() as connection:
+        with for_reading(engine).connect() as connection:  # never waits for a writer (a long import)
             found = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalars().all()
     except sa.exc.SQLAlchemyError:
         return False  # never migrated (no such table), or a problem Alembic will report

@@ -179,3 +179,23 @@ def test_tlh_harvest_takes_the_lease_and_reports_the_first_run(tmp_path: Path) -
         assert len(_paper_orders(db)) == 2
     finally:
         db.dispose()
+
+
+def test_a_killed_holder_on_this_host_does_not_block_the_restart(engine: Any) -> None:
+    import os
+    import socket
+    import subprocess
+    from datetime import UTC, datetime
+
+    from daemon.service import lease
+
+    child = subprocess.Popen(["true"])
+    child.wait()  # a pid that existed, exited and was reaped
+    dead = f"{socket.gethostname()}:{child.pid}:aaa"
+    now, ttl = datetime.now(UTC), timedelta(seconds=60)
+    assert lease.acquire(engine, dead, now, ttl)
+    assert lease.acquire(engine, "me:1:bbb", now, ttl)  # taken over at once, long before it expires
+    alive = f"{socket.gethostname()}:{os.getppid()}:ccc"
+    assert lease.acquire(engine, alive, now + 2 * ttl, ttl)
+    assert not lease.acquire(engine, "me:1:bbb", now + 2 * ttl, ttl)  # a live process keeps it
+    assert not lease.acquire(engine, "elsewhere:1:ddd", now + 2 * ttl, ttl)
