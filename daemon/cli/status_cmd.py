@@ -38,10 +38,10 @@ def _harvester(lease: dict[str, Any] | None) -> str:
     if lease is None:
         return "no daemon has ever run on this database (start one: tlh run)"
     age = _ago(lease["heartbeat_age_seconds"])
+    if lease["released"]:  # first: `tlh harvest` releases the lease right after a fresh heartbeat
+        return f"none running: {lease['holder']} stopped, last heartbeat {age} ago"
     if lease["alive"]:
         return f"{lease['holder']}, last heartbeat {age} ago"
-    if lease["released"]:
-        return f"none running: {lease['holder']} stopped, last heartbeat {age} ago"
     return f"NOT ALIVE: {lease['holder']}, last heartbeat {age} ago (is `tlh run` still running?)"
 
 

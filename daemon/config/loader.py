@@ -200,9 +200,8 @@ def load_settings(path: Path | str) -> Settings:
         warnings = _regroup_warnings(settings.identical, shipped_identical, sub_path)
     else:
         warnings = []
-    problems = _identical_within_classes(settings.asset_classes, identical)
-    if problems:
-        raise ConfigError(path, problems)
+    # A warning, not an error: `tlh substitutes check` flags the same pairs (same_index) for review.
+    warnings += [f"{key}: {message}" for key, message in _identical_within_classes(settings.asset_classes, identical)]
     for warning in warnings:
         log.warning("config.warning", file=str(path), warning=warning)
 
@@ -260,7 +259,8 @@ def _identical_within_classes(classes: list[AssetClass], identical: list[Identic
             if id(g) in seen:
                 problems.append((f"asset_classes[{i}].members",
                                  f"{seen[id(g)]} and {symbol} are identical (group [{', '.join(g.symbols)}]): "
-                                 f"one would replace the other and wash its loss; list one fund per index"))
+                                 f"the engine never buys one for the other (it would wash the loss), so the "
+                                 f"second is dead weight; list one fund per index"))
             else:
                 seen[id(g)] = symbol
     return problems

@@ -90,8 +90,6 @@ def test_flex_refuses_what_it_cannot_mean(tmp_path: Path, attrs: dict[str, str],
     ('[[accounts]]\nid = "ib1"\nhousehold = "h"\nbroker = "ibkr"\nbroker_account = "U1"\n'
      '[[accounts]]\nid = "ib2"\nhousehold = "other"\nbroker = "ibkr"\nbroker_account = "U1"\n', "accounts",
      "name the same IB broker_account 'U1'"),
-    ('[[identical]]\nsymbols = ["VOO", "IVV"]\n[[asset_classes]]\nname = "sp"\nmembers = ["VOO", "IVV", "VTI"]\n',
-     "asset_classes[0].members", "VOO and IVV are identical"),
     ('[[asset_classes]]\nname = "us"\nmembers = ["voo ", "VOO", "VTI"]\n', "asset_classes[0].members",
      "VOO is listed twice ('voo ', 'VOO')"),
     ('[[identical]]\nsymbols = ["VOO", "ivv", "IVV"]\n', "identical[0].symbols", "IVV is listed twice"),
@@ -101,6 +99,13 @@ def test_config_check_names_the_key(tmp_path: Path, extra: str, key: str, messag
     code, out = _check(tmp_path, extra) if not extra.startswith("file_mode") else _check(tmp_path, "", extra + BASE)
     assert code == 2, out
     assert f"{tmp_path / 'tlh.toml'}: {key}" in out and message in out, out
+
+
+def test_identical_funds_in_one_asset_class_warn(tmp_path: Path) -> None:
+    code, out = _check(tmp_path, '[[identical]]\nsymbols = ["VOO", "IVV"]\n'
+                                 '[[asset_classes]]\nname = "sp"\nmembers = ["VOO", "IVV", "VTI"]\n')
+    assert code == 0, out
+    assert f"warning: {tmp_path / 'tlh.toml'}: asset_classes[0].members: VOO and IVV are identical" in out
 
 
 def test_unreadable_config_files_are_errors_not_tracebacks(tmp_path: Path) -> None:
