@@ -6,7 +6,6 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-import structlog
 from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -14,8 +13,6 @@ from sqlalchemy.exc import ArgumentError
 from daemon.config import urls
 from daemon.config.models import AssetClass, IdenticalGroup, LocationClass, LocationConfig, Settings
 from daemon.ledger.types import IdenticalGroups, LotMethod
-
-log = structlog.get_logger(__name__)
 
 # The shipped substitute groups live in config/substitutes.toml; the package carries a link to them.
 SHIPPED_SUBSTITUTES = Path(__file__).with_name("substitutes.toml")
@@ -202,8 +199,11 @@ def load_settings(path: Path | str) -> Settings:
         warnings = []
     # A warning, not an error: `tlh substitutes check` flags the same pairs (same_index) for review.
     warnings += [f"{key}: {message}" for key, message in _identical_within_classes(settings.asset_classes, identical)]
-    for warning in warnings:
-        log.warning("config.warning", file=str(path), warning=warning)
+    if warnings:
+        import structlog  # only then: loading the configuration stays light for every command
+
+        for warning in warnings:
+            structlog.get_logger(__name__).warning("config.warning", file=str(path), warning=warning)
 
     accounts = _direct_indexes(path, base, settings)
     brokers = settings.brokers
