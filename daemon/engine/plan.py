@@ -4,7 +4,9 @@
    is reported as skipped with reason `circuit_breaker`.
 2. Per household, the ledger is indexed once (holdings.py); per taxable account in sync, every position
    with a loss at today's price becomes a candidate if its price is sane and the lots the broker would
-   sell pass the loss thresholds (selection.py) and the estimated benefit beats the cost.
+   sell pass the loss thresholds (selection.py) and the estimated benefit beats the cost. When any account
+   of the household (an IRA included) is out of sync or has quarantined activity, every such candidate is
+   skipped with reason `household_out_of_sync` naming that account, and the household is not traded.
 3. Candidates of all households are taken best estimated net benefit first; each one is checked against
    what earlier pairs of its household did (pairs.py): first the wash-sale look-back and the replacement,
    then the budget (`max_pairs_per_run`, turnover cap, cash), then the benefit.
@@ -75,6 +77,7 @@ def _plan(inp: EngineInput) -> HarvestPlan:
         household = HouseholdPlan(data.household, holdings,
                                   BuyGuard(holdings, inp.restrictions, inp.as_of, groups), run)
         tradable: list[AccountInput] = []
+        untrusted = [a for a in sorted(data.accounts, key=lambda a: a.account.id) if not a.trusted]
         for account in sorted(data.accounts, key=lambda a: a.account.id):
             if not account.account.type.taxable:
                 continue
@@ -96,17 +99,20 @@ def _plan(inp: EngineInput) -> HarvestPlan:
                                     f"{account.account.id}: the broker's positions do not match the ledger; "
                                     f"reconcile before harvesting"))
                 continue
-            tradable.append(account)
+            if not untrusted:  # a household with an untrusted account trades nothing
+                tradable.append(account)
             spec = directs.get(account.account.id)
             book = None if spec is None else direct_index.Book(
                 spec, account, household, inp.market.returns, data.ledger,
                 frozenset(a.account.id for a in data.accounts if a.account.type.taxable))
-            if book is not None:
+            if book is not None and not untrusted:
                 books.append(book)
             for symbol in sorted(positions):
                 found = _evaluate(run, data.household, account, symbol, positions[symbol])
                 if isinstance(found, Skip):
                     skipped.append(found)
+                elif found is not None and untrusted:
+                    skipped.append(_out_of_sync(found, untrusted))
                 elif found is not None:
                     if book is not None:
                         found = direct_index.with_replacements(book, found)
@@ -179,6 +185,16 @@ def _evaluate(run: Run, household: str, account: AccountInput, symbol: str,
                     f"{symbol}: estimated benefit ${benefit:,.2f} - cost ${cost:,.2f} is below "
                     f"min_net_benefit_usd ${h.min_net_benefit_usd}")
     return Candidate(household, account, symbol, lots, price, selection, benefit - cost)
+
+
+def _out_of_sync(candidate: Candidate, untrusted: Sequence[AccountInput]) -> Skip:
+    """An unbooked purchase in any account of the household could wash this loss (permanently, in an IRA):
+    no loss sale until every account of the household is trusted again."""
+    names = "; ".join(f"{a.account.id} {a.distrust()}" for a in untrusted)
+    return Skip(candidate.household, candidate.account.account.id, candidate.symbol,
+                SkipReason.HOUSEHOLD_OUT_OF_SYNC,
+                f"{candidate.symbol}: household {candidate.household}: {names}; no loss sale in the household "
+                f"until it is reconciled (an unbooked purchase there could wash this loss)")
 
 
 def _swap_backs(households: list[tuple[HouseholdPlan, list[AccountInput]]], pairs: list[Pair],

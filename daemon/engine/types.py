@@ -55,6 +55,7 @@ class SkipReason(enum.StrEnum):
     ALREADY_HARVESTED = "already_harvested"  # an earlier run traded the account this trading day
     GAIN_BUDGET = "gain_budget"  # direct index: a swap back would realize more gain than the year's budget
     INSUFFICIENT_CASH = "insufficient_cash"
+    HOUSEHOLD_OUT_OF_SYNC = "household_out_of_sync"
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +99,23 @@ class AccountInput:
     unavailable: str | None = None
     paused: str | None = None
     harvested_by: str | None = None
+    # Why the account's ledger cannot be trusted besides a reconcile mismatch (e.g. quarantined activity the
+    # ledger could not book); an account out of sync or with one stops every loss sale in its household.
+    quarantined: str | None = None
+    sync_detail: str | None = None  # what the last reconciliation found, for messages
+
+    @property
+    def trusted(self) -> bool:
+        """Its ledger holds every purchase: in sync, nothing quarantined, its broker read in this run."""
+        return self.in_sync and self.quarantined is None and self.unavailable is None
+
+    def distrust(self) -> str:
+        """Why the account cannot be trusted (for a skip's detail)."""
+        if not self.in_sync:
+            return "is out of sync with its broker" + (f" ({self.sync_detail})" if self.sync_detail else "")
+        if self.unavailable is not None:
+            return f"could not be read in this run ({self.unavailable})"
+        return f"has quarantined activity ({self.quarantined})"
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,14 +45,42 @@ def test_the_turnover_cap_shrinks_a_sale_and_then_skips_what_is_left() -> None:
         assert skip.reason is SkipReason.TURNOVER_CAP and "of turnover left" in skip.detail
 
 
-def test_an_account_out_of_sync_is_skipped_but_its_purchases_still_count() -> None:
+def test_an_account_out_of_sync_is_skipped_and_stops_every_loss_sale_of_its_household() -> None:
     state = ledger(t(200, "tax", "buy", 100, "VTI", 300), t(200, "spouse", "buy", 100, "VEA", 50),
                    t(5, "spouse", "buy", 1, "VTI", 280))
     p = run(state, PRICES, accounts=[account("tax"), account("spouse", in_sync=False)])
     skip = skip_of(p, "spouse", "*")
     assert skip.reason is SkipReason.RECONCILE_MISMATCH
-    assert skip_of(p, "tax", "VTI").reason is SkipReason.WASH_SALE_LOOKBACK
+    skip = skip_of(p, "tax", "VTI")
+    assert skip.reason is SkipReason.HOUSEHOLD_OUT_OF_SYNC and "spouse is out of sync" in skip.detail
     assert p.pairs == ()
+
+
+def test_an_ira_out_of_sync_stops_the_taxable_harvest() -> None:
+    # The IRA's last fill page failed to book (it holds an IVV purchase): a VOO loss sale now could be
+    # washed permanently by it. Another household is planned as usual.
+    state = ledger(t(200, "tax", "buy", 100, "VOO", 480), t(100, "ira", "buy", 10, "VTI", 250))
+    ira = replace(account("ira"), in_sync=False, sync_detail="fills: page 2 failed to book")
+    p = run(state, PRICES, accounts=[account("tax"), ira])
+    skip = skip_of(p, "tax", "VOO")
+    assert skip.reason is SkipReason.HOUSEHOLD_OUT_OF_SYNC and p.pairs == ()
+    assert "ira is out of sync with its broker (fills: page 2 failed to book)" in skip.detail
+    other = ledger(t(200, "other", "buy", 100, "VOO", 480), household="g")
+    both = replace(make_input(state, PRICES, accounts=[account("tax"), ira]),
+                   households=(HouseholdInput("h", (account("tax"), ira), state),
+                               HouseholdInput("g", (account("other"),), other)))
+    p = plan(both)
+    assert [(x.household, x.sell_symbol) for x in p.pairs] == [("g", "VOO")]
+    assert skip_of(p, "tax", "VOO").reason is SkipReason.HOUSEHOLD_OUT_OF_SYNC
+
+
+def test_quarantined_activity_stops_the_household_too() -> None:
+    state = ledger(t(200, "tax", "buy", 100, "VOO", 480))
+    roth = replace(account("roth"), quarantined="split of VOO on 2026-11-01 could not be applied")
+    p = run(state, PRICES, accounts=[account("tax"), roth])
+    skip = skip_of(p, "tax", "VOO")
+    assert skip.reason is SkipReason.HOUSEHOLD_OUT_OF_SYNC and "roth has quarantined activity" in skip.detail
+    assert run(state, PRICES, accounts=[account("tax"), account("roth")]).pairs  # trusted: harvested
 
 
 def test_tax_advantaged_accounts_are_never_harvested() -> None:

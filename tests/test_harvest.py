@@ -1,0 +1,54 @@
+"""The harvest shell (daemon/harvest.py) on SQLite and PostgreSQL: what the store says about each account
+reaches the engine, and the engine's household-wide decisions follow from it."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+
+from daemon import bookkeeping
+from daemon.config.models import Settings
+from daemon.engine import SkipReason
+from daemon.harvest import plan_and_record
+from daemon.importers.csv_trades import parse
+from daemon.prices import parse as parse_prices
+from daemon.store import ledger_repo
+from daemon.store.db import transaction
+from daemon.store.models import AccountRow
+
+SETTINGS = Settings.model_validate({
+    "substitutes": "",
+    "accounts": [{"id": "tax", "household": "h"}, {"id": "ira", "household": "h", "type": "traditional_ira"}],
+    "identical": [{"symbols": ["VOO", "IVV"]}],
+    "asset_classes": [{"name": "large", "members": ["VOO", "VV"]}],
+    "harvest": {"circuit_breaker": False, "max_turnover_pct": 1},
+})
+TRADES = """date,account,symbol,side,quantity,price
+2024-01-02,tax,VOO,buy,100,480
+2024-02-01,ira,VV,buy,10,200
+"""
+PRICES = parse_prices("date,symbol,close\n2024-06-03,VOO,440\n2024-06-03,VV,210\n2024-06-03,IVV,440\n")
+AS_OF = date(2024, 6, 3)
+
+
+def _book(engine: Any) -> None:
+    bookkeeping.book(engine, SETTINGS, parse(TRADES, "t.csv", {"tax", "ira"}))
+
+
+def test_an_ira_out_of_sync_in_the_store_skips_the_households_loss_sales(engine: Any) -> None:
+    _book(engine)
+    with transaction(engine) as session:
+        assert plan_and_record(session, SETTINGS, PRICES, AS_OF, "dry-run", {}).pairs  # trusted: planned
+        ira = session.get_one(AccountRow, "ira")
+        ira.in_sync, ira.sync_detail = False, "fills: a page failed to book"
+    with transaction(engine) as session:
+        result = plan_and_record(session, SETTINGS, PRICES, AS_OF, "dry-run", {})
+    assert result.pairs == ()
+    (skip,) = [s for s in result.skipped if s.symbol == "VOO"]
+    assert skip.reason is SkipReason.HOUSEHOLD_OUT_OF_SYNC
+    assert "ira is out of sync with its broker (fills: a page failed to book)" in skip.detail
+    with transaction(engine) as session:
+        assert ledger_repo.load_ledger(session, "h").open_lots  # nothing booked by a plan
+        assert session.scalar(sa.select(sa.func.count()).select_from(AccountRow)) == 2
