@@ -4,6 +4,7 @@ reaches the engine, and the engine's household-wide decisions follow from it."""
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -11,7 +12,7 @@ import sqlalchemy as sa
 from daemon import bookkeeping
 from daemon.config.models import Settings
 from daemon.engine import SkipReason
-from daemon.harvest import plan_and_record
+from daemon.harvest import AccountFacts, plan_and_record
 from daemon.importers.csv_trades import parse
 from daemon.prices import parse as parse_prices
 from daemon.store import ledger_repo
@@ -31,6 +32,7 @@ TRADES = """date,account,symbol,side,quantity,price
 """
 PRICES = parse_prices("date,symbol,close\n2024-06-03,VOO,440\n2024-06-03,VV,210\n2024-06-03,IVV,440\n")
 AS_OF = date(2024, 6, 3)
+FACTS = {"tax": AccountFacts(Decimal(0)), "ira": AccountFacts(Decimal(0))}  # both brokers read
 
 
 def _book(engine: Any) -> None:
@@ -40,15 +42,20 @@ def _book(engine: Any) -> None:
 def test_an_ira_out_of_sync_in_the_store_skips_the_households_loss_sales(engine: Any) -> None:
     _book(engine)
     with transaction(engine) as session:
-        assert plan_and_record(session, SETTINGS, PRICES, AS_OF, "dry-run", {}).pairs  # trusted: planned
+        assert plan_and_record(session, SETTINGS, PRICES, AS_OF, "dry-run", FACTS).pairs  # trusted: planned
         ira = session.get_one(AccountRow, "ira")
         ira.in_sync, ira.sync_detail = False, "fills: a page failed to book"
     with transaction(engine) as session:
-        result = plan_and_record(session, SETTINGS, PRICES, AS_OF, "dry-run", {})
+        result = plan_and_record(session, SETTINGS, PRICES, AS_OF, "dry-run", FACTS)
     assert result.pairs == ()
     (skip,) = [s for s in result.skipped if s.symbol == "VOO"]
     assert skip.reason is SkipReason.HOUSEHOLD_OUT_OF_SYNC
     assert "ira is out of sync with its broker (fills: a page failed to book)" in skip.detail
+    with transaction(engine) as session:  # an IRA whose broker could not be read in this run: the same
+        session.get_one(AccountRow, "ira").in_sync = True
+        result = plan_and_record(session, SETTINGS, PRICES, AS_OF, "dry-run", {"tax": FACTS["tax"]})
+    (skip,) = [s for s in result.skipped if s.symbol == "VOO"]
+    assert skip.reason is SkipReason.HOUSEHOLD_OUT_OF_SYNC and "ira could not be read in this run" in skip.detail
     with transaction(engine) as session:
         assert ledger_repo.load_ledger(session, "h").open_lots  # nothing booked by a plan
         assert session.scalar(sa.select(sa.func.count()).select_from(AccountRow)) == 2
