@@ -32,6 +32,7 @@ from daemon.engine.types import (
     Restriction,
 )
 from daemon.prices import PriceBook, Quote
+from daemon.scheduled import upcoming
 from daemon.service import claims, pause
 from daemon.store import ledger_repo
 from daemon.store.models import AccountRow, Alert, HarvestRun
@@ -40,6 +41,7 @@ from daemon.store.models import Restriction as RestrictionRow
 log = structlog.get_logger(__name__)
 
 BREAKER_HISTORY = timedelta(days=45)  # enough calendar days for 21 daily returns
+LOOK_AHEAD = timedelta(days=30)  # scheduled purchases up to 30 days after a sale wash it
 
 
 @dataclass(frozen=True)
@@ -111,7 +113,12 @@ def build_input(session: Session, settings: Settings, prices: PriceBook, as_of: 
     if directs:
         held = {lot.symbol for h in households for lot in h.ledger.open_lots}
         market = replace(market, returns=direct_index.returns(settings, prices, directs, as_of, held))
-    return EngineInput(run_id=run_id, as_of=as_of, households=tuple(households), market=market,
+    held: dict[str, set[str]] = {}
+    for h in households:
+        for lot in h.ledger.open_lots:
+            held.setdefault(lot.account, set()).add(lot.symbol)
+    scheduled = tuple(upcoming(settings, held, as_of, as_of + LOOK_AHEAD))
+    return EngineInput(run_id=run_id, as_of=as_of, households=tuple(households), scheduled=scheduled, market=market,
                        harvest=settings.harvest, tax=settings.tax, identical=identical_groups(settings),
                        asset_classes=tuple(settings.asset_classes),
                        restrictions=active_restrictions(session, as_of), mode=mode, direct_indexes=directs)

@@ -59,3 +59,31 @@ def test_an_ira_out_of_sync_in_the_store_skips_the_households_loss_sales(engine:
     with transaction(engine) as session:
         assert ledger_repo.load_ledger(session, "h").open_lots  # nothing booked by a plan
         assert session.scalar(sa.select(sa.func.count()).select_from(AccountRow)) == 2
+
+
+K401 = Settings.model_validate({
+    **SETTINGS.model_dump(exclude={"accounts"}),
+    "accounts": [{"id": "tax", "household": "h"},
+                 {"id": "k401", "household": "h", "type": "401k",
+                  "recurring": [{"symbol": "IVV", "amount": 500, "day_of_month": 8}]}],
+})
+
+
+def test_a_401k_contribution_ahead_skips_the_harvest(engine: Any) -> None:
+    # The 401(k) buys IVV on the 8th: in 2024-06-08 is a Saturday, so Monday 2024-06-10, 7 days after the
+    # run; VOO sold at a loss today would be washed, permanently, by it.
+    bookkeeping.book(engine, K401, parse("date,account,symbol,side,quantity,price\n2024-01-02,tax,VOO,buy,100,480\n",
+                                         "t.csv", {"tax", "k401"}))
+    facts = {"tax": AccountFacts(Decimal(0)), "k401": AccountFacts(Decimal(0))}
+    with transaction(engine) as session:
+        result = plan_and_record(session, K401, PRICES, AS_OF, "dry-run", facts)
+    assert result.pairs == ()
+    (skip,) = [s for s in result.skipped if s.symbol == "VOO"]
+    assert skip.reason is SkipReason.SCHEDULED_PURCHASE
+    assert "k401's recurring purchase of IVV on 2024-06-10 ($500.00)" in skip.detail
+    warn = K401.model_copy(update={"harvest": K401.harvest.model_copy(update={"scheduled_purchases": "warn"})})
+    with transaction(engine) as session:
+        result = plan_and_record(session, warn, PRICES, AS_OF, "dry-run", facts)
+    (pair,) = result.pairs
+    (alert,) = [a for a in result.alerts if a.kind == "scheduled_purchase"]
+    assert "pause k401's recurring purchase of IVV on 2024-06-10" in alert.message and "2024-07-04" in alert.message

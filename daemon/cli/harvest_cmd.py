@@ -245,22 +245,50 @@ def restrictions_cmd(
                 rows[(r.household_id, r.symbol, r.until)] = {
                     "household": r.household_id, "symbol": r.symbol, "until": r.until, "sale": r.sale,
                     "sale_date": r.sale_date, "source": f"run {r.run_id}" if r.run_id else "daemon"}
-            for household in sorted({a.household for a in settings.accounts}):
-                state = ledger_repo.load_ledger(session, household)
+            states = [ledger_repo.load_ledger(session, h) for h in sorted({a.household for a in settings.accounts})]
+            for state in states:
                 for p in restrictions.from_ledger(state, identical, day):
                     rows.setdefault((p.household, p.symbol, p.until), {
                         "household": p.household, "symbol": p.symbol, "until": p.until, "sale": p.sale,
                         "sale_date": p.sale_date, "source": "ledger"})
+            held: dict[str, set[str]] = {}
+            for lot in (lot for h in states for lot in h.open_lots):
+                held.setdefault(lot.account, set()).add(lot.symbol)
     finally:
         engine.dispose()
     out = sorted(rows.values(), key=lambda r: (r["household"], r["until"], r["symbol"]))
-    columns = ["household", "symbol", "until", "sale", "sale_date", "source"]
+    _purchases_to_pause(settings, out, held, day)
+    columns = ["household", "symbol", "until", "sale", "sale_date", "source", "pause"]
     if fmt is Format.JSON:
         print_json(out)
     elif fmt is Format.CSV:
         print_csv(out, columns)
     else:
         print_table(f"Do not buy until (as of {day})", out, columns, empty="nothing is restricted")
+
+
+def _purchases_to_pause(settings: Settings, rows: list[dict[str, Any]], held: dict[str, set[str]],
+                        day: date) -> None:
+    """Each entry's `pause`: the recurring purchases and dividend reinvestments of an identical symbol in its
+    household before its `until` (what to pause, and when)."""
+    from daemon.scheduled import DividendFileError, upcoming
+
+    if not rows:
+        return
+    try:
+        scheduled = upcoming(settings, held, day, max(r["until"] for r in rows))
+    except DividendFileError as exc:
+        fail(str(exc))
+        return
+    groups = identical_groups(settings)
+    listed = {(r["household"], r["symbol"]) for r in rows}
+    for r in rows:
+        key = groups.key(r["symbol"])
+        # A purchase goes on its own symbol's entry, or on an identical symbol's when its own has none.
+        due = [p for p in scheduled if p.household == r["household"] and p.day < r["until"]
+               and (p.symbol == r["symbol"] or ((p.household, p.symbol) not in listed
+                                                 and groups.key(p.symbol) == key))]
+        r["pause"] = "; ".join(p.describe() for p in due)
 
 
 def register(app: typer.Typer) -> None:

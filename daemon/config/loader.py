@@ -210,6 +210,8 @@ def load_settings(path: Path | str) -> Settings:
     paper = brokers.paper.model_copy(update={"prices": _resolve(base, brokers.paper.prices)})
     ibkr = brokers.ibkr.model_copy(update={"flex_report": _resolve(base, brokers.ibkr.flex_report)})
     alerts = settings.alerts.model_copy(update={"jsonl_path": _resolve(base, settings.alerts.jsonl_path)})
+    harvest = settings.harvest.model_copy(
+        update={"dividend_dates": _resolve(base, settings.harvest.dividend_dates)})
     dashboard = settings.dashboard.model_copy(update={"backtests": _resolve(base, settings.dashboard.backtests)})
     loaded = settings.model_copy(update={
         "database_url": _resolve_database_url(base, settings.database_url),
@@ -218,6 +220,7 @@ def load_settings(path: Path | str) -> Settings:
         "asset_classes": classes,
         "accounts": accounts,
         "alerts": alerts,
+        "harvest": harvest,
         "brokers": brokers.model_copy(update={"paper": paper, "ibkr": ibkr}),
         "location": _location(base, settings.location),
         "dashboard": dashboard,

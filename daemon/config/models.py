@@ -64,6 +64,26 @@ class DirectIndexConfig(Strict):
         return out
 
 
+class RecurringPurchase(Strict):
+    """A monthly purchase the account makes on its own (a 401(k) contribution, an automatic investment)."""
+
+    symbol: Annotated[str, Field(min_length=1)]
+    amount: Annotated[Decimal, Field(gt=0)] | None = None  # USD
+    quantity: Annotated[Decimal, Field(gt=0)] | None = None  # shares
+    day_of_month: Annotated[int, Field(ge=1, le=31)]  # the next trading day when it is closed
+
+    @field_validator("symbol")
+    @classmethod
+    def _upper(cls, v: str) -> str:
+        return v.strip().upper()
+
+    @model_validator(mode="after")
+    def _one_size(self) -> RecurringPurchase:
+        if (self.amount is None) == (self.quantity is None):
+            raise ValueError("give either amount (USD) or quantity (shares)")
+        return self
+
+
 class AccountConfig(Strict):
     id: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.:-]+$")]
     type: AccountType = AccountType.TAXABLE
@@ -79,6 +99,9 @@ class AccountConfig(Strict):
     basis_reported: bool = True
     # The taxpayer who owns the account (a name); default: the household id. See [[households]].
     owner: Annotated[str, Field(min_length=1)] | None = None
+    # Purchases the account makes by itself: the engine looks ahead 30 days for them before a loss sale.
+    recurring: list[RecurringPurchase] = Field(default_factory=list)
+    drip: bool = False  # dividends are reinvested (dates from [harvest] dividend_dates)
     direct_index: DirectIndexConfig | None = None
 
     @model_validator(mode="after")
@@ -158,6 +181,11 @@ class HarvestConfig(Strict):
     # A fill further than this from the quote the plan used is an error alert and pauses the account's
     # harvesting until `tlh resume` (the fill is still booked: it happened).
     max_fill_deviation_pct: Fraction = Decimal("0.10")
+    # A loss that a scheduled purchase (accounts' recurring purchases, dividend reinvestment) in the next
+    # 30 days would wash: "skip" the harvest, or "warn": harvest and alert naming the purchase to pause.
+    scheduled_purchases: Literal["skip", "warn"] = "skip"
+    # CSV of dividend dates for accounts with drip = true: symbol,ex_date[,pay_date] (relative to the file).
+    dividend_dates: Path | None = None
 
 
 class ScheduleConfig(Strict):

@@ -46,7 +46,8 @@ def prior_carryforward(settings: Settings, tax_return: TaxReturn, first_year: in
 
 
 def checks(settings: Settings) -> list[tuple[str, str]]:
-    """Problems with households, owners and the prior carry-forward, as (dotted key, message)."""
+    """Problems with households, owners, the prior carry-forward and dividend reinvestment, as (dotted key,
+    message)."""
     problems: list[tuple[str, str]] = []
     households = {a.household for a in settings.accounts}
     seen: set[str] = set()
@@ -72,6 +73,10 @@ def checks(settings: Settings) -> list[tuple[str, str]]:
         elif len(names) > 1 and filing.get(a.household) == "single":
             problems.append((f"accounts[{i}].owner", f"household {a.household!r} files single: its accounts "
                                                      f"have one owner, got {', '.join(names)}"))
+    if settings.harvest.dividend_dates is None:
+        problems += [(f"accounts[{i}].drip", "reinvests dividends: set [harvest] dividend_dates (a CSV of "
+                                             "symbol,ex_date[,pay_date]) so the engine can look ahead")
+                     for i, a in enumerate(settings.accounts) if a.drip]
     tax = settings.tax
     if (tax.prior_carryforward_short or tax.prior_carryforward_long) and not problems:
         ids = [r.id for r in returns(settings)]

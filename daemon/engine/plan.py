@@ -19,14 +19,15 @@ Pair ids are "p1", "p2", ... in plan order.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 
-from daemon.engine import breaker, direct_index
+from daemon.engine import breaker, direct_index, lookahead
 from daemon.engine.benefit import Rates, estimated_cost
 from daemon.engine.candidates import has_loss
 from daemon.engine.cash import account_value, cash_alert
 from daemon.engine.conflicts import BuyGuard
 from daemon.engine.holdings import GroupIndex, index
-from daemon.engine.pairs import Candidate, HouseholdPlan, Run, lot_method
+from daemon.engine.pairs import RESTRICTION_DAYS, Candidate, HouseholdPlan, Run, lot_method
 from daemon.engine.quotes import Prices
 from daemon.engine.replacement import AssetClasses
 from daemon.engine.selection import select
@@ -39,11 +40,13 @@ from daemon.engine.types import (
     Pair,
     Rejection,
     Restriction,
+    ScheduledPurchase,
+    Severity,
     Skip,
     SkipReason,
     without_cycle_collection,
 )
-from daemon.ledger.types import Lot
+from daemon.ledger.types import ZERO, Lot
 
 # Reasons that only say "not worth it": such a position may still be swapped back.
 _QUIET = {SkipReason.BELOW_LOSS_THRESHOLD, SkipReason.BELOW_BENEFIT_THRESHOLD}
@@ -72,6 +75,7 @@ def _plan(inp: EngineInput) -> HarvestPlan:
     books: list[direct_index.Book] = []
     households: list[tuple[HouseholdPlan, list[AccountInput]]] = []
     candidates: list[tuple[Candidate, HouseholdPlan]] = []
+    warned: dict[tuple[str, str, str], list[ScheduledPurchase]] = {}  # scheduled_purchases = "warn"
     for data in inp.households:
         holdings = index(data.ledger, inp.as_of, groups)
         household = HouseholdPlan(data.household, holdings,
@@ -114,6 +118,12 @@ def _plan(inp: EngineInput) -> HarvestPlan:
                 elif found is not None and untrusted:
                     skipped.append(_out_of_sync(found, untrusted))
                 elif found is not None:
+                    ahead = _look_ahead(inp, data.household, found, positions[symbol], groups)
+                    if ahead and h.scheduled_purchases == "skip":
+                        skipped.append(_scheduled_skip(found, ahead))
+                        continue
+                    if ahead:
+                        warned[(data.household, account.account.id, symbol)] = ahead
                     if book is not None:
                         found = direct_index.with_replacements(book, found)
                     candidates.append((found, household))
@@ -134,6 +144,8 @@ def _plan(inp: EngineInput) -> HarvestPlan:
             skipped.append(Skip(*where, out.reason, out.detail))
         else:
             pairs.append(out)
+            if where in warned:
+                alerts.append(_scheduled_alert(out, warned[where], inp.as_of))
 
     if h.swap_back:
         _swap_backs(households, pairs, skipped, h.max_pairs_per_run)
@@ -145,6 +157,29 @@ def _plan(inp: EngineInput) -> HarvestPlan:
             restrictions.setdefault((r.household, r.symbol), r)
     return HarvestPlan(inp.run_id, inp.as_of, inp.mode, tuple(pairs), _sorted(skipped),
                        tuple(restrictions.values()), tuple(alerts), purchases=purchases)
+
+
+def _look_ahead(inp: EngineInput, household: str, candidate: Candidate, lots: Sequence[Lot],
+                groups: GroupIndex) -> list[ScheduledPurchase]:
+    held = sum((lot.quantity for lot in lots), start=ZERO)
+    return lookahead.conflicts(inp.scheduled, household, candidate.account.account.id, candidate.symbol,
+                               candidate.selection.quantity >= held, inp.as_of, groups)
+
+
+def _scheduled_skip(candidate: Candidate, ahead: Sequence[ScheduledPurchase]) -> Skip:
+    return Skip(candidate.household, candidate.account.account.id, candidate.symbol, SkipReason.SCHEDULED_PURCHASE,
+                f"{candidate.symbol}: {lookahead.describe(ahead)} would wash the loss (30 days ahead); pause it, "
+                f"or set [harvest] scheduled_purchases = \"warn\" to harvest and be told what to pause")
+
+
+def _scheduled_alert(pair: Pair, ahead: Sequence[ScheduledPurchase], as_of: date) -> Alert:
+    until = as_of + RESTRICTION_DAYS
+    return Alert("scheduled_purchase", Severity.WARNING,
+                 f"{pair.pair_id}: {pair.account} sells {pair.sell_symbol} at a loss of ${pair.estimated_loss:,.2f}; "
+                 f"pause {lookahead.describe(ahead)}: do not buy before {until} or it washes the loss",
+                 {"household": pair.household, "account": pair.account, "pair": pair.pair_id,
+                  "symbol": pair.sell_symbol, "until": until.isoformat(),
+                  "pause": "; ".join(p.describe() for p in ahead)})
 
 
 def _blocked(household: str, account: AccountInput) -> Skip | None:

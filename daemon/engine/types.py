@@ -56,6 +56,7 @@ class SkipReason(enum.StrEnum):
     GAIN_BUDGET = "gain_budget"  # direct index: a swap back would realize more gain than the year's budget
     INSUFFICIENT_CASH = "insufficient_cash"
     HOUSEHOLD_OUT_OF_SYNC = "household_out_of_sync"
+    SCHEDULED_PURCHASE = "scheduled_purchase"  # a recurring purchase or dividend reinvestment would wash it
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +200,33 @@ class Restriction:
 
 
 @dataclass(frozen=True, slots=True)
+class ScheduledPurchase:
+    """A purchase already scheduled in an account: a recurring contribution (`kind` "recurring") or a
+    dividend reinvestment ("drip", on the pay date, `ex_date` its ex-dividend date)."""
+
+    household: str
+    account: str
+    symbol: str
+    day: date
+    kind: str
+    what: str  # "$500", "2 sh", "dividend reinvestment"
+    ex_date: date | None = None
+
+    def describe(self) -> str:
+        label = "recurring purchase" if self.kind == "recurring" else "dividend reinvestment"
+        if self.kind == "recurring":
+            size = f" ({self.what})"
+        else:
+            size = f" (ex-dividend {self.ex_date})" if self.ex_date else ""
+        return f"{self.account}'s {label} of {self.symbol} on {self.day}{size}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"household": self.household, "account": self.account, "symbol": self.symbol,
+                "date": self.day.isoformat(), "kind": self.kind, "what": self.what,
+                "ex_date": self.ex_date.isoformat() if self.ex_date else None}
+
+
+@dataclass(frozen=True, slots=True)
 class EngineInput:
     run_id: str
     as_of: date
@@ -211,6 +239,7 @@ class EngineInput:
     restrictions: tuple[Restriction, ...] = ()  # active do-not-buy-until entries (from earlier runs)
     mode: str = "dry-run"
     direct_indexes: tuple[DirectIndexInput, ...] = ()
+    scheduled: tuple[ScheduledPurchase, ...] = ()  # purchases due from as_of on (look-ahead)
 
 
 # -- outputs ----------------------------------------------------------------------------------------------
