@@ -34,7 +34,7 @@ log = structlog.get_logger(__name__)
 
 def ledger_accounts(settings: Settings) -> dict[str, Account]:
     return {a.id: Account(id=a.id, household=a.household, type=a.type, lot_method=a.lot_method,
-                          basis_reported=a.basis_reported) for a in settings.accounts}
+                          basis_reported=a.basis_reported is True) for a in settings.accounts}
 
 
 def ledger_policy(settings: Settings) -> LedgerPolicy:

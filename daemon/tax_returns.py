@@ -8,7 +8,8 @@ from typing import Any
 
 from daemon.config import taxpayers
 from daemon.config.models import Settings
-from daemon.ledger import gains
+from daemon.ledger import LedgerState, Trade, gains
+from daemon.ledger import form_8949 as form
 from daemon.ledger.money import cents
 from daemon.ledger.tax_years import TaxYear, tax_years
 from daemon.ledger.types import Disposition
@@ -40,4 +41,59 @@ def summary_dict(y: TaxYear) -> dict[str, Any]:
                 "carryforward_long", "disallowed", "permanently_disallowed", "carryforward_in_short",
                 "carryforward_in_long"):
         out[key] = cents(getattr(y, key))
+    return out
+
+
+def returns_of(settings: Settings, taxpayer: str) -> set[str] | None:
+    """The accounts whose sales go on `taxpayer`'s forms: a return id, or an owner's name (a joint
+    return's owner: only that owner's accounts). None when no return or owner has that name."""
+    by_account = taxpayers.returns_by_account(settings)
+    accounts = {a for a, r in by_account.items() if r.id == taxpayer}
+    if not accounts:
+        accounts = {a.id for a in settings.accounts if (a.owner or a.household) == taxpayer}
+    return accounts or None
+
+
+def taxpayer_names(settings: Settings) -> list[str]:
+    names = {r.id for r in taxpayers.returns(settings)} | {a.owner or a.household for a in settings.accounts}
+    return sorted(names)
+
+
+def form_8949(settings: Settings, states: Iterable[LedgerState], trades: Iterable[Trade], year: int | None,
+              accounts: set[str] | None) -> list[form.Line]:
+    """The Form 8949 lines of the year's sales (of `accounts`, or all), against each broker's 1099-B."""
+    from daemon.bookkeeping import ledger_accounts
+
+    ledger = ledger_accounts(settings)
+    dispositions = [d for s in states for d in s.dispositions
+                    if (year is None or d.sold.year == year) and (accounts is None or d.account in accounts)]
+    rows = gains.rows(sorted(dispositions, key=lambda d: (d.sold, d.seq)))
+    reporting = {a.id: form.Reporting.NONE if a.basis_reported == "none" else
+                 form.Reporting.COVERED if a.basis_reported else form.Reporting.NO_BASIS
+                 for a in settings.accounts}
+    funds = frozenset(s for g in settings.identical for s in g.symbols)
+    funds |= frozenset(m for c in settings.asset_classes for m in c.members)
+    return form.lines(rows, form.broker_view(trades, ledger), reporting, funds)
+
+
+F8949_COLUMNS = ["part", "box", "(a) description", "(b) date acquired", "(c) date sold", "(d) proceeds",
+                 "(e) cost basis", "(f) code", "(g) adjustment", "(h) gain or loss", "account", "covered",
+                 "our basis", "1099-B basis"]
+
+
+def form_8949_rows(lines: list[form.Line]) -> list[dict[str, Any]]:
+    """The lines as the form's columns, each box closed by its totals (the sums of its lines)."""
+    out: list[dict[str, Any]] = []
+    for total in form.totals(lines):
+        for x in (x for x in lines if x.box == total.box):
+            out.append({"part": x.part, "box": x.box, "(a) description": x.description,
+                        "(b) date acquired": x.acquired, "(c) date sold": x.sold, "(d) proceeds": x.proceeds,
+                        "(e) cost basis": x.basis, "(f) code": x.code,
+                        "(g) adjustment": x.adjustment if x.adjustment or x.code else "",
+                        "(h) gain or loss": x.gain, "account": x.account,
+                        "covered": "yes" if x.covered else "no", "our basis": x.our_basis,
+                        "1099-B basis": "" if x.reported_basis is None else x.reported_basis})
+        out.append({"part": total.part, "box": total.box, "(a) description": f"Totals, box {total.box}",
+                    "(d) proceeds": total.proceeds, "(e) cost basis": total.basis,
+                    "(g) adjustment": total.adjustment, "(h) gain or loss": total.gain})
     return out

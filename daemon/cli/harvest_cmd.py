@@ -271,6 +271,7 @@ def _purchases_to_pause(settings: Settings, rows: list[dict[str, Any]], held: di
                         day: date) -> None:
     """Each entry's `pause`: the recurring purchases and dividend reinvestments of an identical symbol in its
     household before its `until` (what to pause, and when)."""
+    from daemon.config.loader import identical_groups
     from daemon.scheduled import DividendFileError, upcoming
 
     if not rows:

@@ -30,6 +30,7 @@ class GainsFormat(enum.StrEnum):
     JSON = "json"
     CSV = "csv"
     F8949 = "8949"
+    F8949_HTML = "8949-html"
 
 
 MONEY = ("quantity", "cost_basis", "wash_sale_adjustment", "price", "unrealized_gain", "proceeds",
@@ -211,22 +212,26 @@ def gains_cmd(
     fmt: Annotated[GainsFormat, typer.Option("--format")] = GainsFormat.TABLE,
     summary: Annotated[bool, typer.Option("--summary", help="Net short/long, disallowed, carry-forward.")]
     = False,
+    taxpayer: Annotated[str | None, typer.Option(
+        "--taxpayer", help="Only this return's sales (a joint household's id, or an owner).")] = None,
+    output: Annotated[Path | None, typer.Option("--output", help="Write the output to this file.")] = None,
 ) -> None:
     """Realized gains and losses with wash-sale adjustments (Form 8949 with --format 8949)."""
     from daemon import review, views
 
     settings = context(ctx).settings
     _check_account(settings, account)
+    if summary and (taxpayer is not None or output is not None):
+        fail("--taxpayer and --output apply to --format 8949 and 8949-html")
     if summary:
         _summary(settings, year, account, fmt)
         return
     gain_rows = review.gain_rows(_states(settings, sales_only=True), year, account)
-    if fmt is GainsFormat.F8949:
-        from daemon import bookkeeping
-
-        lines = views.form_8949(gain_rows, bookkeeping.ledger_accounts(settings))
-        print_csv(lines, views.F8949_COLUMNS)
+    if fmt in (GainsFormat.F8949, GainsFormat.F8949_HTML):
+        _form_8949(settings, year, account, taxpayer, fmt, output)
         return
+    if taxpayer is not None or output is not None:
+        fail("--taxpayer and --output apply to --format 8949 and 8949-html")
     rows = [views.gain_row(r) for r in gain_rows]
     if fmt is GainsFormat.JSON:
         print_json(rows)
@@ -237,6 +242,50 @@ def gains_cmd(
                  ("proceeds", "cost_basis", "adjustment", "gain")}
         print_table("Realized gains" + (f" {year}" if year else ""), rows, views.GAIN_COLUMNS,
                     right=MONEY, footer={"account": "Total", **total})
+
+
+def _form_8949(settings: Settings, year: int | None, account: str | None, taxpayer: str | None,
+               fmt: GainsFormat, output: Path | None) -> None:
+    """Form 8949 against each broker's 1099-B: the reported basis in (e), codes B/W/T and (g), boxes A-F."""
+    import contextlib
+    import io
+
+    from daemon import tax_returns
+    from daemon.report.form_8949_html import render
+    from daemon.store import ledger_repo, migrate
+    from daemon.store.db import make_engine, transaction
+
+    accounts = None if account is None else {account}
+    if taxpayer is not None:
+        own = tax_returns.returns_of(settings, taxpayer)
+        if own is None:
+            fail(f"unknown taxpayer {taxpayer!r}; returns and owners: "
+                 f"{', '.join(tax_returns.taxpayer_names(settings))}")
+            return
+        accounts = own if accounts is None else accounts & own
+    migrate.upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        with transaction(engine) as session:
+            households = sorted({a.household for a in settings.accounts})
+            states = [ledger_repo.load_ledger(session, h) for h in households]
+            trades = [t for h in households for t in ledger_repo.load_trades(session, h)]
+    finally:
+        engine.dispose()
+    lines = tax_returns.form_8949(settings, states, trades, year, accounts)
+    if fmt is GainsFormat.F8949_HTML:
+        text = render(lines, year=year, taxpayer=taxpayer)
+    else:
+        buffer = io.StringIO()
+        with contextlib.redirect_stdout(buffer):
+            print_csv(tax_returns.form_8949_rows(lines), tax_returns.F8949_COLUMNS)
+        text = buffer.getvalue()
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text)
+        typer.echo(f"wrote {output}", err=True)
 
 
 def _summary(settings: Settings, year: int | None, account: str | None, fmt: GainsFormat) -> None:

@@ -95,8 +95,9 @@ class AccountConfig(Strict):
     # Names the environment variables holding this account's keys: ALPACA_<CREDENTIALS>_API_KEY etc.
     # Unset means the plain ALPACA_API_KEY / ALPACA_SECRET_KEY.
     credentials: Annotated[str, Field(pattern=r"^[A-Z0-9_]+$")] | None = None
-    # Form 8949 box A/D when the broker reports basis to the IRS (covered securities), else B/E.
-    basis_reported: bool = True
+    # Form 8949: true, the broker's 1099-B reports basis to the IRS for covered lots (boxes A/D; non-covered
+    # lots B/E); false, the 1099-B reports no basis (B/E); "none", there is no 1099-B (boxes C/F).
+    basis_reported: bool | Literal["none"] = True
     # The taxpayer who owns the account (a name); default: the household id. See [[households]].
     owner: Annotated[str, Field(min_length=1)] | None = None
     # Purchases the account makes by itself: the engine looks ahead 30 days for them before a loss sale.

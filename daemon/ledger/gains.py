@@ -27,6 +27,9 @@ class GainRow:
     code: str  # "W" for a wash sale, else ""
     term: Term
     permanent: Decimal  # part of the adjustment no lot received (IRA replacement)
+    trade_id: str = ""  # the sell trade
+    purchase_id: str = ""  # the purchase lot the shares came from
+    purchased: date | None = None  # that purchase's trade date (not the adjusted acquisition date)
 
     @property
     def gain(self) -> Decimal:
@@ -42,7 +45,8 @@ def rows(dispositions: Iterable[Disposition]) -> list[GainRow]:
         whole = GainRow(disposition_id=d.disposition_id, account=d.account, symbol=d.symbol, quantity=d.quantity,
                         acquired=d.acquired, sold=d.sold, proceeds=d.proceeds, cost_basis=d.cost_basis,
                         adjustment=d.adjustment, code="W" if d.adjustment > 0 else "", term=d.term,
-                        permanent=d.permanent)
+                        permanent=d.permanent, trade_id=d.trade_id, purchase_id=d.purchase_id,
+                        purchased=d.purchased)
         if ZERO < d.washed_quantity < d.quantity:
             proceeds = prorate(d.proceeds, d.washed_quantity, d.quantity)
             basis = prorate(d.cost_basis, d.washed_quantity, d.quantity)

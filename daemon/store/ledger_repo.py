@@ -480,7 +480,7 @@ def sync_accounts(session: Session, settings: Settings) -> None:
         row.broker = config.broker
         row.lot_method = str(config.lot_method)
         row.broker_account = config.broker_account
-        row.basis_reported = config.basis_reported
+        row.basis_reported = config.basis_reported is True  # "none" (no 1099-B) reports no basis either
     session.flush()
 
 
