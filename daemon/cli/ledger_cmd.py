@@ -302,7 +302,61 @@ def _summary(settings: Settings, year: int | None, account: str | None, fmt: Gai
                     rows, tax_returns.SUMMARY_COLUMNS, right=tax_returns.SUMMARY_COLUMNS[2:])
 
 
+RECONCILE_COLUMNS = ["line", "symbol", "sold", "quantity", "field", "broker", "ledger", "reason"]
+
+
+def reconcile_1099b(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="The broker's 1099-B as CSV: symbol,quantity,date_acquired,"
+                                              "date_sold,proceeds,cost_basis,wash_sale,term (README).")],
+    account: Annotated[str, typer.Option("--account", help="Our account the 1099-B is for.")],
+    fmt: Annotated[Format, typer.Option("--format")] = Format.TABLE,
+) -> None:
+    """Every sale where the 1099-B's proceeds, basis, wash-sale amount or term differ from the ledger, with
+    the reason when the ledger knows it (e.g. a wash sale across accounts the broker cannot see)."""
+    from daemon.importers.form_1099b import Form1099BError, load
+    from daemon.ledger.form_8949 import broker_view
+    from daemon.ledger.reconcile_1099b import reconcile
+    from daemon.store import ledger_repo
+
+    settings = context(ctx).settings
+    _check_account(settings, account)
+    config = settings.account(account)
+    assert config is not None
+    if not config.type.taxable:
+        fail(f"{account} is a {config.type.value} account: it has no 1099-B")
+    try:
+        rows = load(file)
+    except Form1099BError as exc:
+        fail(f"{exc}; nothing was compared")
+        return
+    migrate.upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        with transaction(engine) as session:
+            state = ledger_repo.load_ledger(session, config.household)
+            trades = ledger_repo.load_trades(session, config.household)
+    finally:
+        engine.dispose()
+    broker = broker_view([t for t in trades if t.account == account], bookkeeping.ledger_accounts(settings))
+    found = reconcile(rows, account, state, broker)
+    out = [{"line": d.line, "symbol": d.symbol, "sold": d.sold, "quantity": d.quantity, "field": d.field,
+            "broker": d.broker, "ledger": d.ledger, "reason": d.reason, "explained": d.explained}
+           for d in found]
+    if fmt is Format.JSON:
+        print_json(out)
+        return
+    if fmt is Format.CSV:
+        print_csv(out, [*RECONCILE_COLUMNS, "explained"])
+        return
+    unexplained = sum(1 for d in found if not d.explained)
+    print_table(f"{file.name} against the ledger ({account}): {len(rows)} 1099-B line(s), {len(found)} "
+                f"difference(s), {unexplained} unexplained", out, RECONCILE_COLUMNS,
+                right=["quantity", "broker", "ledger"], empty="the 1099-B agrees with the ledger")
+
+
 def register(app: typer.Typer) -> None:
+    app.command("reconcile-1099b")(reconcile_1099b)
     app.command("import")(import_trades)
     app.command("lots")(lots)
     app.command("gains")(gains_cmd)
