@@ -87,8 +87,9 @@ def build_input(session: Session, settings: Settings, prices: PriceBook, as_of: 
     plan, its cash is taken as zero); `harvested_by`: accounts an earlier run already traded today. Pauses
     are read here, from the database, so a running daemon honours them at its next job."""
     accounts = ledger_accounts(settings)
-    sync = {row.id: (row.in_sync, row.sync_detail)
-            for row in session.execute(sa.select(AccountRow.id, AccountRow.in_sync, AccountRow.sync_detail))}
+    # The quarantine column (activity the ledger could not book) comes with the ledger's sync quarantine.
+    sync = {row.id: (row.in_sync, row.sync_detail, getattr(row, "quarantine", None) or None)
+            for row in session.scalars(sa.select(AccountRow))}
     paused = {a: p.describe() for a, p in pause.for_accounts(session, accounts, as_of).items()}
     unavailable, harvested_by = unavailable or {}, harvested_by or {}
 
@@ -101,8 +102,9 @@ def build_input(session: Session, settings: Settings, prices: PriceBook, as_of: 
     for household in sorted({a.household for a in accounts.values()}):
         members = tuple(
             AccountInput(account=a, cash=facts[a.id].cash if a.id in facts else Decimal(0),
-                         in_sync=bool(sync.get(a.id, (True, None))[0]),
-                         sync_detail=sync.get(a.id, (True, None))[1],
+                         in_sync=bool(sync.get(a.id, (True, None, None))[0]),
+                         sync_detail=sync.get(a.id, (True, None, None))[1],
+                         quarantined=sync.get(a.id, (True, None, None))[2],
                          capabilities=facts[a.id].capabilities if a.id in facts else Capabilities(),
                          unavailable=why_unavailable(a.id), paused=paused.get(a.id),
                          harvested_by=harvested_by.get(a.id))

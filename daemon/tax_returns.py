@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date, timedelta
 from typing import Any
 
 from daemon.config import taxpayers
@@ -31,6 +32,23 @@ def schedule(settings: Settings, dispositions: Iterable[Disposition], through: i
         prior = taxpayers.prior_carryforward(settings, ret, min(years) if years else through)
         out += tax_years(years, offset_limit=ret.offset_limit, prior=prior, through=through if years or prior
                          else None, taxpayer=ret.id)
+    return out
+
+
+def provisional_years(settings: Settings, years: Iterable[int], today: date) -> set[int]:
+    """Years whose figures can still change: until 30 days after the year's last trading day, a purchase can
+    wash one of its December losses."""
+    from daemon import market_calendar
+
+    out = set()
+    for year in set(years):
+        try:
+            days = market_calendar.sessions(date(year, 12, 1), date(year, 12, 31), settings.schedule.calendar)
+            last = days[-1].day if days else date(year, 12, 31)
+        except Exception:  # noqa: BLE001 - beyond the calendar's range: the year's last day
+            last = date(year, 12, 31)
+        if today <= last + timedelta(days=30):
+            out.add(year)
     return out
 
 

@@ -293,10 +293,15 @@ def _summary(settings: Settings, year: int | None, account: str | None, fmt: Gai
     from daemon import review, tax_returns
 
     rows = review.gains_summary(_states(settings, sales_only=True), settings, year, account)
+    # A year stays provisional until 30 days after its last trading day (a January purchase can wash a
+    # December loss).
+    open_years = tax_returns.provisional_years(settings, {r["year"] for r in rows}, dates.as_of(settings, None))
+    for r in rows:
+        r["provisional"] = r["year"] in open_years
     if fmt is GainsFormat.JSON:
         print_json(rows)
     elif fmt is GainsFormat.CSV:
-        print_csv(rows, tax_returns.SUMMARY_COLUMNS)
+        print_csv(rows, [*tax_returns.SUMMARY_COLUMNS, "provisional"])
     else:
         print_table("Schedule D by return" + (f" {year}" if year else "") + (f", account {account}" if account else ""),
                     rows, tax_returns.SUMMARY_COLUMNS, right=tax_returns.SUMMARY_COLUMNS[2:])

@@ -119,3 +119,13 @@ def test_household_config_errors_name_the_key(tmp_path: Path, extra: str, messag
     cfg = tmp_path / "tlh.toml"
     cfg.write_text(f'substitutes = ""\n{extra}\n{ACCOUNTS}')
     assert message in tlh(cfg, "config", "check", code=2)
+
+
+def test_a_year_is_provisional_until_30_days_after_its_last_trading_day(tmp_path: Path) -> None:
+    # The price file is the market: "today" is its last day. 2022's last session is Dec 30.
+    extra = '[brokers.paper]\nprices = "prices.csv"'
+    cfg = setup(tmp_path, f"sqlite:///{tmp_path / 'tlh.db'}", CHAIN, extra)
+    for today, provisional in (("2023-01-27", True), ("2023-01-30", False)):
+        (tmp_path / "prices.csv").write_text(f"date,symbol,close\n{today},AAA,1\n")
+        (y22,) = summary(cfg, "--year", "2022")
+        assert y22["provisional"] is provisional, today
