@@ -139,10 +139,39 @@ def gains_summary(states: Iterable[LedgerState], settings: Settings, year: int |
     """`tlh gains --summary`: one row per return and year, each year's carry-forward chained from the years
     before it."""
     from daemon import tax_returns
+    from daemon.cli.dates import today as exchange_today
 
     dispositions = [d for s in states for d in s.dispositions if account in (None, d.account)]
-    return [tax_returns.summary_dict(y) for y in tax_returns.schedule(settings, dispositions, through=year)
+    rows = [tax_returns.summary_dict(y) for y in tax_returns.schedule(settings, dispositions, through=year)
             if year is None or y.year == year]
+    # A year stays provisional until 30 days after its last trading day (a January purchase can wash a
+    # December loss).
+    open_years = tax_returns.provisional_years(settings, {r["year"] for r in rows}, exchange_today(settings))
+    for r in rows:
+        r["provisional"] = r["year"] in open_years
+    return rows
+
+
+class UnknownTaxpayer(ValueError):
+    pass
+
+
+def form_8949_lines(session: Session, settings: Settings, states: Iterable[LedgerState], year: int | None,
+                    account: str | None, taxpayer: str | None) -> list[Any]:
+    """`tlh gains --format 8949`: the year's Form 8949 lines against each broker's 1099-B (of `account` and
+    of `taxpayer`'s return or accounts, or all). Raises UnknownTaxpayer."""
+    from daemon import tax_returns
+
+    accounts = None if account is None else {account}
+    if taxpayer is not None:
+        own = tax_returns.returns_of(settings, taxpayer)
+        if own is None:
+            raise UnknownTaxpayer(f"unknown taxpayer {taxpayer!r}; returns and owners: "
+                                  f"{', '.join(tax_returns.taxpayer_names(settings))}")
+        accounts = own if accounts is None else accounts & own
+    households = sorted({a.household for a in settings.accounts})
+    trades = [t for h in households for t in ledger_repo.load_trades(session, h)]
+    return tax_returns.form_8949(settings, states, trades, year, accounts)
 
 
 def taxpayer_accounts(settings: Settings) -> dict[str, list[str]]:

@@ -14,6 +14,7 @@ from daemon.ledger import form_8949 as form
 from daemon.ledger.money import cents
 from daemon.ledger.tax_years import TaxYear, tax_years
 from daemon.ledger.types import Disposition
+from daemon.views import F8949_1099B_COLUMNS
 
 SUMMARY_COLUMNS = ["taxpayer", "year", "carryforward_in_short", "carryforward_in_long", "short_term_net",
                    "long_term_net", "net", "ordinary_income_offset", "carryforward_short", "carryforward_long",
@@ -94,9 +95,7 @@ def form_8949(settings: Settings, states: Iterable[LedgerState], trades: Iterabl
     return form.lines(rows, form.broker_view(trades, ledger), reporting, funds)
 
 
-F8949_COLUMNS = ["part", "box", "(a) description", "(b) date acquired", "(c) date sold", "(d) proceeds",
-                 "(e) cost basis", "(f) code", "(g) adjustment", "(h) gain or loss", "account", "covered",
-                 "our basis", "1099-B basis"]
+F8949_COLUMNS = F8949_1099B_COLUMNS
 
 
 def form_8949_rows(lines: list[form.Line]) -> list[dict[str, Any]]:

@@ -53,6 +53,9 @@ def gain_row(row: gains.GainRow) -> dict[str, Any]:
 
 F8949_COLUMNS = ["part", "box", "(a) description", "(b) date acquired", "(c) date sold", "(d) proceeds",
                  "(e) cost basis", "(f) code", "(g) adjustment", "(h) gain or loss"]
+# Form 8949 against the 1099-B (daemon.tax_returns.form_8949_rows): the form's columns, then the account,
+# whether the lot is covered, our basis and the basis the 1099-B reports.
+F8949_1099B_COLUMNS = [*F8949_COLUMNS, "account", "covered", "our basis", "1099-B basis"]
 
 
 def form_8949(rows: Iterable[gains.GainRow], accounts: Mapping[str, Account]) -> list[dict[str, Any]]:

@@ -250,29 +250,22 @@ def _form_8949(settings: Settings, year: int | None, account: str | None, taxpay
     import contextlib
     import io
 
-    from daemon import tax_returns
+    from daemon import review, tax_returns
     from daemon.report.form_8949_html import render
-    from daemon.store import ledger_repo, migrate
+    from daemon.store import migrate
     from daemon.store.db import make_engine, transaction
 
-    accounts = None if account is None else {account}
-    if taxpayer is not None:
-        own = tax_returns.returns_of(settings, taxpayer)
-        if own is None:
-            fail(f"unknown taxpayer {taxpayer!r}; returns and owners: "
-                 f"{', '.join(tax_returns.taxpayer_names(settings))}")
-            return
-        accounts = own if accounts is None else accounts & own
+    states = _states(settings)
     migrate.upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
     try:
         with transaction(engine) as session:
-            households = sorted({a.household for a in settings.accounts})
-            states = [ledger_repo.load_ledger(session, h) for h in households]
-            trades = [t for h in households for t in ledger_repo.load_trades(session, h)]
+            lines = review.form_8949_lines(session, settings, states, year, account, taxpayer)
+    except review.UnknownTaxpayer as exc:
+        fail(str(exc))
+        return
     finally:
         engine.dispose()
-    lines = tax_returns.form_8949(settings, states, trades, year, accounts)
     if fmt is GainsFormat.F8949_HTML:
         text = render(lines, year=year, taxpayer=taxpayer)
     else:
@@ -293,11 +286,6 @@ def _summary(settings: Settings, year: int | None, account: str | None, fmt: Gai
     from daemon import review, tax_returns
 
     rows = review.gains_summary(_states(settings, sales_only=True), settings, year, account)
-    # A year stays provisional until 30 days after its last trading day (a January purchase can wash a
-    # December loss).
-    open_years = tax_returns.provisional_years(settings, {r["year"] for r in rows}, dates.as_of(settings, None))
-    for r in rows:
-        r["provisional"] = r["year"] in open_years
     if fmt is GainsFormat.JSON:
         print_json(rows)
     elif fmt is GainsFormat.CSV:
@@ -319,10 +307,12 @@ def reconcile_1099b(
 ) -> None:
     """Every sale where the 1099-B's proceeds, basis, wash-sale amount or term differ from the ledger, with
     the reason when the ledger knows it (e.g. a wash sale across accounts the broker cannot see)."""
+    from daemon import bookkeeping
     from daemon.importers.form_1099b import Form1099BError, load
     from daemon.ledger.form_8949 import broker_view
     from daemon.ledger.reconcile_1099b import reconcile
-    from daemon.store import ledger_repo
+    from daemon.store import ledger_repo, migrate
+    from daemon.store.db import make_engine, transaction
 
     settings = context(ctx).settings
     _check_account(settings, account)

@@ -327,7 +327,7 @@ class Dashboard:
         year, account, taxpayer, view = self._gains_args(params)
         if view == "8949":
             rows = self.store.form_8949(year, account, taxpayer)
-            columns = [(c, c) for c in views.F8949_COLUMNS]
+            columns = [(c, c) for c in views.F8949_1099B_COLUMNS]
             numeric: tuple[str, ...] = F8949_NUMERIC
         else:
             rows = self.store.gains(year, account, taxpayer)
@@ -343,7 +343,7 @@ class Dashboard:
     def gains_csv(self, request: Request) -> Response:
         year, account, taxpayer, view = self._gains_args(request.query_params)
         if view == "8949":
-            rows, columns = self.store.form_8949(year, account, taxpayer), views.F8949_COLUMNS
+            rows, columns = self.store.form_8949(year, account, taxpayer), views.F8949_1099B_COLUMNS
         else:
             rows, columns = self.store.gains(year, account, taxpayer), views.GAIN_COLUMNS
         out = io.StringIO()

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 import structlog
 from sqlalchemy.engine import Engine
 
-from daemon import bookkeeping, review, views
+from daemon import review, views
 from daemon.config.models import Settings
 from daemon.ledger import LedgerState
 from daemon.ledger.types import AccountType, add_one_year
@@ -190,7 +190,11 @@ class Store:
 
     def form_8949(self, year: int | None, account: str | None = None,
                   taxpayer: str | None = None) -> list[dict[str, Any]]:
-        return views.form_8949(self._gain_rows(year, account, taxpayer), bookkeeping.ledger_accounts(self.settings))
+        from daemon import tax_returns
+
+        with transaction(self.engine) as session:
+            lines = review.form_8949_lines(session, self.settings, self.states(), year, account, taxpayer)
+        return tax_returns.form_8949_rows(lines)
 
     def gains_summary(self, year: int | None, account: str | None = None,
                       taxpayer: str | None = None) -> list[dict[str, Any]]:
