@@ -32,6 +32,16 @@ def _paths(days: list[date]) -> dict[str, list[float]]:
     return out
 
 
+def _toml(value: object) -> str:
+    """A dumped setting as TOML: numbers bare, words (the policies' names) quoted."""
+    if isinstance(value, str):
+        try:
+            Decimal(value)
+        except ArithmeticError:
+            return json.dumps(value)
+    return str(value)
+
+
 def test_a_backtest_day_plans_the_same_pairs_as_tlh_harvest(tmp_path: Path) -> None:
     days = weekdays(600)
     series = _paths(days)
@@ -72,7 +82,7 @@ def test_a_backtest_day_plans_the_same_pairs_as_tlh_harvest(tmp_path: Path) -> N
     harvest = "\n".join(f"{k} = {json.dumps(v) if isinstance(v, str | bool) else v}"
                         for k, v in p.harvest_config().model_dump(mode="json").items()
                         if not isinstance(v, list) and v is not None)
-    tax = "\n".join(f"{k} = {v}" for k, v in p.taxes.tax_config().model_dump(mode="json").items()
+    tax = "\n".join(f"{k} = {_toml(v)}" for k, v in p.taxes.tax_config().model_dump(mode="json").items()
                     if v is not None)
     (tmp_path / "tlh.toml").write_text(f"""
 database_url = "sqlite:///tlh.db"
