@@ -12,7 +12,8 @@ Runs on the caller's connection and transaction; commits nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import itertools
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,15 +22,18 @@ CHUNK = 5_000  # rows converted and sent at a time: bounds memory for huge house
 COPY_FROM = 1_000  # PostgreSQL: below this many rows, executemany is as quick as setting up a COPY
 
 
-def insert(connection: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Insert `rows` (dicts with the same keys, column names of `table`) into `table`."""
-    if not rows:
+def insert(connection: sa.Connection, table: sa.Table, rows: Iterable[Mapping[str, Any]]) -> None:
+    """Insert `rows` (dicts with the same keys, column names of `table`) into `table`. `rows` may be a
+    generator: it is consumed `CHUNK` rows at a time, so a household's 100k lots are never all dicts at once."""
+    it = iter(rows)
+    chunk = list(itertools.islice(it, CHUNK))
+    if not chunk:
         return
     dialect = connection.dialect
-    names = list(rows[0])
+    names = list(chunk[0])
     columns = [table.c[name] for name in names]
     # Python-side defaults are SQLAlchemy's to fill in; plain SQL would leave them NULL.
-    missing = [c.name for c in table.c if c.name not in rows[0] and c.default is not None]
+    missing = [c.name for c in table.c if c.name not in chunk[0] and c.default is not None]
     if missing:
         raise ValueError(f"bulk insert into {table.name}: give {', '.join(missing)} explicitly")
     processors: list[Callable[[Any], Any] | None] = [c.type.dialect_impl(dialect).bind_processor(dialect)
@@ -37,15 +41,17 @@ def insert(connection: sa.Connection, table: sa.Table, rows: Sequence[Mapping[st
     prepare = dialect.identifier_preparer
     target = prepare.format_table(table)
     column_list = ", ".join(prepare.quote(c.name) for c in columns)
-    use_copy = dialect.name == "postgresql" and dialect.driver == "psycopg" and len(rows) >= COPY_FROM
+    # COPY when the first chunk alone is large enough to pay for it.
+    use_copy = dialect.name == "postgresql" and dialect.driver == "psycopg" and len(chunk) >= COPY_FROM
     marker = "?" if dialect.paramstyle == "qmark" else "%s"
     sql = f"INSERT INTO {target} ({column_list}) VALUES ({', '.join([marker] * len(columns))})"
-    for start in range(0, len(rows), CHUNK):
-        params = _convert(rows[start : start + CHUNK], names, processors)
+    while chunk:
+        params = _convert(chunk, names, processors)
         if use_copy:
             _copy(connection, f"COPY {target} ({column_list}) FROM STDIN", params)
         else:
             connection.exec_driver_sql(sql, params)  # type: ignore[arg-type]
+        chunk = list(itertools.islice(it, CHUNK))
 
 
 def _convert(rows: Sequence[Mapping[str, Any]], names: list[str],

@@ -7,7 +7,7 @@ saving a household with 100k lots stays a matter of seconds.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -54,7 +54,7 @@ STATES = cast(sa.Table, LedgerStateRow.__table__)
 TRADES = cast(sa.Table, TradeRow.__table__)
 ACTIONS = cast(sa.Table, CorporateActionRow.__table__)
 
-def _insert(session: Session, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
+def _insert(session: Session, table: sa.Table, rows: Iterable[dict[str, Any]]) -> None:
     # The session's connection (same transaction), the driver's executemany (COPY on PostgreSQL) with the
     # columns' own type processing: see daemon.store.bulk.
     bulk.insert(session.connection(), table, rows)
@@ -76,16 +76,16 @@ def save_ledger(session: Session, state: LedgerState, policy: LedgerPolicy | Non
     household = state.household
     for model in (WashMatchRow, DispositionRow, LotRow, LedgerStateRow):
         _delete(session, model, household)
-    _insert(session, LOTS, [_lot_row(household, lot) for lot in state.lots])
+    _insert(session, LOTS, (_lot_row(household, lot) for lot in state.lots))
     _insert(
         session,
         DISPOSITIONS,
-        [_disposition_row(household, d) for d in state.dispositions],
+        (_disposition_row(household, d) for d in state.dispositions),
     )
     _insert(
         session,
         MATCHES,
-        [_match_row(household, i, m) for i, m in enumerate(state.matches)],
+        (_match_row(household, i, m) for i, m in enumerate(state.matches)),
     )
     securities = {
         "split_factors": {symbol: str(factor) for symbol, factor in state.split_factors},

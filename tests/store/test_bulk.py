@@ -85,3 +85,13 @@ def test_canonical_text(value: object) -> None:
                 Decimal("12.000000000000000"): "12", Decimal("1E+3"): "1000", 7: "7",
                 Decimal("99999999999999999999999999.999"): "99999999999999999999999999.999"}
     assert canonical_text(value) == expected[value]
+
+
+def test_a_generator_is_written_chunk_by_chunk(tables: sa.Engine) -> None:
+    n = bulk.CHUNK + 3
+    with tables.begin() as connection:
+        bulk.insert(connection, ROWS, (row for row in sample(n)))
+        bulk.insert(connection, ROWS, iter(()))  # nothing to write
+    with tables.connect() as connection:
+        ids = connection.execute(sa.select(ROWS.c.id).order_by(ROWS.c.id)).scalars().all()
+    assert ids == list(range(n))
