@@ -33,7 +33,7 @@ from daemon.engine.types import (
 )
 from daemon.prices import PriceBook, Quote
 from daemon.scheduled import upcoming
-from daemon.service import claims, pause
+from daemon.service import claims, idle, pause
 from daemon.store import ledger_repo
 from daemon.store.models import AccountRow, Alert, HarvestRun
 from daemon.store.models import Restriction as RestrictionRow
@@ -123,7 +123,8 @@ def build_input(session: Session, settings: Settings, prices: PriceBook, as_of: 
     return EngineInput(run_id=run_id, as_of=as_of, households=tuple(households), scheduled=scheduled, market=market,
                        harvest=settings.harvest, tax=settings.tax, identical=identical_groups(settings),
                        asset_classes=tuple(settings.asset_classes),
-                       restrictions=active_restrictions(session, as_of), mode=mode, direct_indexes=directs)
+                       restrictions=active_restrictions(session, as_of), mode=mode, direct_indexes=directs,
+                       uninvested=idle.uninvested(session, settings, as_of) if require_facts else ())
 
 
 def tradable(session: Session, settings: Settings, as_of: date, facts: Mapping[str, AccountFacts],
@@ -172,7 +173,7 @@ def plan_and_record(session: Session, settings: Settings, prices: PriceBook, as_
 def why_empty(inp: EngineInput, plan: HarvestPlan) -> str | None:
     """Why a plan has no pairs, when its skipped list cannot say: no taxable positions, no prices, prices
     too old, or simply no loss. None when there are pairs, or the plan is paused (the pause says why)."""
-    if plan.pairs or plan.paused or plan.purchases:
+    if plan.pairs or plan.paused or plan.purchases or plan.reinvestments:
         return None
     taxable = {a.account.id for h in inp.households for a in h.accounts if a.account.type.taxable}
     if not taxable:

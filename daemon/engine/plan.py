@@ -29,6 +29,7 @@ from daemon.engine.conflicts import BuyGuard
 from daemon.engine.holdings import GroupIndex, index
 from daemon.engine.pairs import RESTRICTION_DAYS, Candidate, HouseholdPlan, Run, lot_method
 from daemon.engine.quotes import Prices
+from daemon.engine.reinvest import plan_reinvestments
 from daemon.engine.replacement import AssetClasses
 from daemon.engine.selection import select
 from daemon.engine.swap_back import swap_back
@@ -130,10 +131,20 @@ def _plan(inp: EngineInput) -> HarvestPlan:
         households.append((household, tradable))
 
     if reading.tripped:
+        alerts.extend(Alert("uninvested_cash", Severity.WARNING,
+                            f"{u.account}: ${u.amount:,.2f} from the sale of {u.sold_symbol} ({u.source}) stays in "
+                            f"cash today: the circuit breaker paused harvesting ({reading.detail})",
+                            {"household": u.household, "account": u.account, "source": u.source})
+                      for u in inp.uninvested)
         skipped.extend(Skip(c.household, c.account.account.id, c.symbol, SkipReason.CIRCUIT_BREAKER,
                             reading.detail) for c, _ in candidates)
         return HarvestPlan(inp.run_id, inp.as_of, inp.mode, (), _sorted(skipped), (), tuple(alerts),
                            paused="circuit_breaker")
+
+    # Earlier harvests' idle cash first: what it buys counts as bought today for the pairs below.
+    reinvestments, idle_alerts = plan_reinvestments(
+        households, inp.uninvested, {(s.household, s.account): s for s in skipped if s.symbol == "*"})
+    alerts.extend(idle_alerts)
 
     pairs: list[Pair] = []
     candidates.sort(key=lambda c: (-c[0].score, c[0].household, c[0].account.account.id, c[0].symbol))
@@ -156,7 +167,8 @@ def _plan(inp: EngineInput) -> HarvestPlan:
         for r in household.restrictions:
             restrictions.setdefault((r.household, r.symbol), r)
     return HarvestPlan(inp.run_id, inp.as_of, inp.mode, tuple(pairs), _sorted(skipped),
-                       tuple(restrictions.values()), tuple(alerts), purchases=purchases)
+                       tuple(restrictions.values()), tuple(alerts), purchases=purchases,
+                       reinvestments=tuple(reinvestments))
 
 
 def _look_ahead(inp: EngineInput, household: str, candidate: Candidate, lots: Sequence[Lot],

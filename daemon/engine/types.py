@@ -227,6 +227,19 @@ class ScheduledPurchase:
 
 
 @dataclass(frozen=True, slots=True)
+class Uninvested:
+    """Cash an earlier harvest raised and never reinvested: its sale filled, its buy did not."""
+
+    household: str
+    account: str
+    sold_symbol: str
+    meant_symbol: str  # the replacement the pair meant to buy
+    amount: Decimal  # the sale's proceeds
+    sold_on: date
+    source: str  # the buy order intent it stands for ("tlh-<run>-<pair>-buy")
+
+
+@dataclass(frozen=True, slots=True)
 class EngineInput:
     run_id: str
     as_of: date
@@ -240,6 +253,7 @@ class EngineInput:
     mode: str = "dry-run"
     direct_indexes: tuple[DirectIndexInput, ...] = ()
     scheduled: tuple[ScheduledPurchase, ...] = ()  # purchases due from as_of on (look-ahead)
+    uninvested: tuple[Uninvested, ...] = ()  # earlier harvests' idle cash, to reinvest today
 
 
 # -- outputs ----------------------------------------------------------------------------------------------
@@ -359,6 +373,29 @@ class Purchase:
 
 
 @dataclass(frozen=True, slots=True)
+class Reinvestment:
+    """A buy without a sale: an earlier harvest's idle cash put into its replacement (`source` names the buy
+    that never filled)."""
+
+    reinvestment_id: str
+    household: str
+    account: str
+    symbol: str
+    price: Decimal
+    notional: Decimal
+    quantity_estimate: Decimal
+    sold_symbol: str
+    source: str
+    detail: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"reinvestment_id": self.reinvestment_id, "household": self.household, "account": self.account,
+                "symbol": self.symbol, "price": _num(self.price), "notional": _money(self.notional),
+                "quantity_estimate": _num(self.quantity_estimate), "sold_symbol": self.sold_symbol,
+                "source": self.source, "detail": self.detail}
+
+
+@dataclass(frozen=True, slots=True)
 class Skip:
     household: str
     account: str
@@ -395,6 +432,7 @@ class HarvestPlan:
     paused: str | None = None  # "circuit_breaker" when nothing may be harvested today
     purchases: tuple[Purchase, ...] = ()  # direct indexes: new money to underweight stocks
     note: str | None = None  # why a plan is empty, when nothing else says so (no positions, no prices)
+    reinvestments: tuple[Reinvestment, ...] = ()  # earlier harvests' idle cash, bought back in
 
     @property
     def estimated_loss(self) -> Decimal:
@@ -413,4 +451,5 @@ class HarvestPlan:
             "restrictions": [r.to_dict() for r in self.restrictions],
             "alerts": [a.to_dict() for a in self.alerts],
             "purchases": [b.to_dict() for b in self.purchases],
+            "reinvestments": [r.to_dict() for r in self.reinvestments],
         }

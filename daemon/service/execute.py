@@ -26,6 +26,7 @@ from daemon.config.loader import identical_groups
 from daemon.config.models import Settings
 from daemon.ledger.restrictions import WINDOW_END
 from daemon.service import orders, pause
+from daemon.service.idle import REINVESTS
 from daemon.service.orders import (
     ABANDONED,
     PENDING,
@@ -165,10 +166,96 @@ def run_pair(engine: Engine, settings: Settings, p: PairOrder, brokers: Mapping[
     return finish_pair(engine, settings, p, brokers, policy, sell)
 
 
+@dataclass(frozen=True)
+class ReinvestOrder:
+    """A plan's reinvestment: a buy of an earlier harvest's idle cash (`source`: the buy that never filled)."""
+
+    run_id: str
+    as_of: date
+    reinvestment_id: str
+    household: str
+    account: str
+    symbol: str
+    price: Decimal
+    notional: Decimal
+    source: str
+
+    @classmethod
+    def from_plan(cls, run_id: str, as_of: date, plan: Mapping[str, Any]) -> list[ReinvestOrder]:
+        return [cls(run_id=run_id, as_of=as_of, reinvestment_id=r["reinvestment_id"], household=r["household"],
+                    account=r["account"], symbol=r["symbol"], price=Decimal(r["price"]),
+                    notional=Decimal(r["notional"]), source=r["source"]) for r in plan.get("reinvestments", [])]
+
+    @property
+    def cid(self) -> str:
+        return client_order_id(self.run_id, self.reinvestment_id, "buy")
+
+
+def save_reinvestments(engine: Engine, items: list[ReinvestOrder]) -> None:
+    now = datetime.now(UTC)
+    with transaction(engine) as session:
+        for r in items:
+            if session.get(OrderIntent, r.cid) is not None:
+                continue
+            try:
+                with session.begin_nested():
+                    session.add(OrderIntent(client_order_id=r.cid, run_id=r.run_id, pair_id=r.reinvestment_id,
+                                            leg="buy", account_id=r.account, symbol=r.symbol, side="buy",
+                                            quantity=None, notional=r.notional, lots=[f"{REINVESTS}{r.source}"],
+                                            status=PENDING, filled_quantity=Decimal(0), created_at=now,
+                                            updated_at=now))
+            except IntegrityError:
+                log.info("order.intent_exists", client_order_id=r.cid)
+
+
+def run_reinvestment(engine: Engine, settings: Settings, r: ReinvestOrder, brokers: Mapping[str, Broker],
+                     policy: Policy) -> PairOutcome:
+    """Buy with the idle cash, never beyond the account's cash now; a pause stops it like a pair."""
+    broker = _broker(settings, brokers, r.account)
+    with transaction(engine) as session:
+        stopped = pause.is_paused(session, r.account, r.as_of)
+    if stopped is not None:
+        orders.update_intent(engine, r.cid, status=SKIPPED, error=stopped.describe())
+        return PairOutcome(r.reinvestment_id, None, None, f"account paused: {stopped.reason}")
+    cash = broker.account(r.account).cash
+    notional = min(r.notional, max(cash, Decimal(0))).quantize(Decimal("0.01"), ROUND_DOWN)
+    if broker.capabilities.notional:
+        request = OrderRequest(r.cid, r.account, r.symbol, OrderSide.BUY, notional=notional)
+    else:
+        step = Decimal("1e-9") if broker.capabilities.fractional else Decimal(1)
+        request = OrderRequest(r.cid, r.account, r.symbol, OrderSide.BUY,
+                               quantity=(notional / r.price).quantize(step, ROUND_DOWN))
+    if notional < 1 or (request.quantity is not None and request.quantity <= 0):
+        orders.update_intent(engine, r.cid, status=SKIPPED, error=f"nothing to buy with (cash {cash:.2f})")
+        return PairOutcome(r.reinvestment_id, None, None, "no cash to reinvest")
+    if not orders.claim(engine, r.cid):
+        return PairOutcome(r.reinvestment_id, None, None, "another run is placing this buy")
+    buy = _send(engine, broker, request, policy)
+    buy = orders.wait_final(engine, broker, r.account, buy, policy)
+    _check_fill(engine, settings, r.run_id, r.household, r.account, "buy", r.symbol, r.price, buy)
+    if buy.filled_quantity > 0:
+        _alert(engine, r.run_id, "orders_filled", "info",
+               f"{r.reinvestment_id}: bought {buy.filled_quantity.normalize():f} {r.symbol} at "
+               f"{buy.filled_avg_price} in {r.account} with the idle cash of {r.source}", r.account)
+    else:
+        _alert(engine, r.run_id, "order_failed", "error",
+               f"{r.reinvestment_id}: buy of {r.symbol} in {r.account} {buy.status.value}"
+               f"{': ' + buy.reason if buy.reason else ''}; the idle cash of {r.source} stays uninvested until "
+               f"the next run", r.account)
+    pull_fills(engine, settings, brokers, SyncReport(), r.run_id)
+    return PairOutcome(r.reinvestment_id, None, buy)
+
+
 def check_fill(engine: Engine, settings: Settings, p: PairOrder, leg: str, state: OrderState) -> bool:
     """A fill further from the plan's quote than `max_fill_deviation_pct` is booked (it happened) but is an
     error alert, and the account's harvesting pauses until someone looks (`tlh resume`). True when it was."""
     quote = p.sell_price if leg == "sell" else p.buy_price
+    symbol = p.sell_symbol if leg == "sell" else p.buy_symbol
+    return _check_fill(engine, settings, p.run_id, p.household, p.account, leg, symbol, quote, state)
+
+
+def _check_fill(engine: Engine, settings: Settings, run_id: str, household: str, account: str, leg: str,
+                symbol: str, quote: Decimal | None, state: OrderState) -> bool:
     price = state.filled_avg_price
     if quote is None or quote <= 0 or price is None or state.filled_quantity <= 0:
         return False
@@ -176,22 +263,21 @@ def check_fill(engine: Engine, settings: Settings, p: PairOrder, leg: str, state
     limit = settings.harvest.max_fill_deviation_pct
     if deviation <= limit:
         return False
-    symbol = p.sell_symbol if leg == "sell" else p.buy_symbol
     reason = (f"{leg} of {state.filled_quantity.normalize():f} {symbol} ({state.client_order_id}) filled at "
               f"{price} against the plan's quote {quote}: {deviation * 100:.1f} % off, above "
               f"max_fill_deviation_pct {limit * 100:.0f} %")
     with transaction(engine) as session:
-        if not any(x.kind == pause.FILL_DEVIATION and x.run_id == p.run_id and state.client_order_id in x.reason
+        if not any(x.kind == pause.FILL_DEVIATION and x.run_id == run_id and state.client_order_id in x.reason
                    for x in pause.unresolved(session)):
-            pause.pause(session, account=p.account, reason=reason, kind=pause.FILL_DEVIATION, by="daemon",
-                        run_id=p.run_id)
-            session.add(Alert(created_at=datetime.now(UTC), run_id=p.run_id, kind="fill_deviation",
-                              severity="error", household_id=p.household, account_id=p.account,
-                              message=f"{p.account}: {reason}; the fill is booked, and harvesting in {p.account} "
-                                      f"is paused until `tlh resume --account {p.account}`",
+            pause.pause(session, account=account, reason=reason, kind=pause.FILL_DEVIATION, by="daemon",
+                        run_id=run_id)
+            session.add(Alert(created_at=datetime.now(UTC), run_id=run_id, kind="fill_deviation",
+                              severity="error", household_id=household, account_id=account,
+                              message=f"{account}: {reason}; the fill is booked, and harvesting in {account} "
+                                      f"is paused until `tlh resume --account {account}`",
                               data={"client_order_id": state.client_order_id, "quote": str(quote),
                                     "fill_price": str(price), "deviation": f"{deviation:.6f}"}))
-    log.error("order.fill_deviation", account=p.account, client_order_id=state.client_order_id,
+    log.error("order.fill_deviation", account=account, client_order_id=state.client_order_id,
               price=str(price), quote=str(quote))
     return True
 
@@ -262,9 +348,17 @@ def execute(engine: Engine, settings: Settings, run_id: str, brokers: Mapping[st
     """Carry out the recorded plan of `run_id`, pair by pair."""
     as_of, plan = _run(engine, run_id)
     pairs = PairOrder.from_plan(run_id, as_of, plan)
+    reinvestments = ReinvestOrder.from_plan(run_id, as_of, plan)
+    save_reinvestments(engine, reinvestments)
     save_intents(engine, pairs)
     fault_point(policy, "after_intents")
     outcomes = []
+    for r in reinvestments:  # planned first: what they buy counts as bought today
+        try:
+            outcomes.append(run_reinvestment(engine, settings, r, brokers, policy))
+        except BrokerError as exc:
+            _alert(engine, run_id, "error", "error", f"{r.reinvestment_id}: broker error: {exc}", r.account)
+            outcomes.append(PairOutcome(r.reinvestment_id, None, None, f"broker error: {exc}"))
     for p in pairs:
         try:
             outcomes.append(run_pair(engine, settings, p, brokers, policy))
