@@ -76,6 +76,9 @@ def show_plan(plan: HarvestPlan) -> None:
     if d.get("purchases"):
         print_table("New money (direct index)", d["purchases"], ["purchase_id", "account", "symbol", "notional",
                                                                   "detail"])
+    if d.get("reinvestments"):
+        print_table("Idle cash reinvested", d["reinvestments"], ["reinvestment_id", "account", "symbol", "notional",
+                                                                 "detail"])
     explained = explanations(d)
     if explained:
         print_table("Skipped or cut short, and why", explained, ["account", "symbol", "reason", "detail"])

@@ -83,3 +83,18 @@ def test_idle_cash_that_cannot_be_invested_is_explained(alpaca: FakeAlpaca, engi
     assert f"$9,200.00 from the sale of VTI on {hh.TODAY} (tlh-{first.plan.run_id}-p1-buy) stays in cash" \
         in alert.message
     assert "paused" in alert.message and "looking into the late fill" in alert.message
+
+
+def test_the_harvest_table_lists_the_reinvestment(alpaca: FakeAlpaca, engine: Any, db_url: str,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    import daemon.cli.main  # noqa: F401 - the CLI package wires its command modules on import
+    from daemon.cli.harvest_cmd import show_plan
+
+    s = hh.settings(alpaca, db_url)
+    hh.seed(engine, s)
+    _late_sale(alpaca, engine, s)
+    nxt = _cycle(engine, s, hh.TODAY + timedelta(days=1))
+    show_plan(nxt.plan)
+    out = capsys.readouterr().out
+    table = out[out.index("Idle cash reinvested"):]
+    assert "r1" in table and "ITOT" in table and "$9,200.00" in table and "reinvests" in table, table
