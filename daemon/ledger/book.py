@@ -108,6 +108,9 @@ class _Book:
         self.lots: dict[str, Lot] = {lot.lot_id: lot for lot in state.lots}
         self.dispositions: dict[str, Disposition] = {d.disposition_id: d for d in state.dispositions}
         self.matches: list[WashMatch] = list(state.matches)
+        self._match_at: dict[str, list[int]] = {}  # a loss's matches: their positions in `matches`
+        for n, m in enumerate(self.matches):
+            self._match_at.setdefault(m.disposition_id, []).append(n)
         self.seq = state.next_seq
         self.through = state.through
         self.factors: dict[str, Decimal] = dict(state.split_factors)
@@ -371,27 +374,29 @@ class _Book:
             self._put_disposition(piece)
             if was_pending and piece.taxable and piece.loss > 0 and piece.unwashed_quantity > 0:
                 self._add(self.pending, group, piece.disposition_id, piece.sold)
-        if old.washed_quantity > 0:
+        positions = self._match_at.pop(old.disposition_id, [])
+        if positions:
             # Its own loss's matches are shared between the pieces pro rata, cumulatively, so that each
-            # piece's matches add up exactly to its washed shares and disallowed loss.
-            first = pieces[0]
-            ours = [m for m in self.matches if m.disposition_id == old.disposition_id]
-            split: dict[int, tuple[WashMatch, WashMatch]] = {}
+            # piece's matches add up exactly to its washed shares and disallowed loss. The first piece's
+            # take the originals' places; the second's are added at the end.
+            first, second = pieces[0], pieces[1]
             cum_q = cum_d = given_q = given_d = ZERO
-            for m in ours:
+            for n in positions:
+                m = self.matches[n]
                 cum_q += m.quantity
                 cum_d += m.disallowed
                 qty = prorate(cum_q, first.quantity, old.quantity) - given_q
                 dis = prorate(cum_d, first.quantity, old.quantity) - given_d
                 given_q += qty
                 given_d += dis
-                split[id(m)] = (replace(m, disposition_id=first.disposition_id, quantity=qty, disallowed=dis),
-                                replace(m, disposition_id=pieces[1].disposition_id, quantity=m.quantity - qty,
+                self.matches[n] = replace(m, disposition_id=first.disposition_id, quantity=qty, disallowed=dis)
+                self._match_at.setdefault(first.disposition_id, []).append(n)
+                self._add_match(replace(m, disposition_id=second.disposition_id, quantity=m.quantity - qty,
                                         disallowed=m.disallowed - dis))
-            kept: list[WashMatch] = []
-            for m in self.matches:
-                kept.extend(split.get(id(m), (m,)))
-            self.matches = kept
+
+    def _add_match(self, match: WashMatch) -> None:
+        self._match_at.setdefault(match.disposition_id, []).append(len(self.matches))
+        self.matches.append(match)
 
     def settle(self, losses: Sequence[str], replacements: Sequence[tuple[str, str]]) -> None:
         """Let each loss (in order) take replacement shares (earliest acquired first) until it is washed.
@@ -427,7 +432,7 @@ class _Book:
                     else:
                         self._put_disposition(pieces[0])
                         i += 1
-                self.matches.append(match)
+                self._add_match(match)
             self.dispositions[loss_id] = loss
             if loss.unwashed_quantity <= 0:
                 self.pending.get(self.group(loss.symbol), {}).pop(loss_id, None)
