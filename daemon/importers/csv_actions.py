@@ -11,16 +11,14 @@ holding the symbol that day. All rows or none: the first bad row raises an error
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 from collections.abc import Collection
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
 from daemon.bookkeeping import ImportedAction
-from daemon.importers.csv_trades import TradeImportError, _date, _decimal, parse_time
+from daemon.importers.csv_trades import _date, _decimal, parse_rows, parse_time, read_text
 from daemon.ledger.actions import ActionError, ActionKind, CorporateAction, check
 
 REQUIRED = ("date", "symbol", "action", "ratio", "new_symbol", "cash_per_share", "basis_fraction")
@@ -66,35 +64,8 @@ def _row(raw: dict[str, str], line: int, accounts: Collection[str], seen: dict[s
 
 
 def parse(text: str, path: str, accounts: Collection[str]) -> list[ImportedAction]:
-    reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip().lower() for h in (reader.fieldnames or [])]
-    missing = [c for c in REQUIRED if c not in header]
-    if missing:
-        raise TradeImportError(path, 1, f"header lacks column(s) {', '.join(missing)}; expected "
-                                    f"{','.join(REQUIRED)}[,{','.join(OPTIONAL)}]")
-    unknown = [c for c in header if c not in REQUIRED + OPTIONAL]
-    if unknown:
-        raise TradeImportError(path, 1, f"unknown column(s) {', '.join(unknown)}")
-    reader.fieldnames = header
-    out: list[ImportedAction] = []
-    seen: dict[str, int] = {}
-    for raw in reader:
-        line = reader.line_num
-        if not any((v or "").strip() for k, v in raw.items() if k is not None):
-            continue
-        if None in raw:
-            raise TradeImportError(path, line, "more fields than the header has columns")
-        try:
-            out.append(_row(raw, line, accounts, seen))
-        except ValueError as exc:
-            raise TradeImportError(path, line, str(exc)) from None
-    return out
+    return parse_rows(text, path, REQUIRED, OPTIONAL, lambda raw, line, seen: _row(raw, line, accounts, seen))
 
 
 def read(path: Path, accounts: Collection[str]) -> list[ImportedAction]:
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-        raise TradeImportError(str(path), None, f"cannot read: {reason}") from None
-    return parse(text, str(path), accounts)
+    return parse(read_text(path), str(path), accounts)

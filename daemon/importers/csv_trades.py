@@ -13,11 +13,12 @@ import csv
 import hashlib
 import io
 import re
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, time
 from decimal import Decimal
 from pathlib import Path
+from typing import TypeVar
 
 from daemon.importers import numbers
 from daemon.ledger.types import ZERO, Side, Trade
@@ -25,6 +26,7 @@ from daemon.ledger.types import ZERO, Side, Trade
 REQUIRED = ("date", "account", "symbol", "side", "quantity", "price")
 OPTIONAL = ("fees", "lot_id", "time", "acquired", "basis")
 SOURCE = "csv"
+_R = TypeVar("_R")
 
 
 class TradeImportError(Exception):
@@ -126,19 +128,22 @@ def _row(raw: dict[str, str], line: int, accounts: Collection[str], seen: dict[s
     return ImportedTrade(trade=trade, source=SOURCE, external_id=digest, line=line)
 
 
-def parse(text: str, path: str, accounts: Collection[str]) -> list[ImportedTrade]:
-    """Every row or nothing: the first bad row raises TradeImportError naming its line."""
+def parse_rows(text: str, path: str, required: Sequence[str], optional: Sequence[str],
+               row: Callable[[dict[str, str], int, dict[str, int]], _R]) -> list[_R]:
+    """Check the header, then turn every non-blank row into `row(raw, line, seen)`, or raise TradeImportError
+    for the first bad one, naming its line (a ValueError from `row` becomes that error). `seen` counts
+    identical rows, for identities that stay stable across re-imports."""
     reader = csv.DictReader(io.StringIO(text))
     header = [h.strip().lower() for h in (reader.fieldnames or [])]
-    missing = [c for c in REQUIRED if c not in header]
+    missing = [c for c in required if c not in header]
     if missing:
         raise TradeImportError(path, 1, f"header lacks column(s) {', '.join(missing)}; expected "
-                                    f"{','.join(REQUIRED)}[,{','.join(OPTIONAL)}]")
-    unknown = [c for c in header if c not in REQUIRED + OPTIONAL]
+                                    f"{','.join(required)}[,{','.join(optional)}]")
+    unknown = [c for c in header if c not in (*required, *optional)]
     if unknown:
         raise TradeImportError(path, 1, f"unknown column(s) {', '.join(unknown)}")
     reader.fieldnames = header
-    out: list[ImportedTrade] = []
+    out: list[_R] = []
     seen: dict[str, int] = {}
     for raw in reader:
         line = reader.line_num
@@ -147,15 +152,24 @@ def parse(text: str, path: str, accounts: Collection[str]) -> list[ImportedTrade
         if None in raw:
             raise TradeImportError(path, line, "more fields than the header has columns")
         try:
-            out.append(_row(raw, line, accounts, seen))
+            out.append(row(raw, line, seen))
         except ValueError as exc:
             raise TradeImportError(path, line, str(exc)) from None
     return out
 
 
-def read(path: Path, accounts: Collection[str]) -> list[ImportedTrade]:
+def read_text(path: Path) -> str:
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise TradeImportError(str(path), None, f"cannot read: {exc.strerror}") from None
-    return parse(text, str(path), accounts)
+        return path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise TradeImportError(str(path), None, f"cannot read: {reason}") from None
+
+
+def parse(text: str, path: str, accounts: Collection[str]) -> list[ImportedTrade]:
+    """Every row or nothing: the first bad row raises TradeImportError naming its line."""
+    return parse_rows(text, path, REQUIRED, OPTIONAL, lambda raw, line, seen: _row(raw, line, accounts, seen))
+
+
+def read(path: Path, accounts: Collection[str]) -> list[ImportedTrade]:
+    return parse(read_text(path), str(path), accounts)

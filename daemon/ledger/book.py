@@ -23,13 +23,22 @@ import heapq
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
-from datetime import date, time, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from sortedcontainers import SortedKeyList
 
-from daemon.ledger import actions, relief, wash_sales
-from daemon.ledger.actions import ActionError, ActionKind, CorporateAction
+from daemon.ledger import corporate, relief, wash_sales
+from daemon.ledger.actions import CorporateAction
+from daemon.ledger.events import (
+    BackdatedTrades,
+    Event,
+    LedgerError,
+    canonical_order,
+    event_order,
+    sales,
+    validate,
+)
 from daemon.ledger.money import CONTEXT, prorate, q
 from daemon.ledger.types import (
     ZERO,
@@ -48,44 +57,7 @@ from daemon.ledger.types import (
     WashMatch,
 )
 
-Event = Trade | CorporateAction
-
-
-class LedgerError(Exception):
-    """An event the ledger cannot book; `trade` (also `event`) is the offending one."""
-
-    def __init__(self, event: Event, reason: str):
-        self.trade = self.event = event
-        self.reason = reason
-        super().__init__(f"{describe(event)}: {reason}")
-
-
-class BackdatedTrades(Exception):
-    """New events dated on or before the state's last day: the caller must recompute from all events."""
-
-
-def describe(event: Event) -> str:
-    if isinstance(event, Trade):
-        return (f"trade {event.trade_id} ({event.date} {event.account} {event.side} {event.quantity} "
-                f"{event.symbol})")
-    where = f" in {event.account}" if event.account else ""
-    return f"corporate action {event.action_id} ({event.date} {event.kind} {event.symbol}{where})"
-
-
-def order_key(event: Event, position: int) -> tuple[object, ...]:
-    # A corporate action takes effect at the open: before the day's untimed trades.
-    phase = 0 if isinstance(event, CorporateAction) else 1
-    return (event.date, event.time or time.min, phase, position)
-
-
-def event_order(events: Iterable[Event]) -> list[Event]:
-    """Date, execution time, then input order: how the events happened, whatever the batches were."""
-    indexed = list(enumerate(events))
-    indexed.sort(key=lambda it: order_key(it[1], it[0]))
-    return [e for _, e in indexed]
-
-
-canonical_order = event_order  # the former name
+__all__ = ["BackdatedTrades", "Event", "LedgerError", "apply", "canonical_order", "event_order", "replay"]
 
 
 def _one_year_before(day: date) -> date:
@@ -470,125 +442,12 @@ class _Book:
         if waiting:
             self.settle(waiting, [("lot", lot.lot_id)])
 
-    # -- corporate actions ---------------------------------------------------------------------------
-    def _scope(self, action: CorporateAction) -> list[tuple[Account, list[Lot]]]:
-        if action.account is not None:
-            names = [action.account]
-        else:
-            names = sorted({acct for (acct, sym), held in self.holdings.items() if sym == action.symbol and held})
-        out = []
-        for name in names:
-            account = self.account(action, name)
-            out.append((account, list(self.holdings.get((name, action.symbol), ()))))
-        return out
-
-    def corporate_action(self, action: CorporateAction) -> None:
-        scope = self._scope(action)
-        held = [lot for _, lots in scope for lot in lots]
-        if action.kind is ActionKind.SYMBOL_CHANGE:
-            assert action.new_symbol is not None
-            if self.current(action.symbol) == action.symbol:
-                self._rename(action.symbol, action.new_symbol)
-            for lot in held:
-                self._put(actions.rename_lot(lot, action.new_symbol))
-            return
-        if action.kind is ActionKind.SPLIT:
-            self._split_factor(action)
-        if not held:
-            if action.account is not None:
-                raise LedgerError(action, f"account {action.account!r} holds no {action.symbol} on {action.date}")
-            return  # no account of this household held it: nothing to do here
-        if action.kind is ActionKind.SPLIT:
-            self._split(action, scope)
-        elif action.kind is ActionKind.CASH_MERGER:
-            assert action.cash_per_share is not None
-            for account, lots in scope:
-                shares = sum((lot.quantity for lot in lots), ZERO)
-                made = self.dispose(action, account, [(lot, lot.quantity) for lot in lots],
-                                    q(shares * action.cash_per_share), action.date)
-                self.losses(made)
-        elif action.kind is ActionKind.STOCK_MERGER:
-            assert action.ratio is not None and action.new_symbol is not None
-            for lot in held:
-                if action.cash_per_share:
-                    # Boot in a reorganization is gain recognized up to the boot, never a loss. Without the
-                    # new shares' value the gain is taken to be at least the boot, so the basis carries whole.
-                    self.cash_gain(action, lot, q(lot.quantity * action.cash_per_share), action.date)
-                self._put(actions.merge_lot(lot, action.ratio, action.new_symbol))
-        elif action.kind is ActionKind.SPINOFF:
-            assert action.ratio is not None and action.new_symbol is not None
-            assert action.basis_fraction is not None
-            for lot in held:
-                parent, child = actions.spin_off(lot, action.ratio, action.new_symbol, action.basis_fraction,
-                                                 self._next_seq())
-                if child.lot_id in self.lots:
-                    raise LedgerError(action, f"lot id {child.lot_id!r} is already used")
-                self._put(parent)
-                self._put(child)
-        elif action.kind is ActionKind.RETURN_OF_CAPITAL:
-            assert action.cash_per_share is not None
-            for lot in held:
-                reduced, excess = actions.return_capital(lot, action.cash_per_share)
-                self._put(reduced)
-                if excess > 0:
-                    self.cash_gain(action, lot, excess, action.date)
-        elif action.kind is ActionKind.WORTHLESS:
-            day = actions.worthless_date(action.date)
-            for account, lots in scope:
-                self.losses(self.dispose(action, account, [(lot, lot.quantity) for lot in lots], ZERO, day))
-
-    def _rename(self, old: str, new: str) -> None:
-        before = self.group(old)
-        self._record_rename(old, new)
-        after = self.group(old)
-        if after != before:
-            # The new ticker belongs to a configured group: the old one's open losses and candidates move.
-            for index, when in ((self.pending, lambda i: self.dispositions[i].sold),
-                                (self.candidates, lambda i: self.lots[i].purchased),
-                                (self.sold, lambda i: self.dispositions[i].purchased)):
-                for key in index.pop(before, {}):
-                    self._add(index, after, key, when(key))
-        if old in self.factors:
-            self.factors[new] = self.factors.pop(old) * self.factors.get(new, Decimal(1))
-
-    def _split_factor(self, action: CorporateAction) -> None:
-        """The security's share count changes even when nobody holds it now: losses sold before the split
-        compare with later purchases in post-split shares."""
-        assert action.ratio is not None
-        key = f"{action.symbol}|{action.date.isoformat()}|{action.ratio}"
-        if key not in self.splits_applied:  # one split of the security, however many account rows name it
-            self.splits_applied.add(key)
-            symbol = self.current(action.symbol)
-            self.factors[symbol] = self.factors.get(symbol, Decimal(1)) * action.ratio
-
-    def _split(self, action: CorporateAction, scope: Sequence[tuple[Account, list[Lot]]]) -> None:
-        assert action.ratio is not None
-        for account, lots in scope:
-            new = [actions.split_lot(lot, action.ratio) for lot in lots]
-            for lot in new:
-                self._put(lot)
-            if action.cash_per_share is None:
-                continue
-            total = sum((lot.quantity for lot in new), ZERO)
-            fraction = total - int(total)
-            if fraction <= 0:
-                continue
-            # Cash in lieu of the fractional share: a sale of that fraction, its basis taken pro rata.
-            picks: list[tuple[Lot, Decimal]] = []
-            given = ZERO
-            for n, lot in enumerate(new):
-                part = fraction - given if n == len(new) - 1 else prorate(fraction, lot.quantity, total)
-                given += part
-                if part > 0:
-                    picks.append((self.lots[lot.lot_id], part))
-            self.losses(self.dispose(action, account, picks, q(fraction * action.cash_per_share), action.date))
-
     # -- the fold --------------------------------------------------------------------------------------
     def step(self, events: Sequence[Event]) -> None:
         """One event, or the fills of one sell order (one sale: relieved together, then its losses)."""
         first = events[0]
         if isinstance(first, CorporateAction):
-            self.corporate_action(first)
+            corporate.apply_action(self, first)
         elif first.side.acquires:
             self.acquired(self.acquire(first))
         else:
@@ -608,43 +467,6 @@ class _Book:
         )
 
 
-def _sale_key(event: Event) -> tuple[object, ...] | None:
-    if not isinstance(event, Trade) or event.side is not Side.SELL or event.order_id is None:
-        return None
-    return (event.date, event.account, event.symbol, event.order_id)
-
-
-def _sales(ordered: Sequence[Event]) -> list[list[Event]]:
-    """Events one by one, except that the fills of one sell order (adjacent in time order) go together."""
-    groups: list[list[Event]] = []
-    last: tuple[object, ...] | None = None
-    for event in ordered:
-        key = _sale_key(event)
-        if key is not None and key == last:
-            groups[-1].append(event)
-        else:
-            groups.append([event])
-        last = key
-    return groups
-
-
-def validate(event: Event) -> None:
-    if isinstance(event, CorporateAction):
-        try:
-            actions.check(event)
-        except ActionError as exc:
-            raise LedgerError(event, str(exc)) from None
-        return
-    if event.quantity <= 0:
-        raise LedgerError(event, "quantity must be positive")
-    if event.price < 0:
-        raise LedgerError(event, "price must not be negative")
-    if event.fees < 0:
-        raise LedgerError(event, "fees must not be negative")
-    if event.basis is not None and event.basis < 0:
-        raise LedgerError(event, "basis must not be negative")
-
-
 def apply(state: LedgerState, events: Iterable[Event], accounts: Mapping[str, Account],
           identical: IdenticalGroups, policy: LedgerPolicy | None = None) -> LedgerState:
     """Book `events` (all dated after `state.through`) on top of `state`."""
@@ -657,7 +479,7 @@ def apply(state: LedgerState, events: Iterable[Event], accounts: Mapping[str, Ac
         validate(event)
     book = _Book(state, accounts, identical, policy or LedgerPolicy())
     day: date | None = None
-    for group in _sales(ordered):
+    for group in sales(ordered):
         if group[0].date != day:
             day = group[0].date
             book._prune(day)

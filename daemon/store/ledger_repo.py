@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -296,10 +296,39 @@ def _match(r: Any) -> WashMatch:
 # --- trades ---------------------------------------------------------------------------------------
 
 
+_T = TypeVar("_T")
+
+
 @dataclass(frozen=True, slots=True)
 class _Key:
     source: str
     external_id: str
+
+
+def _unseen(session: Session, model: type[TradeRow] | type[CorporateActionRow], household: str,
+            rows: Iterable[tuple[_T, str, str]]) -> tuple[list[tuple[_T, _Key]], int]:
+    """The rows whose (source, external_id) the store has not seen, in input order, and the household's next
+    `seq` for them. A duplicate inside one batch is the same event twice."""
+    batch: list[tuple[_T, _Key]] = []
+    seen: set[_Key] = set()
+    for item, source, external_id in rows:
+        key = _Key(source, external_id)
+        if key not in seen:
+            seen.add(key)
+            batch.append((item, key))
+    if not batch:
+        return [], 0
+    # One query per source over its external ids, chunked: portable (no tuple IN on SQLite) and bounded.
+    existing: set[_Key] = set()
+    for source in {key.source for _, key in batch}:
+        ids = sorted(k.external_id for k in seen if k.source == source)
+        for start in range(0, len(ids), 500):
+            found = session.execute(sa.select(model.external_id).where(
+                model.source == source, model.external_id.in_(ids[start : start + 500])))
+            existing.update(_Key(source, external_id) for external_id in found.scalars())
+    new = [(item, key) for item, key in batch if key not in existing]
+    last = session.scalar(sa.select(sa.func.max(model.seq)).where(model.household_id == household)) if new else 0
+    return new, (last or 0) + 1
 
 
 def add_trades(
@@ -314,43 +343,11 @@ def add_trades(
     A second import of the same file or broker history therefore adds nothing. Each new trade gets the
     household's next `seq`, which keeps the import order for same-day trades.
     """
-    batch: list[tuple[Trade, _Key]] = []
-    seen: set[_Key] = set()
-    for trade, source, external_id in rows:
-        key = _Key(source, external_id)
-        if key not in seen:  # a duplicate inside one batch is the same trade twice
-            seen.add(key)
-            batch.append((trade, key))
-    if not batch:
-        return []
-    existing = _existing_keys(session, {key.source for _, key in batch}, seen)
-    new = [(trade, key) for trade, key in batch if key not in existing]
-    if not new:
-        return []
-    last = session.scalar(sa.select(sa.func.max(TradeRow.seq)).where(TradeRow.household_id == household))
-    first = (last or 0) + 1
-    stamp = imported_at or datetime.now(UTC)
-    _insert(
-        session,
-        TRADES,
-        [_trade_row(household, t, k, first + i, stamp) for i, (t, k) in enumerate(new)],
-    )
+    new, first = _unseen(session, TradeRow, household, rows)
+    if new:
+        stamp = imported_at or datetime.now(UTC)
+        _insert(session, TRADES, [_trade_row(household, t, k, first + i, stamp) for i, (t, k) in enumerate(new)])
     return [trade for trade, _ in new]
-
-
-def _existing_keys(session: Session, sources: set[str], wanted: set[_Key]) -> set[_Key]:
-    # One query per source over its external ids, chunked: portable (no tuple IN on SQLite) and bounded.
-    found: set[_Key] = set()
-    for source in sources:
-        ids = sorted(k.external_id for k in wanted if k.source == source)
-        for start in range(0, len(ids), 500):
-            result = session.execute(
-                sa.select(TradeRow.external_id).where(
-                    TradeRow.source == source, TradeRow.external_id.in_(ids[start : start + 500])
-                )
-            )
-            found.update(_Key(source, external_id) for external_id in result.scalars())
-    return found
 
 
 def _trade_row(household: str, t: Trade, key: _Key, seq: int, stamp: datetime) -> dict[str, Any]:
@@ -407,28 +404,9 @@ def load_trades(session: Session, household: str) -> list[Trade]:
 def add_actions(session: Session, household: str, rows: Iterable[tuple[CorporateAction, str, str]], *,
                 imported_at: datetime | None = None) -> list[CorporateAction]:
     """Insert the actions whose (source, external_id) the store has not seen; return those, in input order."""
-    batch: list[tuple[CorporateAction, _Key]] = []
-    seen: set[_Key] = set()
-    for action, source, external_id in rows:
-        key = _Key(source, external_id)
-        if key not in seen:
-            seen.add(key)
-            batch.append((action, key))
-    if not batch:
-        return []
-    existing: set[_Key] = set()
-    for source in {key.source for _, key in batch}:
-        ids = sorted(k.external_id for k in seen if k.source == source)
-        for start in range(0, len(ids), 500):
-            found = session.execute(sa.select(CorporateActionRow.external_id).where(
-                CorporateActionRow.source == source, CorporateActionRow.external_id.in_(ids[start:start + 500])))
-            existing.update(_Key(source, e) for e in found.scalars())
-    new = [(a, k) for a, k in batch if k not in existing]
+    new, first = _unseen(session, CorporateActionRow, household, rows)
     if not new:
         return []
-    last = session.scalar(sa.select(sa.func.max(CorporateActionRow.seq))
-                          .where(CorporateActionRow.household_id == household))
-    first = (last or 0) + 1
     stamp = imported_at or datetime.now(UTC)
     _insert(session, ACTIONS, [{
         "action_id": a.action_id, "household_id": household, "account_id": a.account, "date": a.date,

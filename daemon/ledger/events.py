@@ -1,0 +1,89 @@
+"""The ledger's events and their order: trades (with transfers) and corporate actions, applied by date, then
+execution time, then input order (shared/reference/wash-sales.md, "Order"); the fills of one sell order
+go together as one sale. Checks of an event's own fields, before anything is applied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import time
+
+from daemon.ledger import actions
+from daemon.ledger.actions import ActionError, CorporateAction
+from daemon.ledger.types import Side, Trade
+
+Event = Trade | CorporateAction
+
+
+class LedgerError(Exception):
+    """An event the ledger cannot book; `trade` (also `event`) is the offending one."""
+
+    def __init__(self, event: Event, reason: str):
+        self.trade = self.event = event
+        self.reason = reason
+        super().__init__(f"{describe(event)}: {reason}")
+
+
+class BackdatedTrades(Exception):
+    """New events dated on or before the state's last day: the caller must recompute from all events."""
+
+
+def describe(event: Event) -> str:
+    if isinstance(event, Trade):
+        return (f"trade {event.trade_id} ({event.date} {event.account} {event.side} {event.quantity} "
+                f"{event.symbol})")
+    where = f" in {event.account}" if event.account else ""
+    return f"corporate action {event.action_id} ({event.date} {event.kind} {event.symbol}{where})"
+
+
+def order_key(event: Event, position: int) -> tuple[object, ...]:
+    # A corporate action takes effect at the open: before the day's untimed trades.
+    phase = 0 if isinstance(event, CorporateAction) else 1
+    return (event.date, event.time or time.min, phase, position)
+
+
+def event_order(events: Iterable[Event]) -> list[Event]:
+    """Date, execution time, then input order: how the events happened, whatever the batches were."""
+    indexed = list(enumerate(events))
+    indexed.sort(key=lambda it: order_key(it[1], it[0]))
+    return [e for _, e in indexed]
+
+
+canonical_order = event_order  # the former name
+
+
+def sale_key(event: Event) -> tuple[object, ...] | None:
+    if not isinstance(event, Trade) or event.side is not Side.SELL or event.order_id is None:
+        return None
+    return (event.date, event.account, event.symbol, event.order_id)
+
+
+def sales(ordered: Sequence[Event]) -> list[list[Event]]:
+    """Events one by one, except that the fills of one sell order (adjacent in time order) go together."""
+    groups: list[list[Event]] = []
+    last: tuple[object, ...] | None = None
+    for event in ordered:
+        key = sale_key(event)
+        if key is not None and key == last:
+            groups[-1].append(event)
+        else:
+            groups.append([event])
+        last = key
+    return groups
+
+
+def validate(event: Event) -> None:
+    if isinstance(event, CorporateAction):
+        try:
+            actions.check(event)
+        except ActionError as exc:
+            raise LedgerError(event, str(exc)) from None
+        return
+    if event.quantity <= 0:
+        raise LedgerError(event, "quantity must be positive")
+    if event.price < 0:
+        raise LedgerError(event, "price must not be negative")
+    if event.fees < 0:
+        raise LedgerError(event, "fees must not be negative")
+    if event.basis is not None and event.basis < 0:
+        raise LedgerError(event, "basis must not be negative")
