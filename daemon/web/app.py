@@ -9,14 +9,11 @@ import csv
 import io
 import threading
 from collections.abc import Callable, Mapping
-from datetime import UTC, date, datetime
-from decimal import Decimal
-from pathlib import Path
+from datetime import date
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 import structlog
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 from sqlalchemy.engine import Engine
 from starlette.applications import Starlette
@@ -31,20 +28,15 @@ from daemon import views
 from daemon.cli.render import to_jsonable
 from daemon.config.models import Settings
 from daemon.report import chart
+from daemon.web import params as query
 from daemon.web.data import Store
+from daemon.web.formatting import HERE, environment
+from daemon.web.params import BadRequest
 from daemon.web.security import SESSION_COOKIE, Access, Guard, csrf_ok
 
 log = structlog.get_logger(__name__)
-HERE = Path(__file__).resolve().parent
 NAV = [("/", "Overview"), ("/runs", "Runs"), ("/orders", "Orders"), ("/alerts", "Alerts"), ("/lots", "Lots"),
        ("/gains", "Gains"), ("/backtests", "Backtests")]
-MONEY_KEYS = {"cost_basis", "wash_sale_adjustment", "unrealized_gain", "proceeds", "adjustment", "gain",
-              "estimated_loss", "estimated_benefit", "estimated_cost", "buy_notional", "notional",
-              "permanently_disallowed", "(d) proceeds", "(e) cost basis", "(g) adjustment", "(h) gain or loss",
-              "harvested", "tax_saved", "cash", "excess_cash", "short_term_net", "long_term_net", "net",
-              "ordinary_income_offset", "carryforward_short", "carryforward_long", "disallowed"}
-PRICE_KEYS = {"price", "filled_avg_price", "sell_price", "buy_price"}
-BADGE_KEYS = {"status", "severity"}
 GAIN_NUMERIC = ("quantity", "proceeds", "cost_basis", "adjustment", "gain")
 F8949_NUMERIC = ("(d) proceeds", "(e) cost basis", "(g) adjustment", "(h) gain or loss")
 SUMMARY_COLUMNS = [("taxpayer", "Taxpayer (return)"), ("year", "Year"), ("short_term_net", "Net short-term"),
@@ -56,106 +48,6 @@ MAX_LIMIT = 10_000
 WARM_SECONDS = 60
 ORDERS_SHOWN = 200
 OVERVIEW_ROWS = 25  # of a list on the overview; the rest on its own page and in /api/overview
-
-
-class BadRequest(Exception):
-    pass
-
-
-# -- formatting for templates -------------------------------------------------------------------------------------
-def money(value: Any) -> Markup | str:
-    if value is None or value == "":
-        return "–"
-    v = Decimal(value)
-    text = f"${abs(v):,.2f}"
-    return Markup('<span class="neg">−{}</span>').format(text) if v < 0 else text
-
-
-def price(value: Any) -> str:
-    return "–" if value is None or value == "" else f"${Decimal(value):,.4f}".rstrip("0").rstrip(".")
-
-
-def pct(value: Any) -> str:
-    return "–" if value is None else f"{Decimal(value) * 100:.1f} %"
-
-
-def dt(value: Any) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return str(value)
-
-
-def cell(value: Any, column: str) -> Markup | str:
-    if value is None or value == "":
-        return "" if column in {"error", "(g) adjustment", "code"} else "–"
-    if column in MONEY_KEYS:
-        return money(value)
-    if column in PRICE_KEYS:
-        return price(value)
-    if column == "run_id":
-        return Markup('<a href="/runs/{}">{}</a>').format(quote(str(value), safe=""), value)
-    if column in BADGE_KEYS:
-        return Markup('<span class="badge {0}">{0}</span>').format(value)
-    if isinstance(value, datetime) or column in {"created_at", "updated_at", "started_at", "finished_at"}:
-        return dt(value)
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, list | tuple):
-        return Markup("<br>").join(str(v) for v in value)
-    if isinstance(value, Decimal):
-        return f"{value.normalize():f}" if value == value.to_integral() else f"{value:f}"
-    return str(value)
-
-
-def environment() -> Environment:
-    env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True),
-                      trim_blocks=True, lstrip_blocks=True, auto_reload=False)
-    env.filters.update(money=money, price=price, pct=pct, dt=dt, cell=cell)
-    return env
-
-
-# -- query parameters ---------------------------------------------------------------------------------------------
-def _int(params: Mapping[str, str], name: str, low: int, high: int) -> int | None:
-    raw = params.get(name, "").strip()
-    if not raw:
-        return None
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadRequest(f"{name}: not a whole number: {raw!r}") from None
-    if not low <= value <= high:
-        raise BadRequest(f"{name}: must be between {low} and {high}")
-    return value
-
-
-def _day(params: Mapping[str, str], name: str) -> date | None:
-    raw = params.get(name, "").strip()
-    if not raw:
-        return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise BadRequest(f"{name}: not a YYYY-MM-DD date: {raw!r}") from None
-
-
-def _choice(params: Mapping[str, str], name: str, allowed: set[str] | list[str]) -> str | None:
-    raw = params.get(name, "").strip()
-    if not raw:
-        return None
-    if raw not in allowed:
-        raise BadRequest(f"{name}: unknown {name} {raw!r}; one of: {', '.join(sorted(allowed))}")
-    return raw
-
-
-def _text(params: Mapping[str, str], name: str, limit: int = 100) -> str | None:
-    raw = params.get(name, "").strip()
-    if len(raw) > limit:
-        raise BadRequest(f"{name}: longer than {limit} characters")
-    return raw or None
 
 
 class Dashboard:
@@ -191,10 +83,10 @@ class Dashboard:
         return JSONResponse(to_jsonable(value), status)
 
     def _account(self, params: Mapping[str, str]) -> str | None:
-        return _choice(params, "account", self.accounts)
+        return query.choice(params, "account", self.accounts)
 
     def _year(self, params: Mapping[str, str], default: bool) -> int | None:
-        year = _int(params, "year", 1900, 2999)
+        year = query.whole(params, "year", 1900, 2999)
         return self.clock().year if year is None and default else year  # as `tlh report`
 
     # -- public ----------------------------------------------------------------------------------------------
@@ -267,12 +159,12 @@ class Dashboard:
             charts[h["household"]] = Markup('<div class="wide">{}</div><div class="narrow">{}</div>').format(
                 Markup(chart.svg(points, year, d["today"])),
                 Markup(chart.svg(points, year, d["today"], width=380, height=260)))
-        done = _choice(request.query_params, "done", {"paused", "resumed"})
+        done = query.choice(request.query_params, "done", {"paused", "resumed"})
         return self.page(request, "overview.html", title="Overview", charts=charts, turning=d["turning_long_term"],
                          limit=OVERVIEW_ROWS, done=done, **{k: v for k, v in d.items() if k != "turning_long_term"})
 
     def runs_page(self, request: Request) -> Response:
-        limit = _int(request.query_params, "limit", 1, MAX_LIMIT) or 100
+        limit = query.whole(request.query_params, "limit", 1, MAX_LIMIT) or 100
         return self.page(request, "runs.html", title="Runs", runs=self.store.runs(limit), limit=limit)
 
     def run_page(self, request: Request) -> Response:
@@ -284,8 +176,9 @@ class Dashboard:
                          pairs=plan.get("pairs", []), skipped=plan.get("skipped", []))
 
     def _order_filters(self, params: Mapping[str, str]) -> dict[str, str | None]:
-        return {"run": _text(params, "run"), "account": self._account(params), "symbol": _text(params, "symbol", 20),
-                "status": _text(params, "status", 40), "leg": _choice(params, "leg", {"sell", "buy"})}
+        return {"run": query.text(params, "run"), "account": self._account(params),
+                "symbol": query.text(params, "symbol", 20), "status": query.text(params, "status", 40),
+                "leg": query.choice(params, "leg", {"sell", "buy"})}
 
     def orders_page(self, request: Request) -> Response:
         f = self._order_filters(request.query_params)
@@ -296,8 +189,8 @@ class Dashboard:
                          accounts=self.accounts, statuses=statuses)
 
     def alerts_page(self, request: Request) -> Response:
-        severity = _choice(request.query_params, "severity", {"info", "warning", "error"})
-        since = _day(request.query_params, "since")
+        severity = query.choice(request.query_params, "severity", {"info", "warning", "error"})
+        since = query.day(request.query_params, "since")
         rows = self.store.alerts(since, 500, severity=severity)
         for r in rows:
             r["where"] = r["account"] or r["household"] or ""
@@ -317,8 +210,8 @@ class Dashboard:
 
     def _gains_args(self, params: Mapping[str, str]) -> tuple[int | None, str | None, str | None, str]:
         return (self._year(params, default=False), self._account(params),
-                _choice(params, "taxpayer", list(self.store.taxpayers())),
-                _choice(params, "view", {"rows", "8949"}) or "rows")
+                query.choice(params, "taxpayer", list(self.store.taxpayers())),
+                query.choice(params, "view", {"rows", "8949"}) or "rows")
 
     def gains_page(self, request: Request) -> Response:
         params = request.query_params
@@ -390,11 +283,11 @@ class Dashboard:
             return self.error(request, 403, "Refused", "The form expired (CSRF check failed); reload the page.")
         values = {k: str(form.get(k) or "").strip() for k in ("account", "reason", "until", "confirm")}
         try:
-            account = _choice(values, "account", self.accounts)
-            until = _day(values, "until")
+            account = query.choice(values, "account", self.accounts)
+            until = query.day(values, "until")
             if until is not None and until <= self.clock():
                 raise BadRequest(f"until {until}: must be after today (harvesting resumes on that day)")
-            reason = _text(values, "reason", 500) or "paused from the dashboard"
+            reason = query.text(values, "reason", 500) or "paused from the dashboard"
             if values["confirm"] != "yes":
                 raise BadRequest("confirm: tick the box to confirm")
         except BadRequest as exc:
@@ -410,7 +303,7 @@ class Dashboard:
         if not csrf_ok(request, str(form.get("csrf") or "")):
             return self.error(request, 403, "Refused", "The form expired (CSRF check failed); reload the page.")
         try:
-            account = _choice({"account": str(form.get("account") or "")}, "account", self.accounts)
+            account = query.choice({"account": str(form.get("account") or "")}, "account", self.accounts)
         except BadRequest as exc:
             return self.error(request, 400, "Bad request", str(exc))
         if str(form.get("confirm") or "") != "yes":
@@ -436,7 +329,7 @@ class Dashboard:
         return self.json(self.store.pauses())
 
     def api_runs(self, request: Request) -> Response:
-        return self.json(self.store.runs(_int(request.query_params, "limit", 1, MAX_LIMIT) or 50))
+        return self.json(self.store.runs(query.whole(request.query_params, "limit", 1, MAX_LIMIT) or 50))
 
     def api_run(self, request: Request) -> Response:
         run = self.store.run(request.path_params["run_id"])
@@ -447,9 +340,9 @@ class Dashboard:
 
     def api_alerts(self, request: Request) -> Response:
         p = request.query_params
-        return self.json(self.store.alerts(_day(p, "since"), _int(p, "limit", 1, MAX_LIMIT) or 200,
-                                           severity=_choice(p, "severity", {"info", "warning", "error"}),
-                                           run=_text(p, "run")))
+        return self.json(self.store.alerts(query.day(p, "since"), query.whole(p, "limit", 1, MAX_LIMIT) or 200,
+                                           severity=query.choice(p, "severity", {"info", "warning", "error"}),
+                                           run=query.text(p, "run")))
 
     def api_lots(self, request: Request) -> Response:
         return self.json(self.store.lots(self._account(request.query_params)))
