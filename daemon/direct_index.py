@@ -9,7 +9,7 @@ from pathlib import Path
 
 from daemon.config.constituents import load_constituents
 from daemon.config.models import Settings
-from daemon.engine.direct_index import trailing_returns
+from daemon.engine.tracking import trailing_returns
 from daemon.engine.types import DirectIndexInput, TrailingReturns
 from daemon.prices import PriceBook
 

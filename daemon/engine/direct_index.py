@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import ROUND_DOWN, ROUND_FLOOR, Decimal
 from typing import Any
 
@@ -37,6 +37,7 @@ from daemon.engine.pairs import Candidate, HouseholdPlan, lot_method
 from daemon.engine.quotes import Price
 from daemon.engine.replacement import choose
 from daemon.engine.selection import of_sales, whole
+from daemon.engine.tracking import DAYS_PER_YEAR, correlation_order
 from daemon.engine.types import (
     AccountInput,
     Alert,
@@ -62,7 +63,6 @@ OVER_LIMIT_GAIN = Decimal("0.01")
 DRIFT = Decimal("0.25")  # a position more than this share over its target is swapped back (when allowed)
 MIN_TRADE_USD = Decimal("100")  # no swap back or purchase smaller than this: not worth an order
 RANKED = 10  # replacements tried per sold stock
-DAYS_PER_YEAR = 252
 
 
 def excluded_symbols(spec: DirectIndexInput) -> set[str]:
@@ -83,39 +83,6 @@ def gains_this_year(ledger: LedgerState, account: str, year: int) -> Decimal:
     budget bounds what swap backs give back, not the net result)."""
     return sum((d.gain for d in ledger.dispositions
                 if d.account == account and d.sold.year == year and d.taxable and d.gain > 0), ZERO)
-
-
-def correlation_order(symbol: str, peers: Sequence[str], returns: TrailingReturns | None) -> list[str]:
-    """`peers` by the correlation of their trailing daily returns with `symbol`'s, highest first (a peer
-    without returns last, in the given order)."""
-    if returns is None or symbol not in returns.column or returns.days < 2:
-        return list(peers)
-    import numpy as np
-
-    z = returns.z
-    cols = [returns.column.get(p, -1) for p in peers]
-    known = np.array([c >= 0 for c in cols], dtype=bool)
-    r = np.full(len(peers), -2.0)
-    if known.any():
-        idx = np.array([c for c in cols if c >= 0], dtype=int)
-        r[known] = z[:, idx].T @ z[:, returns.column[symbol]] / returns.days
-    order = np.argsort(-r, kind="stable")
-    return [peers[k] for k in order]
-
-
-def tracking_error(weights: dict[str, float], returns: TrailingReturns | None) -> float | None:
-    """Annualized ex-ante tracking error of active weights (held share minus target, per symbol)."""
-    if returns is None or returns.days < 20:
-        return None
-    import numpy as np
-
-    d = np.zeros(len(returns.symbols))
-    for s, w in weights.items():
-        c = returns.column.get(s)
-        if c is not None:
-            d[c] = w
-    active = returns.matrix @ d
-    return float(active.std()) * math.sqrt(DAYS_PER_YEAR)
 
 
 class Book:
@@ -527,25 +494,3 @@ def finish(books: Sequence[Book], pairs: list[Pair], skipped: list[Skip], max_pa
         skipped[:] = [s for s in skipped if not (s.account == book.id and s.symbol in decided and s.reason in quiet)]
         purchases.extend(book.purchases(len(purchases) + 1))
     return tuple(purchases)
-
-
-def trailing_returns(closes: dict[str, Sequence[tuple[date, Decimal]]], days: int) -> TrailingReturns:
-    """Daily returns over the last `days` trading days of the given closes (a day is a trading day when
-    any symbol has a close on it); a symbol's close carries over a day it lacks; 0 before it lists."""
-    import numpy as np
-
-    calendar = sorted({d for series in closes.values() for d, _ in series})[-(days + 1):]
-    row = {d: i for i, d in enumerate(calendar)}
-    symbols = sorted(closes)
-    m = np.full((len(calendar), len(symbols)), np.nan)
-    for j, s in enumerate(symbols):
-        for d, c in closes[s]:
-            i = row.get(d)
-            if i is not None and c > 0:
-                m[i, j] = float(c)
-    for i in range(1, len(calendar)):  # carry forward
-        gap = np.isnan(m[i])
-        m[i, gap] = m[i - 1, gap]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        r = m[1:] / m[:-1] - 1 if len(calendar) > 1 else np.zeros((0, len(symbols)))
-    return TrailingReturns(symbols, np.nan_to_num(r, nan=0.0, posinf=0.0, neginf=0.0))

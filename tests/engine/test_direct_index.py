@@ -12,7 +12,7 @@ import pytest
 
 from daemon.config.constituents import Constituent
 from daemon.engine import HarvestPlan, PairKind, SkipReason, plan
-from daemon.engine.direct_index import tracking_error, trailing_returns
+from daemon.engine.tracking import tracking_error, trailing_returns
 from daemon.engine.types import DirectIndexInput, TrailingReturns
 from daemon.ledger import LedgerState
 from tests.engine.helpers import AS_OF, D, account, ago, ledger, make_input, quotes, skip_of, t
