@@ -9,6 +9,7 @@ import gc
 import gzip
 import io
 import threading
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -193,8 +194,16 @@ def _text(path: Path) -> str:
     except OSError as exc:
         raise PriceFileError(f"{path}: cannot read: {exc.strerror}") from None
     if raw[:2] == b"\x1f\x8b":
-        raw = gzip.decompress(raw)
-    return raw.decode("utf-8-sig")
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise PriceFileError(f"{path}: not a readable gzip file ({exc})") from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise PriceFileError(f"{path}:{line}: not UTF-8 text (byte {raw[exc.start]:#04x}); "
+                             "save the file as UTF-8") from None
 
 
 def read(path: Path) -> PriceBook:

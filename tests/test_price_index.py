@@ -227,3 +227,15 @@ def test_the_fast_reader_takes_the_shared_layout_and_many_rows(tmp_path: Path) -
     fast = price_index.from_wide_text(text)
     assert fast is not None
     assert fast == price_index.from_book(parse(text))
+
+
+def test_a_file_that_is_not_utf8_or_not_gzip_is_a_clear_error(tmp_path: Path) -> None:
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes(WIDE.encode() + b"2024-01-10,caf\xe9\n")
+    with pytest.raises(PriceFileError, match=rf"latin.csv:{WIDE.count(chr(10)) + 1}: not UTF-8 text"):
+        load(latin)
+    broken = tmp_path / "broken.csv.gz"
+    broken.write_bytes(gzip.compress(WIDE.encode())[:30])
+    with pytest.raises(PriceFileError, match="broken.csv.gz: not a readable gzip file"):
+        load(broken)
+    assert indexes(tmp_path) == []
