@@ -198,7 +198,17 @@ def why_empty(inp: EngineInput, plan: HarvestPlan) -> str | None:
 
 
 def _dry_run_alert(session: Session, plan: HarvestPlan) -> None:
-    """The dry-run alert: what would have been sold and bought, with the estimated tax benefit."""
+    """The dry-run alert: what would have been sold and bought, with the estimated tax benefit; and a direct
+    index's new money it would have bought."""
+    if plan.purchases:
+        spent = sum((b.notional for b in plan.purchases), Decimal(0))
+        session.add(Alert(created_at=datetime.now(UTC), run_id=plan.run_id, kind="dry_run_purchases",
+                          severity="info", household_id=None, account_id=None,
+                          message=f"dry run {plan.as_of}: {len(plan.purchases)} purchase(s) of new money would buy "
+                                  f"${spent:,.2f} of underweight stocks: "
+                                  + "; ".join(f"{b.account}: buy ${b.notional:,.2f} of {b.symbol}"
+                                              for b in plan.purchases),
+                          data={"purchases": str(len(plan.purchases)), "notional": f"{spent:.2f}"}))
     if not plan.pairs:
         return
     lines = [f"{p.account}: sell {p.sell_quantity.normalize():f} {p.sell_symbol} (loss ${p.estimated_loss:,.2f}),"

@@ -102,8 +102,9 @@ def _leg(state: OrderState | None) -> str:
 def show_executions(outcomes: list[PairOutcome]) -> None:
     if not outcomes:
         return
-    rows = [{"pair_id": o.pair_id, "sell": _leg(o.sell), "buy": _leg(o.buy), "note": o.note,
-             "client_order_id": o.sell.client_order_id if o.sell else ""} for o in outcomes]
+    rows = [{"pair_id": o.pair_id, "sell": "no sale" if o.kind == "purchase" else _leg(o.sell), "buy": _leg(o.buy),
+             "note": o.note, "client_order_id": (o.sell or o.buy).client_order_id if (o.sell or o.buy) else ""}
+            for o in outcomes]
     print_table("Orders carried out", rows, ["pair_id", "sell", "buy", "note", "client_order_id"])
 
 
@@ -164,7 +165,7 @@ def harvest_cmd(
         typer.echo(f"{account}: already harvested on {result.plan.as_of} by run {run}; not traded again today",
                    err=True)
     if fmt is Format.JSON:
-        out["executions"] = [{"pair_id": o.pair_id, "note": o.note,
+        out["executions"] = [{"pair_id": o.pair_id, "kind": o.kind, "note": o.note,
                               "sell": _order(o.sell), "buy": _order(o.buy)} for o in result.outcomes]
         print_json(out)
         _exit_on_outage(result)

@@ -77,8 +77,8 @@ def run_cycle(engine: Engine, settings: Settings, brokers: Mapping[str, Broker],
         unavailable[account] = f"{unavailable[account]}; {error}" if account in unavailable else error
     with transaction(engine) as session:
         plan = harvest.plan_and_record(session, settings, prices, as_of, mode, facts, unavailable, run_id=run_id)
-    outcomes = (execute(engine, settings, plan.run_id, brokers, policy)
-                if trading and (plan.pairs or plan.reinvestments) else [])
+    outcomes = (execute(engine, settings, plan.run_id, brokers, policy, unavailable)
+                if trading and (plan.pairs or plan.reinvestments or plan.purchases) else [])
     log.info("cycle.done", run_id=plan.run_id, mode=mode, pairs=len(plan.pairs), resumed=resumed,
              filled=sum(1 for o in outcomes if o.buy is not None and o.buy.filled_quantity > 0),
              unavailable=sorted(unavailable))

@@ -6,6 +6,12 @@ does not fill means no buy; a rejected buy leaves cash and raises an alert (the 
 The fills go into the ledger and the sold group's do-not-buy-until restrictions are recorded at once.
 On start-up (`resume`), every intent without a final state is settled with the broker before anything new
 is sent.
+
+A direct index's new money (the plan's `purchases`) is bought after the pairs, through the same machinery:
+one intent per purchase (`tlh-<run>-<purchase>-buy`, its `lots` marked `new_money`) persisted before
+anything is sent and claimed before the network call; an account whose broker was not read in this run, or
+whose cash cannot be read right before the buy, buys nothing (an error alert); a purchase never spends more
+than the account's cash at that moment.
 """
 
 from __future__ import annotations
@@ -80,6 +86,7 @@ class PairOutcome:
     sell: OrderState | None
     buy: OrderState | None
     note: str = ""
+    kind: str = "pair"  # "pair" (a harvest or swap back), or "purchase" (new money: a buy without a sale)
 
 
 def _alert(engine: Engine, run_id: str, kind: str, severity: str, message: str, account: str | None) -> None:
@@ -137,6 +144,21 @@ def buy_request(p: PairOrder, sell: OrderState, broker: Broker, cash: Decimal) -
     if quantity <= 0:
         return None
     return OrderRequest(p.cid("buy"), p.account, p.buy_symbol, OrderSide.BUY, quantity=quantity)
+
+
+def _buy(cid: str, account: str, symbol: str, price: Decimal, notional: Decimal, broker: Broker) -> OrderRequest | None:
+    """A buy of `notional` dollars: a notional order where the broker takes them, else the shares it buys
+    (fractional or whole, as the broker allows). None when that is nothing."""
+    notional = notional.quantize(Decimal("0.01"), ROUND_DOWN)
+    if notional < 1:
+        return None
+    if broker.capabilities.notional:
+        return OrderRequest(cid, account, symbol, OrderSide.BUY, notional=notional)
+    step = Decimal("1e-9") if broker.capabilities.fractional else Decimal(1)
+    quantity = (notional / price).quantize(step, ROUND_DOWN) if price > 0 else Decimal(0)
+    if quantity <= 0:
+        return None
+    return OrderRequest(cid, account, symbol, OrderSide.BUY, quantity=quantity)
 
 
 def _broker(settings: Settings, brokers: Mapping[str, Broker], account_id: str) -> Broker:
@@ -246,6 +268,100 @@ def run_reinvestment(engine: Engine, settings: Settings, r: ReinvestOrder, broke
     return PairOutcome(r.reinvestment_id, None, buy)
 
 
+NEW_MONEY = "new_money"  # a purchase intent's `lots`: a buy of new money, with no sale behind it
+
+
+@dataclass(frozen=True)
+class PurchaseOrder:
+    """A plan's purchase: a direct index's new money for an underweight stock."""
+
+    run_id: str
+    as_of: date
+    purchase_id: str
+    household: str
+    account: str
+    symbol: str
+    price: Decimal
+    notional: Decimal
+
+    @classmethod
+    def from_plan(cls, run_id: str, as_of: date, plan: Mapping[str, Any]) -> list[PurchaseOrder]:
+        return [cls(run_id=run_id, as_of=as_of, purchase_id=b["purchase_id"], household=b["household"],
+                    account=b["account"], symbol=b["symbol"], price=Decimal(b["price"]),
+                    notional=Decimal(b["notional"])) for b in plan.get("purchases", [])]
+
+    @property
+    def cid(self) -> str:
+        return client_order_id(self.run_id, self.purchase_id, "buy")
+
+
+def save_purchases(engine: Engine, items: list[PurchaseOrder]) -> None:
+    """One intent per purchase, before anything is sent; one another process saved first is left as it is."""
+    now = datetime.now(UTC)
+    with transaction(engine) as session:
+        for b in items:
+            if session.get(OrderIntent, b.cid) is not None:
+                continue
+            try:
+                with session.begin_nested():
+                    session.add(OrderIntent(client_order_id=b.cid, run_id=b.run_id, pair_id=b.purchase_id,
+                                            leg="buy", account_id=b.account, symbol=b.symbol, side="buy",
+                                            quantity=None, notional=b.notional, lots=[NEW_MONEY], status=PENDING,
+                                            filled_quantity=Decimal(0), created_at=now, updated_at=now))
+            except IntegrityError:
+                log.info("order.intent_exists", client_order_id=b.cid)
+
+
+def _not_bought(engine: Engine, b: PurchaseOrder, severity: str, why: str) -> PairOutcome:
+    orders.update_intent(engine, b.cid, status=SKIPPED, error=why)
+    _alert(engine, b.run_id, "purchase_skipped", severity,
+           f"{b.purchase_id}: ${b.notional:,.2f} of {b.symbol} not bought in {b.account}: {why}; the new money "
+           f"stays in cash until the next run", b.account)
+    return PairOutcome(b.purchase_id, None, None, why, "purchase")
+
+
+def run_purchase(engine: Engine, settings: Settings, b: PurchaseOrder, brokers: Mapping[str, Broker],
+                 policy: Policy, unavailable: Mapping[str, str] | None = None) -> PairOutcome:
+    """Buy the new money, never beyond the account's cash read right now; fail closed: an account not read
+    in this run, or whose cash cannot be read now, buys nothing. A pause stops it as it stops a pair."""
+    if unavailable and b.account in unavailable:
+        return _not_bought(engine, b, "error", f"its broker could not be read in this run ({unavailable[b.account]})")
+    broker = _broker(settings, brokers, b.account)
+    with transaction(engine) as session:
+        stopped = pause.is_paused(session, b.account, b.as_of)
+    if stopped is not None:
+        orders.update_intent(engine, b.cid, status=SKIPPED, error=stopped.describe())
+        return PairOutcome(b.purchase_id, None, None, f"account paused: {stopped.reason}", "purchase")
+    try:
+        cash = broker.account(b.account).cash
+    except BrokerError as exc:
+        return _not_bought(engine, b, "error", f"its cash could not be read ({exc})")
+    request = _buy(b.cid, b.account, b.symbol, b.price, min(b.notional, max(cash, Decimal(0))), broker)
+    if request is None:
+        return _not_bought(engine, b, "warning", f"the account's cash is ${cash:,.2f}")
+    if not orders.claim(engine, b.cid):
+        return PairOutcome(b.purchase_id, None, None, "another run is placing this buy", "purchase")
+    buy = _send(engine, broker, request, policy)
+    fault_point(policy, "after_purchase_submit")
+    buy = orders.wait_final(engine, broker, b.account, buy, policy)
+    _check_fill(engine, settings, b.run_id, b.household, b.account, "buy", b.symbol, b.price, buy)
+    _purchase_alert(engine, b, buy)
+    pull_fills(engine, settings, brokers, SyncReport(), b.run_id)
+    return PairOutcome(b.purchase_id, None, buy, "new money", "purchase")
+
+
+def _purchase_alert(engine: Engine, b: PurchaseOrder, buy: OrderState) -> None:
+    if buy.filled_quantity > 0:
+        _alert(engine, b.run_id, "orders_filled", "info",
+               f"{b.purchase_id}: bought {buy.filled_quantity.normalize():f} {b.symbol} at {buy.filled_avg_price} "
+               f"in {b.account} with new money (direct index)", b.account)
+    elif buy.status.final:
+        _alert(engine, b.run_id, "order_failed", "error",
+               f"{b.purchase_id}: buy of {b.symbol} in {b.account} {buy.status.value}"
+               f"{': ' + buy.reason if buy.reason else ''}; the new money stays in cash until the next run",
+               b.account)
+
+
 def check_fill(engine: Engine, settings: Settings, p: PairOrder, leg: str, state: OrderState) -> bool:
     """A fill further from the plan's quote than `max_fill_deviation_pct` is booked (it happened) but is an
     error alert, and the account's harvesting pauses until someone looks (`tlh resume`). True when it was."""
@@ -344,13 +460,17 @@ def _run(engine: Engine, run_id: str) -> tuple[date, dict[str, Any]]:
 
 
 def execute(engine: Engine, settings: Settings, run_id: str, brokers: Mapping[str, Broker],
-            policy: Policy) -> list[PairOutcome]:
-    """Carry out the recorded plan of `run_id`, pair by pair."""
+            policy: Policy, unavailable: Mapping[str, str] | None = None) -> list[PairOutcome]:
+    """Carry out the recorded plan of `run_id`: reinvestments, pair by pair, then the new money's purchases
+    (the engine sized them from the cash left after the pairs). `unavailable`: accounts whose broker was not
+    read in this run, which buy nothing."""
     as_of, plan = _run(engine, run_id)
     pairs = PairOrder.from_plan(run_id, as_of, plan)
     reinvestments = ReinvestOrder.from_plan(run_id, as_of, plan)
+    purchases = PurchaseOrder.from_plan(run_id, as_of, plan)
     save_reinvestments(engine, reinvestments)
     save_intents(engine, pairs)
+    save_purchases(engine, purchases)
     fault_point(policy, "after_intents")
     outcomes = []
     for r in reinvestments:  # planned first: what they buy counts as bought today
@@ -365,6 +485,12 @@ def execute(engine: Engine, settings: Settings, run_id: str, brokers: Mapping[st
         except BrokerError as exc:
             _alert(engine, run_id, "error", "error", f"{p.pair_id}: broker error: {exc}", p.account)
             outcomes.append(PairOutcome(p.pair_id, None, None, f"broker error: {exc}"))
+    for b in purchases:
+        try:
+            outcomes.append(run_purchase(engine, settings, b, brokers, policy, unavailable))
+        except BrokerError as exc:
+            _alert(engine, run_id, "error", "error", f"{b.purchase_id}: broker error: {exc}", b.account)
+            outcomes.append(PairOutcome(b.purchase_id, None, None, f"broker error: {exc}", "purchase"))
     with transaction(engine) as session:
         run = session.get(HarvestRun, run_id)
         if run is not None:
@@ -389,6 +515,7 @@ def resume(engine: Engine, settings: Settings, brokers: Mapping[str, Broker], po
                 continue  # settled meanwhile, by its pair's sell
         as_of, plan = _run(engine, run_id)
         p = next((x for x in PairOrder.from_plan(run_id, as_of, plan) if x.pair_id == pair_id), None)
+        b = next((x for x in PurchaseOrder.from_plan(run_id, as_of, plan) if x.cid == cid), None)
         broker = _broker(settings, brokers, account_id)
         found = orders.lookup(broker, account_id, cid, policy)
         settled += 1
@@ -400,7 +527,10 @@ def resume(engine: Engine, settings: Settings, brokers: Mapping[str, Broker], po
             if leg == "sell" and p is not None:
                 _after_sell(engine, settings, brokers, policy, today, p, found)
             elif leg == "buy" and not found.status.final:
-                orders.wait_final(engine, broker, account_id, found, policy)
+                found = orders.wait_final(engine, broker, account_id, found, policy)
+            if b is not None:
+                _check_fill(engine, settings, run_id, b.household, account_id, "buy", b.symbol, b.price, found)
+                _purchase_alert(engine, b, found)
             if leg == "buy":
                 pull_fills(engine, settings, brokers, SyncReport(), run_id)
             continue
@@ -411,6 +541,10 @@ def resume(engine: Engine, settings: Settings, brokers: Mapping[str, Broker], po
             log.info("order.resubmitting", client_order_id=cid)
             run_pair(engine, settings, p, brokers, policy)
             continue
+        if b is not None and status == PENDING and as_of == today:  # new money of today: bought now
+            log.info("order.resubmitting", client_order_id=cid)
+            run_purchase(engine, settings, b, brokers, policy)
+            continue
         if leg == "buy" and p is not None and as_of == today:
             sell = orders.lookup(broker, account_id, p.cid("sell"), policy)
             if sell is not None and sell.filled_quantity > 0:
@@ -419,7 +553,8 @@ def resume(engine: Engine, settings: Settings, brokers: Mapping[str, Broker], po
         orders.update_intent(engine, cid, status=ABANDONED, error="not at the broker and no longer valid")
         _alert(engine, run_id, "order_abandoned", "warning",
                f"{cid}: never reached the broker and is no longer valid (planned for {as_of}); abandoned"
-               + ("; the sale's cash stays uninvested until the next run" if leg == "buy" else ""), account_id)
+               + ("; the new money stays in cash until the next run" if b is not None
+                  else "; the sale's cash stays uninvested until the next run" if leg == "buy" else ""), account_id)
     return settled
 
 
