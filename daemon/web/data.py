@@ -257,26 +257,49 @@ class Store:
         return sorted(out, key=lambda r: (r["days_left"], r["account"], r["symbol"]))
 
     def swap_backs(self, today: date, states: list[LedgerState] | None = None) -> list[dict[str, Any]]:
-        """Replacements the daemon bought that are still held and not yet 31 days old: from that day the
-        engine may swap them back to the asset class's primary fund (`[harvest] swap_back`)."""
+        """Replacements the daemon bought that are still held and not yet 31 days old. A fund's replacement
+        may go back to its asset class's primary fund from day 31 (whole, when `[harvest] swap_back` is on); a
+        direct index's stand-in (the buy of a harvest pair in an `[accounts.direct_index]` account) is swapped
+        back lot by lot whatever that switch says, to the most underweight stock of its sub-industry (usually
+        the one sold), when that realizes a loss or a gain within the year's `realized_gain_budget_usd`."""
         states = self.states() if states is None else states
         held = {(lot.account, lot.symbol, lot.purchased): lot.quantity for s in states for lot in s.open_lots}
         primaries = {m: c.members[0] for c in self.settings.asset_classes for m in c.members[1:]}
+        direct = {a.id: a.direct_index for a in self.settings.accounts if a.direct_index is not None}
         with transaction(self.engine) as session:
             bought = session.execute(
-                sa.select(OrderIntent.account_id, OrderIntent.symbol, HarvestRun.as_of, OrderIntent.run_id)
+                sa.select(OrderIntent.account_id, OrderIntent.symbol, HarvestRun.as_of, OrderIntent.run_id,
+                          OrderIntent.pair_id)
                 .join(HarvestRun, HarvestRun.id == OrderIntent.run_id)
                 .where(OrderIntent.leg == "buy", OrderIntent.filled_quantity > 0,
                        HarvestRun.as_of > today - SWAP_BACK_HELD)).all()
+            # A direct index's stand-ins: the buys of its harvest pairs (not swap backs, not new money).
+            runs = {run_id for account, _, _, run_id, _ in bought if account in direct}
+            plans = dict(session.execute(sa.select(HarvestRun.id, HarvestRun.plan)
+                                         .where(HarvestRun.id.in_(runs))).all()) if runs else {}
+        sold = {(run_id, p["pair_id"]): p["sell_symbol"] for run_id, plan in plans.items()
+                for p in (plan or {}).get("pairs", []) if p.get("kind", "harvest") == "harvest"}
         out = []
-        for account, symbol, day, run_id in bought:
+        for account, symbol, day, run_id, pair_id in bought:
             quantity = held.get((account, symbol, day))
-            if quantity is None or symbol not in primaries:
+            if quantity is None:
                 continue
             eligible = day + SWAP_BACK_HELD
-            out.append({"account": account, "symbol": symbol, "primary": primaries[symbol], "bought": day,
-                        "quantity": quantity, "eligible": eligible, "days_left": (eligible - today).days,
-                        "run_id": run_id, "enabled": self.settings.harvest.swap_back})
+            row = {"account": account, "symbol": symbol, "bought": day, "quantity": quantity, "eligible": eligible,
+                   "days_left": (eligible - today).days, "run_id": run_id}
+            if account in direct:
+                if (run_id, pair_id) not in sold:
+                    continue
+                budget = direct[account].realized_gain_budget_usd  # type: ignore[union-attr]
+                back = sold[(run_id, pair_id)]
+                out.append({**row, "primary": back, "back_to": f"{back} or a peer",
+                            "enabled": True, "direct_index": True,
+                            "rule": f"per lot, to the most underweight peer, within a ${budget:,.0f} gain budget"})
+            elif symbol in primaries:
+                on = self.settings.harvest.swap_back
+                out.append({**row, "primary": primaries[symbol], "back_to": primaries[symbol], "enabled": on,
+                            "direct_index": False,
+                            "rule": "whole position" if on else "off ([harvest] swap_back)"})
         return sorted(out, key=lambda r: (r["eligible"], r["account"], r["symbol"]))
 
     # -- backtests -------------------------------------------------------------------------------------------
