@@ -146,7 +146,9 @@ def advance(ctx: Context, twins: list[Twin], i: int) -> None:
 
 
 def run(portfolio: Portfolio, history: History, start: date | None = None, end: date | None = None,
-        frequency: str = "daily", progress: Progress | None = None) -> Result:
+        frequency: str = "daily", progress: Progress | None = None,
+        on_day: Callable[[Context, list[Twin], int], None] | None = None) -> Result:
+    """`on_day(ctx, twins, i)`: called after each day, to watch the path (path.Tracker); it must not trade."""
     began = time.perf_counter()
     ctx, twins = prepare(portfolio, history, start, end, frequency)
     n = ctx.t1 - ctx.t0 + 1
@@ -154,6 +156,8 @@ def run(portfolio: Portfolio, history: History, start: date | None = None, end: 
         progress(0, n)
     for i in range(n):
         advance(ctx, twins, i)
+        if on_day is not None:
+            on_day(ctx, twins, i)
         if progress is not None:
             progress(i + 1, n)
     return summarize(ctx, twins, time.perf_counter() - began)

@@ -17,6 +17,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from daemon.backtest.data import History
+from daemon.backtest.path import Tracker
 from daemon.backtest.placebo import run_placebo
 from daemon.backtest.portfolio import Portfolio
 from daemon.backtest.simulate import BacktestError, run
@@ -64,7 +65,11 @@ def distribution(values: Sequence[float | None]) -> dict[str, Any]:
 
 def run_windows(portfolio: Portfolio, history: History, first: date | None, last: date | None,
                 length: tuple[int, int], step: tuple[int, int], frequency: str,
-                progress: Callable[[int, int], None] | None = None, placebo: bool = False) -> dict[str, Any]:
+                progress: Callable[[int, int], None] | None = None, placebo: bool = False,
+                paths: bool = False) -> dict[str, Any]:
+    """`paths`: also each window's values by month and its after-tax difference over time (`series`,
+    `after_tax_difference`: what the HTML draws; it costs a liquidation estimate a quarter, a year for a
+    direct index)."""
     if not history.dates:
         raise BacktestError("the price file has no rows")
     lo = first or history.dates[0]
@@ -74,7 +79,8 @@ def run_windows(portfolio: Portfolio, history: History, first: date | None, last
         raise BacktestError(f"no window of {length[0]}y{length[1]}m fits between {lo} and {hi}")
     windows: list[dict[str, Any]] = []
     for k, (start, end) in enumerate(spans):
-        report = run(portfolio, history, start, end, frequency).report
+        path = Tracker(after_every=12 if portfolio.direct_index is not None else 3) if paths else None
+        report = run(portfolio, history, start, end, frequency, on_day=path.on_day if path else None).report
         by = report["tax_alpha_annual_by_assumption"]
         extra: dict[str, Any] = {}
         if placebo:
@@ -91,6 +97,7 @@ def run_windows(portfolio: Portfolio, history: History, first: date | None, last
             "swap_back_realized_gains": report["total"]["swap_back_realized_gains"],
             "tracking_error": report["tracking_error"]["with_vs_without"],
             **extra,
+            **(path.to_dict() if path else {}),
         })
         if progress is not None:
             progress(k + 1, len(spans))

@@ -104,7 +104,7 @@ def backtest_cmd(
             length, every = by_window.parse_span(windows, "--windows"), by_window.parse_span(step, "--step")
             history = load_history(path)
             data = by_window.run_windows(spec, history, first, last, length, every, frequency.value,
-                                         placebo=placebo)
+                                         placebo=placebo, paths=fmt is Output.HTML)
             _write_windows(data, fmt, output)
             return
         history = load_history(path)
