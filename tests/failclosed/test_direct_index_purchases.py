@@ -104,3 +104,23 @@ def test_an_account_whose_cash_cannot_be_read_buys_nothing(alpaca: FakeAlpaca, e
     later = _cycle(engine, s)
     assert [b.symbol for b in later.plan.purchases] == ["CCC", "DDD", "AAA", "BBB"]
     assert len(alpaca.received("POST", "/v2/orders")) == 4
+
+
+def test_a_harvest_and_new_money_in_one_run(alpaca: FakeAlpaca, engine: Any, db_url: str, tmp_path: Path) -> None:
+    """AAA is 20 % down: the pair (sell AAA, buy its stand-in with the proceeds) goes first, then the new
+    money; Alpaca, which refuses a buy beyond the cash, fills every order."""
+    alpaca.set_price("AAA", Decimal(80))
+    s = _settings(alpaca, db_url, tmp_path)
+    bookkeeping.book(engine, s, parse(HISTORY, "history.csv", {"tax"}))
+    result = _cycle(engine, s)
+    (pair,) = result.plan.pairs
+    assert (pair.sell_symbol, pair.kind.value) == ("AAA", "harvest") and result.plan.purchases
+    posted = [(q.body["side"], q.body["symbol"], q.body["client_order_id"])
+              for q in alpaca.received("POST", "/v2/orders")]
+    run_id = result.plan.run_id
+    assert posted[:2] == [("sell", "AAA", f"tlh-{run_id}-p1-sell"), ("buy", pair.buy_symbol, f"tlh-{run_id}-p1-buy")]
+    assert [cid for _, _, cid in posted[2:]] == [f"tlh-{run_id}-{b.purchase_id}-buy" for b in result.plan.purchases]
+    assert all(o.buy is not None and o.buy.status.value == "filled" for o in result.outcomes)
+    account = alpaca.accounts[hh.KEY]
+    assert "AAA" not in account.positions and Decimal(0) <= account.cash < Decimal(6000)
+    assert hh.in_sync(engine)
