@@ -30,6 +30,7 @@ from daemon.engine.types import (
     HouseholdInput,
     MarketData,
     Restriction,
+    TargetsInput,
 )
 from daemon.prices import PriceBook, Quote
 from daemon.scheduled import upcoming
@@ -124,7 +125,9 @@ def build_input(session: Session, settings: Settings, prices: PriceBook, as_of: 
                        harvest=settings.harvest, tax=settings.tax, identical=identical_groups(settings),
                        asset_classes=tuple(settings.asset_classes),
                        restrictions=active_restrictions(session, as_of), mode=mode, direct_indexes=directs,
-                       uninvested=idle.uninvested(session, settings, as_of) if require_facts else ())
+                       uninvested=idle.uninvested(session, settings, as_of) if require_facts else (),
+                       targets=tuple(TargetsInput(a.id, tuple(a.targets.items())) for a in settings.accounts
+                                     if a.targets))
 
 
 def tradable(session: Session, settings: Settings, as_of: date, facts: Mapping[str, AccountFacts],

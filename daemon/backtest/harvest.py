@@ -9,7 +9,7 @@ is its sale's proceeds, and new money is invested by the allocation rules instea
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_DOWN, Decimal
@@ -28,6 +28,9 @@ from daemon.engine import (
     Restriction,
     plan,
 )
+from daemon.engine import new_money as engine_new_money
+from daemon.engine.quotes import Prices
+from daemon.engine.replacement import AssetClasses
 from daemon.engine.types import DirectIndexInput, TrailingReturns
 from daemon.ledger.types import ZERO, IdenticalGroups
 
@@ -65,6 +68,32 @@ def run_engine(acct: SimAccount, history: History, t: int, settings: Settings, c
                             identical=settings.identical, asset_classes=tuple(classes),
                             restrictions=tuple(restrictions),
                             direct_indexes=(direct,) if direct is not None else ()))
+
+
+def new_money(acct: SimAccount, history: History, t: int, settings: Settings, classes: Sequence[AssetClass],
+              weights: Mapping[str, float], restrictions: Sequence[Restriction]) -> None:
+    """Invest the account's cash as the engine's new money for a book of ETFs with targets decides
+    (`daemon.engine.new_money`: most underweight class first, never into a fund a purchase would wash), and
+    fill the purchases at the paper broker's rule."""
+    day = history.dates[t]
+    prices = Prices(DayQuotes(history, t), day, settings.harvest)
+    groups = acct.groups
+    blocked = acct.blocked(day, restrictions)
+    total = acct.cash
+    for symbol, lots in acct.lots.items():
+        mark = prices.mark(symbol)
+        if mark is not None:
+            total += sum((lot.quantity for lot in lots), ZERO) * mark
+    book = engine_new_money.Book(acct.account.household, acct.account.id, acct.lots,
+                                 {k: Decimal(repr(w)) for k, w in weights.items()},
+                                 {c.name: c for c in classes})
+    purchases = engine_new_money.plan_new_money(
+        book, acct.cash, total, AssetClasses(classes, groups), prices, settings.harvest,
+        lambda m: "bought back too soon" if acct.key(m) in blocked else None)
+    for purchase in purchases:
+        notional = min(purchase.notional, acct.cash)
+        if notional > 0:
+            acct.buy(day, purchase.symbol, notional, purchase.price, "invest")
 
 
 def book(acct: SimAccount, result: HarvestPlan, day: date) -> list[PairRecord]:

@@ -23,7 +23,7 @@ from daemon.backtest import direct
 from daemon.backtest.account import ACCOUNT, SimAccount
 from daemon.backtest.allocate import Allocation, drift, invest, pro_rata, rebalance
 from daemon.backtest.data import History, LargeMove
-from daemon.backtest.harvest import Settings, active, book, may_act, run_engine
+from daemon.backtest.harvest import Settings, active, book, may_act, new_money, run_engine
 from daemon.backtest.portfolio import Portfolio
 from daemon.backtest.result import Result, summarize
 from daemon.backtest.taxes import initial_carry
@@ -190,7 +190,11 @@ def step(ctx: Context, twin: Twin, twins: list[Twin], i: int, t: int, day: date,
         blocked = acct.blocked(day, twin.restrictions)
         # A direct index buys a few stocks with a contribution, every underweight with a large sum.
         small = p.direct_index is not None and i > 0 and cash < LARGE_CASH * acct.value(history.priced[t])
-        if p.direct_index is not None and not small and i > 0:
+        if p.direct_index is None:  # a book of ETFs: the engine's new money
+            classes = tuple(AssetClass.model_construct(name=s.name, members=m) for s in p.sleeves
+                            if (m := ctx.alloc.members(s.name, t)))
+            new_money(acct, history, t, ctx.settings, classes, ctx.alloc.weights(t), twin.restrictions)
+        elif not small and i > 0:
             pro_rata(acct, ctx.alloc, t, day, blocked, "invest")
         else:
             max_buys = MAX_BUYS if small and p.direct_index else len(ctx.alloc.weights(t))

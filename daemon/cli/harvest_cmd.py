@@ -74,7 +74,7 @@ def show_plan(plan: HarvestPlan) -> None:
     else:
         typer.echo(f"{title}: no pairs" + (f"; {plan.note}" if plan.note else "."))
     if d.get("purchases"):
-        print_table("New money (direct index)", d["purchases"], ["purchase_id", "account", "symbol", "notional",
+        print_table("New money", d["purchases"], ["purchase_id", "account", "symbol", "notional",
                                                                   "detail"])
     if d.get("reinvestments"):
         print_table("Idle cash reinvested", d["reinvestments"], ["reinvestment_id", "account", "symbol", "notional",

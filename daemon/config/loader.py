@@ -206,6 +206,7 @@ def load_settings(path: Path | str) -> Settings:
             structlog.get_logger(__name__).warning("config.warning", file=str(path), warning=warning)
 
     accounts = _direct_indexes(path, base, settings)
+    _check_targets(path, accounts, classes)
     brokers = settings.brokers
     paper = brokers.paper.model_copy(update={"prices": _resolve(base, brokers.paper.prices)})
     ibkr = brokers.ibkr.model_copy(update={"flex_report": _resolve(base, brokers.ibkr.flex_report)})
@@ -267,6 +268,16 @@ def _identical_within_classes(classes: list[AssetClass], identical: list[Identic
             else:
                 seen[id(g)] = symbol
     return problems
+
+
+def _check_targets(path: Path, accounts: list[Any], classes: list[AssetClass]) -> None:
+    """Every asset class an account's `targets` names exists (the shipped classes or the file's own)."""
+    known = {c.name for c in classes}
+    for i, account in enumerate(accounts):
+        unknown = sorted(set(account.targets) - known)
+        if unknown:
+            raise ConfigError(path, [(f"accounts[{i}].targets", f"no asset class named {', '.join(unknown)} "
+                                                                 f"(known: {', '.join(sorted(known))})")])
 
 
 def _direct_indexes(path: Path, base: Path, settings: Settings) -> list[Any]:

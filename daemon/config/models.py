@@ -104,12 +104,25 @@ class AccountConfig(Strict):
     recurring: list[RecurringPurchase] = Field(default_factory=list)
     drip: bool = False  # dividends are reinvested (dates from [harvest] dividend_dates)
     direct_index: DirectIndexConfig | None = None
+    # A book of ETFs' target weight per asset class ([[asset_classes]] names; they add up to 1): the engine
+    # invests the account's cash above [harvest] cash_max_pct in the most underweight classes. Empty: the
+    # engine buys nothing but replacements.
+    targets: dict[str, Fraction] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _direct_index_taxable(self) -> AccountConfig:
         if self.direct_index is not None and not self.type.taxable:
             raise ValueError("direct_index: only a taxable account can hold a direct index (nothing to harvest "
                              "in an IRA)")
+        if self.targets:
+            if self.direct_index is not None:
+                raise ValueError("targets: a direct index invests by its constituents' weights; give either "
+                                 "targets or direct_index")
+            if not self.type.taxable:
+                raise ValueError("targets: the engine trades taxable accounts only")
+            total = sum(self.targets.values(), Decimal(0))
+            if abs(total - 1) > Decimal("0.0001"):
+                raise ValueError(f"targets: the weights must add up to 1, got {total}")
         return self
 
 

@@ -81,6 +81,7 @@ class HouseholdPlan:
         self.run = run
         self.cash: dict[str, Decimal] = {}
         self.limit: dict[str, Decimal] = {}
+        self.value: dict[str, Decimal] = {}  # account value at the start of the run (cash included)
         self.turnover_left: dict[str, Decimal] = {}
         self.sold: dict[str, str] = {}  # identical group key -> the pair that sells it
         self.bought: dict[str, str] = {}  # identical group key -> the pair that buys it
@@ -93,6 +94,7 @@ class HouseholdPlan:
         h = self.run.harvest
         self.cash[account.account.id] = account.cash
         self.limit[account.account.id] = h.cash_max_pct * value
+        self.value[account.account.id] = value
         self.turnover_left[account.account.id] = h.max_turnover_pct * value
 
     # -- checks ------------------------------------------------------------------------------------------

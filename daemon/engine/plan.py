@@ -13,6 +13,8 @@
 4. Swap backs (optional) follow, under the same limits.
 5. Accounts with a direct index (direct_index.py): replacements from the sold stock's peers, per-lot swap
    backs within the tax year's gain budget, new money to underweight stocks.
+6. Books of ETFs with target weights (new_money.py): cash above `cash_max_pct` to the most underweight asset
+   classes, never into a fund a purchase today would wash.
 Pair ids are "p1", "p2", ... in plan order.
 """
 
@@ -21,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from daemon.engine import breaker, direct_index, lookahead
+from daemon.engine import breaker, direct_index, lookahead, new_money
 from daemon.engine.benefit import Rates, estimated_cost
 from daemon.engine.candidates import has_loss
 from daemon.engine.cash import account_value, cash_alert
@@ -39,6 +41,7 @@ from daemon.engine.types import (
     EngineInput,
     HarvestPlan,
     Pair,
+    Purchase,
     Rejection,
     Restriction,
     ScheduledPurchase,
@@ -77,6 +80,7 @@ def _plan(inp: EngineInput) -> HarvestPlan:
     households: list[tuple[HouseholdPlan, list[AccountInput]]] = []
     candidates: list[tuple[Candidate, HouseholdPlan]] = []
     warned: dict[tuple[str, str, str], list[ScheduledPurchase]] = {}  # scheduled_purchases = "warn"
+    targeted = {t.account for t in inp.targets} - set(directs)
     for data in inp.households:
         holdings = index(data.ledger, inp.as_of, groups)
         household = HouseholdPlan(data.household, holdings,
@@ -89,6 +93,8 @@ def _plan(inp: EngineInput) -> HarvestPlan:
             positions = holdings.positions.get(account.account.id, {})
             value = account_value(account.cash, positions, run.prices)
             household.open_account(account, value)
+            if account.account.id in targeted:  # replacements keep to their proceeds: new money goes to targets
+                household.limit[account.account.id] = max(household.limit[account.account.id], account.cash)
             blocked = _blocked(data.household, account)
             if blocked is not None and blocked.reason is SkipReason.BROKER_UNAVAILABLE:
                 skipped.append(blocked)  # its cash is unknown: no cash alert either
@@ -161,6 +167,7 @@ def _plan(inp: EngineInput) -> HarvestPlan:
     if h.swap_back:
         _swap_backs(households, pairs, skipped, h.max_pairs_per_run)
     purchases = direct_index.finish(books, pairs, skipped, h.max_pairs_per_run, _QUIET, alerts)
+    purchases += _new_money(inp, run, households, {b.id for b in books}, len(purchases) + 1)
 
     restrictions: dict[tuple[str, str], Restriction] = {}
     for household, _ in households:
@@ -169,6 +176,34 @@ def _plan(inp: EngineInput) -> HarvestPlan:
     return HarvestPlan(inp.run_id, inp.as_of, inp.mode, tuple(pairs), _sorted(skipped),
                        tuple(restrictions.values()), tuple(alerts), purchases=purchases,
                        reinvestments=tuple(reinvestments))
+
+
+def _new_money(inp: EngineInput, run: Run, households: list[tuple[HouseholdPlan, list[AccountInput]]],
+               direct: set[str], first: int) -> tuple[Purchase, ...]:
+    """Each book of ETFs with targets (a tradable account, not a direct index): its cash above `cash_max_pct`
+    of its value, after today's pairs, toward the targets."""
+    targets = {t.account: t for t in inp.targets}
+    if not targets:
+        return ()
+    classes = {c.name: c for c in inp.asset_classes}
+    out: list[Purchase] = []
+    for household, tradable in households:
+        for account in tradable:
+            a = account.account.id
+            spec = targets.get(a)
+            if spec is None or a in direct:
+                continue
+            book = new_money.Book(household.household, a, household.holdings.positions.get(a, {}),
+                                  dict(spec.weights), classes, not account.capabilities.fractional_shares)
+            reserve = run.harvest.cash_max_pct * household.value[a]
+            bought = new_money.plan_new_money(
+                book, household.cash[a] - reserve, household.value[a] - reserve, run.classes, run.prices,
+                run.harvest, lambda m, hp=household: hp.guard.conflict(m, hp.sold), first + len(out))
+            for b in bought:
+                household.cash[a] -= b.notional + run.harvest.commission_usd
+                household.bought.setdefault(run.groups.key(b.symbol), f"{b.purchase_id} ({b.symbol} in {a})")
+            out.extend(bought)
+    return tuple(out)
 
 
 def _look_ahead(inp: EngineInput, household: str, candidate: Candidate, lots: Sequence[Lot],

@@ -1,9 +1,11 @@
 """Which lots a harvest sells, under the lot relief the account's broker applies.
 
 - `specific`: sell exactly the lots worth harvesting (each at least `min_loss_pct` below its basis),
-  short-term losses first, then by tax value per share (the order matters when a cap cuts the sale);
-  recent purchases of the position that are at a loss go along (left behind, they would be replacement
-  shares that wash the harvested loss).
+  short-term losses first, then by tax value per share (the order matters when a cap cuts the sale).
+  The position's other lots at a loss go along when their loss is worth more in tax than the spread of
+  selling and buying them back (lot-level harvesting: each loss is taken when the position is harvested;
+  left behind it would wait for a later harvest of the same fund), and so do recent purchases at a loss
+  whatever their size (left behind, they would be replacement shares that wash the harvested loss).
 - `fifo` / `lifo` / `hifo`: the broker decides. For every share count N that ends on a lot (or at the
   cap), compute what the broker relieves for N shares (`relief.order_for_relief`) and keep the N whose
   relief nets a loss passing the thresholds with the best estimated net benefit (ties: the larger N).
@@ -86,7 +88,10 @@ def _specific(symbol: str, lots: Sequence[Lot], price: Price, as_of: date, harve
                                  x[0].purchased, x[0].seq, x[0].lot_id))
     chosen = {x[0].lot_id for x in eligible}
     recent_start = as_of - WINDOW
-    along = [x for x in losing if x[0].lot_id not in chosen and x[0].purchased >= recent_start]
+    round_trip = 2 * price.half_spread  # per share: selling it and buying the replacement
+    along = [x for x in losing if x[0].lot_id not in chosen and (
+        x[0].purchased >= recent_start
+        or -x[2] * (rates.long if x[0].acquired < cutoff else rates.short) > round_trip * x[0].quantity)]
     picks: list[LotSale] = []
     left = whole(max_shares) if max_shares is not None and whole_shares else max_shares
     for lot, _, _ in [*eligible, *along]:

@@ -186,6 +186,15 @@ class DirectIndexInput:
 
 
 @dataclass(frozen=True, slots=True)
+class TargetsInput:
+    """A book of ETFs with target weights per asset class (`[accounts] targets`): the engine invests its cash
+    above `cash_max_pct` toward them, most underweight class first (new_money.py)."""
+
+    account: str
+    weights: tuple[tuple[str, Decimal], ...]  # asset class name, weight (the weights add up to 1)
+
+
+@dataclass(frozen=True, slots=True)
 class Restriction:
     """Do not buy `symbol` in `household` before `until`: the first day a purchase no longer washes `sale`."""
 
@@ -254,6 +263,7 @@ class EngineInput:
     direct_indexes: tuple[DirectIndexInput, ...] = ()
     scheduled: tuple[ScheduledPurchase, ...] = ()  # purchases due from as_of on (look-ahead)
     uninvested: tuple[Uninvested, ...] = ()  # earlier harvests' idle cash, to reinvest today
+    targets: tuple[TargetsInput, ...] = ()  # books of ETFs whose new money the engine invests
 
 
 # -- outputs ----------------------------------------------------------------------------------------------
@@ -355,7 +365,8 @@ class Pair:
 
 @dataclass(frozen=True, slots=True)
 class Purchase:
-    """A buy without a sale: a direct index's new money for an underweight stock."""
+    """A buy without a sale: new money for a direct index's underweight stock or a book of ETFs' underweight
+    asset class."""
 
     purchase_id: str
     household: str
@@ -430,7 +441,7 @@ class HarvestPlan:
     restrictions: tuple[Restriction, ...] = ()
     alerts: tuple[Alert, ...] = ()
     paused: str | None = None  # "circuit_breaker" when nothing may be harvested today
-    purchases: tuple[Purchase, ...] = ()  # direct indexes: new money to underweight stocks
+    purchases: tuple[Purchase, ...] = ()  # new money: direct indexes' underweight stocks, books' underweight classes
     note: str | None = None  # why a plan is empty, when nothing else says so (no positions, no prices)
     reinvestments: tuple[Reinvestment, ...] = ()  # earlier harvests' idle cash, bought back in
 

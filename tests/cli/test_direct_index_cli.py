@@ -76,4 +76,4 @@ def test_dry_run_plans_the_direct_index(tmp_path: Path) -> None:
     assert [p["symbol"] for p in plan["purchases"]] == ["CCC"]
     table = runner.invoke(app, ["--config", str(cfg), "harvest", "--dry-run"])
     assert table.exit_code == 0, table.output
-    assert "New money (direct index)" in table.output and "CCC" in table.output
+    assert "New money" in table.output and "CCC" in table.output

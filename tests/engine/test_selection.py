@@ -41,16 +41,26 @@ def test_positions_without_a_loss_are_not_reported() -> None:
 
 
 def test_specific_sells_exactly_the_lots_worth_harvesting() -> None:
+    # "crumb" is down 0.01 %: its $0.10 loss is worth $0.04 in tax, less than the $0.50 of spread it costs to
+    # sell it and buy it back; "small" is down only 2 % (below min_loss_pct), but its $20 loss is worth $8.
     state = ledger(t(500, "tax", "buy", 10, "VTI", 130, lot="lt"), t(300, "tax", "buy", 10, "VTI", 80, lot="gain"),
-                   t(100, "tax", "buy", 10, "VTI", 120, lot="st"), t(90, "tax", "buy", 10, "VTI", 102, lot="small"))
+                   t(100, "tax", "buy", 10, "VTI", 120, lot="st"), t(90, "tax", "buy", 10, "VTI", 102, lot="small"),
+                   t(80, "tax", "buy", 10, "VTI", "100.01", lot="crumb"))
     (pair,) = run(state, PRICES).pairs
-    assert [s.lot_id for s in pair.lots] == ["st", "lt"]  # short-term first; no gain, no 2 % lot
-    assert pair.estimated_short_loss == 200 and pair.estimated_long_loss == 300
-    assert pair.estimated_benefit == D("0.40") * 200 + D("0.20") * 300
+    # Short-term first; then the position's other loss lots worth their spread; never a gain.
+    assert [s.lot_id for s in pair.lots] == ["st", "lt", "small"]
+    assert pair.estimated_short_loss == 220 and pair.estimated_long_loss == 300
+    assert pair.estimated_benefit == D("0.40") * 220 + D("0.20") * 300
     after, matches = execute(state, pair_plan := run(state, PRICES))
     assert matches == []
     realized = sum((d.gain for d in after.dispositions if d.trade_id.startswith("p1-")), Decimal(0))
     assert realized == -pair_plan.pairs[0].estimated_loss
+
+
+def test_a_position_without_a_lot_past_min_loss_pct_is_not_harvested_for_its_small_losses() -> None:
+    state = ledger(t(100, "tax", "buy", 100, "VTI", 104, lot="a"), t(90, "tax", "buy", 100, "VTI", 103, lot="b"))
+    skip = skip_of(run(state, PRICES), "tax", "VTI")
+    assert skip.reason is SkipReason.BELOW_LOSS_THRESHOLD
 
 
 def test_specific_under_a_share_cap_keeps_short_term_and_the_largest_value_per_share() -> None:
