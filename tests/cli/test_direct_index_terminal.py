@@ -32,7 +32,7 @@ def test_purchases_carried_out_on_screen(tmp_path: Path, columns: int) -> None:
     (out_dir / f"terminal-direct-index-{columns}.txt").write_text("\n".join(lines) + "\n")
 
     text = "\n".join(lines)
-    assert "New money (direct index)" in text and "Orders carried out" in text
+    assert "New money" in text and "Orders carried out" in text
     carried = text[text.index("Orders carried out"):text.index("$ tlh orders")]
     for purchase_id, _, _ in PLANNED:
         row = next(line for line in carried.splitlines() if f"│ {purchase_id} " in line)
