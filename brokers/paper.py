@@ -35,7 +35,7 @@ from brokers.protocol import (
 from daemon.config.models import AccountConfig, PaperBrokerConfig
 from daemon.market_calendar import NEW_YORK, next_session
 from daemon.prices import PriceBook
-from daemon.store.db import transaction
+from daemon.store.db import reading, transaction
 from daemon.store.models import LotRow, PaperFill, PaperOrder, TradeRow
 
 SOURCE = "paper"
@@ -102,7 +102,7 @@ class PaperBroker:
 
     def account(self, account: str) -> AccountSnapshot:
         self._check(account)
-        with transaction(self.engine) as session:
+        with reading(self.engine) as session:
             held = self._holdings(session, account)
             cash = self._cash(session, account)
         equity = cash + sum((q * (self._close(s) or 0) for s, q in held.items()), Decimal(0))
@@ -110,14 +110,14 @@ class PaperBroker:
 
     def positions(self, account: str) -> list[Position]:
         self._check(account)
-        with transaction(self.engine) as session:
+        with reading(self.engine) as session:
             held = self._holdings(session, account)
         return [Position(account, s, q) for s, q in sorted(held.items())]
 
     def fills(self, account: str, cursor: str | None = None) -> FillPage:
         self._check(account)
         after = int(cursor) if cursor else 0
-        with transaction(self.engine) as session:
+        with reading(self.engine) as session:
             rows = session.execute(sa.select(PaperFill, PaperOrder.broker_order_id)
                                    .join(PaperOrder, PaperOrder.client_order_id == PaperFill.client_order_id)
                                    .where(PaperFill.account_id == account, PaperFill.seq > after)
@@ -235,7 +235,7 @@ class PaperBroker:
             return self._state(row)
 
     def order(self, account: str, client_order_id: str) -> OrderState | None:
-        with transaction(self.engine) as session:
+        with reading(self.engine) as session:
             row = session.get(PaperOrder, client_order_id)
             return self._state(row) if row is not None and row.account_id == account else None
 
@@ -248,7 +248,7 @@ class PaperBroker:
                 self._finish(row, OrderStatus.CANCELED, "canceled")
 
     def open_orders(self, account: str) -> list[OrderState]:
-        with transaction(self.engine) as session:
+        with reading(self.engine) as session:
             rows = session.scalars(sa.select(PaperOrder).where(
                 PaperOrder.account_id == account,
                 PaperOrder.status.in_([OrderStatus.NEW.value, OrderStatus.PARTIALLY_FILLED.value]))).all()

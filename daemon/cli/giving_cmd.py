@@ -68,9 +68,9 @@ def _engine(settings: Settings) -> Iterator[Engine]:
 
 @contextmanager
 def _session(settings: Settings) -> Iterator[Session]:
-    from daemon.store.db import transaction
+    from daemon.store.db import reading
 
-    with _engine(settings) as engine, transaction(engine) as session:
+    with _engine(settings) as engine, reading(engine) as session:  # reads only: never waits for a writer
         yield session
 
 
@@ -111,9 +111,9 @@ def donate_cmd(
     prices = _prices(settings)
     day = dates.as_of(settings, as_of, prices)
     with _engine(settings) as engine:
-        from daemon.store.db import transaction
+        from daemon.store.db import reading
 
-        with transaction(engine) as session:
+        with reading(engine) as session:  # the gift is booked (--record) in a transaction of its own
             result = gift(session, settings, prices, households[0], value, day, account)
             already = recorded_on(session, households[0], day) if record else []
         d = result.to_dict()

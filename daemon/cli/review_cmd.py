@@ -60,10 +60,10 @@ def runs_cmd(
 ) -> None:
     """Harvest runs, newest first: mode, status, pairs planned and the estimated loss they harvest."""
     from daemon import review
-    from daemon.store.db import transaction
+    from daemon.store.db import reading
 
     settings = context(ctx).settings
-    with _engine(settings) as engine, transaction(engine) as session:
+    with _engine(settings) as engine, reading(engine) as session:
         rows = review.runs(session, limit)
     columns = ["id", "as_of", "mode", "status", "started_at", "finished_at", "pairs", "estimated_loss", "paused",
                "error"]
@@ -91,14 +91,14 @@ def alerts_cmd(
 
     from daemon import review
     from daemon.alerts import deliver_pending
-    from daemon.store.db import transaction
+    from daemon.store.db import reading
     from daemon.store.models import Alert
 
     settings = context(ctx).settings
     day = _day("--since", since)
     with _engine(settings) as engine:
         if deliver and not has_channels(settings):
-            with transaction(engine) as session:
+            with reading(engine) as session:
                 waiting = session.scalar(sa.select(sa.func.count()).select_from(Alert)
                                          .where(Alert.delivered.is_(False)))
             typer.echo(f"delivery: no alert channel is configured ([alerts] jsonl_path, webhook or email_to); "
@@ -108,7 +108,7 @@ def alerts_cmd(
             failed = "; ".join(f"{k}: {v}" for k, v in report.failed.items())
             typer.echo(f"delivery: {report.delivered} of {report.pending} pending alert(s) delivered"
                        + (f"; failed: {failed}" if failed else ""), err=fmt is not Format.TABLE)
-        with transaction(engine) as session:
+        with reading(engine) as session:
             rows = review.alerts(session, day, limit)
     if fmt is Format.JSON:
         print_json(rows)

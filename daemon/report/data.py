@@ -35,7 +35,7 @@ from daemon.ledger.tax_years import TaxYear
 from daemon.ledger.types import ZERO, Disposition, Term
 from daemon.report.moves import TaxMoves, tax_moves
 from daemon.store import ledger_repo
-from daemon.store.db import transaction
+from daemon.store.db import reading
 from daemon.store.models import HarvestRun, OrderIntent, TradeRow
 from daemon.store.models import Restriction as RestrictionRow
 from daemon.tax_returns import schedule
@@ -234,7 +234,7 @@ def harvested_by_household(session: Session, settings: Settings, year: int, thro
 
 def default_year(engine: Engine, today: date) -> int:
     """The year of the latest harvest run, else this year."""
-    with transaction(engine) as session:
+    with reading(engine) as session:
         latest = session.scalar(sa.select(sa.func.max(HarvestRun.as_of)))
     return latest.year if latest else today.year
 
@@ -244,7 +244,7 @@ def build_report(engine: Engine, settings: Settings, year: int, today: date) -> 
     accounts = {a.id: _account(a, settings) for a in settings.accounts}
     households: list[HouseholdReport] = []
     all_harvested: list[gains.GainRow] = []
-    with transaction(engine) as session:
+    with reading(engine) as session:
         keys = _harvest_keys(session)
         states = {h: ledger_repo.load_ledger(session, h) for h in sorted({a.household for a in settings.accounts})}
         for household, state in states.items():

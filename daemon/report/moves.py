@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 
 from daemon.config.models import Settings
 from daemon.ledger.types import ZERO
-from daemon.store.db import transaction
+from daemon.store.db import reading
 
 
 @dataclass
@@ -48,7 +48,7 @@ def tax_moves(engine: Engine, settings: Settings, households: list[str], today: 
     out = TaxMoves(as_of)
     tax = settings.tax
     rate = tax.long_term_rate + tax.niit_rate + tax.state_rate
-    with transaction(engine) as session:
+    with reading(engine) as session:
         for household in households:
             found = ranking(session, settings, prices, household, as_of)
             best = found.lots[:settings.giving.report_lots]

@@ -25,7 +25,7 @@ from sqlalchemy.engine import Engine
 
 from daemon.config.models import Settings
 from daemon.ledger.money import cents
-from daemon.store.db import transaction
+from daemon.store.db import reading
 from daemon.store.models import AccountRow, Alert, HarvestRun
 
 if TYPE_CHECKING:
@@ -102,7 +102,7 @@ def status(engine: Engine, settings: Settings, today: date, now: datetime | None
     from daemon.service import pause
 
     now = now or datetime.now(UTC)
-    with transaction(engine) as session:
+    with reading(engine) as session:  # never waits for a writer (a long import)
         rows = {r.id: r for r in session.scalars(sa.select(AccountRow))}
         paused_by_account = pause.for_accounts(session, [a.id for a in settings.accounts], today)
         in_force = pause.active(session, today)

@@ -25,7 +25,7 @@ from daemon.prices import PriceBook, PriceFileError
 from daemon.prices import load as load_prices
 from daemon.report import build_report
 from daemon.report.views import report_dict
-from daemon.store.db import transaction
+from daemon.store.db import reading, transaction
 from daemon.store.models import (
     AccountRow,
     HarvestRun,
@@ -89,7 +89,7 @@ class Store:
             mtime = Path(path).stat().st_mtime_ns if path is not None else None
         except OSError:
             mtime = None
-        with transaction(self.engine) as session:
+        with reading(self.engine) as session:
             row = session.execute(self._fingerprint).one()
         return (*row, mtime)
 
@@ -127,7 +127,7 @@ class Store:
 
     def states(self, version: tuple[Any, ...] | None = None) -> list[LedgerState]:
         def load() -> list[LedgerState]:
-            with transaction(self.engine) as session:
+            with reading(self.engine) as session:
                 return review.ledger_states(session, self.settings)
 
         return self.cached("states", load, version)  # type: ignore[no-any-return]
@@ -159,20 +159,20 @@ class Store:
                             lambda: report_dict(build_report(self.engine, self.settings, year, today)), version)
 
     def runs(self, limit: int | None = 50) -> list[dict[str, Any]]:
-        with transaction(self.engine) as session:
+        with reading(self.engine) as session:
             return review.runs(session, limit)
 
     def run(self, run_id: str) -> dict[str, Any] | None:
-        with transaction(self.engine) as session:
+        with reading(self.engine) as session:
             return review.run_detail(session, run_id)
 
     def orders(self, **filters: str | None) -> list[dict[str, Any]]:
-        with transaction(self.engine) as session:
+        with reading(self.engine) as session:
             return review.order_rows(session, **filters)
 
     def alerts(self, since: date | None = None, limit: int | None = 200, severity: str | None = None,
                run: str | None = None) -> list[dict[str, Any]]:
-        with transaction(self.engine) as session:
+        with reading(self.engine) as session:
             return review.alerts(session, since, limit, severity=severity, run=run)
 
     def lots(self, account: str | None = None, states: list[LedgerState] | None = None) -> list[dict[str, Any]]:
@@ -192,7 +192,7 @@ class Store:
                   taxpayer: str | None = None) -> list[dict[str, Any]]:
         from daemon import tax_returns
 
-        with transaction(self.engine) as session:
+        with reading(self.engine) as session:
             lines = review.form_8949_lines(session, self.settings, self.states(), year, account, taxpayer)
         return tax_returns.form_8949_rows(lines)
 
@@ -210,7 +210,7 @@ class Store:
         """Every unresolved pause, as `tlh status` lists them."""
         from daemon.service import pause
 
-        with transaction(self.engine) as session:
+        with reading(self.engine) as session:
             return [_pause_dict(p) for p in pause.unresolved(session)]
 
     def pause(self, account: str | None, reason: str, until: date | None, by: str) -> dict[str, Any]:
@@ -266,7 +266,7 @@ class Store:
         held = {(lot.account, lot.symbol, lot.purchased): lot.quantity for s in states for lot in s.open_lots}
         primaries = {m: c.members[0] for c in self.settings.asset_classes for m in c.members[1:]}
         direct = {a.id: a.direct_index for a in self.settings.accounts if a.direct_index is not None}
-        with transaction(self.engine) as session:
+        with reading(self.engine) as session:
             bought = session.execute(
                 sa.select(OrderIntent.account_id, OrderIntent.symbol, HarvestRun.as_of, OrderIntent.run_id,
                           OrderIntent.pair_id)
