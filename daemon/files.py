@@ -53,6 +53,13 @@ def write_text(path: Path, text: str, mode: int | None = None) -> None:
         fh.write(text)
 
 
+def cache_folder(kind: str) -> Path:
+    """Where the daemon keeps what it can always rebuild (price-file indexes, exchange sessions):
+    `$XDG_CACHE_HOME/tlh-daemon/<kind>`, else `~/.cache/tlh-daemon/<kind>` (the container: /data/.cache)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "tlh-daemon" / kind
+
+
 def sqlite_path(url: object) -> Path | None:
     """The file of a SQLite URL (None for memory or another database)."""
     from sqlalchemy.engine import make_url

@@ -8,6 +8,7 @@ import importlib.util
 import logging
 import sys
 from types import ModuleType
+from typing import Any
 
 
 def configure(json: bool | None = None, level: str = "info") -> None:
@@ -71,3 +72,24 @@ class _ConfigureOnImport(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         assert self.real is not None
         self.real.exec_module(module)
         configure(json=self.json, level=self.level)
+
+
+class _LazyLogger:
+    """`structlog.get_logger(name)`, made at the first log call."""
+
+    def __init__(self, name: str):
+        self._name = name
+        self._logger: Any = None
+
+    def __getattr__(self, attr: str) -> Any:
+        if self._logger is None:
+            import structlog
+
+            self._logger = structlog.get_logger(self._name)
+        return getattr(self._logger, attr)
+
+
+def get_logger(name: str) -> Any:
+    """A logger that loads structlog (a tenth of a second) only when it first logs: for modules that log on
+    rare paths only (a pause, a lost lease), which `tlh status` and the listings read through."""
+    return _LazyLogger(name)

@@ -52,8 +52,9 @@ def signature(path: Path) -> dict[str, str]:
 
 
 def _cache_home() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "tlh-daemon" / "prices"
+    from daemon.files import cache_folder
+
+    return cache_folder("prices")
 
 
 def candidates(source: Path) -> list[Path]:

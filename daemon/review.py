@@ -47,7 +47,7 @@ def run_detail(session: Session, run_id: str) -> dict[str, Any] | None:
 
 
 def alert_row(row: Alert) -> dict[str, Any]:
-    from daemon.alerts import AlertRecord  # here: it loads structlog, which lots and gains do without
+    from daemon.alerts.store import AlertRecord  # not daemon.alerts: delivery loads structlog
 
     record = AlertRecord.of(row)
     return {**record.to_dict(), "delivered": row.delivered, "delivered_to": list(record.delivered_to)}

@@ -15,16 +15,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
-import structlog
 from sqlalchemy.engine import Engine
 
+from daemon import logs
 from daemon.alerts.channels import Channel, ChannelConfigError, build_channels, redact
 from daemon.alerts.store import AlertRecord, mark_sent, pending
 from daemon.config.models import Settings
 from daemon.store.db import transaction
 from daemon.store.models import Alert
 
-log = structlog.get_logger("daemon.alerts")
+log = logs.get_logger("daemon.alerts")  # structlog loaded when it logs
 
 ATTEMPTS = 3  # per channel and call: the first try and two retries
 BACKOFF_SECONDS = 1.0  # before the first retry; doubled each time

@@ -8,12 +8,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-import structlog
 from sqlalchemy.orm import Session
 
+from daemon import logs
 from daemon.store.models import Alert
 
-log = structlog.get_logger("daemon.alerts")
+log = logs.get_logger("daemon.alerts")  # structlog loaded when an alert is raised, not when one is read
 
 SEVERITIES = ("info", "warning", "error")  # in increasing order
 # alert.data key holding the channels an alert already reached (so a retry never sends it there twice)

@@ -90,7 +90,6 @@ def alerts_cmd(
     import sqlalchemy as sa
 
     from daemon import review
-    from daemon.alerts import deliver_pending
     from daemon.store.db import reading
     from daemon.store.models import Alert
 
@@ -104,6 +103,8 @@ def alerts_cmd(
             typer.echo(f"delivery: no alert channel is configured ([alerts] jsonl_path, webhook or email_to); "
                        f"{waiting} alert(s) stay undelivered", err=fmt is not Format.TABLE)
         elif deliver:
+            from daemon.alerts import deliver_pending
+
             report = deliver_pending(engine, settings)
             failed = "; ".join(f"{k}: {v}" for k, v in report.failed.items())
             typer.echo(f"delivery: {report.delivered} of {report.pending} pending alert(s) delivered"

@@ -23,14 +23,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-import structlog
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+from daemon import logs
 from daemon.store.db import for_reading
 from daemon.store.models import Lease
 
-log = structlog.get_logger(__name__)
+log = logs.get_logger(__name__)  # structlog loaded when it logs
 
 HARVESTER = "harvester"
 

@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
-import structlog
 from sqlalchemy.orm import Session
 
+from daemon import logs
 from daemon.store.models import Pause
 
-log = structlog.get_logger(__name__)
+log = logs.get_logger(__name__)  # structlog loaded when it logs
 
 MANUAL, FILL_DEVIATION = "manual", "fill_deviation"
 

@@ -5,7 +5,7 @@ dict as JSON (`/api/status`).
   force (`tlh pause`, a fill far from its quote), the circuit breaker of the last run;
 - the harvester lease: holder, last heartbeat and its age, alive or not (`tlh health`'s rule);
 - the last harvest run (time, pairs, outcome) and the next sync and harvest from the scheduler's own
-  calendar code (`scheduler.next_of_each`, what a running daemon logs as `schedule.next`);
+  calendar code (`timetable.next_of_each`, what a running daemon logs as `schedule.next`);
 - each configured account: type, broker, sync state (in sync, when, why not), pause;
 - open alerts: the warnings and errors of the last days, and how many alerts wait for delivery;
 - per household, the tax year's harvested losses and estimated tax saved so far (`tlh report`'s figures).
@@ -82,7 +82,7 @@ def last_run(session: Any) -> dict[str, Any] | None:
 
 
 def next_runs(settings: Settings, now: datetime) -> dict[str, datetime | None]:
-    from daemon.service.scheduler import HARVEST, SYNC, next_of_each
+    from daemon.service.timetable import HARVEST, SYNC, next_of_each
 
     found = next_of_each(now, settings.schedule)
     return {"sync": found.get(SYNC), "harvest": found.get(HARVEST)}

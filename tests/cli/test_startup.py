@@ -68,7 +68,7 @@ READ_ONLY_HEAVY = ("pandas", "numpy", "exchange_calendars", "alpaca", "ib_async"
                    "structlog", "apscheduler")
 
 
-def test_read_commands_load_only_the_database_layer(tmp_path) -> None:
+def test_read_commands_load_only_the_database_layer(tmp_path, monkeypatch) -> None:
     from typer.testing import CliRunner
 
     from daemon.cli.main import app
@@ -82,7 +82,11 @@ def test_read_commands_load_only_the_database_layer(tmp_path) -> None:
     imported = CliRunner().invoke(app, ["--config", str(config), "import",
                                         str(root / "config" / "demo" / "trades.csv")])
     assert imported.exit_code == 0, imported.output
-    for command in (["lots"], ["gains"], ["orders"], ["runs"]):
+    # `status` computes the next sync and harvest from the exchange's sessions, which the first call keeps in
+    # the cache folder (daemon.market_calendar): later ones do not load exchange_calendars and pandas.
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert CliRunner().invoke(app, ["--config", str(config), "status"]).exit_code == 0
+    for command in (["lots"], ["gains"], ["orders"], ["runs"], ["alerts"], ["restrictions"], ["status"]):
         output, modules = loaded_by(tmp_path, "--config", str(config), *command)
         assert sorted({m.split(".")[0] for m in modules} & set(READ_ONLY_HEAVY)) == [], (command, HOW)
         assert "sqlalchemy" in modules  # it did read the database
