@@ -85,7 +85,8 @@ def test_read_commands_load_only_the_database_layer(tmp_path, monkeypatch) -> No
     # `status` computes the next sync and harvest from the exchange's sessions, which the first call keeps in
     # the cache folder (daemon.market_calendar): later ones do not load exchange_calendars and pandas.
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    assert CliRunner().invoke(app, ["--config", str(config), "status"]).exit_code == 0
+    _, first = loaded_by(tmp_path, "--config", str(config), "status")
+    assert "exchange_calendars" in first and list((tmp_path / "cache" / "tlh-daemon" / "calendars").iterdir())
     for command in (["lots"], ["gains"], ["orders"], ["runs"], ["alerts"], ["restrictions"], ["status"]):
         output, modules = loaded_by(tmp_path, "--config", str(config), *command)
         assert sorted({m.split(".")[0] for m in modules} & set(READ_ONLY_HEAVY)) == [], (command, HOW)
