@@ -4,7 +4,7 @@ the figure the command prints."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -132,6 +132,14 @@ def gain_rows(states: Iterable[LedgerState], year: int | None, account: str | No
     dispositions = [d for s in states for d in s.dispositions
                     if (year is None or d.sold.year == year) and account in (None, d.account)]
     return gains.rows(sorted(dispositions, key=lambda d: (d.sold, d.seq)))
+
+
+def stream_gain_rows(connection: sa.Connection, settings: Settings, year: int | None,
+                     account: str | None) -> Iterator[dict[str, Any]]:
+    """`[views.gain_row(r) for r in gain_rows(sales_states(...), year, account)]`, read from the store and
+    produced one row at a time (`tlh gains --format json|csv` writes them as they come)."""
+    households = sorted({a.household for a in settings.accounts})
+    return views.sale_gain_rows(ledger_repo.taxable_sales(connection, households, year, account))
 
 
 def gains_summary(states: Iterable[LedgerState], settings: Settings, year: int | None,

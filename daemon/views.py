@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from daemon.ledger import gains
-from daemon.ledger.money import cents, plain
-from daemon.ledger.types import Account, Lot
+from daemon.ledger.money import cents, plain, prorate
+from daemon.ledger.types import ZERO, Account, Lot, term_of
 from daemon.prices import PriceBook
 
 LOT_COLUMNS = ["lot_id", "account", "symbol", "quantity", "cost_basis", "acquired", "purchased",
@@ -41,14 +41,38 @@ def lot_rows(lots: Iterable[Lot], prices: PriceBook | None, as_of: date | None) 
 
 
 def gain_row(row: gains.GainRow) -> dict[str, Any]:
+    return _gain(row.account, row.symbol, row.quantity, row.acquired, row.sold, row.proceeds, row.cost_basis,
+                 row.adjustment, row.code, row.term.value, row.permanent)
+
+
+def _gain(account: str, symbol: str, quantity: Decimal, acquired: date, sold: date, proceeds: Decimal,
+          cost_basis: Decimal, adjustment: Decimal, code: str, term: str, permanent: Decimal) -> dict[str, Any]:
     # Round each column first and derive the gain from the rounded ones, so every row ties out.
-    proceeds, basis, adjustment = cents(row.proceeds), cents(row.cost_basis), cents(row.adjustment)
+    proceeds, cost_basis, adjustment = cents(proceeds), cents(cost_basis), cents(adjustment)
     return {
-        "account": row.account, "symbol": row.symbol, "quantity": plain(row.quantity),
-        "acquired": row.acquired, "sold": row.sold, "proceeds": proceeds, "cost_basis": basis,
-        "adjustment": adjustment, "code": row.code, "gain": proceeds - basis + adjustment,
-        "term": row.term.value, "permanently_disallowed": cents(row.permanent),
+        "account": account, "symbol": symbol, "quantity": plain(quantity), "acquired": acquired, "sold": sold,
+        "proceeds": proceeds, "cost_basis": cost_basis, "adjustment": adjustment, "code": code,
+        "gain": proceeds - cost_basis + adjustment, "term": term, "permanently_disallowed": cents(permanent),
     }
+
+
+def sale_gain_rows(sales: Iterable[Sequence[Any]]) -> Iterator[dict[str, Any]]:
+    """`gain_row` of each of `gains.rows(dispositions)`, from taxable sales read as plain rows
+    (`ledger_repo.taxable_sales`: account, symbol, quantity, acquired, sold, proceeds, cost_basis,
+    washed_quantity, adjustment, permanent), one at a time and without the intermediate objects: what
+    `tlh gains --format json|csv` streams. A partly washed sale is two rows, as in `gains.rows`."""
+    for account, symbol, quantity, acquired, sold, proceeds, basis, washed, adjustment, permanent in sales:
+        term = term_of(acquired, sold).value
+        code = "W" if adjustment > 0 else ""
+        if ZERO < washed < quantity:
+            washed_proceeds, washed_basis = prorate(proceeds, washed, quantity), prorate(basis, washed, quantity)
+            yield _gain(account, symbol, washed, acquired, sold, washed_proceeds, washed_basis, adjustment, code,
+                        term, permanent)
+            yield _gain(account, symbol, quantity - washed, acquired, sold, proceeds - washed_proceeds,
+                        basis - washed_basis, ZERO, "", term, ZERO)
+        else:
+            yield _gain(account, symbol, quantity, acquired, sold, proceeds, basis, adjustment, code, term,
+                        permanent)
 
 
 F8949_COLUMNS = ["part", "box", "(a) description", "(b) date acquired", "(c) date sold", "(d) proceeds",

@@ -13,7 +13,7 @@ import typer
 from daemon.cli import dates
 from daemon.cli.dates import AsOfOption
 from daemon.cli.main import context, fail
-from daemon.cli.render import Format, print_csv, print_json, print_table
+from daemon.cli.render import Format, print_csv, print_json, print_json_rows, print_table
 from daemon.importers import ImportFormat, format_for
 
 if TYPE_CHECKING:
@@ -226,22 +226,38 @@ def gains_cmd(
     if summary:
         _summary(settings, year, account, fmt)
         return
-    gain_rows = review.gain_rows(_states(settings, sales_only=True), year, account)
     if fmt in (GainsFormat.F8949, GainsFormat.F8949_HTML):
         _form_8949(settings, year, account, taxpayer, fmt, output)
         return
     if taxpayer is not None or output is not None:
         fail("--taxpayer and --output apply to --format 8949 and 8949-html")
-    rows = [views.gain_row(r) for r in gain_rows]
-    if fmt is GainsFormat.JSON:
-        print_json(rows)
-    elif fmt is GainsFormat.CSV:
-        print_csv(rows, views.GAIN_COLUMNS)
-    else:
-        total = {c: sum((r[c] for r in rows), start=views.Decimal(0)) for c in
-                 ("proceeds", "cost_basis", "adjustment", "gain")}
-        print_table("Realized gains" + (f" {year}" if year else ""), rows, views.GAIN_COLUMNS,
-                    right=MONEY, footer={"account": "Total", **total})
+    if fmt in (GainsFormat.JSON, GainsFormat.CSV):
+        _stream_gains(settings, year, account, fmt)
+        return
+    rows = [views.gain_row(r) for r in review.gain_rows(_states(settings, sales_only=True), year, account)]
+    total = {c: sum((r[c] for r in rows), start=views.Decimal(0)) for c in
+             ("proceeds", "cost_basis", "adjustment", "gain")}
+    print_table("Realized gains" + (f" {year}" if year else ""), rows, views.GAIN_COLUMNS,
+                right=MONEY, footer={"account": "Total", **total})
+
+
+def _stream_gains(settings: Settings, year: int | None, account: str | None, fmt: GainsFormat) -> None:
+    """The gains rows as JSON or CSV, written while they are read (memory stays flat however many sales)."""
+    from daemon import review, views
+    from daemon.store import migrate
+    from daemon.store.db import make_engine, reading
+
+    migrate.upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        with reading(engine) as session:
+            rows = review.stream_gain_rows(session.connection(), settings, year, account)
+            if fmt is GainsFormat.JSON:
+                print_json_rows(rows)
+            else:
+                print_csv(rows, views.GAIN_COLUMNS)
+    finally:
+        engine.dispose()
 
 
 def _form_8949(settings: Settings, year: int | None, account: str | None, taxpayer: str | None,

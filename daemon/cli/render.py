@@ -17,7 +17,7 @@ import csv
 import enum
 import json
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
@@ -54,6 +54,28 @@ def print_json(value: Any) -> None:
     sys.stdout.write(dumps(value) + "\n")
 
 
+def print_json_rows(rows: Iterable[Any]) -> None:
+    """`print_json(list(rows))`, written as the rows come: a 100,000-row report is never one list or one
+    string in memory."""
+    write = sys.stdout.write
+    out: list[str] = []
+    first = True
+    for row in rows:
+        out.append("[\n  " if first else ",\n  ")
+        first = False
+        mark = len(out)
+        try:
+            _encode(row, "\n  ", out)
+        except _Unusual:
+            del out[mark:]
+            out.append(json.dumps(to_jsonable(row), indent=2).replace("\n", "\n  "))  # strings hold no raw \n
+        if len(out) >= 8_192:
+            write("".join(out))
+            out.clear()
+    out.append("[]\n" if first else "\n]\n")
+    write("".join(out))
+
+
 def dumps(value: Any) -> str:
     """`json.dumps(to_jsonable(value), indent=2)`, several times faster for the usual rows (dicts of str,
     numbers, Decimals and dates): with an indent, json falls back to its pure-Python encoder, which with
@@ -82,6 +104,10 @@ def _encode(value: Any, newline: str, out: list[str]) -> None:
     elif kind is dict:
         if not value:
             out.append("{}")
+            return
+        flat = _flat_dict(value, newline)
+        if flat is not None:
+            out.append(flat)
             return
         inner = newline + "  "
         out.append("{")
@@ -121,6 +147,36 @@ def _encode(value: Any, newline: str, out: list[str]) -> None:
         raise _Unusual
 
 
+# A dict of scalars (a report row) is one `%` format: its keys and layout cached by key and value types,
+# its values put in by C code. JSON text of each value type; None: str(value) in quotes, or as it is.
+_SCALARS: dict[type, tuple[str, Callable[[Any], str] | None]] = {
+    str: ("%s", _STRING), Decimal: ('"%s"', None), date: ('"%s"', None), int: ("%s", None),
+    bool: ("%s", lambda v: "true" if v else "false"), type(None): ("null", None)}
+_LAYOUTS: dict[tuple[Any, ...], tuple[str, tuple[int, ...], tuple[Callable[[Any], str], ...], bool]] = {}
+
+
+def _flat_dict(value: dict[Any, Any], newline: str) -> str | None:
+    values = list(value.values())
+    key = (newline, *value, *map(type, values))
+    layout = _LAYOUTS.get(key)
+    if layout is None:
+        if any(k.__class__ is not str for k in value) or any(type(v) not in _SCALARS for v in values):
+            return None
+        if len(_LAYOUTS) > 256:
+            _LAYOUTS.clear()
+        inner = newline + "  "
+        parts = [inner + _STRING(k).replace("%", "%%") + ": " + _SCALARS[type(v)][0] for k, v in value.items()]
+        converted = [(i, _SCALARS[type(v)][1]) for i, v in enumerate(values) if _SCALARS[type(v)][1] is not None]
+        layout = _LAYOUTS[key] = ("{" + ",".join(parts) + newline + "}", tuple(i for i, _ in converted),
+                                  tuple(c for _, c in converted if c is not None), None in value.values())
+    template, positions, converters, has_none = layout
+    for i, convert in zip(positions, converters, strict=True):
+        values[i] = convert(values[i])
+    if has_none:
+        values = [v for v in values if v is not None]
+    return template % tuple(values)
+
+
 def _csv_value(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return " ".join(str(_csv_value(v)) for v in value)
@@ -129,7 +185,7 @@ def _csv_value(value: Any) -> Any:
     return to_jsonable(value)
 
 
-def print_csv(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> None:
+def print_csv(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> None:
     writer = csv.writer(sys.stdout, lineterminator="\n")
     writer.writerow(columns)
     for row in rows:

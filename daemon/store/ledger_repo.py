@@ -7,9 +7,9 @@ saving a household with 100k lots stays a matter of seconds.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar, cast
 
@@ -118,7 +118,8 @@ def load_ledger(session: Session, household: str) -> LedgerState:
     connection = session.connection()  # plain Core rows: no ORM identity map for 100k lots
     lots = connection.execute(sa.select(LOTS).where(LotRow.household_id == household).order_by(LotRow.seq))
     dispositions = connection.execute(
-        sa.select(DISPOSITIONS).where(DispositionRow.household_id == household).order_by(DispositionRow.seq)
+        sa.select(DISPOSITIONS).where(DispositionRow.household_id == household)
+        .order_by(DispositionRow.seq, _code_points(connection, DISPOSITIONS.c.disposition_id))
     )
     matches = connection.execute(
         sa.select(MATCHES).where(WashMatchRow.household_id == household).order_by(WashMatchRow.position)
@@ -141,9 +142,36 @@ def load_ledger(session: Session, household: str) -> LedgerState:
 def load_dispositions(session: Session, household: str) -> tuple[Disposition, ...]:
     """The household's dispositions alone, in ledger order (`load_ledger(...).dispositions`): what gains
     reports need, without reading every lot and wash match."""
-    rows = session.connection().execute(
-        sa.select(DISPOSITIONS).where(DispositionRow.household_id == household).order_by(DispositionRow.seq))
+    connection = session.connection()
+    rows = connection.execute(sa.select(DISPOSITIONS).where(DispositionRow.household_id == household)
+                              .order_by(DispositionRow.seq, _code_points(connection, DISPOSITIONS.c.disposition_id)))
     return tuple(_disposition(r) for r in rows.mappings())
+
+
+SALE_COLUMNS = ("account_id", "symbol", "quantity", "acquired", "sold", "proceeds", "cost_basis", "washed_quantity",
+                "adjustment", "permanent")
+
+
+def taxable_sales(connection: sa.Connection, households: Sequence[str], year: int | None = None,
+                  account: str | None = None) -> Iterator[sa.Row[Any]]:
+    """The taxable dispositions of `households` (of `year` and `account` when given) as rows of
+    `SALE_COLUMNS`, streamed in batches, in the order `review.gain_rows` puts them: by sale date, then the
+    ledger's sequence, then household and disposition id in code-point order (the ledger's own order)."""
+    c = DISPOSITIONS.c
+    query = sa.select(*(c[name] for name in SALE_COLUMNS)).where(c.household_id.in_(households), c.taxable)
+    if year is not None:
+        query = query.where(c.sold >= date(year, 1, 1), c.sold <= date(year, 12, 31))
+    if account is not None:
+        query = query.where(c.account_id == account)
+    query = query.order_by(c.sold, c.seq, _code_points(connection, c.household_id),
+                           _code_points(connection, c.disposition_id))
+    yield from connection.execution_options(yield_per=2_000).execute(query)
+
+
+def _code_points(connection: sa.Connection, column: sa.ColumnElement[str]) -> sa.ColumnElement[str]:
+    # SQLite compares text bytewise (UTF-8: code-point order, as Python sorts); PostgreSQL's default
+    # collation follows the locale, "C" is bytewise.
+    return column.collate("C") if connection.dialect.name == "postgresql" else column
 
 
 def _lot_row(household: str, lot: Lot) -> dict[str, Any]:

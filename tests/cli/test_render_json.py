@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import enum
+import io
 import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -10,7 +12,7 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from daemon.cli.render import dumps, to_jsonable
+from daemon.cli.render import dumps, print_json_rows, to_jsonable
 
 
 class Colour(enum.StrEnum):
@@ -43,3 +45,14 @@ def test_a_gains_row() -> None:
              "lots": ["a", "b"], "extra": {}, "none": None, "ok": True, "n": 3, "ratio": 0.25}, {}]
     assert dumps(rows) == json.dumps(to_jsonable(rows), indent=2)
     assert json.loads(dumps(rows))[0]["gain"] == "-10.00"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.dictionaries(st.text(max_size=5), scalars, max_size=6), values), max_size=5))
+def test_rows_written_one_by_one_are_print_json_of_the_list(rows: list[object]) -> None:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        print_json_rows(iter(rows))
+        print_json_rows(iter(rows))  # the cached layouts of the first pass give the same text
+    assert out.getvalue() == (dumps(rows) + "\n") * 2
+    assert dumps(rows) == json.dumps(to_jsonable(rows), indent=2)
