@@ -18,12 +18,14 @@ _GROUPED = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
 
 
 def number(raw: str, name: str, *, limit: Decimal = MAX_AMOUNT) -> Decimal:
-    text = raw.strip().replace("$", "")
-    if "," in text:
-        if _GROUPED.match(text) is None:
-            raise ValueError(f"{name}: ambiguous number {raw!r} (a decimal comma?); write it with a point, "
-                             f"e.g. 1.5")
-        text = text.replace(",", "")
+    text = raw.strip()
+    if "$" in text or "," in text:  # the common plain number skips these steps (every amount of an import)
+        text = text.replace("$", "")
+        if "," in text:
+            if _GROUPED.match(text) is None:
+                raise ValueError(f"{name}: ambiguous number {raw!r} (a decimal comma?); write it with a point, "
+                                 f"e.g. 1.5")
+            text = text.replace(",", "")
     try:
         value = Decimal(text)
     except InvalidOperation:

@@ -49,3 +49,39 @@ def test_bad_row_names_file_line_and_reason(row: str, reason: str) -> None:
 def test_header_must_have_the_required_columns() -> None:
     with pytest.raises(TradeImportError, match=r"f.csv:1: header lacks column\(s\) price"):
         parse("date,account,symbol,side,quantity\n", "f.csv", ACCOUNTS)
+
+
+def test_identity_is_the_rows_content_as_earlier_versions_computed_it() -> None:
+    # Re-importing a file imported by an earlier version must add nothing: the digest of the normalized
+    # content and the occurrence, whatever the spelling of the numbers.
+    import hashlib
+
+    out = parse("date,account,symbol,side,quantity,price,fees,lot_id,time,acquired,basis\n"
+                "2024-01-02,tax,vti,BUY,100.0,200.50,$1.00,,,,\n2024-01-02,tax,VTI,buy,1E+2,200.5,1,,,,\n"
+                "2024-01-03,tax,VTI,transfer_in,5,10,,,,2020-05-01,40.10\n", "f.csv", ACCOUNTS)
+
+    def digest(content: str) -> str:
+        return hashlib.sha256(content.encode()).hexdigest()[:20]
+
+    assert [x.external_id for x in out] == [
+        digest("2024-01-02|tax|VTI|buy|1E+2|200.5|1||1"), digest("2024-01-02|tax|VTI|buy|1E+2|200.5|1||2"),
+        digest("2024-01-03|tax|VTI|transfer_in|5|1E+1|0|||2020-05-01|40.1|1")]
+    assert out[0].trade.trade_id == f"csv-{out[0].external_id}"
+
+
+def test_blank_short_and_long_rows() -> None:
+    text = ("Date, Account ,SYMBOL,side,quantity,price\n"  # no optional columns; header case and spaces
+            "2024-01-02,tax,VTI,buy,1,200\n"
+            "\n"
+            " , ,,,,\n"  # blank: skipped
+            '2024-01-03,tax,"VTI",buy,2,"20\n1"\n'  # a quoted line break: the error names the record's last line
+            "2024-01-04,tax,VTI,buy\n")
+    with pytest.raises(TradeImportError, match=r"^f.csv:6: price: not a number: '20\\n1'"):
+        parse(text, "f.csv", ACCOUNTS)
+    fixed = text.replace('"20\n1"', "201")
+    with pytest.raises(TradeImportError, match=r"^f.csv:6: quantity: missing"):  # a short row lacks fields
+        parse(fixed, "f.csv", ACCOUNTS)
+    out = parse(fixed.replace("2024-01-04,tax,VTI,buy\n", "2024-01-04,tax,VTI,sell,3,1\n"), "f.csv", ACCOUNTS)
+    assert [(x.line, x.trade.quantity, x.trade.fees) for x in out] == [(2, 1, 0), (5, 2, 0), (6, 3, 0)]
+    with pytest.raises(TradeImportError, match=r"^f.csv:2: more fields than the header has columns"):
+        parse("date,account,symbol,side,quantity,price\n2024-01-02,tax,VTI,buy,1,200,9\n", "f.csv", ACCOUNTS)
