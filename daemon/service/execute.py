@@ -312,8 +312,20 @@ def save_purchases(engine: Engine, items: list[PurchaseOrder]) -> None:
                 log.info("order.intent_exists", client_order_id=b.cid)
 
 
+def _pending(engine: Engine, cid: str) -> bool:
+    with transaction(engine) as session:
+        intent = session.get(OrderIntent, cid)
+        return intent is not None and intent.status == PENDING
+
+
 def _not_bought(engine: Engine, b: PurchaseOrder, severity: str, why: str) -> PairOutcome:
-    orders.update_intent(engine, b.cid, status=SKIPPED, error=why)
+    # Only a purchase nobody has taken: one placed (or being placed) by another process keeps its state.
+    with engine.begin() as conn:
+        skipped = conn.execute(sa.update(OrderIntent).where(OrderIntent.client_order_id == b.cid,
+                                                            OrderIntent.status == PENDING)
+                               .values(status=SKIPPED, error=why, updated_at=datetime.now(UTC))).rowcount
+    if not skipped:
+        return PairOutcome(b.purchase_id, None, None, "another run placed this buy", "purchase")
     _alert(engine, b.run_id, "purchase_skipped", severity,
            f"{b.purchase_id}: ${b.notional:,.2f} of {b.symbol} not bought in {b.account}: {why}; the new money "
            f"stays in cash until the next run", b.account)
@@ -324,6 +336,8 @@ def run_purchase(engine: Engine, settings: Settings, b: PurchaseOrder, brokers: 
                  policy: Policy, unavailable: Mapping[str, str] | None = None) -> PairOutcome:
     """Buy the new money, never beyond the account's cash read right now; fail closed: an account not read
     in this run, or whose cash cannot be read now, buys nothing. A pause stops it as it stops a pair."""
+    if not _pending(engine, b.cid):  # carried out (or being carried out) by another run: nothing to do
+        return PairOutcome(b.purchase_id, None, None, "another run placed this buy", "purchase")
     if unavailable and b.account in unavailable:
         return _not_bought(engine, b, "error", f"its broker could not be read in this run ({unavailable[b.account]})")
     broker = _broker(settings, brokers, b.account)

@@ -71,9 +71,13 @@ def test_new_money_is_bought_once_each_named_by_run_and_purchase(tmp_path: Path,
     again = run_cycle(engine, settings, {"paper": broker}, prices, AS_OF, "paper", _policy())
     assert again.plan.purchases == () and again.outcomes == []
     assert len(_rows(engine, PaperOrder)) == 4
-    # Carrying out the first run's plan a second time (a second process) sends nothing either.
+    # Carrying out the first run's plan a second time (a second process) sends nothing either, and leaves
+    # the intents as they are, even when that process cannot read the cash.
     assert all(o.buy is None for o in execute(engine, settings, run_id, {"paper": broker}, _policy()))
-    assert len(_rows(engine, PaperOrder)) == 4
+    unreadable = CashAfterPlanning(broker, reads=0, cap=None)
+    assert all(o.buy is None for o in execute(engine, settings, run_id, {"paper": unreadable}, _policy()))
+    assert len(_rows(engine, PaperOrder)) == 4 and _alerts(engine, "purchase_skipped") == []
+    assert {i.status for i in _rows(engine, OrderIntent)} == {"filled"}
 
 
 def test_dry_run_records_and_alerts_but_buys_nothing(tmp_path: Path, engine: Any, db_url: str) -> None:
