@@ -202,3 +202,30 @@ def test_killed_then_restarted_buys_each_purchase_once(tmp_path: Path, point: st
     synced = _tlh(cfg, "sync", "--format", "json")
     assert synced.returncode == 0, synced.stdout + synced.stderr[-2000:]
     engine.dispose()
+
+
+class _WholeShares(_NoOrders):
+    """The paper broker as a broker without notional or fractional orders (as IB is for us)."""
+
+    def __init__(self, inner: Any):
+        super().__init__(inner)
+        from brokers.protocol import Capabilities
+
+        self.capabilities = Capabilities(fractional=False, notional=False, specific_lots=True, market_on_close=True)
+
+    def submit(self, order: Any) -> Any:
+        return self.inner.submit(order)
+
+
+def test_a_broker_without_notional_orders_gets_whole_shares(tmp_path: Path, engine: Any, db_url: str) -> None:
+    settings, prices, _ = household(tmp_path, db_url)
+    seed(engine, settings)
+    broker = _WholeShares(paper(engine, settings, prices))
+    plan = run_cycle(engine, settings, {"paper": broker}, prices, AS_OF, "paper", _policy()).plan
+    orders = sorted(_rows(engine, PaperOrder), key=lambda o: o.client_order_id)
+    # Whole shares, as many as the planned dollars buy at the plan's price (the engine planned whole shares at
+    # the ask: $1,950.97 of CCC is 39 shares at 50, not 39.02).
+    assert len(plan.purchases) == 4
+    assert [(o.symbol, o.quantity, o.notional) for o in orders] == [
+        (b.symbol, Decimal(int(b.notional / b.price)), None) for b in plan.purchases]
+    assert orders[0].quantity == 39 and all(o.status == "filled" for o in orders)
