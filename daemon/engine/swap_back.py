@@ -2,8 +2,11 @@
 the asset class's primary fund again, when that realizes a loss or a gain of at most
 `swap_back_max_gain_usd` and no wash sale results.
 
-The lots sold are the ones held 31+ days (with FIFO/LIFO/HIFO relief: the longest run of such lots at the
-front of the broker's relief order). The sale is checked like a harvest (recent identical purchases would
+The lots sold are the ones held 31+ days. With specific-lot relief, lot by lot: every such lot at a loss (or
+at none), and lots at a gain only while their gains add up to at most `swap_back_max_gain_usd`, smallest
+gain first; a lot at a larger gain stays in the replacement rather than give back part of the losses sold
+with it. With FIFO/LIFO/HIFO relief: the longest run of such lots at the front of the broker's relief order,
+when its net gain is within the limit. The sale is checked like a harvest (recent identical purchases would
 wash its losses: no swap back), and the primary must be free of pending losses and restrictions.
 """
 
@@ -42,9 +45,18 @@ def swap_back(plan: HouseholdPlan, account: AccountInput, symbol: str, lots: Seq
     order = relief.order_for_relief(lots, method)
     whole_shares = not account.capabilities.fractional_shares
     if method is LotMethod.SPECIFIC:
-        sales = [lot_sale(lot, whole(lot.quantity) if whole_shares else lot.quantity, price.close, run.as_of)
-                 for lot in order if lot.purchased <= cutoff]
-        sales = [s for s in sales if s.quantity > 0]
+        old = [lot_sale(lot, whole(lot.quantity) if whole_shares else lot.quantity, price.close, run.as_of)
+               for lot in order if lot.purchased <= cutoff]
+        old = [s for s in old if s.quantity > 0]
+        sales = [s for s in old if s.gain <= 0]
+        budget = h.swap_back_max_gain_usd
+        for s in sorted((s for s in old if s.gain > 0), key=lambda s: s.gain):
+            if s.gain > budget:
+                break
+            sales.append(s)
+            budget -= s.gain
+        chosen = {s.lot_id for s in sales}
+        sales = [s for s in old if s.lot_id in chosen]  # in the relief order, as they will be booked
     else:
         old = list(takewhile(lambda lot: lot.purchased <= cutoff, order))
         shares = sum((lot.quantity for lot in old), ZERO)
@@ -58,7 +70,12 @@ def swap_back(plan: HouseholdPlan, account: AccountInput, symbol: str, lots: Seq
     conflict = plan.sell_conflict(symbol)
     if conflict is not None:
         return Rejection(conflict.reason, why + conflict.detail)
-    washes = plan.washes(symbol, selection)
+    # Checked at the bid: a lot at a gain smaller than the spread at the close sells at a loss, which a
+    # recent purchase would wash.
+    by_id = {lot.lot_id: lot for lot in lots}
+    bid = price.close - price.half_spread
+    washes = plan.washes(symbol, of_sales([lot_sale(by_id[s.lot_id], s.quantity, bid, run.as_of)
+                                           for s in selection.sales]))
     if washes:
         return Rejection(SkipReason.WASH_SALE_LOOKBACK, why + describe(washes, symbol))
     choice = choose(symbol, run.classes, run.groups, run.prices,

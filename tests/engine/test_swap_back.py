@@ -73,3 +73,28 @@ def test_with_fifo_relief_only_the_old_lots_at_the_front_go() -> None:
     state = ledger(t(300, "lifo", "buy", 100, "VTI", 300), t(40, "lifo", "sell", 100, "VTI", 270),
                    t(40, "lifo", "buy", 270, "ITOT", 100, lot="old"), t(10, "lifo", "buy", 5, "ITOT", 100))
     assert run(state, PRICES, config=ON).pairs == ()  # LIFO would relieve the young lot first
+
+
+def test_with_specific_relief_a_lot_at_a_gain_stays_rather_than_give_back_the_losses_sold_with_it() -> None:
+    # ITOT lot "a" (the harvest's replacement) is up $270, lot "b" down $400: together a net loss, but selling
+    # "a" would give back $270 of the $400. Only "b" goes back to VTI; with a $300 limit, "a" goes too.
+    state = ledger(t(300, "tax", "buy", 100, "VTI", 300), t(60, "tax", "sell", 100, "VTI", 270),
+                   t(60, "tax", "buy", 270, "ITOT", 100, lot="a"), t(40, "tax", "buy", 100, "ITOT", 105, lot="b"))
+    p = run(state, PRICES, config=harvest(swap_back=True))
+    (pair,) = p.pairs
+    assert pair.kind is PairKind.SWAP_BACK and [s.lot_id for s in pair.lots] == ["b"]
+    assert pair.estimated_loss == 400 and all(s.gain < 0 for s in pair.lots)
+    assert execute(state, p)[1] == []
+    (pair,) = run(state, PRICES, config=ON).pairs
+    assert [s.lot_id for s in pair.lots] == ["a", "b"] and pair.estimated_loss == 130
+
+
+def test_a_lot_whose_gain_is_smaller_than_the_spread_is_checked_as_the_loss_it_sells_at() -> None:
+    # Lot "a" is up $1 at the close but sells at the bid ($2.50 lower for 100 shares at 5 bps): a loss,
+    # which the 5 ITOT shares bought 10 days ago would wash. No swap back.
+    state = ledger(t(300, "tax", "buy", 100, "VTI", 300), t(60, "tax", "sell", 100, "VTI", 270),
+                   t(60, "tax", "buy", 100, "ITOT", "100.99", lot="a"), t(10, "tax", "buy", 5, "ITOT", "101.5"))
+    p = run(state, quotes(VTI=280, ITOT="101.00", SCHB=50), config=ON)
+    assert p.pairs == ()
+    skip = skip_of(p, "tax", "ITOT")
+    assert skip.reason is SkipReason.WASH_SALE_LOOKBACK and skip.detail.startswith("swap back ITOT to VTI")
