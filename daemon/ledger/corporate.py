@@ -32,6 +32,11 @@ def _scope(book: Book, action: CorporateAction) -> list[tuple[Account, list[Lot]
         out.append((account, list(book.holdings.get((name, action.symbol), ()))))
     return out
 
+def _live(book: Book, account: Account, action: CorporateAction) -> list[Lot]:
+    # Read when the account's turn comes: an earlier account's loss may have washed (split) its lots.
+    return list(book.holdings.get((account.id, action.symbol), ()))
+
+
 def apply_action(book: Book, action: CorporateAction) -> None:
     scope = _scope(book, action)
     held = [lot for _, lots in scope for lot in lots]
@@ -52,7 +57,8 @@ def apply_action(book: Book, action: CorporateAction) -> None:
         _split(book, action, scope)
     elif action.kind is ActionKind.CASH_MERGER:
         assert action.cash_per_share is not None
-        for account, lots in scope:
+        for account, _ in scope:
+            lots = _live(book, account, action)
             shares = sum((lot.quantity for lot in lots), ZERO)
             made = book.dispose(action, account, [(lot, lot.quantity) for lot in lots],
                                 q(shares * action.cash_per_share), action.date)
@@ -84,7 +90,8 @@ def apply_action(book: Book, action: CorporateAction) -> None:
                 book.cash_gain(action, lot, excess, action.date)
     elif action.kind is ActionKind.WORTHLESS:
         day = actions.worthless_date(action.date)
-        for account, lots in scope:
+        for account, _ in scope:
+            lots = _live(book, account, action)
             book.losses(book.dispose(action, account, [(lot, lot.quantity) for lot in lots], ZERO, day))
 
 def _rename(book: Book, old: str, new: str) -> None:
@@ -113,8 +120,8 @@ def _split_factor(book: Book, action: CorporateAction) -> None:
 
 def _split(book: Book, action: CorporateAction, scope: Sequence[tuple[Account, list[Lot]]]) -> None:
     assert action.ratio is not None
-    for account, lots in scope:
-        new = [actions.split_lot(lot, action.ratio) for lot in lots]
+    for account, _ in scope:
+        new = [actions.split_lot(lot, action.ratio) for lot in _live(book, account, action)]
         for lot in new:
             book._put(lot)
         if action.cash_per_share is None:

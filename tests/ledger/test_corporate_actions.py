@@ -170,3 +170,20 @@ def test_transfer_out_removes_shares_without_gain_or_loss() -> None:
     d = disp(s, "gift")
     assert (d.kind, d.taxable, d.gain, d.quantity) == ("transfer_out", False, D(0), D(4))
     assert lot(s, "a").quantity == 6
+
+
+@pytest.mark.parametrize("replacement", [4, 12])
+def test_cash_merger_of_two_accounts_sells_the_lots_one_account_washed_in_the_other(replacement: int) -> None:
+    # The merger sells the second account's lots after the first account's loss took them as its
+    # replacement (all of them, or 10 of 12: a split): that sale carries the disallowed loss in its basis and
+    # no share of the symbol stays open.
+    s = run(t("2024-01-02", "spouse", "buy", 10, "X", 100, lot="a"),
+            t("2024-03-01", "tax", "buy", replacement, "X", 60, lot="r"),
+            act("2024-03-10", "X", "cash_merger", cash=50))
+    washed = min(replacement, 10)
+    [loss] = [d for d in s.dispositions if d.account == "spouse"]
+    assert (loss.washed_quantity, loss.adjustment) == (D(washed), D(50 * washed))
+    replaced = [d for d in s.dispositions if d.account == "tax"]
+    assert sum(d.quantity for d in replaced) == D(replacement)
+    assert sum(d.cost_basis for d in replaced) == D(60 * replacement + 50 * washed)
+    assert not [x for x in s.lots if x.symbol == "X" and x.quantity > 0]
