@@ -19,14 +19,14 @@ Each event, as it happens:
 
 from __future__ import annotations
 
+import gc
 import heapq
 import itertools
-from collections.abc import Iterable, Mapping, Sequence
+from bisect import bisect_left, insort
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
-
-from sortedcontainers import SortedKeyList
 
 from daemon.ledger import corporate, relief, wash_sales
 from daemon.ledger.actions import CorporateAction
@@ -55,9 +55,19 @@ from daemon.ledger.types import (
     Side,
     Trade,
     WashMatch,
+    make_disposition,
+    make_lot,
+    make_match,
+    working_copy,
 )
 
 __all__ = ["BackdatedTrades", "Event", "LedgerError", "apply", "canonical_order", "event_order", "replay"]
+
+_ONE = Decimal(1)
+_REPLACEABLE = frozenset({Origin.PURCHASE, Origin.TRANSFER})
+_WINDOW = wash_sales.WINDOW
+_NONE_WASHED: frozenset[str] = frozenset()
+_set = object.__setattr__  # the book's own working records change in place (see `_Book`)
 
 
 def _one_year_before(day: date) -> date:
@@ -68,7 +78,13 @@ def _one_year_before(day: date) -> date:
 
 
 class _Book:
-    """The mutable working copy of one household's ledger while a batch of events is applied."""
+    """The working copy of one household's ledger while a batch of events is applied.
+
+    Lots and dispositions are the frozen public records, but the ones the book made (or copied from the input
+    state because this batch may change them) are its own until `freeze`, and it updates them in place: a
+    sale relieving a lot or a wash adjusting a basis costs a few attribute writes, not a new record. Nothing
+    outside the book sees a record before `freeze` hands the state out, and the input state is never changed.
+    """
 
     def __init__(self, state: LedgerState, accounts: Mapping[str, Account], identical: IdenticalGroups,
                  policy: LedgerPolicy):
@@ -77,8 +93,15 @@ class _Book:
         self.identical = identical
         self.policy = policy
         self.adjust = policy.replacement_already_sold is ReplacementAlreadySold.ADJUST
-        self.lots: dict[str, Lot] = {lot.lot_id: lot for lot in state.lots}
-        self.dispositions: dict[str, Disposition] = {d.disposition_id: d for d in state.dispositions}
+        self.by_value = policy.identical_match is IdenticalMatch.VALUE
+        # Records this batch may change are copied: open lots, and sales recent enough to be a pending loss
+        # or an already-sold replacement (older ones fall out of every window before the first event).
+        horizon = state.through - wash_sales.WINDOW if state.through else None
+        self.lots: dict[str, Lot] = {lot.lot_id: working_copy(lot) if lot.quantity > 0 else lot
+                                     for lot in state.lots}
+        self.dispositions: dict[str, Disposition] = {
+            d.disposition_id: working_copy(d) if horizon is None or d.sold >= horizon or d.purchased >= horizon
+            else d for d in state.dispositions}
         self.matches: list[WashMatch] = list(state.matches)
         self._match_at: dict[str, list[int]] = {}  # a loss's matches: their positions in `matches`
         for n, m in enumerate(self.matches):
@@ -91,36 +114,45 @@ class _Book:
         self.splits_applied: set[str] = set(state.splits_applied)
         self.extra_key: dict[str, str] = {}  # renamed symbols that take their old name's identical group
         self._group: dict[str, str] = {}
+        self._current: dict[str, str] = {}
         for old, new in state.renamed:
             self._record_rename(old, new)
-        # Indexes: open lots per (account, symbol) in the account's relief order; replacement candidates per
-        # identical group (open unabsorbed lots; sold shares under "adjust"), pruned to the window; taxable
-        # losses still short of replacements, per group.
-        self.holdings: dict[tuple[str, str], SortedKeyList] = {}
+        # Indexes: open lots per (account, symbol) as their relief-order keys (each ends with the lot id);
+        # replacement candidates per identical group (open unabsorbed lots; sold shares under "adjust"), pruned
+        # to the window; taxable losses still short of replacements, per group.
+        self.holdings: dict[tuple[str, str], list[tuple[object, ...]]] = {}
+        self._held_at: dict[str, tuple[list[tuple[object, ...]], tuple[object, ...]]] = {}  # lot id -> (holding, key)
+        self._relief: dict[str, tuple[object, bool]] = {}  # account -> (relief key, key moves with basis)
         self.candidates: dict[str, dict[str, None]] = {}
         self.sold: dict[str, dict[str, None]] = {}
         self.pending: dict[str, dict[str, None]] = {}
-        self._expiry: list[tuple[date, int, int, str, str]] = []
+        self._expiry: list[tuple[date, int, dict[str, dict[str, None]], str, str]] = []
         self._counter = itertools.count()
+        # Entries whose window closed before the current day are never added: `_prune` would drop them
+        # before any sale or purchase could match them (every match needs the loss date within 30 days).
+        self.horizon: date | None = None
         for lot in sorted(self.lots.values(), key=wash_sales.replacement_key):
             if lot.quantity > 0:
-                self._index(lot)
+                self._hold(lot)
+                self._candidate(lot)
         for d in sorted(self.dispositions.values(), key=wash_sales.loss_key):
-            if d.taxable and d.loss > 0 and d.unwashed_quantity > 0:
+            if d.taxable and d.loss > 0 and d.unwashed_quantity > 0 and (horizon is None or d.sold >= horizon):
                 self._add(self.pending, self.group(d.symbol), d.disposition_id, d.sold)
         if self.adjust:
-            horizon = state.through - wash_sales.WINDOW if state.through else None
             recent = [d for d in self.dispositions.values() if horizon is None or d.purchased >= horizon]
             for d in sorted(recent, key=wash_sales.replacement_key):
                 self._index_sold(d)
 
     # -- symbols, groups and indexes -------------------------------------------------------------------
     def current(self, symbol: str) -> str:
-        seen = {symbol}
-        while symbol in self.renamed and self.renamed[symbol] not in seen:
-            symbol = self.renamed[symbol]
-            seen.add(symbol)
-        return symbol
+        now = self._current.get(symbol)
+        if now is None:
+            now, seen = symbol, {symbol}
+            while now in self.renamed and self.renamed[now] not in seen:
+                now = self.renamed[now]
+                seen.add(now)
+            self._current[symbol] = now
+        return now
 
     def group(self, symbol: str) -> str:
         key = self._group.get(symbol)
@@ -130,7 +162,7 @@ class _Book:
         return key
 
     def factor(self, symbol: str) -> Decimal:
-        return self.factors.get(self.current(symbol), Decimal(1))
+        return self.factors.get(self.current(symbol), _ONE)
 
     def _record_rename(self, old: str, new: str) -> None:
         before = self.group(old)
@@ -140,38 +172,76 @@ class _Book:
             # The new ticker is in no configured group: it keeps the old one's identical group.
             self.extra_key[new] = before
         self._group.clear()
+        self._current.clear()
 
-    def _relief_key(self, account: str):  # type: ignore[no-untyped-def]
-        config = self.accounts.get(account)
-        return relief.relief_key(config.lot_method if config else LotMethod.FIFO)
+    def _relief_of(self, account: str) -> tuple[object, bool]:
+        found = self._relief.get(account)
+        if found is None:
+            config = self.accounts.get(account)
+            method = config.lot_method if config else LotMethod.FIFO
+            # FIFO and LIFO keys are dates and sequence numbers: only HIFO's moves when the basis does.
+            found = self._relief[account] = (relief.relief_key(method), method is LotMethod.HIFO)
+        return found
 
-    def _held(self, account: str, symbol: str) -> SortedKeyList:
-        held = self.holdings.get((account, symbol))
+    def _hold(self, lot: Lot) -> None:
+        """Index an open lot under its account and symbol, in relief order."""
+        place = (lot.account, lot.symbol)
+        held = self.holdings.get(place)
         if held is None:
-            held = self.holdings[(account, symbol)] = SortedKeyList(key=self._relief_key(account))
-        return held
+            held = self.holdings[place] = []
+        key = self._relief_of(lot.account)[0](lot)  # type: ignore[operator]
+        # A plain sorted list: purchases mostly arrive at one end, and the memmove of an insertion is cheap
+        # next to a balanced tree's bookkeeping at the sizes one account's holding of one symbol reaches.
+        if not held or held[-1] < key:
+            held.append(key)
+        else:
+            insort(held, key)
+        self._held_at[lot.lot_id] = (held, key)
 
-    def _index(self, lot: Lot) -> None:
-        self._held(lot.account, lot.symbol).add(lot)
-        if not lot.absorbed and lot.origin.replaceable:
-            self._add(self.candidates, self.group(lot.symbol), lot.lot_id, lot.purchased)
+    def _unhold(self, lot_id: str) -> None:
+        at = self._held_at.pop(lot_id, None)
+        if at is not None:
+            held, key = at
+            del held[bisect_left(held, key)]
 
-    def _put(self, lot: Lot) -> None:
-        old = self.lots.get(lot.lot_id)
-        if old is not None and old.quantity > 0:
-            self._held(old.account, old.symbol).remove(old)
-            if old.symbol != lot.symbol:
-                self.candidates.get(self.group(old.symbol), {}).pop(old.lot_id, None)
-        self.lots[lot.lot_id] = lot
-        if lot.quantity > 0:
-            self._held(lot.account, lot.symbol).add(lot)
-        if lot.quantity > 0 and not lot.absorbed and lot.origin.replaceable:
+    def held_lots(self, account: str, symbol: str) -> Iterator[Lot]:
+        """The open lots of `symbol` in `account`, in the account's relief order."""
+        lots = self.lots
+        return (lots[key[-1]] for key in self.holdings.get((account, symbol), ()))
+
+    def holders(self, symbol: str) -> list[str]:
+        return sorted({acct for (acct, sym), held in self.holdings.items() if sym == symbol and held})
+
+    def _candidate(self, lot: Lot) -> None:
+        if lot.quantity > 0 and not lot.absorbed and lot.origin in _REPLACEABLE:
             self._add(self.candidates, self.group(lot.symbol), lot.lot_id, lot.purchased)
         else:
             self.candidates.get(self.group(lot.symbol), {}).pop(lot.lot_id, None)
 
+    def _put(self, lot: Lot) -> None:
+        """Store a new lot, or a new record for a lot (corporate actions)."""
+        old = self.lots.get(lot.lot_id)
+        if old is not None:
+            self._unhold(old.lot_id)
+            if old.symbol != lot.symbol:
+                self.candidates.get(self.group(old.symbol), {}).pop(old.lot_id, None)
+        self.lots[lot.lot_id] = lot
+        if lot.quantity > 0:
+            self._hold(lot)
+        self._candidate(lot)
+
+    def _changed(self, lot: Lot) -> None:
+        """A lot of the book's changed in place (quantity, basis, absorbed): its index entries follow."""
+        if lot.quantity > 0:
+            if self._relief_of(lot.account)[1]:
+                self._unhold(lot.lot_id)
+                self._hold(lot)
+        else:
+            self._unhold(lot.lot_id)
+        self._candidate(lot)
+
     def _index_sold(self, d: Disposition) -> None:
-        if self.adjust and d.quantity > 0 and not d.absorbed and d.origin.replaceable:
+        if self.adjust and d.quantity > 0 and not d.absorbed and d.origin in _REPLACEABLE:
             self._add(self.sold, self.group(d.symbol), d.disposition_id, d.purchased)
 
     def _put_disposition(self, d: Disposition) -> None:
@@ -183,23 +253,28 @@ class _Book:
 
     def _add(self, index: dict[str, dict[str, None]], group: str, key: str, day: date) -> None:
         """Index `key` under `group`, remembering when its 30-day window closes (for `_prune`)."""
-        ids = index.setdefault(group, {})
+        if self.horizon is not None and day < self.horizon:
+            return
+        ids = index.get(group)
+        if ids is None:
+            ids = index[group] = {}
         if key not in ids:
             ids[key] = None
-            heapq.heappush(self._expiry, (day, next(self._counter), id(index), group, key))
+            heapq.heappush(self._expiry, (day, next(self._counter), index, group, key))
 
     def _prune(self, day: date) -> None:
         """Forget candidates and pending losses whose 30-day window closed before `day`.
 
-        Only an optimisation (matching checks the window itself): a heap of closing dates makes it cost
-        only the entries that expire, however many groups the household holds.
+        A heap of closing dates makes it cost only the entries that expire, however many groups the
+        household holds.
         """
-        horizon = day - wash_sales.WINDOW
-        indexes = {id(self.candidates): self.candidates, id(self.pending): self.pending, id(self.sold): self.sold}
+        horizon = self.horizon = day - _WINDOW
         expiry = self._expiry
         while expiry and expiry[0][0] < horizon:
-            _, _, which, group, key = heapq.heappop(expiry)
-            indexes[which].get(group, {}).pop(key, None)
+            _, _, index, group, key = heapq.heappop(expiry)
+            ids = index.get(group)
+            if ids is not None:
+                ids.pop(key, None)
 
     def _next_seq(self) -> int:
         self.seq += 1
@@ -241,24 +316,23 @@ class _Book:
             cost = q(trade.quantity * trade.price) if trade.basis is None else trade.basis
             # §1223(9): always long-term, whenever sold.
             acquired = _one_year_before(trade.date) - timedelta(days=1)
-        lot = Lot(lot_id=lot_id, purchase_id=lot_id, parent_id=None, account=trade.account,
-                  symbol=trade.symbol, quantity=trade.quantity, cost=cost, adjustment=Decimal(0),
-                  purchased=purchased, acquired=acquired, absorbed=False, seq=self._next_seq(),
-                  trade_id=trade.trade_id, reinvested=trade.side is Side.REINVEST, origin=origin,
-                  loss_basis=loss_basis)
+        self.seq += 1
+        lot = make_lot(lot_id, lot_id, None, trade.account, trade.symbol, trade.quantity, cost, Decimal(0),
+                       purchased, acquired, False, self.seq, trade.trade_id, trade.side is Side.REINVEST, origin,
+                       _NONE_WASHED, loss_basis)
         self._put(lot)
         return lot
 
     def _picks(self, event: Event, account: Account, symbol: str, quantity: Decimal,
                named: str | None) -> list[tuple[Lot, Decimal]]:
-        held = self.holdings.get((account.id, symbol))
+        held = self.held_lots(account.id, symbol)
         try:
             if named is not None:
-                pool = [lot for lot in (held or ()) if relief.matches_named(lot, named)]
+                pool = [lot for lot in held if relief.matches_named(lot, named)]
                 if not pool:
                     raise relief.ReliefError(f"no open lot {named!r}")
                 return relief.take(sorted(pool, key=relief.fifo_key), quantity, f"lot {named!r}")
-            return relief.take(iter(held or ()), quantity)
+            return relief.take(held, quantity)
         except relief.ReliefError as exc:
             raise LedgerError(event, str(exc)) from None
 
@@ -268,13 +342,18 @@ class _Book:
         made: list[Disposition] = []
         allocated = Decimal(0)
         total = sum((shares for _, shares in picks), Decimal(0))
+        last = len(picks) - 1
+        sale = kind == "sale"
+        taxable = account.type.taxable and sale
+        order_id = event.order_id if isinstance(event, Trade) else None
+        event_id = event.event_id
         for n, (lot, shares) in enumerate(picks):
-            last = n == len(picks) - 1
-            cost = prorate(lot.cost, shares, lot.quantity)
-            adjustment = prorate(lot.adjustment, shares, lot.quantity)
-            loss_basis = None if lot.loss_basis is None else prorate(lot.loss_basis, shares, lot.quantity)
-            if kind == "sale":
-                part = proceeds - allocated if last else prorate(proceeds, shares, total)
+            held = lot.quantity
+            cost = prorate(lot.cost, shares, held)
+            adjustment = prorate(lot.adjustment, shares, held)
+            loss_basis = None if lot.loss_basis is None else prorate(lot.loss_basis, shares, held)
+            if sale:
+                part = proceeds - allocated if n == last else prorate(proceeds, shares, total)
             else:
                 part = cost + adjustment  # shares that leave without a sale: no gain or loss
             allocated += part
@@ -286,17 +365,17 @@ class _Book:
                     basis, acquired = loss_basis, lot.purchased
                 else:
                     basis = part
-            self._put(replace(lot, quantity=lot.quantity - shares, cost=lot.cost - cost,
-                              adjustment=lot.adjustment - adjustment,
-                              loss_basis=None if loss_basis is None else lot.loss_basis - loss_basis))  # type: ignore[operator]
-            d = Disposition(disposition_id=f"{event.event_id}#{lot.lot_id}", trade_id=event.event_id,
-                            account=account.id, symbol=lot.symbol, lot_id=lot.lot_id,
-                            purchase_id=lot.purchase_id, quantity=shares, proceeds=part, cost_basis=basis,
-                            acquired=acquired, purchased=lot.purchased, sold=sold,
-                            taxable=account.type.taxable and kind == "sale", seq=self._next_seq(), kind=kind,
-                            lot_seq=lot.seq, origin=lot.origin, washed_from=lot.washed_from,
-                            absorbed=lot.absorbed, split_factor=self.factor(lot.symbol), time=event.time,
-                            order_id=event.order_id if isinstance(event, Trade) else None)
+            _set(lot, "quantity", held - shares)
+            _set(lot, "cost", lot.cost - cost)
+            _set(lot, "adjustment", lot.adjustment - adjustment)
+            if loss_basis is not None:
+                _set(lot, "loss_basis", lot.loss_basis - loss_basis)  # type: ignore[operator]
+            self._changed(lot)
+            self.seq += 1
+            d = make_disposition(f"{event_id}#{lot.lot_id}", event_id, account.id, lot.symbol, lot.lot_id,
+                                 lot.purchase_id, shares, part, basis, acquired, lot.purchased, sold, taxable,
+                                 self.seq, ZERO, ZERO, ZERO, kind, lot.seq, lot.origin, lot.washed_from,
+                                 lot.absorbed, self.factor(lot.symbol), ZERO, event.time, order_id)
             self._put_disposition(d)
             made.append(d)
         return made
@@ -326,14 +405,14 @@ class _Book:
         if self.current(x.symbol) == self.current(loss.symbol):
             # The same security: share for share, in post-split terms.
             now = self.factor(x.symbol) if isinstance(x, Lot) else x.split_factor
-            return Decimal(1) if now == loss.split_factor else CONTEXT.divide(loss.split_factor, now)
-        if self.policy.identical_match is IdenticalMatch.VALUE and loss.quantity > 0 and x.quantity > 0:
+            return _ONE if now == loss.split_factor else CONTEXT.divide(loss.split_factor, now)
+        if self.by_value and loss.quantity > 0 and x.quantity > 0:
             sold_price = CONTEXT.divide(loss.proceeds, loss.quantity)
             bought = x.cost if isinstance(x, Lot) else x.cost_basis - x.replacement_adjustment
             price = CONTEXT.divide(bought, x.quantity)
             if sold_price > 0:
                 return CONTEXT.divide(price, sold_price)
-        return Decimal(1)
+        return _ONE
 
     def _replace_disposition(self, old: Disposition, pieces: Sequence[Disposition]) -> None:
         """A sold replacement split in two: the pieces take its place everywhere."""
@@ -370,77 +449,129 @@ class _Book:
         self._match_at.setdefault(match.disposition_id, []).append(len(self.matches))
         self.matches.append(match)
 
-    def settle(self, losses: Sequence[str], replacements: Sequence[tuple[str, str]]) -> None:
+    def settle(self, losses: Sequence[Disposition], queue: list[Lot | Disposition]) -> None:
         """Let each loss (in order) take replacement shares (earliest acquired first) until it is washed.
 
-        `replacements` are ("lot", id) for open shares and ("sold", id) for shares already sold."""
-        queue = list(replacements)
-        for loss_id in losses:
-            loss = self.dispositions[loss_id]
+        `queue` holds open lots and (policy "adjust") sales of shares already sold, in replacement order.
+        A replacement used up leaves the queue: it can wash no later loss either."""
+        accounts = self.accounts
+        for loss in losses:
+            if not queue:
+                break
             i = 0
-            while i < len(queue) and loss.unwashed_quantity > 0:
-                kind, rid = queue[i]
-                candidate: Lot | Disposition | None = (self.lots.get(rid) if kind == "lot"
-                                                       else self.dispositions.get(rid))
-                if candidate is None or not wash_sales.can_replace(candidate, loss):
-                    i += 1
+            while i < len(queue) and loss.quantity - loss.washed_quantity > 0:
+                candidate = queue[i]
+                if not wash_sales.can_replace(candidate, loss):
+                    if candidate.quantity <= 0 or candidate.absorbed:
+                        del queue[i]
+                    else:
+                        i += 1
                     continue
-                permanent = not self.accounts[candidate.account].type.taxable
+                permanent = not accounts[candidate.account].type.taxable
                 rate = self._rate(loss, candidate)
                 if isinstance(candidate, Lot):
-                    loss, lots, match = wash_sales.wash(loss, candidate, permanent, rate)
-                    for changed in lots:
-                        self._put(changed)
-                    if len(lots) == 3:
-                        # Split: the loss is fully washed; the unused rest takes the parent's place in line.
-                        queue[i] = ("lot", lots[2].lot_id)
-                    else:
-                        i += 1
+                    rest = self._wash(loss, candidate, permanent, rate)
                 else:
-                    loss, pieces, match = wash_sales.wash_sold(loss, candidate, permanent, rate)
-                    if len(pieces) == 2:
-                        self._replace_disposition(candidate, pieces)
-                        queue[i] = ("sold", pieces[1].disposition_id)
-                    else:
-                        self._put_disposition(pieces[0])
-                        i += 1
-                self._add_match(match)
-            self.dispositions[loss_id] = loss
-            if loss.unwashed_quantity <= 0:
-                self.pending.get(self.group(loss.symbol), {}).pop(loss_id, None)
+                    rest = self._wash_sold(loss, candidate, permanent, rate)
+                if rest is None:
+                    del queue[i]
+                else:
+                    queue[i] = rest  # the unused part takes the replacement's place in line
+            if loss.quantity - loss.washed_quantity <= 0:
+                self.pending.get(self.group(loss.symbol), {}).pop(loss.disposition_id, None)
 
-    def _look_back(self, group: str) -> list[tuple[str, str]]:
-        found: list[tuple[Lot | Disposition, tuple[str, str]]] = []
-        for i in self.candidates.get(group, {}):
-            lot = self.lots[i]
+    def _wash(self, loss: Disposition, replacement: Lot, permanent: bool, rate: Decimal) -> Lot | None:
+        """Wash as many loss shares as open `replacement` shares can absorb (`rate` loss shares each).
+
+        When only part of the lot is used it splits: the parent closes, child `.1` takes the washed shares
+        and child `.2`, returned, the rest (which keeps the parent's place among replacements)."""
+        shares, used = wash_sales.take(loss, replacement.quantity, rate)
+        disallowed = wash_sales.disallow(loss, shares, permanent)
+        rest = None
+        if used < replacement.quantity:
+            piece, rest = wash_sales.split(replacement, used)
+            _set(replacement, "quantity", Decimal(0))
+            _set(replacement, "cost", Decimal(0))
+            _set(replacement, "adjustment", Decimal(0))
+            self._changed(replacement)
+        else:
+            piece = replacement
+        _set(piece, "absorbed", True)
+        if not permanent:
+            # Holding-period tacking, the brokers' method: the replacement inherits the days the sold shares
+            # were held.
+            _set(piece, "adjustment", piece.adjustment + disallowed)
+            _set(piece, "acquired", piece.purchased - (loss.sold - loss.acquired))
+            _set(piece, "washed_from", piece.washed_from | loss.washed_from | {loss.purchase_id})
+        if rest is None:
+            self._changed(piece)
+        else:
+            self._put(piece)
+            self._put(rest)
+        self._add_match(make_match(loss.disposition_id, piece.lot_id, piece.account, piece.symbol, shares,
+                                   disallowed, permanent, piece.purchased, None))
+        return rest
+
+    def _wash_sold(self, loss: Disposition, replacement: Disposition, permanent: bool,
+                   rate: Decimal) -> Disposition | None:
+        """Wash with replacement shares that were already sold: that sale's basis takes the disallowed loss.
+        A sale used in part splits in two; the rest, returned, takes its place."""
+        shares, used = wash_sales.take(loss, replacement.quantity, rate)
+        disallowed = wash_sales.disallow(loss, shares, permanent)
+        rest = None
+        if used < replacement.quantity:
+            piece, rest = wash_sales.split_disposition(replacement, used)
+        else:
+            piece = replacement
+        _set(piece, "absorbed", True)
+        if not permanent:
+            _set(piece, "cost_basis", piece.cost_basis + disallowed)
+            _set(piece, "replacement_adjustment", piece.replacement_adjustment + disallowed)
+            _set(piece, "acquired", piece.purchased - (loss.sold - loss.acquired))
+            _set(piece, "washed_from", piece.washed_from | loss.washed_from | {loss.purchase_id})
+        if rest is None:
+            self._put_disposition(piece)
+        else:
+            self._replace_disposition(replacement, [piece, rest])
+        self._add_match(make_match(loss.disposition_id, piece.lot_id, piece.account, piece.symbol, shares,
+                                   disallowed, permanent, piece.purchased, piece.disposition_id))
+        return rest
+
+    def _look_back(self, group: str) -> list[Lot | Disposition]:
+        found: list[Lot | Disposition] = []
+        lots = self.lots
+        for i in self.candidates.get(group, ()):
+            lot = lots[i]
             if lot.quantity > 0 and not lot.absorbed:
-                found.append((lot, ("lot", i)))
-        for i in self.sold.get(group, {}):
-            d = self.dispositions.get(i)
+                found.append(lot)
+        get = self.dispositions.get
+        for i in self.sold.get(group, ()):
+            d = get(i)
             if d is not None and d.quantity > 0 and not d.absorbed:
-                found.append((d, ("sold", i)))
-        found.sort(key=lambda it: wash_sales.replacement_key(it[0]))
-        return [ref for _, ref in found]
+                found.append(d)
+        found.sort(key=wash_sales.replacement_key)
+        return found
 
     def losses(self, made: Sequence[Disposition]) -> None:
         """New loss sales wait for replacements and look back for those already acquired."""
         losses = sorted((d for d in made if d.taxable and d.loss > 0), key=wash_sales.loss_key)
-        by_group: dict[str, list[str]] = {}
+        by_group: dict[str, list[Disposition]] = {}
         for d in losses:
-            by_group.setdefault(self.group(d.symbol), []).append(d.disposition_id)
-        for group, ids in sorted(by_group.items()):
-            for i in ids:
-                self._add(self.pending, group, i, self.dispositions[i].sold)
-            self.settle(ids, self._look_back(group))
+            by_group.setdefault(self.group(d.symbol), []).append(d)
+        for group in sorted(by_group):
+            ds = by_group[group]
+            for d in ds:
+                self._add(self.pending, group, d.disposition_id, d.sold)
+            self.settle(ds, self._look_back(group))
 
     def acquired(self, lot: Lot) -> None:
         """A purchase washes the losses still waiting in its group, earliest sale first."""
-        if not lot.origin.replaceable:
+        if lot.origin not in _REPLACEABLE:
             return
-        group = self.group(lot.symbol)
-        waiting = sorted(self.pending.get(group, {}), key=lambda i: wash_sales.loss_key(self.dispositions[i]))
+        waiting = self.pending.get(self.group(lot.symbol))
         if waiting:
-            self.settle(waiting, [("lot", lot.lot_id)])
+            dispositions = self.dispositions
+            self.settle(sorted((dispositions[i] for i in waiting), key=wash_sales.loss_key), [lot])
 
     # -- the fold --------------------------------------------------------------------------------------
     def step(self, events: Sequence[Event]) -> None:
@@ -477,15 +608,23 @@ def apply(state: LedgerState, events: Iterable[Event], accounts: Mapping[str, Ac
         raise BackdatedTrades(f"event dated {ordered[0].date} is not after {state.through}")
     for event in ordered:
         validate(event)
-    book = _Book(state, accounts, identical, policy or LedgerPolicy())
-    day: date | None = None
-    for group in sales(ordered):
-        if group[0].date != day:
-            day = group[0].date
-            book._prune(day)
-        book.step(group)
-    book.through = ordered[-1].date
-    return book.freeze()
+    # The fold allocates a few records per event and no reference cycles: the cyclic collector's passes over
+    # the growing heap would cost about a third of the time, so it waits until the state is built.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        book = _Book(state, accounts, identical, policy or LedgerPolicy())
+        day: date | None = None
+        for group in sales(ordered):
+            if group[0].date != day:
+                day = group[0].date
+                book._prune(day)
+            book.step(group)
+        book.through = ordered[-1].date
+        return book.freeze()
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def replay(household: str, events: Iterable[Event], accounts: Mapping[str, Account],

@@ -25,16 +25,16 @@ def _scope(book: Book, action: CorporateAction) -> list[tuple[Account, list[Lot]
     if action.account is not None:
         names = [action.account]
     else:
-        names = sorted({acct for (acct, sym), held in book.holdings.items() if sym == action.symbol and held})
+        names = book.holders(action.symbol)
     out = []
     for name in names:
         account = book.account(action, name)
-        out.append((account, list(book.holdings.get((name, action.symbol), ()))))
+        out.append((account, list(book.held_lots(name, action.symbol))))
     return out
 
 def _live(book: Book, account: Account, action: CorporateAction) -> list[Lot]:
     # Read when the account's turn comes: an earlier account's loss may have washed (split) its lots.
-    return list(book.holdings.get((account.id, action.symbol), ()))
+    return list(book.held_lots(account.id, action.symbol))
 
 
 def apply_action(book: Book, action: CorporateAction) -> None:

@@ -7,9 +7,11 @@ trade dates in the exchange's time zone.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, time
 from decimal import Decimal
+from operator import attrgetter
+from typing import Any, TypeVar
 
 ZERO = Decimal(0)
 
@@ -290,6 +292,38 @@ class IdenticalGroups:
             if symbol in group:
                 return group
         return frozenset({symbol})
+
+
+_Record = TypeVar("_Record", Lot, Disposition)
+
+
+def _constructor(cls: type) -> Any:
+    """A positional constructor taking every field in order, for the ledger's hot paths: a frozen dataclass's
+    generated `__init__` looks up `object.__setattr__` once per field, this sets the slots directly."""
+    names = [f.name for f in fields(cls)]
+    setters = ", ".join(f"_set_{n}=_cls.{n}.__set__" for n in names)
+    body = "".join(f"    _set_{n}(record, {n})\n" for n in names)
+    source = (f"def make({', '.join(names)}, *, _new=object.__new__, _cls=_cls, {setters}):\n"
+              f"    record = _new(_cls)\n{body}    return record\n")
+    namespace: dict[str, Any] = {"_cls": cls}
+    exec(source, namespace)  # noqa: S102 - generated from the dataclass's own field names
+    make = namespace["make"]
+    make.__qualname__ = f"{cls.__name__}.make"
+    return make
+
+
+make_lot = _constructor(Lot)
+make_disposition = _constructor(Disposition)
+make_match = _constructor(WashMatch)
+_lot_fields = attrgetter(*(f.name for f in fields(Lot)))
+_disposition_fields = attrgetter(*(f.name for f in fields(Disposition)))
+
+
+def working_copy(record: _Record) -> _Record:
+    """A copy of a record for the ledger's book to change in place (the original stays as it was)."""
+    if isinstance(record, Lot):
+        return make_lot(*_lot_fields(record))  # type: ignore[no-any-return]
+    return make_disposition(*_disposition_fields(record))  # type: ignore[no-any-return]
 
 
 def add_one_year(day: date) -> date:

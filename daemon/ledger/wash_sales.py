@@ -11,14 +11,15 @@ nothing. A replacement may be open shares (a `Lot`) or, under the policy `replac
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 
 from daemon.ledger.money import CONTEXT, prorate, q
-from daemon.ledger.types import ZERO, Disposition, Lot, WashMatch
+from daemon.ledger.types import ZERO, Disposition, Lot, Origin, make_disposition, make_lot
 
 WINDOW = timedelta(days=30)
+_REPLACEABLE = frozenset({Origin.PURCHASE, Origin.TRANSFER})
+_set = object.__setattr__
 
 
 def in_window(sold: date, acquired_on: date) -> bool:
@@ -38,7 +39,7 @@ def replacement_key(x: Lot | Disposition) -> tuple[object, ...]:
 
 
 def can_replace(x: Lot | Disposition, loss: Disposition) -> bool:
-    if x.quantity <= 0 or x.absorbed or not x.origin.replaceable:
+    if x.quantity <= 0 or x.absorbed or x.origin not in _REPLACEABLE:
         return False
     if x.purchase_id == loss.purchase_id or x.purchase_id in loss.washed_from:
         return False
@@ -48,111 +49,66 @@ def can_replace(x: Lot | Disposition, loss: Disposition) -> bool:
     return in_window(loss.sold, x.purchased)
 
 
-def split(lot: Lot, shares: Decimal) -> tuple[Lot, Lot, Lot]:
-    """Split `shares` off an open lot: (closed parent, child with `shares`, child with the rest)."""
-    cost = prorate(lot.cost, shares, lot.quantity)
-    adjustment = prorate(lot.adjustment, shares, lot.quantity)
-    loss_basis = None if lot.loss_basis is None else prorate(lot.loss_basis, shares, lot.quantity)
-    first = replace(lot, lot_id=f"{lot.lot_id}.1", parent_id=lot.lot_id, quantity=shares, cost=cost,
-                    adjustment=adjustment, loss_basis=loss_basis)
-    rest = replace(lot, lot_id=f"{lot.lot_id}.2", parent_id=lot.lot_id, quantity=lot.quantity - shares,
-                   cost=lot.cost - cost, adjustment=lot.adjustment - adjustment,
-                   loss_basis=None if lot.loss_basis is None else lot.loss_basis - (loss_basis or ZERO))
-    closed = replace(lot, quantity=Decimal(0), cost=Decimal(0), adjustment=Decimal(0))
-    return closed, first, rest
+def split(lot: Lot, shares: Decimal) -> tuple[Lot, Lot]:
+    """The two children of an open lot split at `shares`: (`<id>.1` with `shares`, `<id>.2` with the rest).
+    The caller closes the parent."""
+    quantity, lot_id = lot.quantity, lot.lot_id
+    cost = prorate(lot.cost, shares, quantity)
+    adjustment = prorate(lot.adjustment, shares, quantity)
+    loss_basis = lot.loss_basis
+    first_loss_basis = None if loss_basis is None else prorate(loss_basis, shares, quantity)
+    first = make_lot(f"{lot_id}.1", lot.purchase_id, lot_id, lot.account, lot.symbol, shares, cost, adjustment,
+                     lot.purchased, lot.acquired, lot.absorbed, lot.seq, lot.trade_id, lot.reinvested, lot.origin,
+                     lot.washed_from, first_loss_basis)
+    rest = make_lot(f"{lot_id}.2", lot.purchase_id, lot_id, lot.account, lot.symbol, quantity - shares,
+                    lot.cost - cost, lot.adjustment - adjustment, lot.purchased, lot.acquired, lot.absorbed, lot.seq,
+                    lot.trade_id, lot.reinvested, lot.origin, lot.washed_from,
+                    None if loss_basis is None else loss_basis - (first_loss_basis or ZERO))
+    return first, rest
 
 
 def split_disposition(d: Disposition, shares: Decimal) -> tuple[Disposition, Disposition]:
     """Split a sale in two (`shares` first). Its own wash figures are shared pro rata."""
-    def part(total: Decimal) -> Decimal:
-        return prorate(total, shares, d.quantity)
+    quantity = d.quantity
 
-    first = replace(d, disposition_id=f"{d.disposition_id}.1", quantity=shares, proceeds=part(d.proceeds),
-                    cost_basis=part(d.cost_basis), washed_quantity=part(d.washed_quantity),
-                    adjustment=part(d.adjustment), permanent=part(d.permanent),
-                    replacement_adjustment=part(d.replacement_adjustment))
-    rest = replace(d, disposition_id=f"{d.disposition_id}.2", quantity=d.quantity - shares,
-                   proceeds=d.proceeds - first.proceeds, cost_basis=d.cost_basis - first.cost_basis,
-                   washed_quantity=d.washed_quantity - first.washed_quantity,
-                   adjustment=d.adjustment - first.adjustment, permanent=d.permanent - first.permanent,
-                   replacement_adjustment=d.replacement_adjustment - first.replacement_adjustment)
+    def part(total: Decimal) -> Decimal:
+        return prorate(total, shares, quantity)
+
+    proceeds, cost_basis, washed = part(d.proceeds), part(d.cost_basis), part(d.washed_quantity)
+    adjustment, permanent, replaced = part(d.adjustment), part(d.permanent), part(d.replacement_adjustment)
+
+    def piece(suffix: str, *figures: Decimal) -> Disposition:
+        qty, pro, basis, wq, adj, perm, rep = figures
+        return make_disposition(
+            f"{d.disposition_id}{suffix}", d.trade_id, d.account, d.symbol, d.lot_id, d.purchase_id, qty, pro, basis,
+            d.acquired, d.purchased, d.sold, d.taxable, d.seq, wq, adj, perm, d.kind, d.lot_seq, d.origin,
+            d.washed_from, d.absorbed, d.split_factor, rep, d.time, d.order_id)
+
+    first = piece(".1", shares, proceeds, cost_basis, washed, adjustment, permanent, replaced)
+    rest = piece(".2", quantity - shares, d.proceeds - proceeds, d.cost_basis - cost_basis,
+                 d.washed_quantity - washed, d.adjustment - adjustment, d.permanent - permanent,
+                 d.replacement_adjustment - replaced)
     return first, rest
 
 
-def _take(loss: Disposition, available: Decimal, rate: Decimal) -> tuple[Decimal, Decimal]:
+def take(loss: Disposition, available: Decimal, rate: Decimal) -> tuple[Decimal, Decimal]:
     """(loss shares washed, replacement shares used) when `available` replacement shares count `rate` loss
     shares each."""
-    capacity = available if rate == 1 else q(CONTEXT.multiply(available, rate))
-    if capacity >= loss.unwashed_quantity:
-        washed = loss.unwashed_quantity
-        used = washed if rate == 1 else min(available, q(CONTEXT.divide(washed, rate)))
-        return washed, used
+    one = rate == 1
+    capacity = available if one else q(CONTEXT.multiply(available, rate))
+    unwashed = loss.quantity - loss.washed_quantity
+    if capacity >= unwashed:
+        return unwashed, unwashed if one else min(available, q(CONTEXT.divide(unwashed, rate)))
     return capacity, available
 
 
-def _washed(loss: Disposition, shares: Decimal, permanent: bool) -> tuple[Disposition, Decimal]:
+def disallow(loss: Disposition, shares: Decimal, permanent: bool) -> Decimal:
+    """Wash `shares` more of the loss (the book's working record, updated in place); the loss disallowed."""
     washed = loss.washed_quantity + shares
     # Cumulative proration: the last match takes exactly what is left, so the pieces add up to the loss.
     total = prorate(loss.loss, washed, loss.quantity)
     disallowed = total - loss.adjustment
-    updated = replace(loss, washed_quantity=washed, adjustment=total,
-                      permanent=loss.permanent + (disallowed if permanent else Decimal(0)))
-    return updated, disallowed
-
-
-def wash(loss: Disposition, replacement: Lot, permanent: bool, rate: Decimal = Decimal(1)
-         ) -> tuple[Disposition, list[Lot], WashMatch]:
-    """Wash as many loss shares as `replacement` can absorb (`rate` loss shares per replacement share).
-
-    Returns the updated disposition, the lots to store (the replacement, or its closed parent and two
-    children when only part of it is used; the washed piece first) and the match record.
-    """
-    shares, used = _take(loss, replacement.quantity, rate)
-    updated, disallowed = _washed(loss, shares, permanent)
-    if used < replacement.quantity:
-        closed, piece, rest = split(replacement, used)
-        others = [closed, rest]
-    else:
-        piece, others = replacement, []
-    if permanent:
-        piece = replace(piece, absorbed=True)
-    else:
-        # Holding-period tacking, the brokers' method: the replacement inherits the days the sold shares
-        # were held.
-        held = loss.sold - loss.acquired
-        piece = replace(piece, absorbed=True, adjustment=piece.adjustment + disallowed,
-                        acquired=piece.purchased - held,
-                        washed_from=piece.washed_from | loss.washed_from | {loss.purchase_id})
-    match = WashMatch(disposition_id=loss.disposition_id, lot_id=piece.lot_id, account=piece.account,
-                      symbol=piece.symbol, quantity=shares, disallowed=disallowed, permanent=permanent,
-                      replacement_date=piece.purchased)
-    return updated, [piece, *others], match
-
-
-def wash_sold(loss: Disposition, replacement: Disposition, permanent: bool, rate: Decimal = Decimal(1)
-              ) -> tuple[Disposition, list[Disposition], WashMatch]:
-    """Wash with replacement shares that were already sold: that sale's basis takes the disallowed loss.
-
-    Returns the updated loss, the replacement sale's pieces (the washed piece first; two when only part of
-    it is used, replacing the original) and the match record.
-    """
-    shares, used = _take(loss, replacement.quantity, rate)
-    updated, disallowed = _washed(loss, shares, permanent)
-    if used < replacement.quantity:
-        piece, rest = split_disposition(replacement, used)
-        pieces = [piece, rest]
-    else:
-        piece, pieces = replacement, []
-    if permanent:
-        piece = replace(piece, absorbed=True)
-    else:
-        held = loss.sold - loss.acquired
-        piece = replace(piece, absorbed=True, cost_basis=piece.cost_basis + disallowed,
-                        replacement_adjustment=piece.replacement_adjustment + disallowed,
-                        acquired=piece.purchased - held,
-                        washed_from=piece.washed_from | loss.washed_from | {loss.purchase_id})
-    pieces = [piece, *pieces[1:]]
-    match = WashMatch(disposition_id=loss.disposition_id, lot_id=piece.lot_id, account=piece.account,
-                      symbol=piece.symbol, quantity=shares, disallowed=disallowed, permanent=permanent,
-                      replacement_date=piece.purchased, replacement_disposition=piece.disposition_id)
-    return updated, pieces, match
+    _set(loss, "washed_quantity", washed)
+    _set(loss, "adjustment", total)
+    _set(loss, "permanent", loss.permanent + (disallowed if permanent else Decimal(0)))
+    return disallowed
