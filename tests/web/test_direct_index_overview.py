@@ -49,6 +49,7 @@ max_turnover_pct = 1
 [brokers.paper]
 prices = "prices.csv"
 spread_bps = 0
+starting_cash = 3000
 """
 
 
@@ -88,6 +89,8 @@ def household(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, 
     plan = json.loads(tlh(cfg, "harvest", "--as-of", last.isoformat(), "--format", "json", env=env))
     assert sorted((p["account"], p["sell_symbol"], p["buy_symbol"]) for p in plan["pairs"]) == [
         ("di", "AAA", "CCC"), ("tax", "VTI", "SCHB")]
+    assert [b["account"] for b in plan["purchases"]] and {b["account"] for b in plan["purchases"]} == {"di"}
+    (work / "plan.json").write_text(json.dumps(plan))
     yield cfg, last
 
 
@@ -120,3 +123,21 @@ def test_direct_index_stand_ins_swap_back_per_lot(household: tuple[Path, date], 
             assert 25 <= r["days_left"] <= 31
         section.screenshot(path=str(OUT / "overview-direct-index-swap-backs.png"))
         shoot(page, "overview-direct-index")
+
+
+def test_the_run_page_lists_the_new_money_and_its_orders(household: tuple[Path, date], page: Page) -> None:  # noqa: F811
+    cfg, _ = household
+    plan = json.loads((cfg.parent / "plan.json").read_text())
+    with serving(cfg) as base:
+        response = page.goto(f"{base}/runs/{plan['run_id']}")
+        assert response is not None and response.status == 200
+        rows = page.locator("#purchases tbody tr")
+        assert rows.count() == len(plan["purchases"])
+        shown = [rows.nth(i).locator("td").all_inner_texts()[:3] for i in range(rows.count())]
+        assert shown == [[b["purchase_id"], "di", b["symbol"]] for b in plan["purchases"]]
+        orders = page.locator("#orders tbody tr")
+        legs = [orders.nth(i).locator("td").all_inner_texts()[:5] for i in range(orders.count())]
+        for b in plan["purchases"]:
+            assert [b["purchase_id"], "buy", "di", b["symbol"], "filled"] in legs, legs
+        page.locator("#purchases").screenshot(path=str(OUT / "run-direct-index-purchases.png"))
+        shoot(page, "run-direct-index")
