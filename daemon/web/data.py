@@ -10,6 +10,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -285,14 +286,15 @@ class Store:
             if quantity is None:
                 continue
             eligible = day + SWAP_BACK_HELD
-            row = {"account": account, "symbol": symbol, "bought": day, "quantity": quantity, "eligible": eligible,
-                   "days_left": (eligible - today).days, "run_id": run_id}
+            row = {"account": account, "symbol": symbol, "bought": day, "quantity": quantity,
+                   "shares": _shown(quantity), "eligible": eligible, "days_left": (eligible - today).days,
+                   "run_id": run_id}
             if account in direct:
                 if (run_id, pair_id) not in sold:
                     continue
                 budget = direct[account].realized_gain_budget_usd  # type: ignore[union-attr]
                 back = sold[(run_id, pair_id)]
-                out.append({**row, "primary": back, "back_to": f"{back} or a peer",
+                out.append({**row, "primary": back, "back_to": back,
                             "enabled": True, "direct_index": True,
                             "rule": f"per lot, to the most underweight peer, within a ${budget:,.0f} gain budget"})
             elif symbol in primaries:
@@ -333,6 +335,12 @@ class Store:
         if not isinstance(data, dict) or "series" not in data or "portfolio" not in data:
             return None
         return data
+
+
+def _shown(quantity: Decimal) -> Decimal:
+    """Shares as a half-width table shows them: four decimals at most (the API keeps the exact quantity)."""
+    q = quantity.quantize(Decimal("0.0001"))
+    return q.to_integral() if q == q.to_integral() else q.normalize()
 
 
 def _pause_dict(p: Any) -> dict[str, Any]:
