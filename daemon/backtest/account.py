@@ -54,6 +54,7 @@ class SimAccount:
         self.household = household
         self.through: date | None = None
         self.next_seq = 0
+        self.version = 0  # counts the days whose trades were booked: the ledger state changed
         self.cash = ZERO
         self.lots: dict[str, list[Lot]] = {}  # open lots per symbol, in (seq, lot id) order
         self.sales: dict[str, list[Disposition]] = {}  # dispositions of the last 31 days per symbol
@@ -137,6 +138,7 @@ class SimAccount:
                            tuple(sorted((d for s in scope for d in self.sales.get(s, ())), key=_sale_order)),
                            (), self.next_seq)
         new = apply(part, self.trades, self.accounts, self.identical)
+        self.version += 1
         self.journal.extend(self.trades)
         self.through, self.next_seq = new.through, new.next_seq
         self.washes.extend((day, m) for m in new.matches)

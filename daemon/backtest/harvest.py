@@ -51,6 +51,13 @@ def run_engine(acct: SimAccount, history: History, t: int, settings: Settings, c
     """The engine's plan for the account. A direct index gets the account's cash (the engine invests new
     money) and its inputs; a book of ETFs gets zero cash (a pair's buy is its sale's proceeds; new money is
     invested by the allocation rules)."""
+    return plan(engine_input(acct, history, t, settings, classes, restrictions, direct, returns))
+
+
+def engine_input(acct: SimAccount, history: History, t: int, settings: Settings, classes: Sequence[AssetClass],
+                 restrictions: Sequence[Restriction], direct: DirectIndexInput | None = None,
+                 returns: TrailingReturns | None = None) -> EngineInput:
+    """What `tlh harvest` would hand the engine for the account on day `t` (see `run_engine`)."""
     day = history.dates[t]
     h = settings.harvest
     state = acct.state()
@@ -63,11 +70,10 @@ def run_engine(acct: SimAccount, history: History, t: int, settings: Settings, c
     cash = acct.cash if direct is not None else ZERO
     household = HouseholdInput(acct.account.household, (AccountInput(acct.account, cash),), state)
     quotes: DayQuotes = DayQuotes(history, t)
-    return plan(EngineInput(run_id=f"{acct.account.household}-{day}", as_of=day, households=(household,),
-                            market=MarketData(quotes, benchmarks, returns), harvest=h, tax=settings.tax,
-                            identical=settings.identical, asset_classes=tuple(classes),
-                            restrictions=tuple(restrictions),
-                            direct_indexes=(direct,) if direct is not None else ()))
+    return EngineInput(run_id=f"{acct.account.household}-{day}", as_of=day, households=(household,),
+                       market=MarketData(quotes, benchmarks, returns), harvest=h, tax=settings.tax,
+                       identical=settings.identical, asset_classes=tuple(classes), restrictions=tuple(restrictions),
+                       direct_indexes=(direct,) if direct is not None else ())
 
 
 def new_money(acct: SimAccount, history: History, t: int, settings: Settings, classes: Sequence[AssetClass],

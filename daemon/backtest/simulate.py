@@ -19,17 +19,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
+import numpy as np
+
 from daemon.backtest import direct
 from daemon.backtest.account import ACCOUNT, SimAccount
 from daemon.backtest.allocate import Allocation, drift, invest, pro_rata, rebalance
 from daemon.backtest.data import History, LargeMove
-from daemon.backtest.harvest import Settings, active, book, may_act, new_money, run_engine
+from daemon.backtest.harvest import Settings, active, book, engine_input, may_act, new_money, run_engine
 from daemon.backtest.portfolio import Portfolio
 from daemon.backtest.result import Result, summarize
 from daemon.backtest.taxes import initial_carry
 from daemon.backtest.twin import Twin, due_years, large_moves
 from daemon.config.models import AssetClass
-from daemon.engine import PairKind
+from daemon.engine import EngineInput, PairKind, plan
+from daemon.engine.triggers import triggers
+from daemon.engine.types import DirectIndexInput
 from daemon.ledger.types import ZERO
 from daemon.prices import PriceFileError
 
@@ -210,8 +214,15 @@ def harvest(ctx: Context, twin: Twin, twins: list[Twin], i: int, t: int, day: da
     year = twin.year(day.year)
     if ctx.feed is not None:
         spec = ctx.feed.spec(t, acct.gains.get(day.year, ZERO))
-        result = run_engine(acct, history, t, ctx.settings, (), twin.restrictions, direct=spec,
-                            returns=ctx.feed.returns(t))
+        returns = ctx.feed.returns(t)  # every day: the month's first day takes the trailing window
+        if calm(twin, history, t, spec):
+            twin.restrictions = active(twin.restrictions, (), day)
+            return
+        inp = engine_input(acct, history, t, ctx.settings, (), twin.restrictions, direct=spec, returns=returns)
+        if calm(twin, history, t, spec, inp):
+            twin.restrictions = active(twin.restrictions, (), day)
+            return
+        result = plan(inp)
     elif may_act(acct, ctx.alloc, history, t, h):
         classes = tuple(AssetClass.model_construct(name=s.name, members=m) for s in ctx.portfolio.sleeves
                         if (m := ctx.alloc.members(s.name, t)))
@@ -223,6 +234,26 @@ def harvest(ctx: Context, twin: Twin, twins: list[Twin], i: int, t: int, day: da
     twin.pairs.extend(records)
     year.pairs += sum(1 for r in records if r.kind == PairKind.HARVEST.value)
     year.swap_backs += sum(1 for r in records if r.kind == PairKind.SWAP_BACK.value)
+
+
+def calm(twin: Twin, history: History, t: int, spec: DirectIndexInput, inp: EngineInput | None = None) -> bool:
+    """Whether the engine's bounds (`engine.triggers`) for the account as it stands show that a plan today
+    would trade nothing, so the run can be skipped. The bounds are computed from `inp` when the account's
+    ledger, cash, index or gains changed since they were last taken; without `inp` only kept ones are used."""
+    acct = twin.acct
+    key = (acct.version, acct.cash, spec.constituents, spec.gains_realized)
+    kept = twin.calm
+    if kept is None or kept[0] != key:
+        if inp is None:
+            return False
+        found = triggers(inp)
+        if found is None:
+            twin.calm = None
+            return False
+        kept = twin.calm = (key, found, np.array([history.col[s] for s in found.symbols], dtype=np.intp))
+    elif inp is not None:
+        return False  # already tested today
+    return kept[1].calm(history.dates[t], history.close[t, kept[2]])
 
 
 __all__ = ["BacktestError", "FREQUENCIES", "PriceFileError", "run"]

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import numpy as np
 
@@ -17,6 +18,7 @@ from daemon.backtest.portfolio import Taxes
 from daemon.backtest.records import PairRecord
 from daemon.backtest.taxes import Carry, year_tax
 from daemon.engine import Restriction
+from daemon.engine.triggers import Triggers
 from daemon.ledger.types import Disposition, Term
 
 
@@ -69,6 +71,8 @@ class Twin:
     flags: list[Flag] = field(default_factory=list)
     cumulative: float = 0.0
     swaps: Callable[..., None] | None = None  # a placebo's scheduled swaps (placebo.py), made each day
+    # A direct index: the engine's bounds for the account as it stood (simulate.calm), with what they hold for.
+    calm: tuple[Any, Triggers, np.ndarray] | None = None
 
     def __post_init__(self) -> None:
         self.values = np.zeros(self.n_days)

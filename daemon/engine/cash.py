@@ -17,15 +17,24 @@ CENT = Decimal("0.01")
 SHARE_QUANTUM = Decimal("0.000001")
 
 
-def account_value(cash: Decimal, positions: Mapping[str, Sequence[Lot]], prices: Prices) -> Decimal:
-    """Cash plus holdings at their latest price (at basis when there is no price at all)."""
-    total = cash
+def position_values(positions: Mapping[str, Sequence[Lot]], prices: Prices) -> dict[str, Decimal]:
+    """Each position at its latest price (at basis when there is no price at all)."""
+    out: dict[str, Decimal] = {}
     for symbol, lots in positions.items():
         mark = prices.mark(symbol)
         if mark is None:
-            total += sum((lot.cost + lot.adjustment for lot in lots), ZERO)
+            out[symbol] = sum((lot.cost + lot.adjustment for lot in lots), ZERO)
         else:
-            total += sum((lot.quantity for lot in lots), ZERO) * mark
+            out[symbol] = sum((lot.quantity for lot in lots), ZERO) * mark
+    return out
+
+
+def account_value(cash: Decimal, positions: Mapping[str, Sequence[Lot]], prices: Prices,
+                  values: Mapping[str, Decimal] | None = None) -> Decimal:
+    """Cash plus holdings at their latest price (`values`: `position_values`, when already computed)."""
+    total = cash
+    for value in (position_values(positions, prices) if values is None else values).values():
+        total += value
     return total
 
 

@@ -31,7 +31,7 @@ from typing import Any
 
 from daemon.config.constituents import Constituent
 from daemon.engine.candidates import lot_sale
-from daemon.engine.cash import CENT, SHARE_QUANTUM
+from daemon.engine.cash import CENT, SHARE_QUANTUM, position_values
 from daemon.engine.conflicts import describe
 from daemon.engine.pairs import Candidate, HouseholdPlan, lot_method
 from daemon.engine.quotes import Price
@@ -106,14 +106,10 @@ class Book:
                     self.by_sector.setdefault(c.sector, []).append(c.symbol)
         self.positions = plan.holdings.positions.get(self.id, {})
         prices, h = self.run.prices, self.run.harvest
-        self.held: dict[str, Decimal] = {}
+        values = plan.values.get(self.id)
+        self.held: dict[str, Decimal] = dict(values) if values is not None else \
+            position_values(self.positions, prices)
         self.at_loss: set[str] = set()
-        for symbol, lots in self.positions.items():
-            mark = prices.mark(symbol)
-            if mark is None:
-                self.held[symbol] = sum((lot.cost + lot.adjustment for lot in lots), ZERO)
-                continue
-            self.held[symbol] = sum((lot.quantity for lot in lots), ZERO) * mark
         # Stocks at a harvestable loss in any taxable account of the household (`taxable`; this one always):
         # a lot at least min_loss_pct below its basis, q * mark <= (1 - pct) * basis.
         for account_id in {self.id} | taxable:
@@ -126,6 +122,7 @@ class Book:
         self.targets = {s: w * self.value for s, w in self.weights.items()}
         self._order: list[str] | None = None  # the index's stocks, most underweight first
         self._active: Any = None
+        self._te: float | None = None  # tracking_error(), until the next move
         realized = spec.gains_realized
         if realized is None:
             realized = gains_this_year(ledger, self.id, self.run.as_of.year)
@@ -147,6 +144,7 @@ class Book:
         """A planned trade changes what is held: keep the ordering and the tracking error current."""
         self.held[symbol] = self.held.get(symbol, ZERO) + delta
         self._order = None
+        self._te = None
         r = self.returns
         if self._active is not None and r is not None:
             c = r.column.get(symbol)
@@ -157,6 +155,8 @@ class Book:
         r = self.returns
         if r is None or r.days < 20 or self.value <= 0:
             return None
+        if self._te is not None:
+            return self._te
         if self._active is None:  # the active weights' daily returns, updated by `move`
             import numpy as np
 
@@ -171,7 +171,8 @@ class Book:
                 if c is not None:
                     d[c] += float(v) / value
             self._active = r.matrix @ d
-        return float(self._active.std()) * math.sqrt(DAYS_PER_YEAR)
+        self._te = float(self._active.std()) * math.sqrt(DAYS_PER_YEAR)
+        return self._te
 
     def over_limit(self) -> bool:
         te = self.tracking_error()

@@ -89,6 +89,7 @@ class HouseholdPlan:
         self.sold_qty: dict[str, Decimal] = {}  # lot id -> shares sold by this plan
         self.traded: set[tuple[str, str]] = set()  # (account, symbol) sold by a pair
         self.restrictions: list[Restriction] = []
+        self.values: dict[str, dict[str, Decimal]] = {}  # account -> symbol -> position at its latest price
 
     def open_account(self, account: AccountInput, value: Decimal) -> None:
         h = self.run.harvest

@@ -26,7 +26,7 @@ from datetime import date
 from daemon.engine import breaker, direct_index, lookahead, new_money
 from daemon.engine.benefit import Rates, estimated_cost
 from daemon.engine.candidates import has_loss
-from daemon.engine.cash import account_value, cash_alert
+from daemon.engine.cash import account_value, cash_alert, position_values
 from daemon.engine.conflicts import BuyGuard
 from daemon.engine.holdings import GroupIndex, index
 from daemon.engine.pairs import RESTRICTION_DAYS, Candidate, HouseholdPlan, Run, lot_method
@@ -91,8 +91,10 @@ def _plan(inp: EngineInput) -> HarvestPlan:
             if not account.account.type.taxable:
                 continue
             positions = holdings.positions.get(account.account.id, {})
-            value = account_value(account.cash, positions, run.prices)
+            values = position_values(positions, run.prices)
+            value = account_value(account.cash, positions, run.prices, values)
             household.open_account(account, value)
+            household.values[account.account.id] = values
             if account.account.id in targeted:  # replacements keep to their proceeds: new money goes to targets
                 household.limit[account.account.id] = max(household.limit[account.account.id], account.cash)
             blocked = _blocked(data.household, account)

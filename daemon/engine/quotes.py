@@ -60,6 +60,7 @@ class Prices:
         self._as_of = as_of
         self._harvest = harvest
         self._checked: dict[str, Price | Rejection] = {}
+        self._marks: dict[str, Decimal | None] = {}
 
     def get(self, symbol: str) -> Price | Rejection:
         found = self._checked.get(symbol)
@@ -70,7 +71,9 @@ class Prices:
 
     def mark(self, symbol: str) -> Decimal | None:
         """A price to value holdings with (stale is better than nothing); None when there is none."""
+        if symbol in self._marks:
+            return self._marks[symbol]
         quote = self._quotes.get(symbol)
-        if quote is None or quote.close <= 0 or quote.day > self._as_of:
-            return None
-        return quote.close
+        mark = None if quote is None or quote.close <= 0 or quote.day > self._as_of else quote.close
+        self._marks[symbol] = mark
+        return mark
