@@ -208,7 +208,7 @@ def _dry_run_alert(session: Session, plan: HarvestPlan) -> None:
         session.add(Alert(created_at=datetime.now(UTC), run_id=plan.run_id, kind="dry_run_purchases",
                           severity="info", household_id=None, account_id=None,
                           message=f"dry run {plan.as_of}: {len(plan.purchases)} purchase(s) of new money would buy "
-                                  f"${spent:,.2f} of underweight stocks: "
+                                  f"${spent:,.2f} of underweight holdings: "
                                   + "; ".join(f"{b.account}: buy ${b.notional:,.2f} of {b.symbol}"
                                               for b in plan.purchases),
                           data={"purchases": str(len(plan.purchases)), "notional": f"{spent:.2f}"}))

@@ -7,7 +7,8 @@ The fills go into the ledger and the sold group's do-not-buy-until restrictions 
 On start-up (`resume`), every intent without a final state is settled with the broker before anything new
 is sent.
 
-A direct index's new money (the plan's `purchases`) is bought after the pairs, through the same machinery:
+New money (the plan's `purchases`: a direct index's underweight stocks, a book of ETFs' underweight asset
+classes) is bought after the pairs, through the same machinery:
 one intent per purchase (`tlh-<run>-<purchase>-buy`, its `lots` marked `new_money`) persisted before
 anything is sent and claimed before the network call; an account whose broker was not read in this run, or
 whose cash cannot be read right before the buy, buys nothing (an error alert); a purchase never spends more
@@ -273,7 +274,7 @@ NEW_MONEY = "new_money"  # a purchase intent's `lots`: a buy of new money, with 
 
 @dataclass(frozen=True)
 class PurchaseOrder:
-    """A plan's purchase: a direct index's new money for an underweight stock."""
+    """A plan's purchase: new money for an underweight stock (direct index) or asset class (`targets`)."""
 
     run_id: str
     as_of: date
@@ -368,7 +369,7 @@ def _purchase_alert(engine: Engine, b: PurchaseOrder, buy: OrderState) -> None:
     if buy.filled_quantity > 0:
         _alert(engine, b.run_id, "orders_filled", "info",
                f"{b.purchase_id}: bought {buy.filled_quantity.normalize():f} {b.symbol} at {buy.filled_avg_price} "
-               f"in {b.account} with new money (direct index)", b.account)
+               f"in {b.account} with new money", b.account)
     elif buy.status.final:
         _alert(engine, b.run_id, "order_failed", "error",
                f"{b.purchase_id}: buy of {b.symbol} in {b.account} {buy.status.value}"

@@ -15,6 +15,11 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from brokers.paper import PaperBroker
+from daemon import bookkeeping
+from daemon.config import load_settings
+from daemon.importers.csv_trades import parse
+from daemon.prices import parse as parse_prices
 from daemon.service.cycle import run_cycle
 from daemon.service.execute import execute
 from daemon.service.orders import Policy
@@ -23,6 +28,8 @@ from daemon.store import ledger_repo
 from daemon.store.db import make_engine, transaction
 from daemon.store.migrate import upgrade
 from daemon.store.models import Alert, HarvestRun, OrderIntent, PaperOrder
+from tests.cli.test_targets_cli import CONFIG
+from tests.cli.test_targets_cli import _prices as targets_prices
 from tests.service.direct_household import AS_OF, PLANNED, CashAfterPlanning, household, paper, seed
 
 TLH = str(Path(sys.executable).parent / "tlh")
@@ -229,3 +236,27 @@ def test_a_broker_without_notional_orders_gets_whole_shares(tmp_path: Path, engi
     assert [(o.symbol, o.quantity, o.notional) for o in orders] == [
         (b.symbol, Decimal(int(b.notional / b.price)), None) for b in plan.purchases]
     assert orders[0].quantity == 39 and all(o.status == "filled" for o in orders)
+
+
+def test_a_book_of_etfs_new_money_is_bought_the_same_way(tmp_path: Path, engine: Any, db_url: str) -> None:
+    """`[accounts.targets]`: the engine's purchase for the underweight asset class goes through the same
+    intents (tests/cli/test_targets_cli.py plans it: $12,000 of VTI, $2,000 of BND, $5,000 of cash)."""
+    text = targets_prices(80.0)
+    (tmp_path / "prices.csv").write_text(text)
+    cfg = tmp_path / "tlh.toml"
+    cfg.write_text(CONFIG.replace('database_url = "sqlite:///tlh.db"', f'database_url = "{db_url}"\nmode = "paper"'))
+    settings, prices = load_settings(cfg), parse_prices(text)
+    bookkeeping.book(engine, settings, parse("date,account,symbol,side,quantity,price,fees,lot_id\n"
+                                             "2024-03-01,tax,VTI,buy,60,200,,v1\n2024-03-01,tax,BND,buy,25,80,,b1\n",
+                                             "t.csv", {"tax"}))
+    day = prices.last_day()
+    assert day is not None
+    broker = PaperBroker(engine, settings.brokers.paper, settings.accounts, prices, day)
+    result = run_cycle(engine, settings, {"paper": broker}, prices, day, "paper", _policy())
+    (buy,) = result.plan.purchases
+    (order,) = _rows(engine, PaperOrder)
+    assert (order.client_order_id, order.symbol, order.notional) == (
+        f"tlh-{result.plan.run_id}-b1-buy", "BND", buy.notional)
+    (intent,) = _rows(engine, OrderIntent)
+    assert (intent.status, intent.lots) == ("filled", ["new_money"])
+    assert sync(engine, settings, {"paper": broker}).in_sync
