@@ -201,8 +201,8 @@ def why_empty(inp: EngineInput, plan: HarvestPlan) -> str | None:
 
 
 def _dry_run_alert(session: Session, plan: HarvestPlan) -> None:
-    """The dry-run alert: what would have been sold and bought, with the estimated tax benefit; and a direct
-    index's new money it would have bought."""
+    """The dry-run alert: what would have been sold and bought, with the estimated tax benefit; and the new
+    money it would have bought (a direct index's underweight stocks, a book of ETFs' underweight classes)."""
     if plan.purchases:
         spent = sum((b.notional for b in plan.purchases), Decimal(0))
         session.add(Alert(created_at=datetime.now(UTC), run_id=plan.run_id, kind="dry_run_purchases",
