@@ -105,7 +105,7 @@ class AccountConfig(Strict):
     drip: bool = False  # dividends are reinvested (dates from [harvest] dividend_dates)
     direct_index: DirectIndexConfig | None = None
     # A book of ETFs' target weight per asset class ([[asset_classes]] names; they add up to 1): the engine
-    # invests the account's cash above [harvest] cash_max_pct in the most underweight classes. Empty: the
+    # invests the account's cash (all of it) in the most underweight classes. Empty: the
     # engine buys nothing but replacements.
     targets: dict[str, Fraction] = Field(default_factory=dict)
 

@@ -1,5 +1,5 @@
-"""New money in a book of ETFs (an account with `targets`): cash goes to the asset classes furthest below
-their target weights, so that contributions rebalance the account and fewer rebalancing sales (which realize
+"""New money in a book of ETFs (an account with `targets`): its cash goes to the asset classes furthest
+below their target weights, so that contributions rebalance the account and fewer rebalancing sales (which realize
 gains) are needed.
 
 - Amounts: the classes are taken most underweight first (held value minus target); when the cash does not

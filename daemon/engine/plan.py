@@ -13,8 +13,8 @@
 4. Swap backs (optional) follow, under the same limits.
 5. Accounts with a direct index (direct_index.py): replacements from the sold stock's peers, per-lot swap
    backs within the tax year's gain budget, new money to underweight stocks.
-6. Books of ETFs with target weights (new_money.py): cash above `cash_max_pct` to the most underweight asset
-   classes, never into a fund a purchase today would wash.
+6. Books of ETFs with target weights (new_money.py): the cash to the most underweight asset classes, never
+   into a fund a purchase today would wash.
 Pair ids are "p1", "p2", ... in plan order.
 """
 
@@ -102,7 +102,8 @@ def _plan(inp: EngineInput) -> HarvestPlan:
                 skipped.append(blocked)  # its cash is unknown: no cash alert either
                 continue
             alert = cash_alert(data.household, account.account.id, account.cash, value, h)
-            if alert is not None:
+            invests = account.account.id in targeted and blocked is None and account.in_sync and not untrusted
+            if alert is not None and not invests:  # (a book with targets invests its cash in this run)
                 alerts.append(alert)
             if blocked is not None:
                 skipped.append(blocked)
@@ -182,8 +183,9 @@ def _plan(inp: EngineInput) -> HarvestPlan:
 
 def _new_money(inp: EngineInput, run: Run, households: list[tuple[HouseholdPlan, list[AccountInput]]],
                direct: set[str], first: int) -> tuple[Purchase, ...]:
-    """Each book of ETFs with targets (a tradable account, not a direct index): its cash above `cash_max_pct`
-    of its value, after today's pairs, toward the targets."""
+    """Each book of ETFs with targets (a tradable account, not a direct index): its cash after today's pairs,
+    all of it, toward the targets (cash is not a target: `cash_max_pct` would hold back months of
+    contributions of a large account)."""
     targets = {t.account: t for t in inp.targets}
     if not targets:
         return ()
@@ -197,9 +199,8 @@ def _new_money(inp: EngineInput, run: Run, households: list[tuple[HouseholdPlan,
                 continue
             book = new_money.Book(household.household, a, household.holdings.positions.get(a, {}),
                                   dict(spec.weights), classes, not account.capabilities.fractional_shares)
-            reserve = run.harvest.cash_max_pct * household.value[a]
             bought = new_money.plan_new_money(
-                book, household.cash[a] - reserve, household.value[a] - reserve, run.classes, run.prices,
+                book, household.cash[a], household.value[a], run.classes, run.prices,
                 run.harvest, lambda m, hp=household: hp.guard.conflict(m, hp.sold), first + len(out))
             for b in bought:
                 household.cash[a] -= b.notional + run.harvest.commission_usd

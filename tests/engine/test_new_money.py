@@ -48,6 +48,9 @@ def test_cash_goes_to_the_most_underweight_class_first() -> None:
     assert (buy.account, buy.symbol) == ("tax", "VEA")
     assert buy.notional == D("4000.00") and "intl_developed" in buy.detail
     assert p.pairs == ()
+    assert not [a for a in p.alerts if a.kind == "cash_above_limit"]  # invested in this run
+    # Without targets the same cash is idle, and said so.
+    assert [a.kind for a in _plan(state, 4000, targets=()).alerts] == ["cash_above_limit"]
 
 
 def test_cash_beyond_every_shortfall_is_spread_by_target_weight() -> None:
@@ -60,11 +63,15 @@ def test_cash_beyond_every_shortfall_is_spread_by_target_weight() -> None:
     assert {b.symbol: b.notional for b in p.purchases} == {"VEA": D("6000.00"), "VTI": D("6000.00")}
 
 
-def test_cash_up_to_cash_max_pct_stays() -> None:
+def test_all_the_cash_is_invested_whatever_cash_max_pct() -> None:
+    # Cash is not a target: a $100 contribution to a $6,100 account is invested although it is below
+    # cash_max_pct (2 %: $122), or a large account would hold back months of contributions.
     state = ledger(t(100, "tax", "buy", 60, "VTI", 100))
-    p = _plan(state, 4000, config=harvest(cash_max_pct=D("0.02")))  # $200 of $10,000 stays
-    assert sum((b.notional for b in p.purchases), Decimal(0)) == D("3800.00")
-    assert _plan(state, 100, config=harvest(cash_max_pct=D("0.02"))).purchases == ()  # 2 % of $6,100: $122
+    p = _plan(state, 4000, config=harvest(cash_max_pct=D("0.02")))
+    assert sum((b.notional for b in p.purchases), Decimal(0)) == D("4000.00")
+    (buy,) = _plan(state, 100, config=harvest(cash_max_pct=D("0.02"))).purchases
+    assert (buy.symbol, buy.notional) == ("VEA", D("100.00"))
+    assert _plan(state, "0.50").purchases == ()  # less than a dollar waits
 
 
 def test_never_buys_a_fund_a_purchase_would_wash() -> None:

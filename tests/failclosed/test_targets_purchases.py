@@ -63,14 +63,14 @@ def test_new_money_buys_the_underweight_classes_once(alpaca: FakeAlpaca, engine:
     bookkeeping.book(engine, s, parse(HISTORY, "history.csv", {"tax"}))
     first = _cycle(engine, s)
     run_id = first.plan.run_id
-    # $8,000 in all, 2 % ($160) stays: bonds are $3,920 short of half of $7,840, stocks $1,920.
+    # $8,000 in all: bonds are $4,000 short of half, stocks $2,000.
     planned = [(b.purchase_id, b.symbol, b.notional) for b in first.plan.purchases]
-    assert [(symbol, notional) for _, symbol, notional in planned] == [("BND", Decimal("3920.00")),
-                                                                       ("VTI", Decimal("1920.00"))]
+    assert [(symbol, notional) for _, symbol, notional in planned] == [("BND", Decimal("4000.00")),
+                                                                       ("VTI", Decimal("2000.00"))]
     buys = [(q.body["symbol"], Decimal(str(q.body["notional"])), q.body["client_order_id"])
             for q in alpaca.received("POST", "/v2/orders") if q.body["side"] == "buy"]
     assert buys == [(symbol, notional, f"tlh-{run_id}-{pid}-buy") for pid, symbol, notional in planned]
-    assert alpaca.accounts[hh.KEY].cash == Decimal(160)
+    assert alpaca.accounts[hh.KEY].cash == 0
     assert hh.in_sync(engine)
     again = _cycle(engine, s)  # the same trading day: nothing bought twice
     assert again.plan.purchases == () and len(alpaca.received("POST", "/v2/orders")) == 2
