@@ -7,20 +7,27 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
 from daemon import views
 from daemon.config.models import Settings
 from daemon.ledger import LedgerState, gains
 from daemon.prices import PriceBook
 from daemon.store import ledger_repo
-from daemon.store.models import Alert, HarvestRun, Order, OrderIntent
+from daemon.store.db import connection_of
+from daemon.store.tables import ALERTS, HARVEST_RUNS, ORDER_INTENTS, ORDERS
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+    from sqlalchemy.orm import Session
+
+# The queries read the Core tables (rows with the columns as attributes), from a Core connection
+# (db.read_connection: the listings never load the ORM) or a session.
 
 
-def run_row(run: HarvestRun) -> dict[str, Any]:
+def run_row(run: Any) -> dict[str, Any]:
     pairs = (run.plan or {}).get("pairs", [])
     return {"id": run.id, "as_of": run.as_of, "mode": run.mode, "status": run.status,
             "household": run.household_id, "started_at": run.started_at, "finished_at": run.finished_at,
@@ -28,72 +35,74 @@ def run_row(run: HarvestRun) -> dict[str, Any]:
             "paused": (run.plan or {}).get("paused"), "error": run.error}
 
 
-def runs(session: Session, limit: int | None = 50) -> list[dict[str, Any]]:
+def runs(session: Session | Connection, limit: int | None = 50) -> list[dict[str, Any]]:
     """Harvest runs, newest first."""
-    query = sa.select(HarvestRun).order_by(HarvestRun.started_at.desc(), HarvestRun.id.desc())
+    query = sa.select(HARVEST_RUNS).order_by(HARVEST_RUNS.c.started_at.desc(), HARVEST_RUNS.c.id.desc())
     if limit is not None:
         query = query.limit(limit)
-    return [run_row(r) for r in session.scalars(query)]
+    return [run_row(r) for r in connection_of(session).execute(query)]
 
 
-def run_detail(session: Session, run_id: str) -> dict[str, Any] | None:
+def run_detail(session: Session | Connection, run_id: str) -> dict[str, Any] | None:
     """One run: its row, its stored plan (pairs, skipped candidates with reasons, restrictions, alerts), the
     orders it produced and the alerts it raised."""
-    run = session.get(HarvestRun, run_id)
+    run = connection_of(session).execute(sa.select(HARVEST_RUNS).where(HARVEST_RUNS.c.id == run_id)).first()
     if run is None:
         return None
     return {**run_row(run), "plan": run.plan or {}, "orders": order_rows(session, run=run_id),
             "alerts": alerts(session, run=run_id, limit=None)}
 
 
-def alert_row(row: Alert) -> dict[str, Any]:
+def alert_row(row: Any) -> dict[str, Any]:
     from daemon.alerts.store import AlertRecord  # not daemon.alerts: delivery loads structlog
 
     record = AlertRecord.of(row)
     return {**record.to_dict(), "delivered": row.delivered, "delivered_to": list(record.delivered_to)}
 
 
-def alerts(session: Session, since: date | None = None, limit: int | None = 200, *, run: str | None = None,
-           severity: str | None = None) -> list[dict[str, Any]]:
+def alerts(session: Session | Connection, since: date | None = None, limit: int | None = 200, *,
+           run: str | None = None, severity: str | None = None) -> list[dict[str, Any]]:
     """Alerts newest first; `since` is a UTC day."""
-    query = sa.select(Alert).order_by(Alert.created_at.desc(), Alert.id.desc())
+    query = sa.select(ALERTS).order_by(ALERTS.c.created_at.desc(), ALERTS.c.id.desc())
     if since is not None:
-        query = query.where(Alert.created_at >= datetime.combine(since, datetime.min.time(), UTC))
+        query = query.where(ALERTS.c.created_at >= datetime.combine(since, datetime.min.time(), UTC))
     if run is not None:
-        query = query.where(Alert.run_id == run)
+        query = query.where(ALERTS.c.run_id == run)
     if severity is not None:
-        query = query.where(Alert.severity == severity)
+        query = query.where(ALERTS.c.severity == severity)
     if limit is not None:
         query = query.limit(limit)
-    return [alert_row(r) for r in session.scalars(query)]
+    return [alert_row(r) for r in connection_of(session).execute(query)]
 
 
-def _broker_order(o: Order) -> dict[str, Any]:
+def _broker_order(o: Any) -> dict[str, Any]:
     return {"broker_order_id": o.broker_order_id, "status": o.status, "quantity": o.quantity,
             "filled_quantity": o.filled_quantity, "filled_avg_price": o.filled_avg_price,
             "submitted_at": o.submitted_at, "updated_at": o.updated_at}
 
 
-def order_rows(session: Session, run: str | None = None, *, account: str | None = None, symbol: str | None = None,
-               status: str | None = None, leg: str | None = None) -> list[dict[str, Any]]:
+def order_rows(session: Session | Connection, run: str | None = None, *, account: str | None = None,
+               symbol: str | None = None, status: str | None = None, leg: str | None = None) -> list[dict[str, Any]]:
     """The order log, oldest first: every intent with its broker orders."""
+    intent = ORDER_INTENTS.c
     where = []
     if run:
-        where.append(OrderIntent.run_id == run)
+        where.append(intent.run_id == run)
     if account:
-        where.append(OrderIntent.account_id == account)
+        where.append(intent.account_id == account)
     if symbol:
-        where.append(OrderIntent.symbol == symbol.upper())
+        where.append(intent.symbol == symbol.upper())
     if status:
-        where.append(OrderIntent.status == status)
+        where.append(intent.status == status)
     if leg:
-        where.append(OrderIntent.leg == leg)
-    intents = session.scalars(sa.select(OrderIntent).where(*where)
-                              .order_by(OrderIntent.created_at, OrderIntent.pair_id, OrderIntent.leg.desc())).all()
+        where.append(intent.leg == leg)
+    connection = connection_of(session)
+    intents = connection.execute(sa.select(ORDER_INTENTS).where(*where)
+                                 .order_by(intent.created_at, intent.pair_id, intent.leg.desc())).all()
     by_intent: dict[str, list[dict[str, Any]]] = {}
     # One query for every intent's broker orders (not one per intent): the same filters, joined.
-    for o in session.scalars(sa.select(Order).join(OrderIntent, OrderIntent.client_order_id == Order.client_order_id)
-                             .where(*where).order_by(Order.id)):
+    joined = sa.select(ORDERS).join(ORDER_INTENTS, intent.client_order_id == ORDERS.c.client_order_id)
+    for o in connection.execute(joined.where(*where).order_by(ORDERS.c.id)):
         by_intent.setdefault(o.client_order_id, []).append(_broker_order(o))
     return [{
         "run_id": i.run_id, "pair_id": i.pair_id, "leg": i.leg, "client_order_id": i.client_order_id,
@@ -105,12 +114,12 @@ def order_rows(session: Session, run: str | None = None, *, account: str | None 
     } for i in intents]
 
 
-def ledger_states(session: Session, settings: Settings) -> list[LedgerState]:
+def ledger_states(session: Session | Connection, settings: Settings) -> list[LedgerState]:
     """Every configured household's ledger, in household order."""
     return [ledger_repo.load_ledger(session, h) for h in sorted({a.household for a in settings.accounts})]
 
 
-def sales_states(session: Session, settings: Settings) -> list[LedgerState]:
+def sales_states(session: Session | Connection, settings: Settings) -> list[LedgerState]:
     """`ledger_states` with only the dispositions read (lots and matches left empty): enough for
     `gain_rows` and `gains_summary`, which look at nothing else, in a fraction of the time."""
     return [LedgerState(household=h, dispositions=ledger_repo.load_dispositions(session, h))
@@ -164,7 +173,7 @@ class UnknownTaxpayer(ValueError):
     pass
 
 
-def form_8949_lines(session: Session, settings: Settings, states: Iterable[LedgerState], year: int | None,
+def form_8949_lines(session: Session | Connection, settings: Settings, states: Iterable[LedgerState], year: int | None,
                     account: str | None, taxpayer: str | None) -> list[Any]:
     """`tlh gains --format 8949`: the year's Form 8949 lines against each broker's 1099-B (of `account` and
     of `taxpayer`'s return or accounts, or all). Raises UnknownTaxpayer."""

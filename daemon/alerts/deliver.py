@@ -22,7 +22,7 @@ from daemon.alerts.channels import Channel, ChannelConfigError, build_channels, 
 from daemon.alerts.store import AlertRecord, mark_sent, pending
 from daemon.config.models import Settings
 from daemon.store.db import transaction
-from daemon.store.models import Alert
+from daemon.store.tables import ALERTS
 
 log = logs.get_logger("daemon.alerts")  # structlog loaded when it logs
 
@@ -97,7 +97,7 @@ def deliver_pending(engine: Engine, settings: Settings, *, channels: Sequence[Ch
                     report.delivered += mark_sent(session, [a.id for a in chunk], channel.name, names)
         if finished:
             with transaction(engine) as session:
-                session.execute(sa.update(Alert).where(Alert.id.in_(finished)).values(delivered=True))
+                session.execute(sa.update(ALERTS).where(ALERTS.c.id.in_(finished)).values(delivered=True))
             report.delivered += len(finished)
     except Exception as exc:  # delivery must never stop a run: say what happened and carry on
         secrets = [s for c in channels or () for s in c.secrets]

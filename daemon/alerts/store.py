@@ -5,13 +5,19 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
 from daemon import logs
-from daemon.store.models import Alert
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from daemon.store.models import Alert
+
+# The ORM class is imported by the functions that write or deliver: reading alerts back (AlertRecord.of,
+# `tlh alerts`) works on the Core table's rows and does not load the ORM.
 
 log = logs.get_logger("daemon.alerts")  # structlog loaded when an alert is raised, not when one is read
 
@@ -35,6 +41,8 @@ def raise_alert(session: Session, kind: str, severity: str, message: str, *, run
                 household: str | None = None, account: str | None = None,
                 data: Mapping[str, Any] | None = None) -> Alert:
     """Store an alert in the caller's transaction and log it. Delivery happens later (`deliver_pending`)."""
+    from daemon.store.models import Alert
+
     rank(severity)
     row = Alert(created_at=datetime.now(UTC), run_id=run_id, kind=kind, severity=severity,
                 household_id=household, account_id=account, message=message,
@@ -85,6 +93,8 @@ class AlertRecord:
 
 def pending(session: Session, min_severity: str, since: datetime | None, limit: int) -> list[AlertRecord]:
     """Undelivered alerts at or above `min_severity`, created at or after `since`, oldest first."""
+    from daemon.store.models import Alert
+
     query = sa.select(Alert).where(Alert.delivered.is_(False), Alert.severity.in_(at_least(min_severity)))
     if since is not None:
         query = query.where(Alert.created_at >= since)
@@ -94,6 +104,8 @@ def pending(session: Session, min_severity: str, since: datetime | None, limit: 
 def mark_sent(session: Session, ids: Sequence[int], channel: str, channels: Sequence[str]) -> int:
     """Record that `channel` got these alerts; an alert every channel in `channels` got is delivered.
     Returns how many became delivered."""
+    from daemon.store.models import Alert
+
     done = 0
     for row in session.scalars(sa.select(Alert).where(Alert.id.in_(list(ids)))):
         data = dict(row.data or {})

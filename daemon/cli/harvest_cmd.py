@@ -233,8 +233,8 @@ def restrictions_cmd(
     from daemon.config.loader import identical_groups
     from daemon.ledger import restrictions
     from daemon.store import ledger_repo, migrate
-    from daemon.store.db import make_engine, reading
-    from daemon.store.models import Restriction
+    from daemon.store.db import make_engine, read_connection
+    from daemon.store.tables import RESTRICTIONS
 
     settings = context(ctx).settings
     day = dates.as_of(settings, as_of)
@@ -243,9 +243,9 @@ def restrictions_cmd(
     identical = identical_groups(settings)
     rows: dict[tuple[str, str, date], dict[str, Any]] = {}
     try:
-        with reading(engine) as session:
-            for r in session.scalars(sa.select(Restriction).where(Restriction.until > day,
-                                                                  Restriction.sale_date <= day)):
+        with read_connection(engine) as session:  # Core rows: a listing never loads the ORM
+            for r in session.execute(sa.select(RESTRICTIONS).where(RESTRICTIONS.c.until > day,
+                                                                   RESTRICTIONS.c.sale_date <= day)):
                 rows[(r.household_id, r.symbol, r.until)] = {
                     "household": r.household_id, "symbol": r.symbol, "until": r.until, "sale": r.sale,
                     "sale_date": r.sale_date, "source": f"run {r.run_id}" if r.run_id else "daemon"}

@@ -41,12 +41,12 @@ def _states(settings: Settings, sales_only: bool = False) -> list[LedgerState]:
     """Each household's ledger; `sales_only`: just its dispositions (review.sales_states), for gains."""
     from daemon import review
     from daemon.store import migrate
-    from daemon.store.db import make_engine, reading
+    from daemon.store.db import make_engine, read_connection
 
     migrate.upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
     try:
-        with reading(engine) as session:
+        with read_connection(engine) as session:  # Core rows: a listing never loads the ORM
             if sales_only:
                 return review.sales_states(session, settings)
             return review.ledger_states(session, settings)

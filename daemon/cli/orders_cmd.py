@@ -92,14 +92,14 @@ def orders_cmd(
     """The order log: every intent and broker order, with pair, leg, ids, status, fills and errors."""
     from daemon import review
     from daemon.store import migrate
-    from daemon.store.db import make_engine, reading
+    from daemon.store.db import make_engine, read_connection
 
     settings = context(ctx).settings
     migrate.upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
     try:
-        with reading(engine) as session:
-            rows = review.order_rows(session, run)
+        with read_connection(engine) as connection:  # Core rows: a listing never loads the ORM
+            rows = review.order_rows(connection, run)
     finally:
         engine.dispose()
     if fmt is Format.JSON:

@@ -60,11 +60,11 @@ def runs_cmd(
 ) -> None:
     """Harvest runs, newest first: mode, status, pairs planned and the estimated loss they harvest."""
     from daemon import review
-    from daemon.store.db import reading
+    from daemon.store.db import read_connection
 
     settings = context(ctx).settings
-    with _engine(settings) as engine, reading(engine) as session:
-        rows = review.runs(session, limit)
+    with _engine(settings) as engine, read_connection(engine) as connection:  # Core rows, no ORM
+        rows = review.runs(connection, limit)
     columns = ["id", "as_of", "mode", "status", "started_at", "finished_at", "pairs", "estimated_loss", "paused",
                "error"]
     if fmt is Format.JSON:
@@ -90,16 +90,16 @@ def alerts_cmd(
     import sqlalchemy as sa
 
     from daemon import review
-    from daemon.store.db import reading
-    from daemon.store.models import Alert
+    from daemon.store.db import read_connection
+    from daemon.store.tables import ALERTS
 
     settings = context(ctx).settings
     day = _day("--since", since)
     with _engine(settings) as engine:
         if deliver and not has_channels(settings):
-            with reading(engine) as session:
-                waiting = session.scalar(sa.select(sa.func.count()).select_from(Alert)
-                                         .where(Alert.delivered.is_(False)))
+            with read_connection(engine) as connection:
+                waiting = connection.scalar(sa.select(sa.func.count()).select_from(ALERTS)
+                                            .where(ALERTS.c.delivered.is_(False)))
             typer.echo(f"delivery: no alert channel is configured ([alerts] jsonl_path, webhook or email_to); "
                        f"{waiting} alert(s) stay undelivered", err=fmt is not Format.TABLE)
         elif deliver:
@@ -109,8 +109,8 @@ def alerts_cmd(
             failed = "; ".join(f"{k}: {v}" for k, v in report.failed.items())
             typer.echo(f"delivery: {report.delivered} of {report.pending} pending alert(s) delivered"
                        + (f"; failed: {failed}" if failed else ""), err=fmt is not Format.TABLE)
-        with reading(engine) as session:
-            rows = review.alerts(session, day, limit)
+        with read_connection(engine) as connection:  # Core rows: a listing never loads the ORM
+            rows = review.alerts(connection, day, limit)
     if fmt is Format.JSON:
         print_json(rows)
         return

@@ -21,11 +21,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Connection, Engine
 
 from daemon import views
 from daemon.config.loader import identical_groups
@@ -35,10 +34,12 @@ from daemon.ledger.tax_years import TaxYear
 from daemon.ledger.types import ZERO, Disposition, Term
 from daemon.report.moves import TaxMoves, tax_moves
 from daemon.store import ledger_repo
-from daemon.store.db import reading
-from daemon.store.models import HarvestRun, OrderIntent, TradeRow
-from daemon.store.models import Restriction as RestrictionRow
+from daemon.store.db import connection_of, read_connection
+from daemon.store.tables import HARVEST_RUNS, ORDER_INTENTS, RESTRICTIONS, TRADES
 from daemon.tax_returns import schedule
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 BROKER_SOURCES = ("paper", "alpaca", "ibkr")
 
@@ -115,17 +116,22 @@ def rates(tax: TaxConfig) -> dict[Term, Decimal]:
     return {Term.SHORT: tax.short_term_rate + extra, Term.LONG: tax.long_term_rate + extra}
 
 
-def _harvest_keys(session: Session) -> set[tuple[str, str, date]]:
+# The queries read the Core tables, from a connection (db.read_connection) or a session (the dashboard's).
+
+
+def _harvest_keys(session: Session | Connection) -> set[tuple[str, str, date]]:
     """(account, symbol, trading day) of every sell the daemon placed that filled at least in part."""
-    rows = session.execute(sa.select(OrderIntent.account_id, OrderIntent.symbol, HarvestRun.as_of)
-                           .join(HarvestRun, HarvestRun.id == OrderIntent.run_id)
-                           .where(OrderIntent.leg == "sell", OrderIntent.filled_quantity > 0))
+    intent, run = ORDER_INTENTS.c, HARVEST_RUNS.c
+    rows = connection_of(session).execute(sa.select(intent.account_id, intent.symbol, run.as_of)
+                                          .join(HARVEST_RUNS, run.id == intent.run_id)
+                                          .where(intent.leg == "sell", intent.filled_quantity > 0))
     return {(a, s, d) for a, s, d in rows}
 
 
-def _broker_trades(session: Session, household: str) -> set[str]:
-    return set(session.scalars(sa.select(TradeRow.trade_id).where(
-        TradeRow.household_id == household, TradeRow.side == "sell", TradeRow.source.in_(BROKER_SOURCES))))
+def _broker_trades(session: Session | Connection, household: str) -> set[str]:
+    trade = TRADES.c
+    return set(connection_of(session).scalars(sa.select(trade.trade_id).where(
+        trade.household_id == household, trade.side == "sell", trade.source.in_(BROKER_SOURCES))))
 
 
 def _printed_gain(r: gains.GainRow) -> Decimal:
@@ -171,12 +177,12 @@ def _timeline(harvested: list[gains.GainRow], tax: TaxConfig) -> list[tuple[date
     return out
 
 
-def _restrictions(session: Session, settings: Settings, household: str, states: dict[str, Any],
+def _restrictions(session: Session | Connection, settings: Settings, household: str, states: dict[str, Any],
                   today: date) -> list[dict[str, Any]]:
     rows: dict[tuple[str, date], dict[str, Any]] = {}
-    for r in session.scalars(sa.select(RestrictionRow).where(RestrictionRow.household_id == household,
-                                                             RestrictionRow.until > today,
-                                                             RestrictionRow.sale_date <= today)):
+    r_ = RESTRICTIONS.c
+    for r in connection_of(session).execute(sa.select(RESTRICTIONS).where(
+            r_.household_id == household, r_.until > today, r_.sale_date <= today)):
         rows[(r.symbol, r.until)] = {"symbol": r.symbol, "until": r.until, "sale": r.sale,
                                      "source": f"run {r.run_id}" if r.run_id else "daemon"}
     for p in restrictions.from_ledger(states[household], identical_groups(settings), today):
@@ -216,7 +222,8 @@ def _cash(engine: Engine, settings: Settings, accounts: list[AccountReport], not
     notes.append(f"cash drag: paper accounts valued at the {last} closes")
 
 
-def harvested_by_household(session: Session, settings: Settings, year: int, through: date) -> dict[str, Figures]:
+def harvested_by_household(session: Session | Connection, settings: Settings, year: int,
+                           through: date) -> dict[str, Figures]:
     """Per household, the year's harvested losses and estimated tax saved up to `through` (the same figures
     as `build_report`'s, for `tlh status`)."""
     keys = _harvest_keys(session)
@@ -234,8 +241,8 @@ def harvested_by_household(session: Session, settings: Settings, year: int, thro
 
 def default_year(engine: Engine, today: date) -> int:
     """The year of the latest harvest run, else this year."""
-    with reading(engine) as session:
-        latest = session.scalar(sa.select(sa.func.max(HarvestRun.as_of)))
+    with read_connection(engine) as connection:
+        latest = connection.scalar(sa.select(sa.func.max(HARVEST_RUNS.c.as_of)))
     return latest.year if latest else today.year
 
 
@@ -244,7 +251,7 @@ def build_report(engine: Engine, settings: Settings, year: int, today: date) -> 
     accounts = {a.id: _account(a, settings) for a in settings.accounts}
     households: list[HouseholdReport] = []
     all_harvested: list[gains.GainRow] = []
-    with reading(engine) as session:
+    with read_connection(engine) as session:
         keys = _harvest_keys(session)
         states = {h: ledger_repo.load_ledger(session, h) for h in sorted({a.household for a in settings.accounts})}
         for household, state in states.items():

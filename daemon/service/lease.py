@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 
 from daemon import logs
 from daemon.store.db import for_reading
-from daemon.store.models import Lease
+from daemon.store.tables import LEASES
 
 log = logs.get_logger(__name__)  # structlog loaded when it logs
 
@@ -54,15 +54,15 @@ class LeaseState:
 
 def current(engine: Engine, name: str = HARVESTER) -> LeaseState | None:
     with for_reading(engine).connect() as conn:  # `tlh health` and standbys never wait for a writer
-        row = conn.execute(sa.select(Lease.name, Lease.holder, Lease.heartbeat_at, Lease.expires_at)
-                           .where(Lease.name == name)).first()
+        row = conn.execute(sa.select(LEASES.c.name, LEASES.c.holder, LEASES.c.heartbeat_at, LEASES.c.expires_at)
+                           .where(LEASES.c.name == name)).first()
         conn.rollback()
     return LeaseState(*row) if row is not None else None
 
 
 def _update(engine: Engine, condition: Any, values: dict[str, datetime | str], name: str) -> bool:
     with engine.begin() as conn:
-        result = conn.execute(sa.update(Lease).where(Lease.name == name, condition).values(**values))
+        result = conn.execute(sa.update(LEASES).where(LEASES.c.name == name, condition).values(**values))
         return result.rowcount == 1
 
 
@@ -85,19 +85,19 @@ def holder_is_dead(holder: str) -> bool:
 def acquire(engine: Engine, holder: str, now: datetime, ttl: timedelta, name: str = HARVESTER) -> bool:
     """Take the lease if it is free, expired or already ours; True when we hold it afterwards."""
     seen = current(engine, name)
-    takeover = Lease.holder == holder
+    takeover = LEASES.c.holder == holder
     if seen is not None and seen.holder != holder and seen.expires_at >= now:
         if not holder_is_dead(seen.holder):
             return False  # held and alive: no write at all
         # A killed process on this host (`tlh harvest` SIGKILLed): its lease need not run out first.
         log.warning("lease.holder_dead", holder=seen.holder)
-        takeover = sa.or_(takeover, Lease.holder == seen.holder)
+        takeover = sa.or_(takeover, LEASES.c.holder == seen.holder)
     values: dict[str, datetime | str] = {"holder": holder, "heartbeat_at": now, "expires_at": now + ttl}
-    if _update(engine, sa.or_(takeover, Lease.expires_at < now), values, name):
+    if _update(engine, sa.or_(takeover, LEASES.c.expires_at < now), values, name):
         return True
     try:
         with engine.begin() as conn:
-            conn.execute(sa.insert(Lease).values(name=name, **values))
+            conn.execute(sa.insert(LEASES).values(name=name, **values))
     except IntegrityError:
         return False  # the row exists (another process inserted or renewed it first)
     return True
@@ -105,13 +105,13 @@ def acquire(engine: Engine, holder: str, now: datetime, ttl: timedelta, name: st
 
 def renew(engine: Engine, holder: str, now: datetime, ttl: timedelta, name: str = HARVESTER) -> bool:
     """Extend our lease; False when it is no longer ours (it expired and someone else took it)."""
-    return _update(engine, Lease.holder == holder, {"heartbeat_at": now, "expires_at": now + ttl}, name)
+    return _update(engine, LEASES.c.holder == holder, {"heartbeat_at": now, "expires_at": now + ttl}, name)
 
 
 def release(engine: Engine, holder: str, now: datetime, name: str = HARVESTER) -> bool:
     """Let the lease expire now, so a standby takes over at once. The row (with its last heartbeat) stays:
     `tlh health` right after `tlh run --once` still sees that a harvester ran."""
-    return _update(engine, Lease.holder == holder, {"expires_at": now}, name)
+    return _update(engine, LEASES.c.holder == holder, {"expires_at": now}, name)
 
 
 def is_fresh(state: LeaseState | None, now: datetime, max_age: timedelta) -> bool:

@@ -15,12 +15,17 @@ import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
 from daemon import logs
-from daemon.store.models import Pause
+from daemon.store.db import connection_of
+from daemon.store.tables import PAUSES
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+    from sqlalchemy.orm import Session
 
 log = logs.get_logger(__name__)  # structlog loaded when it logs
 
@@ -52,7 +57,7 @@ class PauseInfo:
         return f"paused ({self.kind}){until} by {by}: {self.reason}"
 
 
-def _info(row: Pause) -> PauseInfo:
+def _info(row: Any) -> PauseInfo:
     return PauseInfo(id=row.id, account=row.account_id, kind=row.kind, reason=row.reason, until=row.until,
                      run_id=row.run_id, created_by=row.created_by, created_at=row.created_at,
                      resolved_by=row.resolved_by, resolved_at=row.resolved_at)
@@ -67,15 +72,16 @@ def who() -> str:
     return f"{user}@{socket.gethostname()}"
 
 
-def active(session: Session, today: date) -> list[PauseInfo]:
+def active(session: Session | Connection, today: date) -> list[PauseInfo]:
     """Every pause in force on `today`: not resolved, and its `until` (if any) not reached."""
-    rows = session.scalars(sa.select(Pause).where(Pause.resolved_at.is_(None),
-                                                  sa.or_(Pause.until.is_(None), Pause.until > today))
-                           .order_by(Pause.created_at, Pause.id))
+    p = PAUSES.c
+    rows = connection_of(session).execute(sa.select(PAUSES).where(p.resolved_at.is_(None),
+                                                                  sa.or_(p.until.is_(None), p.until > today))
+                                          .order_by(p.created_at, p.id))
     return [_info(r) for r in rows]
 
 
-def for_accounts(session: Session, accounts: Iterable[str], today: date) -> dict[str, PauseInfo]:
+def for_accounts(session: Session | Connection, accounts: Iterable[str], today: date) -> dict[str, PauseInfo]:
     """Per account, the pause that stops it today (a daemon-wide pause stops every account); the first one
     created wins when several apply."""
     pauses = active(session, today)
@@ -87,12 +93,14 @@ def for_accounts(session: Session, accounts: Iterable[str], today: date) -> dict
     return stopped
 
 
-def is_paused(session: Session, account: str, today: date) -> PauseInfo | None:
+def is_paused(session: Session | Connection, account: str, today: date) -> PauseInfo | None:
     return for_accounts(session, [account], today).get(account)
 
 
 def pause(session: Session, *, account: str | None, reason: str, until: date | None = None,
           kind: str = MANUAL, by: str | None = None, run_id: str | None = None) -> PauseInfo:
+    from daemon.store.models import Pause
+
     row = Pause(account_id=account, kind=kind, reason=reason, until=until, run_id=run_id,
                 created_by=by or who(), created_at=datetime.now(UTC))
     session.add(row)
@@ -104,6 +112,8 @@ def pause(session: Session, *, account: str | None, reason: str, until: date | N
 
 def resume(session: Session, *, account: str | None, by: str | None = None) -> list[PauseInfo]:
     """Resolve the unresolved pauses of that scope (one account, or the daemon-wide ones); returns them."""
+    from daemon.store.models import Pause
+
     scope = Pause.account_id.is_(None) if account is None else Pause.account_id == account
     rows = list(session.scalars(sa.select(Pause).where(Pause.resolved_at.is_(None), scope).order_by(Pause.id)))
     now, by = datetime.now(UTC), by or who()
@@ -114,9 +124,11 @@ def resume(session: Session, *, account: str | None, by: str | None = None) -> l
     return [_info(r) for r in rows]
 
 
-def unresolved(session: Session) -> list[PauseInfo]:
+def unresolved(session: Session | Connection) -> list[PauseInfo]:
     """Every pause nobody resolved yet, expired `until` ones included (for `tlh status` and the listing)."""
-    rows = session.scalars(sa.select(Pause).where(Pause.resolved_at.is_(None)).order_by(Pause.created_at, Pause.id))
+    p = PAUSES.c
+    rows = connection_of(session).execute(sa.select(PAUSES).where(p.resolved_at.is_(None))
+                                          .order_by(p.created_at, p.id))
     return [_info(r) for r in rows]
 
 

@@ -21,12 +21,12 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from daemon.config.models import Settings
 from daemon.ledger.money import cents
-from daemon.store.db import reading
-from daemon.store.models import AccountRow, Alert, HarvestRun
+from daemon.store.db import read_connection
+from daemon.store.tables import ACCOUNTS, ALERTS, HARVEST_RUNS
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -52,7 +52,7 @@ def lease_dict(engine: Engine, settings: Settings, now: datetime) -> dict[str, A
             "released": state.expires_at <= state.heartbeat_at or state.expires_at <= now}
 
 
-def run_outcome(run: HarvestRun) -> str:
+def run_outcome(run: Any) -> str:
     """One line: what the run did, or why it did nothing."""
     plan: Mapping[str, Any] = run.plan or {}
     pairs = plan.get("pairs", [])
@@ -69,9 +69,9 @@ def run_outcome(run: HarvestRun) -> str:
     return f"{run.status}: {len(pairs)} pair(s), estimated loss ${loss:,.2f}"
 
 
-def last_run(session: Any) -> dict[str, Any] | None:
-    run = session.scalars(sa.select(HarvestRun).order_by(HarvestRun.started_at.desc(), HarvestRun.id.desc())
-                          .limit(1)).first()
+def last_run(connection: Connection) -> dict[str, Any] | None:
+    run = connection.execute(sa.select(HARVEST_RUNS).order_by(HARVEST_RUNS.c.started_at.desc(),
+                                                              HARVEST_RUNS.c.id.desc()).limit(1)).first()
     if run is None:
         return None
     pairs = (run.plan or {}).get("pairs", [])
@@ -94,7 +94,7 @@ def _pause_dict(p: Any) -> dict[str, Any]:
 
 
 def status(engine: Engine, settings: Settings, today: date, now: datetime | None = None,
-           figures: Callable[[Session], Mapping[str, Figures]] | None = None) -> dict[str, Any]:
+           figures: Callable[[Session | Connection], Mapping[str, Figures]] | None = None) -> dict[str, Any]:
     """The whole picture as plain values (dates and datetimes, Decimals for money); see the module doc.
     `figures`: the per-household harvested figures (`harvested_by_household` for `today`), when the caller
     keeps them between calls (the dashboard, until the store changes)."""
@@ -102,17 +102,19 @@ def status(engine: Engine, settings: Settings, today: date, now: datetime | None
     from daemon.service import pause
 
     now = now or datetime.now(UTC)
-    with reading(engine) as session:  # never waits for a writer (a long import)
-        rows = {r.id: r for r in session.scalars(sa.select(AccountRow))}
+    # A read transaction (never waits for a writer, a long import) on the Core tables (no ORM to load).
+    with read_connection(engine) as session:
+        rows = {r.id: r for r in session.execute(sa.select(ACCOUNTS))}
         paused_by_account = pause.for_accounts(session, [a.id for a in settings.accounts], today)
         in_force = pause.active(session, today)
         run = last_run(session)
         since = now - timedelta(days=OPEN_ALERT_DAYS)
-        open_alerts = session.scalars(sa.select(Alert).where(Alert.created_at >= since,
-                                                             Alert.severity.in_(("warning", "error")))
-                                      .order_by(Alert.created_at.desc(), Alert.id.desc())).all()
-        undelivered = session.scalar(sa.select(sa.func.count()).select_from(Alert)
-                                     .where(Alert.delivered.is_(False))) or 0
+        alert = ALERTS.c
+        open_alerts = session.execute(sa.select(ALERTS).where(alert.created_at >= since,
+                                                              alert.severity.in_(("warning", "error")))
+                                      .order_by(alert.created_at.desc(), alert.id.desc())).all()
+        undelivered = session.scalar(sa.select(sa.func.count()).select_from(ALERTS)
+                                     .where(alert.delivered.is_(False))) or 0
         by_household = (figures(session) if figures is not None
                         else harvested_by_household(session, settings, today.year, today))
     accounts = []

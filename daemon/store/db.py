@@ -7,14 +7,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import URL, Engine, make_url
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 
 from daemon import files
 from daemon.config.secrets import read_secret
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+# The ORM (sqlalchemy.orm, daemon.store.models) is imported by the functions that make sessions: read-only
+# commands use `read_connection` and the Core tables (daemon.store.tables), and never load it.
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -102,6 +107,8 @@ def _configure_sqlite(engine: Engine, *, foreign_keys: bool) -> None:
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
+    from sqlalchemy.orm import sessionmaker
+
     # expire_on_commit=False: objects stay readable after commit (the daemon passes them on).
     return sessionmaker(bind=engine, expire_on_commit=False)
 
@@ -118,12 +125,35 @@ def for_reading(engine: Engine) -> Engine:
 @contextmanager
 def reading(engine: Engine) -> Iterator[Session]:
     """A session for reads only (listings, health, status): never waits for a writer."""
+    from sqlalchemy.orm import Session
+
     with Session(for_reading(engine), expire_on_commit=False) as session, session.begin():
         yield session
 
 
 @contextmanager
+def read_connection(engine: Engine) -> Iterator[Connection]:
+    """`reading` without the ORM: a Core connection in a read transaction, for queries on the tables of
+    daemon.store.tables (what the read-only commands do: importing the ORM would cost them more than the
+    reading)."""
+    with for_reading(engine).connect() as connection, connection.begin():
+        yield connection
+
+
+def connection_of(reader: Session | Connection) -> Connection:
+    """The Core connection of a session (its transaction) or the connection itself: the read queries take
+    either. A session's pending changes are flushed first, as a query through the session would."""
+    if isinstance(reader, Connection):
+        return reader
+    if reader.autoflush:
+        reader.flush()
+    return reader.connection()
+
+
+@contextmanager
 def transaction(engine: Engine) -> Iterator[Session]:
     """A session in one transaction: committed if the block succeeds, rolled back on any exception."""
+    from sqlalchemy.orm import Session
+
     with Session(engine, expire_on_commit=False) as session, session.begin():
         yield session

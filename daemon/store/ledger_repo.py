@@ -11,10 +11,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
 from daemon.config.models import Settings
 from daemon.ledger.actions import ActionKind, CorporateAction
@@ -34,25 +33,20 @@ from daemon.ledger.types import (
     Trade,
     WashMatch,
 )
-from daemon.store import bulk
-from daemon.store.models import (
-    AccountRow,
-    CorporateActionRow,
-    DispositionRow,
-    Household,
-    LedgerStateRow,
-    LotRow,
-    TradeRow,
-    WashMatchRow,
-)
+from daemon.store import bulk, tables
+from daemon.store.db import connection_of
 
-# The mapped tables, typed as Tables (declarative types `__table__` as a FromClause).
-LOTS = cast(sa.Table, LotRow.__table__)
-DISPOSITIONS = cast(sa.Table, DispositionRow.__table__)
-MATCHES = cast(sa.Table, WashMatchRow.__table__)
-STATES = cast(sa.Table, LedgerStateRow.__table__)
-TRADES = cast(sa.Table, TradeRow.__table__)
-ACTIONS = cast(sa.Table, CorporateActionRow.__table__)
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+    from sqlalchemy.orm import Session
+
+# Core tables: the reads (`tlh lots`, `gains`, reports) never load the ORM; only sync_accounts uses it.
+LOTS = tables.LOTS
+DISPOSITIONS = tables.DISPOSITIONS
+MATCHES = tables.WASH_MATCHES
+STATES = tables.LEDGER_STATES
+TRADES = tables.TRADES
+ACTIONS = tables.CORPORATE_ACTIONS
 
 def _insert(session: Session, table: sa.Table, rows: Iterable[dict[str, Any]]) -> None:
     # The session's connection (same transaction), the driver's executemany (COPY on PostgreSQL) with the
@@ -60,12 +54,9 @@ def _insert(session: Session, table: sa.Table, rows: Iterable[dict[str, Any]]) -
     bulk.insert(session.connection(), table, rows)
 
 
-def _delete(session: Session, model: type[Any], household: str) -> None:
-    # synchronize_session=False: the rows are not loaded as objects, nothing to reconcile.
-    session.execute(
-        sa.delete(model).where(model.household_id == household),
-        execution_options={"synchronize_session": False},
-    )
+def _delete(session: Session, table: sa.Table, household: str) -> None:
+    # A Core delete (no ORM objects to reconcile), through the session: pending objects are flushed first.
+    session.execute(sa.delete(table).where(table.c.household_id == household))
 
 
 # --- ledger state ---------------------------------------------------------------------------------
@@ -74,8 +65,8 @@ def _delete(session: Session, model: type[Any], household: str) -> None:
 def save_ledger(session: Session, state: LedgerState, policy: LedgerPolicy | None = None) -> None:
     """Replace what the store holds for `state.household` with `state` (computed under `policy`)."""
     household = state.household
-    for model in (WashMatchRow, DispositionRow, LotRow, LedgerStateRow):
-        _delete(session, model, household)
+    for table in (MATCHES, DISPOSITIONS, LOTS, STATES):
+        _delete(session, table, household)
     _insert(session, LOTS, (_lot_row(household, lot) for lot in state.lots))
     _insert(
         session,
@@ -102,9 +93,13 @@ def save_ledger(session: Session, state: LedgerState, policy: LedgerPolicy | Non
     )
 
 
-def stored_policy(session: Session, household: str) -> LedgerPolicy | None:
+def _head(reader: Session | Connection, household: str) -> Any:
+    return connection_of(reader).execute(sa.select(STATES).where(STATES.c.household_id == household)).first()
+
+
+def stored_policy(session: Session | Connection, household: str) -> LedgerPolicy | None:
     """The wash-sale policies the stored ledger was computed under (None: not recorded)."""
-    head = session.get(LedgerStateRow, household)
+    head = _head(session, household)
     saved = ((head.securities if head else None) or {}).get("policy")
     if not saved:
         return None
@@ -112,17 +107,17 @@ def stored_policy(session: Session, household: str) -> LedgerPolicy | None:
                         identical_match=IdenticalMatch(saved["identical_match"]))
 
 
-def load_ledger(session: Session, household: str) -> LedgerState:
+def load_ledger(session: Session | Connection, household: str) -> LedgerState:
     """The inverse of `save_ledger`; an empty state when the household was never saved."""
-    head = session.get(LedgerStateRow, household)
-    connection = session.connection()  # plain Core rows: no ORM identity map for 100k lots
-    lots = connection.execute(sa.select(LOTS).where(LotRow.household_id == household).order_by(LotRow.seq))
+    head = _head(session, household)
+    connection = connection_of(session)  # plain Core rows: no ORM identity map for 100k lots
+    lots = connection.execute(sa.select(LOTS).where(LOTS.c.household_id == household).order_by(LOTS.c.seq))
     dispositions = connection.execute(
-        sa.select(DISPOSITIONS).where(DispositionRow.household_id == household)
-        .order_by(DispositionRow.seq, _code_points(connection, DISPOSITIONS.c.disposition_id))
+        sa.select(DISPOSITIONS).where(DISPOSITIONS.c.household_id == household)
+        .order_by(DISPOSITIONS.c.seq, _code_points(connection, DISPOSITIONS.c.disposition_id))
     )
     matches = connection.execute(
-        sa.select(MATCHES).where(WashMatchRow.household_id == household).order_by(WashMatchRow.position)
+        sa.select(MATCHES).where(MATCHES.c.household_id == household).order_by(MATCHES.c.position)
     )
     securities = (head.securities if head else None) or {}
     return LedgerState(
@@ -139,12 +134,12 @@ def load_ledger(session: Session, household: str) -> LedgerState:
     )
 
 
-def load_dispositions(session: Session, household: str) -> tuple[Disposition, ...]:
+def load_dispositions(session: Session | Connection, household: str) -> tuple[Disposition, ...]:
     """The household's dispositions alone, in ledger order (`load_ledger(...).dispositions`): what gains
     reports need, without reading every lot and wash match."""
-    connection = session.connection()
-    rows = connection.execute(sa.select(DISPOSITIONS).where(DispositionRow.household_id == household)
-                              .order_by(DispositionRow.seq, _code_points(connection, DISPOSITIONS.c.disposition_id)))
+    connection = connection_of(session)
+    rows = connection.execute(sa.select(DISPOSITIONS).where(DISPOSITIONS.c.household_id == household)
+                              .order_by(DISPOSITIONS.c.seq, _code_points(connection, DISPOSITIONS.c.disposition_id)))
     return tuple(_disposition(r) for r in rows.mappings())
 
 
@@ -333,7 +328,7 @@ class _Key:
     external_id: str
 
 
-def _unseen(session: Session, model: type[TradeRow] | type[CorporateActionRow], household: str,
+def _unseen(session: Session, table: sa.Table, household: str,
             rows: Iterable[tuple[_T, str, str]]) -> tuple[list[tuple[_T, _Key]], int]:
     """The rows whose (source, external_id) the store has not seen, in input order, and the household's next
     `seq` for them. A duplicate inside one batch is the same event twice."""
@@ -351,11 +346,11 @@ def _unseen(session: Session, model: type[TradeRow] | type[CorporateActionRow], 
     for source in {key.source for _, key in batch}:
         ids = sorted(k.external_id for k in seen if k.source == source)
         for start in range(0, len(ids), 500):
-            found = session.execute(sa.select(model.external_id).where(
-                model.source == source, model.external_id.in_(ids[start : start + 500])))
+            found = session.execute(sa.select(table.c.external_id).where(
+                table.c.source == source, table.c.external_id.in_(ids[start : start + 500])))
             existing.update(_Key(source, external_id) for external_id in found.scalars())
     new = [(item, key) for item, key in batch if key not in existing]
-    last = session.scalar(sa.select(sa.func.max(model.seq)).where(model.household_id == household)) if new else 0
+    last = session.scalar(sa.select(sa.func.max(table.c.seq)).where(table.c.household_id == household)) if new else 0
     return new, (last or 0) + 1
 
 
@@ -371,7 +366,7 @@ def add_trades(
     A second import of the same file or broker history therefore adds nothing. Each new trade gets the
     household's next `seq`, which keeps the import order for same-day trades.
     """
-    new, first = _unseen(session, TradeRow, household, rows)
+    new, first = _unseen(session, TRADES, household, rows)
     if new:
         stamp = imported_at or datetime.now(UTC)
         _insert(session, TRADES, [_trade_row(household, t, k, first + i, stamp) for i, (t, k) in enumerate(new)])
@@ -401,10 +396,10 @@ def _trade_row(household: str, t: Trade, key: _Key, seq: int, stamp: datetime) -
     }
 
 
-def load_trades(session: Session, household: str) -> list[Trade]:
+def load_trades(session: Session | Connection, household: str) -> list[Trade]:
     """The household's trades by trade date, then import order."""
-    result = session.connection().execute(
-        sa.select(TRADES).where(TradeRow.household_id == household).order_by(TradeRow.date, TradeRow.seq)
+    result = connection_of(session).execute(
+        sa.select(TRADES).where(TRADES.c.household_id == household).order_by(TRADES.c.date, TRADES.c.seq)
     )
     return [
         Trade(
@@ -432,7 +427,7 @@ def load_trades(session: Session, household: str) -> list[Trade]:
 def add_actions(session: Session, household: str, rows: Iterable[tuple[CorporateAction, str, str]], *,
                 imported_at: datetime | None = None) -> list[CorporateAction]:
     """Insert the actions whose (source, external_id) the store has not seen; return those, in input order."""
-    new, first = _unseen(session, CorporateActionRow, household, rows)
+    new, first = _unseen(session, ACTIONS, household, rows)
     if not new:
         return []
     stamp = imported_at or datetime.now(UTC)
@@ -445,10 +440,10 @@ def add_actions(session: Session, household: str, rows: Iterable[tuple[Corporate
     return [a for a, _ in new]
 
 
-def load_actions(session: Session, household: str) -> list[CorporateAction]:
-    result = session.connection().execute(
-        sa.select(ACTIONS).where(CorporateActionRow.household_id == household)
-        .order_by(CorporateActionRow.date, CorporateActionRow.seq)
+def load_actions(session: Session | Connection, household: str) -> list[CorporateAction]:
+    result = connection_of(session).execute(
+        sa.select(ACTIONS).where(ACTIONS.c.household_id == household)
+        .order_by(ACTIONS.c.date, ACTIONS.c.seq)
     )
     return [
         CorporateAction(action_id=r["action_id"], date=r["date"], symbol=r["symbol"], kind=ActionKind(r["kind"]),
@@ -458,7 +453,7 @@ def load_actions(session: Session, household: str) -> list[CorporateAction]:
     ]
 
 
-def load_events(session: Session, household: str) -> list[Trade | CorporateAction]:
+def load_events(session: Session | Connection, household: str) -> list[Trade | CorporateAction]:
     """Everything the ledger replays for a household: trades (by date, then import order) and actions."""
     return [*load_trades(session, household), *load_actions(session, household)]
 
@@ -472,6 +467,8 @@ def sync_accounts(session: Session, settings: Settings) -> None:
     Accounts dropped from the configuration are kept: their trades still reference them. The broker's
     reconciliation fields (`in_sync`, `sync_detail`) are left alone.
     """
+    from daemon.store.models import AccountRow, Household
+
     households = {account.household for account in settings.accounts}
     known = set(session.scalars(sa.select(Household.id).where(Household.id.in_(households))))
     session.add_all(Household(id=h) for h in sorted(households - known))
@@ -490,11 +487,12 @@ def sync_accounts(session: Session, settings: Settings) -> None:
     session.flush()
 
 
-def load_accounts(session: Session, household: str | None = None) -> list[Account]:
+def load_accounts(session: Session | Connection, household: str | None = None) -> list[Account]:
     """The ledger's view of the stored accounts (all households when `household` is None), by id."""
-    query = sa.select(AccountRow).order_by(AccountRow.id)
+    accounts = tables.ACCOUNTS
+    query = sa.select(accounts).order_by(accounts.c.id)
     if household is not None:
-        query = query.where(AccountRow.household_id == household)
+        query = query.where(accounts.c.household_id == household)
     return [
         Account(
             id=row.id,
@@ -503,5 +501,5 @@ def load_accounts(session: Session, household: str | None = None) -> list[Accoun
             lot_method=LotMethod(row.lot_method),
             basis_reported=row.basis_reported,
         )
-        for row in session.scalars(query)
+        for row in connection_of(session).execute(query)
     ]

@@ -1,8 +1,8 @@
-"""The database schema, as SQLAlchemy 2 declarative models. Migrations are generated from `Base.metadata`.
+"""The ORM classes of the schema, each mapped onto its Core table in `daemon.store.tables` (where the columns,
+keys and indexes are defined, and migrations are generated from). The annotations only type the attributes:
+tests/store/test_tables.py checks that each class names exactly its table's columns.
 
-Ledger tables (`lots`, `dispositions`, `wash_matches`, `ledger_states`) mirror `daemon.ledger.types`
-field for field (`account` is spelled `account_id` here); they are a cache of the pure ledger's output
-and are rewritten whole per household by `daemon.store.ledger_repo`.
+Read-only paths use the tables directly (no ORM to import or configure); writers and the daemon use these.
 """
 
 from __future__ import annotations
@@ -11,68 +11,47 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped
 
-from daemon.store.types import DecimalType, UTCDateTime
-
-# Explicit constraint names: SQLite batch migrations and PostgreSQL both need to address constraints by
-# a name that is the same on every database and every run.
-NAMING_CONVENTION = {
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-# SQL NULL (not the JSON literal null) when the Python value is None.
-JSONColumn = sa.JSON(none_as_null=True)
+from daemon.store import tables
 
 
 class Base(DeclarativeBase):
-    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {
-        Decimal: DecimalType(),
-        datetime: UTCDateTime(),
-        str: sa.String(),
-        dict[str, Any]: JSONColumn,
-        list[Any]: JSONColumn,
-    }
+    metadata = tables.metadata
 
 
 # --- households and accounts (synced from the TOML configuration) ---------------------------------
 
 
 class Household(Base):
-    __tablename__ = "households"
+    __table__ = tables.HOUSEHOLDS
 
-    id: Mapped[str] = mapped_column(primary_key=True)
+    id: Mapped[str]
 
 
 class AccountRow(Base):
-    __tablename__ = "accounts"
+    __table__ = tables.ACCOUNTS
 
-    id: Mapped[str] = mapped_column(primary_key=True)
-    household_id: Mapped[str] = mapped_column(sa.ForeignKey("households.id"), index=True)
+    id: Mapped[str]
+    household_id: Mapped[str]
     type: Mapped[str]
     broker: Mapped[str]
     lot_method: Mapped[str]
     broker_account: Mapped[str | None]
     # Form 8949 box A/D vs B/E: the ledger's Account carries it, so the store keeps it too.
-    basis_reported: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    basis_reported: Mapped[bool]
     # False when the last broker reconciliation disagreed with the ledger: harvesting stops for it.
-    in_sync: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
-    sync_detail: Mapped[str | None] = mapped_column(sa.Text)
+    in_sync: Mapped[bool]
+    sync_detail: Mapped[str | None]
     # Where the last fill sync stopped, in the broker's own terms (activity id, execution time, fill seq).
     sync_cursor: Mapped[str | None]
     synced_at: Mapped[datetime | None]
 
 
 class Security(Base):
-    __tablename__ = "securities"
+    __table__ = tables.SECURITIES
 
-    symbol: Mapped[str] = mapped_column(primary_key=True)
+    symbol: Mapped[str]
     kind: Mapped[str | None]
     name: Mapped[str | None]
 
@@ -81,16 +60,11 @@ class Security(Base):
 
 
 class TradeRow(Base):
-    __tablename__ = "trades"
-    __table_args__ = (
-        # Re-importing a file or re-polling a broker must not duplicate trades.
-        sa.UniqueConstraint("source", "external_id"),
-        sa.Index(None, "household_id", "date"),
-    )
+    __table__ = tables.TRADES
 
-    trade_id: Mapped[str] = mapped_column(primary_key=True)
+    trade_id: Mapped[str]
     household_id: Mapped[str]
-    account_id: Mapped[str] = mapped_column(sa.ForeignKey("accounts.id"))
+    account_id: Mapped[str]
     date: Mapped[date]
     symbol: Mapped[str]
     side: Mapped[str]  # buy | sell | reinvest
@@ -104,7 +78,7 @@ class TradeRow(Base):
     # Insertion order within the household: the tie-break among same-day trades when replaying.
     seq: Mapped[int]
     # Execution time in the exchange's time zone, when the source gave one (broker fills, the CSV's `time`).
-    time: Mapped[time | None] = mapped_column(sa.Time())
+    time: Mapped[time | None]
     # Transfers in: the original acquisition date and the total basis the shares arrive with.
     acquired: Mapped[date | None]
     basis: Mapped[Decimal | None]
@@ -114,17 +88,13 @@ class TradeRow(Base):
 class CorporateActionRow(Base):
     """A corporate action: an event of the ledger, replayed in time order with the trades."""
 
-    __tablename__ = "corporate_actions"
-    __table_args__ = (
-        sa.UniqueConstraint("source", "external_id"),
-        sa.Index(None, "household_id", "date"),
-    )
+    __table__ = tables.CORPORATE_ACTIONS
 
-    action_id: Mapped[str] = mapped_column(primary_key=True)
+    action_id: Mapped[str]
     household_id: Mapped[str]
-    account_id: Mapped[str | None] = mapped_column(sa.ForeignKey("accounts.id"))  # None: every account
+    account_id: Mapped[str | None]  # None: every account
     date: Mapped[date]
-    time: Mapped[time | None] = mapped_column(sa.Time())
+    time: Mapped[time | None]
     symbol: Mapped[str]
     kind: Mapped[str]  # daemon.ledger.actions.ActionKind
     ratio: Mapped[Decimal | None]
@@ -141,32 +111,30 @@ class QuarantineRow(Base):
     """A fill or activity the ledger could not apply: kept (never dropped) until it is resolved, and the
     account stays out of sync until then."""
 
-    __tablename__ = "quarantine"
-    __table_args__ = (sa.UniqueConstraint("source", "external_id"),)
+    __table__ = tables.QUARANTINE
 
-    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    id: Mapped[int]
     household_id: Mapped[str]
-    account_id: Mapped[str] = mapped_column(sa.ForeignKey("accounts.id"), index=True)
+    account_id: Mapped[str]
     source: Mapped[str]
     external_id: Mapped[str]
     kind: Mapped[str]  # fill | activity
     activity_type: Mapped[str | None]
     payload: Mapped[dict[str, Any]]
-    reason: Mapped[str] = mapped_column(sa.Text)
+    reason: Mapped[str]
     created_at: Mapped[datetime]
     resolved_at: Mapped[datetime | None]
-    resolution: Mapped[str | None] = mapped_column(sa.Text)
+    resolution: Mapped[str | None]
 
 
 # --- the ledger's output --------------------------------------------------------------------------
 
 
 class LotRow(Base):
-    __tablename__ = "lots"
-    __table_args__ = (sa.Index(None, "household_id", "account_id", "symbol"),)
+    __table__ = tables.LOTS
 
-    household_id: Mapped[str] = mapped_column(primary_key=True)
-    lot_id: Mapped[str] = mapped_column(primary_key=True)
+    household_id: Mapped[str]
+    lot_id: Mapped[str]
     purchase_id: Mapped[str]
     parent_id: Mapped[str | None]
     account_id: Mapped[str]
@@ -180,17 +148,16 @@ class LotRow(Base):
     seq: Mapped[int]
     trade_id: Mapped[str]
     reinvested: Mapped[bool]
-    origin: Mapped[str] = mapped_column(default="purchase", server_default="purchase")
-    washed_from: Mapped[str | None] = mapped_column(sa.Text)  # purchase ids, comma-separated
+    origin: Mapped[str]
+    washed_from: Mapped[str | None]  # purchase ids, comma-separated
     loss_basis: Mapped[Decimal | None]
 
 
 class DispositionRow(Base):
-    __tablename__ = "dispositions"
-    __table_args__ = (sa.Index(None, "household_id", "sold"),)
+    __table__ = tables.DISPOSITIONS
 
-    household_id: Mapped[str] = mapped_column(primary_key=True)
-    disposition_id: Mapped[str] = mapped_column(primary_key=True)
+    household_id: Mapped[str]
+    disposition_id: Mapped[str]
     trade_id: Mapped[str]
     account_id: Mapped[str]
     symbol: Mapped[str]
@@ -207,22 +174,21 @@ class DispositionRow(Base):
     washed_quantity: Mapped[Decimal]
     adjustment: Mapped[Decimal]
     permanent: Mapped[Decimal]
-    kind: Mapped[str] = mapped_column(default="sale", server_default="sale")
-    lot_seq: Mapped[int] = mapped_column(default=0, server_default="0")
-    origin: Mapped[str] = mapped_column(default="purchase", server_default="purchase")
-    washed_from: Mapped[str | None] = mapped_column(sa.Text)
-    absorbed: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    kind: Mapped[str]
+    lot_seq: Mapped[int]
+    origin: Mapped[str]
+    washed_from: Mapped[str | None]
+    absorbed: Mapped[bool]
     split_factor: Mapped[Decimal | None]
     replacement_adjustment: Mapped[Decimal | None]
-    time: Mapped[time | None] = mapped_column(sa.Time())
+    time: Mapped[time | None]
     order_id: Mapped[str | None]
 
 
 class WashMatchRow(Base):
-    __tablename__ = "wash_matches"
-    __table_args__ = (sa.Index(None, "household_id", "position"),)
+    __table__ = tables.WASH_MATCHES
 
-    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    id: Mapped[int]
     household_id: Mapped[str]
     position: Mapped[int]  # order within the household's LedgerState.matches
     disposition_id: Mapped[str]
@@ -237,9 +203,9 @@ class WashMatchRow(Base):
 
 
 class LedgerStateRow(Base):
-    __tablename__ = "ledger_states"
+    __table__ = tables.LEDGER_STATES
 
-    household_id: Mapped[str] = mapped_column(primary_key=True)
+    household_id: Mapped[str]
     through: Mapped[date | None]
     next_seq: Mapped[int]
     # Corporate actions' lasting effects (split factors, symbol changes, splits applied).
@@ -250,9 +216,9 @@ class LedgerStateRow(Base):
 
 
 class HarvestRun(Base):
-    __tablename__ = "harvest_runs"
+    __table__ = tables.HARVEST_RUNS
 
-    id: Mapped[str] = mapped_column(primary_key=True)
+    id: Mapped[str]
     household_id: Mapped[str | None]  # None: a run over every household
     as_of: Mapped[date]
     mode: Mapped[str]  # dry-run | paper | live
@@ -260,16 +226,16 @@ class HarvestRun(Base):
     started_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
     plan: Mapped[dict[str, Any] | None]
-    error: Mapped[str | None] = mapped_column(sa.Text)
+    error: Mapped[str | None]
 
 
 class OrderIntent(Base):
     """One leg of a harvest pair, recorded before submission (`client_order_id` makes resubmission safe)."""
 
-    __tablename__ = "order_intents"
+    __table__ = tables.ORDER_INTENTS
 
-    client_order_id: Mapped[str] = mapped_column(primary_key=True)
-    run_id: Mapped[str] = mapped_column(sa.ForeignKey("harvest_runs.id"), index=True)
+    client_order_id: Mapped[str]
+    run_id: Mapped[str]
     pair_id: Mapped[str]
     leg: Mapped[str]  # sell | buy
     account_id: Mapped[str]
@@ -280,9 +246,9 @@ class OrderIntent(Base):
     lots: Mapped[list[Any] | None]
     status: Mapped[str]
     broker_order_id: Mapped[str | None]
-    filled_quantity: Mapped[Decimal] = mapped_column(default=Decimal(0))
+    filled_quantity: Mapped[Decimal]
     filled_avg_price: Mapped[Decimal | None]
-    error: Mapped[str | None] = mapped_column(sa.Text)
+    error: Mapped[str | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -290,10 +256,10 @@ class OrderIntent(Base):
 class Order(Base):
     """What the broker says about a submitted intent (one row per broker order)."""
 
-    __tablename__ = "orders"
+    __table__ = tables.ORDERS
 
-    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
-    client_order_id: Mapped[str] = mapped_column(sa.ForeignKey("order_intents.client_order_id"), index=True)
+    id: Mapped[int]
+    client_order_id: Mapped[str]
     broker_order_id: Mapped[str]
     status: Mapped[str]
     quantity: Mapped[Decimal]
@@ -308,36 +274,30 @@ class Order(Base):
 
 
 class Alert(Base):
-    __tablename__ = "alerts"
+    __table__ = tables.ALERTS
 
-    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    id: Mapped[int]
     created_at: Mapped[datetime]
     run_id: Mapped[str | None]
     kind: Mapped[str]
     severity: Mapped[str]  # info | warning | error
     household_id: Mapped[str | None]
     account_id: Mapped[str | None]
-    message: Mapped[str] = mapped_column(sa.Text)
+    message: Mapped[str]
     data: Mapped[dict[str, Any] | None]
-    delivered: Mapped[bool] = mapped_column(default=False, server_default=sa.false(), index=True)
+    delivered: Mapped[bool]
 
 
 class Restriction(Base):
     """A symbol the household must not buy until `until`: the wash-sale window of a harvested loss."""
 
-    __tablename__ = "restrictions"
-    __table_args__ = (
-        # NULL account_id rows are distinct from each other on both databases (no NULLS NOT DISTINCT
-        # on SQLite): writers of household-wide restrictions must check before inserting.
-        sa.UniqueConstraint("household_id", "symbol", "sale_date", "account_id"),
-        sa.Index(None, "household_id", "until"),
-    )
+    __table__ = tables.RESTRICTIONS
 
-    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    id: Mapped[int]
     household_id: Mapped[str]
     symbol: Mapped[str]
     until: Mapped[date]
-    sale: Mapped[str] = mapped_column(sa.Text)  # e.g. "VTI sold 2026-11-20 in joint-taxable"
+    sale: Mapped[str]  # e.g. "VTI sold 2026-11-20 in joint-taxable"
     sale_date: Mapped[date]
     account_id: Mapped[str | None]
     run_id: Mapped[str | None]
@@ -347,9 +307,9 @@ class Restriction(Base):
 class Lease(Base):
     """Leader lease: one daemon instance trades at a time; others wait for `expires_at` to pass."""
 
-    __tablename__ = "leases"
+    __table__ = tables.LEASES
 
-    name: Mapped[str] = mapped_column(primary_key=True)
+    name: Mapped[str]
     holder: Mapped[str]
     heartbeat_at: Mapped[datetime]
     expires_at: Mapped[datetime]
@@ -361,11 +321,11 @@ class Lease(Base):
 class PaperOrder(Base):
     """An order the built-in paper broker accepted: the venue's record, apart from our order intents."""
 
-    __tablename__ = "paper_orders"
+    __table__ = tables.PAPER_ORDERS
 
-    client_order_id: Mapped[str] = mapped_column(primary_key=True)
-    broker_order_id: Mapped[str] = mapped_column(unique=True)
-    account_id: Mapped[str] = mapped_column(index=True)
+    client_order_id: Mapped[str]
+    broker_order_id: Mapped[str]
+    account_id: Mapped[str]
     symbol: Mapped[str]
     side: Mapped[str]
     quantity: Mapped[Decimal | None]
@@ -373,9 +333,9 @@ class PaperOrder(Base):
     time_in_force: Mapped[str]
     lot_ids: Mapped[list[Any] | None]
     status: Mapped[str]
-    filled_quantity: Mapped[Decimal] = mapped_column(default=Decimal(0))
+    filled_quantity: Mapped[Decimal]
     filled_avg_price: Mapped[Decimal | None]
-    reason: Mapped[str | None] = mapped_column(sa.Text)
+    reason: Mapped[str | None]
     trade_date: Mapped[date]
     submitted_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -384,12 +344,12 @@ class PaperOrder(Base):
 class PaperFill(Base):
     """One execution of a paper order; a specific-lot sell fills once per lot it names."""
 
-    __tablename__ = "paper_fills"
+    __table__ = tables.PAPER_FILLS
 
-    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)  # the fills cursor
-    fill_id: Mapped[str] = mapped_column(unique=True)
-    client_order_id: Mapped[str] = mapped_column(sa.ForeignKey("paper_orders.client_order_id"), index=True)
-    account_id: Mapped[str] = mapped_column(index=True)
+    seq: Mapped[int]  # the fills cursor
+    fill_id: Mapped[str]
+    client_order_id: Mapped[str]
+    account_id: Mapped[str]
     symbol: Mapped[str]
     side: Mapped[str]
     quantity: Mapped[Decimal]
@@ -405,28 +365,28 @@ class Pause(Base):
     """Harvesting stopped for one account (`account_id`) or the whole daemon (NULL) until resolved
     (`tlh resume`) or, when `until` is set, until that day (harvesting resumes on `until`)."""
 
-    __tablename__ = "pauses"
+    __table__ = tables.PAUSES
 
-    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    id: Mapped[int]
     account_id: Mapped[str | None]
     kind: Mapped[str]  # manual | fill_deviation
-    reason: Mapped[str] = mapped_column(sa.Text)
+    reason: Mapped[str]
     until: Mapped[date | None]
     run_id: Mapped[str | None]  # the run that caused it (fill_deviation)
     created_by: Mapped[str]
     created_at: Mapped[datetime]
     resolved_by: Mapped[str | None]
-    resolved_at: Mapped[datetime | None] = mapped_column(index=True)
+    resolved_at: Mapped[datetime | None]
 
 
 class HarvestClaim(Base):
     """One harvest per account per trading day: the first run to insert the row trades the account that day,
     whatever started it (`tlh harvest`, `tlh run`, two at once); the primary key decides races."""
 
-    __tablename__ = "harvest_claims"
+    __table__ = tables.HARVEST_CLAIMS
 
-    account_id: Mapped[str] = mapped_column(primary_key=True)
-    as_of: Mapped[date] = mapped_column(primary_key=True)
+    account_id: Mapped[str]
+    as_of: Mapped[date]
     run_id: Mapped[str]
     mode: Mapped[str]
     claimed_at: Mapped[datetime]
