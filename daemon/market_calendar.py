@@ -115,6 +115,17 @@ def window_sessions(first_year: int, last_year: int, name: str = "XNYS") -> tupl
     return found
 
 
+@lru_cache(maxsize=8)
+def _session_days(first_year: int, last_year: int, name: str) -> frozenset[date]:
+    return frozenset(s.day for s in window_sessions(first_year, last_year, name))
+
+
+def is_session_day(day: date, name: str = "XNYS") -> bool:
+    """Whether the exchange trades on `day`: exchange_calendars' answer for the years around it, from the
+    cache file of `window_sessions` after the first time."""
+    return day in _session_days(day.year - 1, day.year + 1, name)
+
+
 def _session(cal: xcals.ExchangeCalendar, label: pd.Timestamp) -> Session:
     return Session(day=label.date(), open=cal.session_open(label).to_pydatetime(),
                    close=cal.session_close(label).to_pydatetime())

@@ -106,13 +106,13 @@ def upcoming(settings: Settings, held: Mapping[str, set[str]], start: date, end:
     if is_session is None:
         from daemon import market_calendar
 
-        cal = market_calendar.calendar(settings.schedule.calendar)
-        first, last = cal.first_session.date(), cal.last_session.date()
-
         def is_session(day: date) -> bool:
-            if first <= day <= last:
-                return bool(cal.is_session(day.isoformat()))
-            return day.weekday() < 5  # beyond the calendar's range: weekdays
+            # Asked only when an account has recurring purchases; exchange_calendars' sessions of the years
+            # around `day`, from market_calendar's cache file after the first time (no pandas to load).
+            try:
+                return market_calendar.is_session_day(day, settings.schedule.calendar)
+            except ValueError:
+                return day.weekday() < 5  # beyond what the calendar can answer: weekdays
 
     out = recurring(settings.accounts, start, end, is_session)
     path = settings.harvest.dividend_dates

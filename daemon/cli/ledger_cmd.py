@@ -245,13 +245,13 @@ def _stream_gains(settings: Settings, year: int | None, account: str | None, fmt
     """The gains rows as JSON or CSV, written while they are read (memory stays flat however many sales)."""
     from daemon import review, views
     from daemon.store import migrate
-    from daemon.store.db import make_engine, reading
+    from daemon.store.db import make_engine, read_connection
 
     migrate.upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
     try:
-        with reading(engine) as session:
-            rows = review.stream_gain_rows(session.connection(), settings, year, account)
+        with read_connection(engine) as connection:  # Core rows: no ORM to load
+            rows = review.stream_gain_rows(connection, settings, year, account)
             if fmt is GainsFormat.JSON:
                 print_json_rows(rows)
             else:

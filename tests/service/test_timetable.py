@@ -86,3 +86,11 @@ def test_the_next_runs_are_the_same_from_the_file() -> None:
     market_calendar.window_sessions.cache_clear()
     assert next_of_each(after, ScheduleConfig()) == first == {
         "sync": datetime(2026, 11, 27, 10, 0, tzinfo=NY), "harvest": datetime(2026, 11, 27, 12, 45, tzinfo=NY)}
+
+
+def test_is_session_day_is_the_librarys_answer_across_a_year_end() -> None:
+    expected = {d for d, _, _ in library(2026, 2028)}
+    days = [date(2026, 12, 20).fromordinal(date(2026, 12, 20).toordinal() + i) for i in range(20)]
+    assert [market_calendar.is_session_day(d) for d in days] == [d in expected for d in days]
+    assert not market_calendar.is_session_day(date(2026, 12, 25)) and not market_calendar.is_session_day(
+        date(2027, 1, 1)) and market_calendar.is_session_day(date(2026, 12, 31))
