@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from decimal import ROUND_DOWN, Decimal
+from operator import attrgetter
 
 import numpy as np
 
@@ -36,12 +37,8 @@ CENT = Decimal("0.01")
 KEEP = timedelta(days=31)
 
 
-def _lot_order(lot: Lot) -> tuple[int, str]:
-    return lot.seq, lot.lot_id
-
-
-def _sale_order(d: Disposition) -> int:
-    return d.seq
+_lot_order = attrgetter("seq", "lot_id")
+_sale_order = attrgetter("seq")
 
 
 class SimAccount:

@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
 from decimal import ROUND_DOWN, ROUND_FLOOR, Decimal
+from operator import itemgetter
 from typing import Any
 
 from daemon.config.constituents import Constituent
@@ -85,14 +86,15 @@ def gains_this_year(ledger: LedgerState, account: str, year: int) -> Decimal:
                 if d.account == account and d.sold.year == year and d.taxable and d.gain > 0), ZERO)
 
 
-class Book:
-    """One direct-index account inside one run: targets, what is held, and what the plan changes."""
+class Index:
+    """What a direct index's constituents and exclusions give (the stocks by symbol, the excluded ones, the
+    target weights, the peers by sub-industry and sector), the same for every run on them: `index_of` keeps
+    the last few (a backtest hands the same constituents to thousands of runs). Read-only."""
 
-    def __init__(self, spec: DirectIndexInput, account: AccountInput, plan: HouseholdPlan,
-                 returns: TrailingReturns | None, ledger: LedgerState, taxable: frozenset[str] = frozenset()):
-        self.spec, self.account, self.plan, self.run = spec, account, plan, plan.run
-        self.id = account.account.id
-        self.returns = returns
+    __slots__ = ("by_sector", "by_sub", "constituents", "exclude", "excluded", "info", "weights", "_vectors")
+
+    def __init__(self, spec: DirectIndexInput):
+        self.constituents, self.exclude = spec.constituents, spec.exclude
         self.info = {c.symbol: c for c in spec.constituents}
         self.excluded = excluded_symbols(spec)
         self.weights = targets(spec.constituents, self.excluded)
@@ -104,6 +106,45 @@ class Book:
                     self.by_sub.setdefault(c.sub_industry, []).append(c.symbol)
                 if c.sector:
                     self.by_sector.setdefault(c.sector, []).append(c.symbol)
+        self._vectors: tuple[TrailingReturns, Any] | None = None
+
+    def minus_weights(self, returns: TrailingReturns) -> Any:
+        """The target weights, negated, by the columns of `returns` (the start of the active weights)."""
+        if self._vectors is None or self._vectors[0] is not returns:
+            import numpy as np
+
+            d = np.zeros(len(returns.symbols))
+            for s, w in self.weights.items():
+                c = returns.column.get(s)
+                if c is not None:
+                    d[c] -= float(w)
+            self._vectors = (returns, d)
+        return self._vectors[1]
+
+
+_INDEXES: list[Index] = []
+
+
+def index_of(spec: DirectIndexInput) -> Index:
+    for found in _INDEXES:
+        if found.constituents is spec.constituents and found.exclude == spec.exclude:
+            return found
+    made = Index(spec)
+    _INDEXES[:] = [made, *_INDEXES[:3]]
+    return made
+
+
+class Book:
+    """One direct-index account inside one run: targets, what is held, and what the plan changes."""
+
+    def __init__(self, spec: DirectIndexInput, account: AccountInput, plan: HouseholdPlan,
+                 returns: TrailingReturns | None, ledger: LedgerState, taxable: frozenset[str] = frozenset()):
+        self.spec, self.account, self.plan, self.run = spec, account, plan, plan.run
+        self.id = account.account.id
+        self.returns = returns
+        self.index = index_of(spec)
+        self.info, self.excluded, self.weights = self.index.info, self.index.excluded, self.index.weights
+        self.by_sub, self.by_sector = self.index.by_sub, self.index.by_sector
         self.positions = plan.holdings.positions.get(self.id, {})
         prices, h = self.run.prices, self.run.harvest
         values = plan.values.get(self.id)
@@ -123,6 +164,7 @@ class Book:
         self._order: list[str] | None = None  # the index's stocks, most underweight first
         self._active: Any = None
         self._te: float | None = None  # tracking_error(), until the next move
+        self.limit_pct = percent(spec.tracking_error_budget)  # for messages
         realized = spec.gains_realized
         if realized is None:
             realized = gains_this_year(ledger, self.id, self.run.as_of.year)
@@ -158,14 +200,8 @@ class Book:
         if self._te is not None:
             return self._te
         if self._active is None:  # the active weights' daily returns, updated by `move`
-            import numpy as np
-
-            d = np.zeros(len(r.symbols))
+            d = self.index.minus_weights(r).copy()
             value = float(self.value)
-            for s, w in self.weights.items():
-                c = r.column.get(s)
-                if c is not None:
-                    d[c] -= float(w)
             for s, v in self.held.items():
                 c = r.column.get(s)
                 if c is not None:
@@ -231,8 +267,10 @@ class Book:
         """Plan swap backs (appended to `pairs`, blocked ones to `skipped`); returns the symbols decided on."""
         decided: set[str] = set()
         bought = self.plan.bought  # a stand-in bought today is not swapped back today
+        # Only positions over their target by the drift now can be: a swap back's buy stays within its target.
         over = sorted((s for s in self.positions if s not in reported and (self.id, s) not in self.plan.traded
-                       and self.run.groups.key(s) not in bought),
+                       and self.run.groups.key(s) not in bought
+                       and self.excess(s) > max(DRIFT * self.target(s), MIN_TRADE_USD)),
                       key=lambda s: (-self.excess(s), s))
         for symbol in over:
             if len(pairs) >= max_pairs:
@@ -323,7 +361,7 @@ class Book:
             kind = 0 if sale.gain <= 0 else 1 if sale.term is Term.LONG else 2
             ranked.append((kind, sale.gain / sale.proceeds if sale.proceeds else ZERO, lot.seq, lot.lot_id, lot,
                            shares))
-        ranked.sort(key=lambda x: x[:4])
+        ranked.sort(key=itemgetter(0, 1, 2, 3))
         if lot_method(self.account).value != "specific":
             return self._skip(symbol, SkipReason.LOT_RELIEF_GAIN,
                               f"swap back {symbol}: a direct index swaps back lot by lot; {self.id} relieves lots "
@@ -345,7 +383,7 @@ class Book:
                 within = gain + sale.gain <= self.gain_left
                 if over:
                     if not within and sale.gain > OVER_LIMIT_GAIN * sale.proceeds:
-                        blocked = (f"over the {percent(self.spec.tracking_error_budget)} % tracking-error limit, "
+                        blocked = (f"over the {self.limit_pct} % tracking-error limit, "
                                    f"beyond the year's realized_gain_budget_usd only lots whose gain is at most "
                                    f"{percent(OVER_LIMIT_GAIN)} % of their value are sold (lot {lot.lot_id}: "
                                    f"${sale.gain:,.2f})")
@@ -353,7 +391,7 @@ class Book:
                 elif kind == 2:
                     blocked = (f"the lots left are short-term gains (lot {lot.lot_id}: ${sale.gain:,.2f}); no "
                                f"short-term gain only to cut tracking error below the "
-                               f"{percent(self.spec.tracking_error_budget)} % limit")
+                               f"{self.limit_pct} % limit")
                     break
                 elif not within:
                     blocked = (f"lot {lot.lot_id} would realize a gain of ${sale.gain:,.2f}; "

@@ -167,7 +167,7 @@ def _plan(inp: EngineInput) -> HarvestPlan:
             if where in warned:
                 alerts.append(_scheduled_alert(out, warned[where], inp.as_of))
 
-    if h.swap_back:
+    if h.swap_back and inp.asset_classes:  # a swap back returns to its asset class's primary fund
         _swap_backs(households, pairs, skipped, h.max_pairs_per_run)
     purchases = direct_index.finish(books, pairs, skipped, h.max_pairs_per_run, _QUIET, alerts)
     purchases += _new_money(inp, run, households, {b.id for b in books}, len(purchases) + 1)
@@ -251,14 +251,13 @@ def _evaluate(run: Run, household: str, account: AccountInput, symbol: str,
               lots: Sequence[Lot]) -> Candidate | Skip | None:
     """A candidate, a skipped position (with why), or None for a position without any loss."""
     h = run.harvest
+    # A usable price's close is the mark: a position without a loss at it is passed over, priced or not.
+    mark = run.prices.mark(symbol)
+    if mark is not None and not has_loss(lots, mark):
+        return None
     price = run.prices.get(symbol)
     if isinstance(price, Rejection):
-        mark = run.prices.mark(symbol)
-        if mark is not None and not has_loss(lots, mark):
-            return None
         return Skip(household, account.account.id, symbol, price.reason, price.detail)
-    if not has_loss(lots, price.close):
-        return None
     selection = select(symbol, lots, lot_method(account), price, run.as_of, h, run.rates,
                        whole_shares=not account.capabilities.fractional_shares)
     if isinstance(selection, Rejection):

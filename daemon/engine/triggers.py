@@ -25,9 +25,8 @@ from daemon.engine.direct_index import (
     HELD,
     MIN_TRADE_USD,
     OVER_LIMIT_GAIN,
-    excluded_symbols,
     gains_this_year,
-    targets,
+    index_of,
 )
 from daemon.engine.pairs import lot_method
 from daemon.engine.types import EngineInput
@@ -105,7 +104,9 @@ def triggers(inp: EngineInput) -> Triggers | None:
     lots = [lot for lot in household.ledger.lots if lot.account == spec.account and lot.quantity > 0]
     symbols = tuple(sorted({lot.symbol for lot in lots}))
     column = {s: i for i, s in enumerate(symbols)}
-    weights = targets(spec.constituents, excluded_symbols(spec))
+    weights = index_of(spec).weights
+    rows = np.array([(column[lot.symbol], float(lot.quantity), float(lot.cost + lot.adjustment),
+                      lot.purchased.toordinal()) for lot in lots], dtype=float).reshape(-1, 4)
     realized = spec.gains_realized
     if realized is None:
         realized = gains_this_year(household.ledger, spec.account, inp.as_of.year)
@@ -113,10 +114,8 @@ def triggers(inp: EngineInput) -> Triggers | None:
     return Triggers(
         account=spec.account, year=inp.as_of.year, symbols=symbols,
         weights=np.array([float(weights.get(s, 0)) for s in symbols]),
-        lot_symbol=np.array([column[lot.symbol] for lot in lots], dtype=np.intp),
-        shares=np.array([float(lot.quantity) for lot in lots]),
-        basis=np.array([float(lot.cost + lot.adjustment) for lot in lots]),
-        purchased=np.array([lot.purchased.toordinal() for lot in lots], dtype=np.int64),
+        lot_symbol=rows[:, 0].astype(np.intp), shares=rows[:, 1].copy(), basis=rows[:, 2].copy(),
+        purchased=rows[:, 3].astype(np.int64),
         harvest_factor=float(1 - h.min_loss_pct) if specific else 1.0,
         min_loss_usd=float(h.min_loss_usd),
         gains_allowed=spec.realized_gain_budget_usd - realized > 0,
