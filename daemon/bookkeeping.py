@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-import structlog
 from sqlalchemy.engine import Engine
 
+from daemon import logs
 from daemon.config.loader import identical_groups
 from daemon.config.models import Settings
 from daemon.importers.csv_trades import ImportedTrade, TradeImportError
@@ -29,7 +29,7 @@ from daemon.ledger import (
 from daemon.store import ledger_repo
 from daemon.store.db import transaction
 
-log = structlog.get_logger(__name__)
+log = logs.get_logger(__name__)  # structlog loaded when it logs (report reads through this module)
 
 
 def ledger_accounts(settings: Settings) -> dict[str, Account]:

@@ -214,6 +214,24 @@ def _unpack(blob: bytes) -> list[str]:
     return zlib.decompress(blob).decode().split(_SEP)
 
 
+@dataclass(frozen=True, slots=True)
+class Series:
+    """One symbol's quotes as stored: the days as ordinals (bisected as ints, no date object made until a day
+    is asked for) and the cells as text (parsed when quoted)."""
+
+    ordinals: array[int]
+    closes: list[str]
+    bids: list[str] | None
+    asks: list[str] | None
+
+    def dates(self) -> list[date]:
+        return [date.fromordinal(o) for o in self.ordinals]
+
+    def rows(self) -> list[tuple[str, str, str]]:
+        n = len(self.closes)
+        return list(zip(self.closes, self.bids or [""] * n, self.asks or [""] * n, strict=True))
+
+
 class Reader:
     """Reads one symbol's series at a time from an index (thread-safe: the daemon's jobs share a book)."""
 
@@ -225,7 +243,7 @@ class Reader:
         with self._lock:
             return [s for (s,) in self._db.execute("SELECT symbol FROM series ORDER BY symbol")]
 
-    def series(self, symbol: str) -> tuple[list[date], list[tuple[str, str, str]]] | None:
+    def series(self, symbol: str) -> Series | None:
         with self._lock:
             row = self._db.execute("SELECT days, closes, bids, asks FROM series WHERE symbol = ?",
                                    (symbol,)).fetchone()
@@ -234,12 +252,8 @@ class Reader:
         raw, closes, bids, asks = row
         ordinals = array("i")
         ordinals.frombytes(zlib.decompress(raw))
-        days = [date.fromordinal(o) for o in ordinals]
-        n = len(days)
-        closes_ = _unpack(closes)
-        bids_ = _unpack(bids) if bids is not None else [""] * n
-        asks_ = _unpack(asks) if asks is not None else [""] * n
-        return days, list(zip(closes_, bids_, asks_, strict=True))
+        return Series(ordinals, _unpack(closes), _unpack(bids) if bids is not None else None,
+                      _unpack(asks) if asks is not None else None)
 
     def close(self) -> None:
         self._db.close()

@@ -130,28 +130,39 @@ def parse(text: str, name: str = "prices") -> PriceBook:
 
 class IndexedPriceBook(PriceBook):
     """A price file's book read from its index (`daemon.price_index`): each symbol's series is read the first
-    time it is asked for, so a command touching 50 symbols of a 538-symbol history reads 50 rows."""
+    time it is asked for, so a command touching 50 symbols of a 538-symbol history reads 50 rows. A quote
+    bisects the series' day ordinals and parses the one cell it returns: 26 years of a symbol's days are not
+    made into date objects for it. The series becomes the base class's lists only when a day is added or
+    all its days are asked for."""
 
     def __init__(self, reader: price_index.Reader, last_day: date | None):
         super().__init__()
         self._reader = reader
         self._last = last_day
         self._read: set[str] = set()
+        self._series: dict[str, price_index.Series] = {}
         self._lock = threading.Lock()
 
-    def _need(self, symbol: str) -> None:
-        if symbol in self._read:
-            return
+    def _need(self, symbol: str) -> price_index.Series | None:
+        """The symbol's series as read from the index, None once it is in the base class's lists (or absent)."""
+        if symbol not in self._read:
+            with self._lock:
+                if symbol not in self._read:
+                    series = self._reader.series(symbol)
+                    if series is not None:
+                        self._series[symbol] = series
+                    self._read.add(symbol)
+        return self._series.get(symbol)
+
+    def _as_lists(self, symbol: str) -> None:
+        self._need(symbol)
         with self._lock:
-            if symbol in self._read:
-                return
-            series = self._reader.series(symbol)
+            series = self._series.pop(symbol, None)
             if series is not None:
-                self._days[symbol], self._rows[symbol] = series
-            self._read.add(symbol)
+                self._days[symbol], self._rows[symbol] = series.dates(), series.rows()
 
     def add(self, symbol: str, day: date, close: str, bid: str = "", ask: str = "") -> None:
-        self._need(symbol)
+        self._as_lists(symbol)
         super().add(symbol, day, close, bid, ask)
 
     @property
@@ -163,16 +174,28 @@ class IndexedPriceBook(PriceBook):
         return max((d for d in (self._last, added) if d is not None), default=None)
 
     def days(self, symbol: str) -> list[date]:
-        self._need(symbol)
+        self._as_lists(symbol)
         return super().days(symbol)
 
     def quote(self, symbol: str, day: date) -> Quote | None:
-        self._need(symbol)
-        return super().quote(symbol, day)
+        series = self._need(symbol)
+        if series is None:
+            return super().quote(symbol, day)
+        i = bisect.bisect_right(series.ordinals, day.toordinal()) - 1
+        if i < 0:
+            return None
+        bid = series.bids[i] if series.bids is not None else ""
+        ask = series.asks[i] if series.asks is not None else ""
+        return Quote(date.fromordinal(series.ordinals[i]), Decimal(series.closes[i]), Decimal(bid) if bid else None,
+                     Decimal(ask) if ask else None)
 
     def closes(self, symbol: str, start: date, end: date) -> list[tuple[date, Decimal]]:
-        self._need(symbol)
-        return super().closes(symbol, start, end)
+        series = self._need(symbol)
+        if series is None:
+            return super().closes(symbol, start, end)
+        ordinals = series.ordinals
+        lo, hi = bisect.bisect_left(ordinals, start.toordinal()), bisect.bisect_right(ordinals, end.toordinal())
+        return [(date.fromordinal(ordinals[i]), Decimal(series.closes[i])) for i in range(lo, hi)]
 
 
 @contextmanager
