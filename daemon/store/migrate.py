@@ -73,7 +73,7 @@ def file_head() -> str | None:
     parents: set[str] = set()
     for path in VERSIONS.glob("*.py"):
         found: dict[str, object] = {}
-        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        for node in _revision_statements(path.read_text(encoding="utf-8")):
             target, value = None, None
             if isinstance(node, ast.Assign) and len(node.targets) == 1:
                 target, value = node.targets[0], node.value
@@ -96,6 +96,17 @@ def file_head() -> str | None:
             return None
     heads = revisions - parents
     return heads.pop() if len(heads) == 1 else None
+
+
+def _revision_statements(text: str) -> list[ast.stmt]:
+    """The module-level statements that may assign `revision` / `down_revision`: those lines parsed alone (a
+    migration's whole body takes most of the time of a read command to parse), or the whole file when one of
+    them spans several lines."""
+    lines = [line for line in text.splitlines() if line.startswith(("revision", "down_revision"))]
+    try:
+        return ast.parse("\n".join(lines)).body
+    except SyntaxError:
+        return ast.parse(text).body
 
 
 def _at_head(url: str | URL) -> bool:

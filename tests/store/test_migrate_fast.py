@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
@@ -40,3 +41,15 @@ def test_a_database_at_the_head_is_left_alone_without_loading_alembic(blank_db_u
 
     assert run() == {"alembic": True, "current": migrate.head()}  # a new database: migrated by Alembic
     assert run() == {"alembic": False, "current": migrate.head()}
+
+
+def test_revision_lines_are_read_alone_and_a_merge_spanning_lines_from_the_whole_file() -> None:
+    from daemon.store.migrate import _revision_statements
+
+    body = "import sqlalchemy as sa\n\ndef upgrade() -> None:\n    revision_note = 1\n"
+    one = _revision_statements(f'revision: str = "0007"\ndown_revision: str | None = "0006"\n{body}')
+    assert [ast.unparse(s) for s in one] == ["revision: str = '0007'", "down_revision: str | None = '0006'"]
+    merge = _revision_statements(f'revision = "0008"\ndown_revision = (\n    "0006",\n    "0007",\n)\n{body}')
+    assigned = {s.targets[0].id: ast.literal_eval(s.value) for s in merge
+                if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name)}
+    assert assigned == {"revision": "0008", "down_revision": ("0006", "0007")}
