@@ -347,6 +347,8 @@ def run_purchase(engine: Engine, settings: Settings, b: PurchaseOrder, brokers: 
     if stopped is not None:
         orders.update_intent(engine, b.cid, status=SKIPPED, error=stopped.describe())
         return PairOutcome(b.purchase_id, None, None, f"account paused: {stopped.reason}", "purchase")
+    if getattr(broker, "stopping", False):  # the daemon is shutting down: a purchase is a new order, not begun
+        return _not_bought(engine, b, "warning", "the daemon is stopping")
     try:
         cash = broker.account(b.account).cash
     except BrokerError as exc:

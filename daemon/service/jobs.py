@@ -48,6 +48,11 @@ class StopGuard:
     def __init__(self, inner: Broker, stop: threading.Event):
         self._inner, self._stop = inner, stop
 
+    @property
+    def stopping(self) -> bool:
+        """Shutdown has begun: new money is not invested any more (execute.run_purchase asks)."""
+        return self._stop.is_set()
+
     def submit(self, order: OrderRequest) -> OrderState:
         if self._stop.is_set() and order.side is OrderSide.SELL:
             raise BrokerError(SHUTDOWN)

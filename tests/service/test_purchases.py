@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,9 @@ from daemon import bookkeeping
 from daemon.config import load_settings
 from daemon.importers.csv_trades import parse
 from daemon.prices import parse as parse_prices
+from daemon.service.clock import SystemClock
 from daemon.service.cycle import run_cycle
+from daemon.service.daemon import Service
 from daemon.service.execute import execute
 from daemon.service.orders import Policy
 from daemon.service.sync import sync
@@ -260,3 +263,22 @@ def test_a_book_of_etfs_new_money_is_bought_the_same_way(tmp_path: Path, engine:
     (intent,) = _rows(engine, OrderIntent)
     assert (intent.status, intent.lots) == ("filled", ["new_money"])
     assert sync(engine, settings, {"paper": broker}).in_sync
+
+
+def test_a_stopping_daemon_invests_no_new_money(tmp_path: Path, db_url: str) -> None:
+    """SIGTERM arrived as the harvest began (in-process `tlh run`): the purchases are not started, each says
+    why, and nothing reaches the broker."""
+    settings, _, _ = household(tmp_path, db_url)
+    stop = threading.Event()
+    service = Service(settings, SystemClock(), stop)
+    try:
+        seed(service.engine, settings)
+        stop.set()
+        result = service.cycle(AS_OF)
+        assert len(result.plan.purchases) == 4 and all(o.buy is None for o in result.outcomes)
+        assert _rows(service.engine, PaperOrder) == []
+        assert {(i.status, i.error) for i in _rows(service.engine, OrderIntent)} == {
+            ("skipped", "the daemon is stopping")}
+        assert len(_alerts(service.engine, "purchase_skipped")) == 4
+    finally:
+        service.engine.dispose()
