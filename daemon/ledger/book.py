@@ -20,11 +20,8 @@ Each event, as it happens:
 from __future__ import annotations
 
 import gc
-import heapq
-import itertools
 from bisect import bisect_left, insort
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -126,10 +123,9 @@ class _Book:
         self.candidates: dict[str, dict[str, None]] = {}
         self.sold: dict[str, dict[str, None]] = {}
         self.pending: dict[str, dict[str, None]] = {}
-        self._expiry: list[tuple[date, int, dict[str, dict[str, None]], str, str]] = []
-        self._counter = itertools.count()
-        # Entries whose window closed before the current day are never added: `_prune` would drop them
-        # before any sale or purchase could match them (every match needs the loss date within 30 days).
+        # The window: entries dated before `horizon` (30 days before the current day) are never added and are
+        # dropped when next met. None of them can match again: every sale from now on is dated on or after
+        # the current day, and a pending loss that old is out of reach of any purchase's window.
         self.horizon: date | None = None
         for lot in sorted(self.lots.values(), key=wash_sales.replacement_key):
             if lot.quantity > 0:
@@ -252,29 +248,18 @@ class _Book:
             self._index_sold(d)
 
     def _add(self, index: dict[str, dict[str, None]], group: str, key: str, day: date) -> None:
-        """Index `key` under `group`, remembering when its 30-day window closes (for `_prune`)."""
+        """Index `key` under `group` while its date is inside the window."""
         if self.horizon is not None and day < self.horizon:
             return
         ids = index.get(group)
         if ids is None:
-            ids = index[group] = {}
-        if key not in ids:
+            index[group] = {key: None}
+        elif key not in ids:
             ids[key] = None
-            heapq.heappush(self._expiry, (day, next(self._counter), index, group, key))
 
     def _prune(self, day: date) -> None:
-        """Forget candidates and pending losses whose 30-day window closed before `day`.
-
-        A heap of closing dates makes it cost only the entries that expire, however many groups the
-        household holds.
-        """
-        horizon = self.horizon = day - _WINDOW
-        expiry = self._expiry
-        while expiry and expiry[0][0] < horizon:
-            _, _, index, group, key = heapq.heappop(expiry)
-            ids = index.get(group)
-            if ids is not None:
-                ids.pop(key, None)
+        """A new day: entries dated more than 30 days before it are out of every window from now on."""
+        self.horizon = day - _WINDOW
 
     def _next_seq(self) -> int:
         self.seq += 1
@@ -332,9 +317,25 @@ class _Book:
                 if not pool:
                     raise relief.ReliefError(f"no open lot {named!r}")
                 return relief.take(sorted(pool, key=relief.fifo_key), quantity, f"lot {named!r}")
-            return relief.take(held, quantity)
+            return self._take(account.id, symbol, quantity)
         except relief.ReliefError as exc:
             raise LedgerError(event, str(exc)) from None
+
+    def _take(self, account: str, symbol: str, quantity: Decimal) -> list[tuple[Lot, Decimal]]:
+        """`relief.take` over the holding's keys: the first lots in relief order, only as many as needed."""
+        picks: list[tuple[Lot, Decimal]] = []
+        left = quantity
+        lots = self.lots
+        keys = self.holdings.get((account, symbol), ())
+        for key in keys:
+            lot = lots[key[-1]]  # type: ignore[index]
+            if left <= lot.quantity:
+                picks.append((lot, left))
+                return picks
+            picks.append((lot, lot.quantity))
+            left -= lot.quantity
+        # Not enough: relief.take raises the error, counted the same way.
+        return relief.take((lots[key[-1]] for key in keys), quantity)  # type: ignore[index]
 
     def dispose(self, event: Event, account: Account, picks: Sequence[tuple[Lot, Decimal]], proceeds: Decimal,
                 sold: date, kind: str = "sale") -> list[Disposition]:
@@ -346,12 +347,23 @@ class _Book:
         sale = kind == "sale"
         taxable = account.type.taxable and sale
         order_id = event.order_id if isinstance(event, Trade) else None
-        event_id = event.event_id
+        event_id, at, account_id = event.event_id, event.time, account.id
+        moves = self._relief_of(account_id)[1]
+        horizon = self.horizon
+        dispositions = self.dispositions
+        indexed = self.adjust
+        symbol: str | None = None
+        factor = _ONE
         for n, (lot, shares) in enumerate(picks):
             held = lot.quantity
-            cost = prorate(lot.cost, shares, held)
-            adjustment = prorate(lot.adjustment, shares, held)
-            loss_basis = None if lot.loss_basis is None else prorate(lot.loss_basis, shares, held)
+            lot_cost, lot_adjustment, lot_loss_basis = lot.cost, lot.adjustment, lot.loss_basis
+            if shares == held:  # the whole lot (prorate's exact case)
+                cost, adjustment, loss_basis = lot_cost, lot_adjustment, lot_loss_basis
+            else:
+                cost = prorate(lot_cost, shares, held)
+                # A zero adjustment prorates to zero at the ledger's quantum (shares and held are positive).
+                adjustment = prorate(lot_adjustment, shares, held) if lot_adjustment else q(lot_adjustment)
+                loss_basis = None if lot_loss_basis is None else prorate(lot_loss_basis, shares, held)
             if sale:
                 part = proceeds - allocated if n == last else prorate(proceeds, shares, total)
             else:
@@ -365,18 +377,32 @@ class _Book:
                     basis, acquired = loss_basis, lot.purchased
                 else:
                     basis = part
-            _set(lot, "quantity", held - shares)
-            _set(lot, "cost", lot.cost - cost)
-            _set(lot, "adjustment", lot.adjustment - adjustment)
+            left = held - shares
+            _set(lot, "quantity", left)
+            _set(lot, "cost", lot_cost - cost)
+            _set(lot, "adjustment", lot_adjustment - adjustment)
             if loss_basis is not None:
-                _set(lot, "loss_basis", lot.loss_basis - loss_basis)  # type: ignore[operator]
-            self._changed(lot)
+                _set(lot, "loss_basis", lot_loss_basis - loss_basis)  # type: ignore[operator]
+            lot_id, purchased, origin, absorbed = lot.lot_id, lot.purchased, lot.origin, lot.absorbed
+            if left > 0:
+                if moves:
+                    self._unhold(lot_id)
+                    self._hold(lot)
+                if not absorbed and origin in _REPLACEABLE and (horizon is None or purchased >= horizon):
+                    self._add(self.candidates, self.group(lot.symbol), lot_id, purchased)
+            else:
+                self._unhold(lot_id)  # a closed lot leaves the candidates when next met
+            if lot.symbol != symbol:
+                symbol = lot.symbol
+                factor = self.factor(symbol) if self.factors else _ONE
             self.seq += 1
-            d = make_disposition(f"{event_id}#{lot.lot_id}", event_id, account.id, lot.symbol, lot.lot_id,
-                                 lot.purchase_id, shares, part, basis, acquired, lot.purchased, sold, taxable,
-                                 self.seq, ZERO, ZERO, ZERO, kind, lot.seq, lot.origin, lot.washed_from,
-                                 lot.absorbed, self.factor(lot.symbol), ZERO, event.time, order_id)
-            self._put_disposition(d)
+            disposition_id = f"{event_id}#{lot_id}"
+            d = make_disposition(disposition_id, event_id, account_id, symbol, lot_id, lot.purchase_id, shares,
+                                 part, basis, acquired, purchased, sold, taxable, self.seq, ZERO, ZERO, ZERO, kind,
+                                 lot.seq, origin, lot.washed_from, absorbed, factor, ZERO, at, order_id)
+            dispositions[disposition_id] = d
+            if indexed and not absorbed and origin in _REPLACEABLE and (horizon is None or purchased >= horizon):
+                self._add(self.sold, self.group(symbol), disposition_id, purchased)
             made.append(d)
         return made
 
@@ -440,10 +466,12 @@ class _Book:
                 dis = prorate(cum_d, first.quantity, old.quantity) - given_d
                 given_q += qty
                 given_d += dis
-                self.matches[n] = replace(m, disposition_id=first.disposition_id, quantity=qty, disallowed=dis)
+                self.matches[n] = make_match(first.disposition_id, m.lot_id, m.account, m.symbol, qty, dis,
+                                             m.permanent, m.replacement_date, m.replacement_disposition)
                 self._match_at.setdefault(first.disposition_id, []).append(n)
-                self._add_match(replace(m, disposition_id=second.disposition_id, quantity=m.quantity - qty,
-                                        disallowed=m.disallowed - dis))
+                self._add_match(make_match(second.disposition_id, m.lot_id, m.account, m.symbol, m.quantity - qty,
+                                           m.disallowed - dis, m.permanent, m.replacement_date,
+                                           m.replacement_disposition))
 
     def _add_match(self, match: WashMatch) -> None:
         self._match_at.setdefault(match.disposition_id, []).append(len(self.matches))
@@ -453,32 +481,43 @@ class _Book:
         """Let each loss (in order) take replacement shares (earliest acquired first) until it is washed.
 
         `queue` holds open lots and (policy "adjust") sales of shares already sold, in replacement order.
-        A replacement used up leaves the queue: it can wash no later loss either."""
+        A replacement used up leaves the queue: it can wash no later loss either. The tests are
+        `wash_sales.can_replace`'s, inline."""
         accounts = self.accounts
+        same_shares = not self.factors  # no split ever: a security's shares always count one for one
         for loss in losses:
             if not queue:
                 break
+            sold, purchase_id, washed_from = loss.sold, loss.purchase_id, loss.washed_from
+            earliest, latest = sold - _WINDOW, sold + _WINDOW
+            trade_id, order_id, symbol = loss.trade_id, loss.order_id, loss.symbol
             i = 0
             while i < len(queue) and loss.quantity - loss.washed_quantity > 0:
                 candidate = queue[i]
-                if not wash_sales.can_replace(candidate, loss):
-                    if candidate.quantity <= 0 or candidate.absorbed:
-                        del queue[i]
-                    else:
-                        i += 1
+                if candidate.quantity <= 0 or candidate.absorbed:
+                    del queue[i]
+                    continue
+                lot = type(candidate) is Lot
+                if (candidate.origin not in _REPLACEABLE or candidate.purchase_id == purchase_id
+                        or candidate.purchase_id in washed_from or not earliest <= candidate.purchased <= latest
+                        or not lot and (candidate.trade_id == trade_id  # type: ignore[union-attr]
+                                        or candidate.order_id is not None
+                                        and candidate.order_id == order_id)):  # type: ignore[union-attr]
+                    i += 1
                     continue
                 permanent = not accounts[candidate.account].type.taxable
-                rate = self._rate(loss, candidate)
-                if isinstance(candidate, Lot):
-                    rest = self._wash(loss, candidate, permanent, rate)
+                rate = (_ONE if same_shares and candidate.symbol == symbol and not self.by_value
+                        else self._rate(loss, candidate))
+                if lot:
+                    rest = self._wash(loss, candidate, permanent, rate)  # type: ignore[arg-type]
                 else:
-                    rest = self._wash_sold(loss, candidate, permanent, rate)
+                    rest = self._wash_sold(loss, candidate, permanent, rate)  # type: ignore[arg-type]
                 if rest is None:
                     del queue[i]
                 else:
                     queue[i] = rest  # the unused part takes the replacement's place in line
             if loss.quantity - loss.washed_quantity <= 0:
-                self.pending.get(self.group(loss.symbol), {}).pop(loss.disposition_id, None)
+                self.pending.get(self.group(symbol), {}).pop(loss.disposition_id, None)
 
     def _wash(self, loss: Disposition, replacement: Lot, permanent: bool, rate: Decimal) -> Lot | None:
         """Wash as many loss shares as open `replacement` shares can absorb (`rate` loss shares each).
@@ -493,7 +532,7 @@ class _Book:
             _set(replacement, "quantity", Decimal(0))
             _set(replacement, "cost", Decimal(0))
             _set(replacement, "adjustment", Decimal(0))
-            self._changed(replacement)
+            self._unhold(replacement.lot_id)  # closed: it leaves the candidates when next met
         else:
             piece = replacement
         _set(piece, "absorbed", True)
@@ -503,10 +542,14 @@ class _Book:
             _set(piece, "adjustment", piece.adjustment + disallowed)
             _set(piece, "acquired", piece.purchased - (loss.sold - loss.acquired))
             _set(piece, "washed_from", piece.washed_from | loss.washed_from | {loss.purchase_id})
+        # The washed piece is absorbed: it stays a holding but is no replacement any more.
         if rest is None:
-            self._changed(piece)
+            if self._relief_of(piece.account)[1]:
+                self._unhold(piece.lot_id)
+                self._hold(piece)
         else:
-            self._put(piece)
+            self.lots[piece.lot_id] = piece
+            self._hold(piece)
             self._put(rest)
         self._add_match(make_match(loss.disposition_id, piece.lot_id, piece.account, piece.symbol, shares,
                                    disallowed, permanent, piece.purchased, None))
@@ -538,23 +581,45 @@ class _Book:
         return rest
 
     def _look_back(self, group: str) -> list[Lot | Disposition]:
+        """Open lots and sold shares of `group` acquired inside the window, in replacement order; entries that
+        can never replace again (used up, or out of the window) leave the indexes."""
         found: list[Lot | Disposition] = []
-        lots = self.lots
-        for i in self.candidates.get(group, ()):
-            lot = lots[i]
-            if lot.quantity > 0 and not lot.absorbed:
-                found.append(lot)
-        get = self.dispositions.get
-        for i in self.sold.get(group, ()):
-            d = get(i)
-            if d is not None and d.quantity > 0 and not d.absorbed:
-                found.append(d)
-        found.sort(key=wash_sales.replacement_key)
+        horizon = self.horizon
+        gone: list[str] = []
+        ids = self.candidates.get(group)
+        if ids:
+            lots = self.lots
+            for i in ids:
+                lot = lots[i]
+                if lot.quantity > 0 and not lot.absorbed and (horizon is None or lot.purchased >= horizon):
+                    found.append(lot)
+                else:
+                    gone.append(i)
+            for i in gone:
+                del ids[i]
+        ids = self.sold.get(group)
+        if ids:
+            gone = []
+            get = self.dispositions.get
+            for i in ids:
+                d = get(i)
+                if d is not None and d.quantity > 0 and not d.absorbed and (horizon is None or d.purchased >= horizon):
+                    found.append(d)
+                else:
+                    gone.append(i)
+            for i in gone:
+                del ids[i]
+        if len(found) > 1:
+            found.sort(key=wash_sales.replacement_key)
         return found
 
     def losses(self, made: Sequence[Disposition]) -> None:
         """New loss sales wait for replacements and look back for those already acquired."""
-        losses = sorted((d for d in made if d.taxable and d.loss > 0), key=wash_sales.loss_key)
+        losses = [d for d in made if d.taxable and d.cost_basis > d.proceeds]  # a loss before any wash
+        if not losses:
+            return
+        if len(losses) > 1:
+            losses.sort(key=wash_sales.loss_key)
         by_group: dict[str, list[Disposition]] = {}
         for d in losses:
             by_group.setdefault(self.group(d.symbol), []).append(d)
@@ -571,7 +636,16 @@ class _Book:
         waiting = self.pending.get(self.group(lot.symbol))
         if waiting:
             dispositions = self.dispositions
-            self.settle(sorted((dispositions[i] for i in waiting), key=wash_sales.loss_key), [lot])
+            horizon = self.horizon
+            losses = [dispositions[i] for i in waiting]
+            if horizon is not None and any(d.sold < horizon for d in losses):
+                for d in losses:
+                    if d.sold < horizon:
+                        del waiting[d.disposition_id]
+                losses = [d for d in losses if d.sold >= horizon]
+            if len(losses) > 1:
+                losses.sort(key=wash_sales.loss_key)
+            self.settle(losses, [lot])
 
     # -- the fold --------------------------------------------------------------------------------------
     def step(self, events: Sequence[Event]) -> None:

@@ -9,15 +9,18 @@ QUANTUM = Decimal("1e-12")
 CONTEXT = Context(prec=50, rounding=ROUND_HALF_EVEN)
 
 
+_multiply, _divide = CONTEXT.multiply, CONTEXT.divide
+
+
 def q(value: Decimal) -> Decimal:
-    return value.quantize(QUANTUM, context=CONTEXT)
+    return value.quantize(QUANTUM, None, CONTEXT)
 
 
 def prorate(total: Decimal, part: Decimal, whole: Decimal) -> Decimal:
     """`total * part / whole`, quantized; exact when `part == whole` so that remainders conserve totals."""
     if part == whole:
         return total
-    return q(CONTEXT.divide(CONTEXT.multiply(total, part), whole))
+    return _divide(_multiply(total, part), whole).quantize(QUANTUM, None, CONTEXT)
 
 
 def cents(value: Decimal) -> Decimal:
