@@ -193,7 +193,10 @@ class SimAccount:
         """Group keys the simulator may not buy today: what the engine's `BuyGuard` blocks (losses of the last
         30 days not fully washed, the engine's active do-not-buy-until restrictions) and the groups sold at a
         loss today."""
-        return BuyGuard(self._indexed(day), restrictions, day, self.groups).blocked() | self.loss_groups
+        # The guard reads only the pending losses, which the sales alone give: the lots are left out.
+        sales = tuple(sorted((d for ds in self.sales.values() for d in ds), key=_sale_order))
+        pending = index(LedgerState(self.household, self.through, (), sales, (), self.next_seq), day, self.groups)
+        return BuyGuard(pending, restrictions, day, self.groups).blocked() | self.loss_groups
 
     def loss_sale_washes(self, day: date, lot: Lot, close: float) -> bool:
         """Whether selling `lot` today at the fill for `close` could be a loss (a margin included) that a

@@ -134,6 +134,9 @@ class History:
         self.moves.sort(key=lambda m: (m.day, m.symbol))
 
 
+_MISSING = object()
+
+
 class DayQuotes(Mapping[str, Quote]):
     """The engine's quotes for one day, made on demand (the engine asks only for what it needs)."""
 
@@ -141,12 +144,27 @@ class DayQuotes(Mapping[str, Quote]):
         self._h = history
         self._t = t
         self._cache: dict[str, Quote | None] = {}
+        self._rows: list[int] | None = None  # the day's row of `last_row` and of the carried closes, as lists
+        self._closes: list[float] = []
 
     def get(self, key: str, default: Quote | None = None) -> Quote | None:  # type: ignore[override]
-        if key not in self._cache:
-            self._cache[key] = self._h.quote(self._t, key)
-        found = self._cache[key]
-        return default if found is None else found
+        found = self._cache.get(key, _MISSING)
+        if found is _MISSING:
+            found = self._cache[key] = self._quote(key)
+        return default if found is None else found  # type: ignore[return-value]
+
+    def _quote(self, symbol: str) -> Quote | None:
+        """`History.quote` for the day: the close carried to it is the last actual close."""
+        h = self._h
+        c = h.col.get(symbol)
+        if c is None:
+            return None
+        if self._rows is None:
+            self._rows, self._closes = h.last_row[self._t].tolist(), h.close[self._t].tolist()
+        r = self._rows[c]
+        if r < 0:
+            return None
+        return Quote(h.dates[r], Decimal(repr(self._closes[c])))
 
     def __getitem__(self, key: str) -> Quote:
         found = self.get(key)

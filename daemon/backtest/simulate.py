@@ -219,7 +219,9 @@ def harvest(ctx: Context, twin: Twin, twins: list[Twin], i: int, t: int, day: da
             twin.restrictions = active(twin.restrictions, (), day)
             return
         inp = engine_input(acct, history, t, ctx.settings, (), twin.restrictions, direct=spec, returns=returns)
-        if calm(twin, history, t, spec, inp):
+        # With new money waiting (a contribution day) the engine invests it: no use taking bounds first.
+        waiting = i > 0 and float(acct.cash) > float(h.cash_max_pct) * twin.values[i - 1] + MIN_INVEST
+        if not waiting and calm(twin, history, t, spec, inp):
             twin.restrictions = active(twin.restrictions, (), day)
             return
         result = plan(inp)

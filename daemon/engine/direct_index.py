@@ -165,6 +165,7 @@ class Book:
         self._active: Any = None
         self._te: float | None = None  # tracking_error(), until the next move
         self.limit_pct = percent(spec.tracking_error_budget)  # for messages
+        self.cutoff = self.run.as_of - HELD  # lots bought on or before it may be swapped back
         realized = spec.gains_realized
         if realized is None:
             realized = gains_this_year(ledger, self.id, self.run.as_of.year)
@@ -211,8 +212,10 @@ class Book:
         return self._te
 
     def over_limit(self) -> bool:
-        te = self.tracking_error()
-        return te is not None and te > float(self.spec.tracking_error_budget)
+        if self._te is None:
+            te = self.tracking_error()
+            return te is not None and te > float(self.spec.tracking_error_budget)
+        return self._te > float(self.spec.tracking_error_budget)
 
     def buyable(self, symbol: str) -> str | None:
         """Why the account may not buy `symbol` (beyond the household's wash-sale guard), or None."""
@@ -268,10 +271,11 @@ class Book:
         decided: set[str] = set()
         bought = self.plan.bought  # a stand-in bought today is not swapped back today
         # Only positions over their target by the drift now can be: a swap back's buy stays within its target.
-        over = sorted((s for s in self.positions if s not in reported and (self.id, s) not in self.plan.traded
-                       and self.run.groups.key(s) not in bought
-                       and self.excess(s) > max(DRIFT * self.target(s), MIN_TRADE_USD)),
-                      key=lambda s: (-self.excess(s), s))
+        held, targets, traded, key = self.held, self.targets, self.plan.traded, self.run.groups.key
+        excess = {s: held.get(s, ZERO) - targets.get(s, ZERO) for s in self.positions}
+        over = sorted((s for s, x in excess.items() if s not in reported and (self.id, s) not in traded
+                       and key(s) not in bought and x > max(DRIFT * targets.get(s, ZERO), MIN_TRADE_USD)),
+                      key=lambda s: (-excess[s], s))
         for symbol in over:
             if len(pairs) >= max_pairs:
                 break
@@ -348,19 +352,21 @@ class Book:
         gains, then (over the tracking-error limit only) short-term gains, each by gain per dollar; gains
         within the budget (over the limit also lots gaining at most `OVER_LIMIT_GAIN` of their value)."""
         run = self.run
-        cutoff = run.as_of - HELD
+        cutoff = self.cutoff
         close = price.close
         whole_shares = not self.account.capabilities.fractional_shares
         sold = self.plan.sold_qty
         ranked = []
         for lot in self.positions.get(symbol, ()):
+            if lot.purchased > cutoff:
+                continue
             shares = lot.quantity - sold.get(lot.lot_id, ZERO)
-            if lot.purchased > cutoff or shares <= 0:
+            if shares <= 0:
                 continue
             sale = lot_sale(lot, shares, close, run.as_of)
             kind = 0 if sale.gain <= 0 else 1 if sale.term is Term.LONG else 2
             ranked.append((kind, sale.gain / sale.proceeds if sale.proceeds else ZERO, lot.seq, lot.lot_id, lot,
-                           shares))
+                           shares, sale))
         ranked.sort(key=itemgetter(0, 1, 2, 3))
         if lot_method(self.account).value != "specific":
             return self._skip(symbol, SkipReason.LOT_RELIEF_GAIN,
@@ -370,7 +376,7 @@ class Book:
         left = amount
         gain = ZERO
         blocked: str | None = None
-        for kind, _, _, _, lot, shares in ranked:
+        for kind, _, _, _, lot, shares, all_of in ranked:
             if left <= 0:
                 break
             take = min(shares, (left / close).quantize(SHARE_QUANTUM, rounding=ROUND_DOWN))
@@ -378,7 +384,7 @@ class Book:
                 take = whole(take) if take < shares else whole(shares)
             if take <= 0:
                 break
-            sale = lot_sale(lot, take, close, run.as_of)
+            sale = all_of if take == shares else lot_sale(lot, take, close, run.as_of)
             if sale.gain > 0:
                 within = gain + sale.gain <= self.gain_left
                 if over:
