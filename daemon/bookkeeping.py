@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 
 from sqlalchemy.engine import Engine
 
-from daemon import logs
+from daemon import gc_pause, logs
 from daemon.config.loader import identical_groups
 from daemon.config.models import Settings
 from daemon.importers.csv_trades import ImportedTrade, TradeImportError
@@ -127,7 +127,7 @@ def recompute(engine: Engine, settings: Settings) -> list[LedgerState]:
     identical = identical_groups(settings)
     policy = ledger_policy(settings)
     states = []
-    with transaction(engine) as session:
+    with transaction(engine) as session, gc_pause.paused():  # whole ledgers: many objects that live on
         ledger_repo.sync_accounts(session, settings)
         for household in sorted({a.household for a in settings.accounts}):
             state = replay(household, ledger_repo.load_events(session, household), accounts, identical, policy)

@@ -87,12 +87,7 @@ def import_trades(
     """Import trades from a CSV file, Alpaca account activities or an IBKR Flex report, or corporate actions
     (idempotent: re-importing adds nothing). All or none, except broker activities that cannot be mapped:
     those are quarantined (exit 1)."""
-    from daemon import bookkeeping
-    from daemon.bookkeeping import ImportedAction
-    from daemon.importers import ImportedTrade, csv_actions, csv_trades
-    from daemon.importers.csv_trades import TradeImportError
-    from daemon.store import migrate
-    from daemon.store.db import make_engine
+    from daemon import gc_pause
 
     settings = context(ctx).settings
     if fmt is None:
@@ -107,6 +102,18 @@ def import_trades(
                 "a Flex report names IB account codes, mapped by each account's broker_account"))
         return
     _check_account(settings, account)
+    with gc_pause.paused():  # reading and booking a large file builds objects that all live on
+        _import(settings, file, fmt, account)
+
+
+def _import(settings: Settings, file: Path, fmt: ImportFormat, account: str | None) -> None:
+    from daemon import bookkeeping
+    from daemon.bookkeeping import ImportedAction
+    from daemon.importers import ImportedTrade, csv_actions, csv_trades
+    from daemon.importers.csv_trades import TradeImportError
+    from daemon.store import migrate
+    from daemon.store.db import make_engine
+
     unmapped: list[tuple[int, Activity]] = []
     try:
         imported: Sequence[ImportedTrade | ImportedAction]

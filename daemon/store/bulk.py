@@ -1,25 +1,58 @@
 """Bulk inserts: many rows into one table at the database driver's speed.
 
 SQLAlchemy's `connection.execute(insert(table), rows)` spends most of its time per row and per value in
-generic machinery (building each row's parameters, looking up each column's processor). Here the column
-types' own bind processors (so `DecimalType` still checks and canonicalizes every amount, `UTCDateTime`
-every instant) are looked up once and applied in one pass, and the plain tuples go to the driver:
+generic machinery (building each row's parameters, looking up each column's processor). Here each column is
+converted on its own, in one pass, by the column type's own rules (so `DecimalType` still checks and
+canonicalizes every amount, `UTCDateTime` every instant), and the plain tuples go to the driver:
 `executemany` (SQLite; PostgreSQL for small batches) or, for larger PostgreSQL batches, `COPY ... FROM
 STDIN`, which streams rows without a statement per row.
 
-Runs on the caller's connection and transaction; commits nothing.
+The common columns take a shortcut with the same result as the type's bind processor: amounts of a
+column canonicalized together (`canonical_texts`), dates written by `date.isoformat` (SQLite), a value
+repeated down a column (`Constant`) converted once. Anything unusual in a column (a None, an int, a value
+that needs a check to fail) sends that column through the processor, value by value.
+
+`insert` takes rows as dicts; `insert_objects` takes the objects themselves and a getter per column (no
+dict per row). Both run on the caller's connection and transaction; they commit nothing.
 """
 
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from datetime import date
+from decimal import Context, Decimal, DecimalException, Rounded
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
+from daemon.store.types import DecimalType, canonical_text
+
 CHUNK = 5_000  # rows converted and sent at a time: bounds memory for huge households
 COPY_FROM = 1_000  # PostgreSQL: below this many rows, executemany is as quick as setting up a COPY
+
+_T = TypeVar("_T")
+Column = Callable[[list[Any]], list[Any]]  # a column's values -> what the driver gets
+
+
+class Constant:
+    """The same value in every row (a household id, an import's time stamp): converted once."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any):
+        self.value = value
+
+
+class Values:
+    """A column's values given whole, one per item, in order (e.g. `range(first, first + n)` for sequence
+    numbers)."""
+
+    __slots__ = ("values",)
+
+    def __init__(self, values: Sequence[Any]):
+        self.values = values
 
 
 def insert(connection: sa.Connection, table: sa.Table, rows: Iterable[Mapping[str, Any]]) -> None:
@@ -29,40 +62,135 @@ def insert(connection: sa.Connection, table: sa.Table, rows: Iterable[Mapping[st
     chunk = list(itertools.islice(it, CHUNK))
     if not chunk:
         return
-    dialect = connection.dialect
     names = list(chunk[0])
-    columns = [table.c[name] for name in names]
-    # Python-side defaults are SQLAlchemy's to fill in; plain SQL would leave them NULL.
-    missing = [c.name for c in table.c if c.name not in chunk[0] and c.default is not None]
-    if missing:
-        raise ValueError(f"bulk insert into {table.name}: give {', '.join(missing)} explicitly")
-    processors: list[Callable[[Any], Any] | None] = [c.type.dialect_impl(dialect).bind_processor(dialect)
-                                                     for c in columns]
-    prepare = dialect.identifier_preparer
-    target = prepare.format_table(table)
-    column_list = ", ".join(prepare.quote(c.name) for c in columns)
-    # COPY when the first chunk alone is large enough to pay for it.
-    use_copy = dialect.name == "postgresql" and dialect.driver == "psycopg" and len(chunk) >= COPY_FROM
-    marker = "?" if dialect.paramstyle == "qmark" else "%s"
-    sql = f"INSERT INTO {target} ({column_list}) VALUES ({', '.join([marker] * len(columns))})"
+    writer = _Writer(connection, table, names, len(chunk))
     while chunk:
-        params = _convert(chunk, names, processors)
-        if use_copy:
-            _copy(connection, f"COPY {target} ({column_list}) FROM STDIN", params)
-        else:
-            connection.exec_driver_sql(sql, params)  # type: ignore[arg-type]
+        writer.write([[row[name] for row in chunk] for name in names], len(chunk))
         chunk = list(itertools.islice(it, CHUNK))
 
 
-def _convert(rows: Sequence[Mapping[str, Any]], names: list[str],
-             processors: list[Callable[[Any], Any] | None]) -> list[tuple[Any, ...]]:
-    # Column by column: each processor mapped over its column in one C-level loop (processors pass None
-    # through as NULL themselves), then the columns zipped back into rows.
-    columns = []
-    for name, process in zip(names, processors, strict=True):
-        column = [row[name] for row in rows]
-        columns.append(list(map(process, column)) if process is not None else column)
-    return list(zip(*columns, strict=True))
+def insert_objects(connection: sa.Connection, table: sa.Table, items: Iterable[_T],
+                   columns: Mapping[str, Callable[[_T], Any] | Constant | Values]) -> None:
+    """Insert one row per item of `items`: column name -> a getter applied to the item (e.g.
+    `operator.attrgetter("quantity")`), a `Constant` or the column's `Values`. No dict per row; `CHUNK`
+    items at a time."""
+    it = iter(items)
+    chunk = list(itertools.islice(it, CHUNK))
+    if not chunk:
+        return
+    names = list(columns)
+    writer = _Writer(connection, table, names, len(chunk))
+    offset = 0
+    while chunk:
+        n = len(chunk)
+        values: list[list[Any] | Constant] = []
+        for name in names:
+            get = columns[name]
+            if isinstance(get, Constant):
+                values.append(get)
+            elif isinstance(get, Values):
+                values.append(list(get.values[offset : offset + n]))
+            else:
+                values.append(list(map(get, chunk)))
+        writer.write(values, n)
+        offset += n
+        chunk = list(itertools.islice(it, CHUNK))
+
+
+class _Writer:
+    """One INSERT (or COPY) of `names` into `table`, fed chunk by chunk with column-wise values."""
+
+    def __init__(self, connection: sa.Connection, table: sa.Table, names: Sequence[str], first: int):
+        dialect = connection.dialect
+        self.connection = connection
+        columns = [table.c[name] for name in names]
+        # Python-side defaults are SQLAlchemy's to fill in; plain SQL would leave them NULL.
+        missing = [c.name for c in table.c if c.name not in names and c.default is not None]
+        if missing:
+            raise ValueError(f"bulk insert into {table.name}: give {', '.join(missing)} explicitly")
+        prepare = dialect.identifier_preparer
+        target = prepare.format_table(table)
+        column_list = ", ".join(prepare.quote(c.name) for c in columns)
+        # COPY when the first chunk alone is large enough to pay for it.
+        self.copy = dialect.name == "postgresql" and dialect.driver == "psycopg" and first >= COPY_FROM
+        marker = "?" if dialect.paramstyle == "qmark" else "%s"
+        self.sql = (f"COPY {target} ({column_list}) FROM STDIN" if self.copy else
+                    f"INSERT INTO {target} ({column_list}) VALUES ({', '.join([marker] * len(columns))})")
+        self.converters = [_converter(c, dialect, text=self.copy) for c in columns]
+
+    def write(self, columns: list[list[Any] | Constant], n: int) -> None:
+        converted = []
+        for values, convert in zip(columns, self.converters, strict=True):
+            if isinstance(values, Constant):
+                converted.append(itertools.repeat(convert([values.value])[0], n))
+            else:
+                converted.append(convert(values))
+        params = list(zip(*converted, strict=False))
+        if self.copy:
+            _copy(self.connection, self.sql, params)
+        else:
+            self.connection.exec_driver_sql(self.sql, params)  # type: ignore[arg-type]
+
+
+def _converter(column: sa.Column[Any], dialect: sa.Dialect, *, text: bool) -> Column:
+    """The column's bind processor mapped over a column of values, or a shortcut with the same result."""
+    process = column.type.dialect_impl(dialect).bind_processor(dialect)
+    if isinstance(column.type, DecimalType) and (dialect.name == "sqlite" or text):
+        # SQLite stores the canonical text; PostgreSQL's COPY parses the same text as NUMERIC.
+        return canonical_texts
+    if process is None:
+        return _unchanged
+    if dialect.name == "sqlite" and type(column.type) is sa.Date:
+        return lambda values: _dates(values, process)
+    if dialect.name == "sqlite" and type(column.type) is sa.Boolean:
+        return lambda values: _booleans(values, process)
+    return lambda values: list(map(process, values))
+
+
+def _unchanged(values: list[Any]) -> list[Any]:
+    return values
+
+
+def _dates(values: list[Any], process: Callable[[Any], Any]) -> list[Any]:
+    # SQLite's DATE text is the ISO date; anything but plain dates (None, datetimes) takes the processor.
+    if set(map(type, values)) == {date}:
+        return list(map(date.isoformat, values))
+    return list(map(process, values))
+
+
+def _booleans(values: list[Any], process: Callable[[Any], Any]) -> list[Any]:
+    # SQLite stores 1 and 0; anything but True and False takes the processor (None, or its error).
+    if set(map(type, values)) == {bool}:
+        return list(map(int, values))
+    return list(map(process, values))
+
+
+# Normalizing never rounds a value the column can hold (38 digits); a longer one raises Rounded and takes
+# the exact path.
+_NORMALIZE = Context(prec=60, traps=[Rounded]).normalize
+# Normalized text that needs the exact path: NaN or Infinity (letters), more than 12 decimals.
+_LETTERS = re.compile(r"[^-+.\dE\n]")
+_LONG_FRACTION = re.compile(r"\.\d{13}")
+
+
+def canonical_texts(values: list[Any]) -> list[str | None]:
+    """`[canonical_text(v) for v in values]` (None stays None), a column at a time: the normalized
+    Decimals' text is already canonical except for exponent notation (1.5E+3), fixed one by one; a column
+    with anything unusual goes value by value, with canonical_text's checks and errors."""
+    if set(map(type, values)) != {Decimal}:
+        return [None if v is None else canonical_text(v) for v in values]
+    try:
+        texts = list(map(str, map(_NORMALIZE, values)))
+    except DecimalException:
+        return list(map(canonical_text, values))
+    blob = "\n".join(texts)
+    # 27 characters or more may be 27 integer digits (too large); "-0" must be "0".
+    if (max(map(len, texts)) >= 27 or _LETTERS.search(blob) or _LONG_FRACTION.search(blob)
+            or f"\n{blob}\n".find("\n-0\n") >= 0):
+        return list(map(canonical_text, values))
+    if "E" in blob:
+        texts = [canonical_text(v) if "E" in t else t for t, v in zip(texts, values, strict=True)]
+    return texts  # type: ignore[return-value]
 
 
 def _copy(connection: sa.Connection, statement: str, params: list[tuple[Any, ...]]) -> None:

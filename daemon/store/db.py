@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 # commands use `read_connection` and the Core tables (daemon.store.tables), and never load it.
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+SQLITE_CACHE_KB = 16_000
 
 
 def _json_default(value: Any) -> Any:
@@ -91,6 +92,9 @@ def _configure_sqlite(engine: Engine, *, foreign_keys: bool) -> None:
         cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
         # WAL: readers never wait for the writer (a health check during a harvest, a CLI listing).
         cursor.execute("PRAGMA journal_mode = WAL")
+        # A 16 MB page cache (default 2 MB): an import's inserts land at random places of the indexes (ids are
+        # digests), and with the default most of them evict a page; a third less CPU for 100k rows.
+        cursor.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KB}")
         cursor.close()
 
     @sa.event.listens_for(engine, "begin")

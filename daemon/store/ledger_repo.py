@@ -7,11 +7,11 @@ saving a household with 100k lots stays a matter of seconds.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 import sqlalchemy as sa
 
@@ -67,17 +67,10 @@ def save_ledger(session: Session, state: LedgerState, policy: LedgerPolicy | Non
     household = state.household
     for table in (MATCHES, DISPOSITIONS, LOTS, STATES):
         _delete(session, table, household)
-    _insert(session, LOTS, (_lot_row(household, lot) for lot in state.lots))
-    _insert(
-        session,
-        DISPOSITIONS,
-        (_disposition_row(household, d) for d in state.dispositions),
-    )
-    _insert(
-        session,
-        MATCHES,
-        (_match_row(household, i, m) for i, m in enumerate(state.matches)),
-    )
+    connection = session.connection()
+    bulk.insert_objects(connection, LOTS, state.lots, _lot_columns(household))
+    bulk.insert_objects(connection, DISPOSITIONS, state.dispositions, _disposition_columns(household))
+    bulk.insert_objects(connection, MATCHES, state.matches, _match_columns(household, len(state.matches)))
     securities = {
         "split_factors": {symbol: str(factor) for symbol, factor in state.split_factors},
         "renamed": [list(pair) for pair in state.renamed],
@@ -169,27 +162,51 @@ def _code_points(connection: sa.Connection, column: sa.ColumnElement[str]) -> sa
     return column.collate("C") if connection.dialect.name == "postgresql" else column
 
 
-def _lot_row(household: str, lot: Lot) -> dict[str, Any]:
-    return {
-        "household_id": household,
-        "lot_id": lot.lot_id,
-        "purchase_id": lot.purchase_id,
-        "parent_id": lot.parent_id,
-        "account_id": lot.account,
-        "symbol": lot.symbol,
-        "quantity": lot.quantity,
-        "cost": lot.cost,
-        "adjustment": lot.adjustment,
-        "purchased": lot.purchased,
-        "acquired": lot.acquired,
-        "absorbed": lot.absorbed,
-        "seq": lot.seq,
-        "trade_id": lot.trade_id,
-        "reinvested": lot.reinvested,
-        "origin": str(lot.origin),
-        "washed_from": _ids(lot.washed_from),
-        "loss_basis": lot.loss_basis,
-    }
+def _lot_columns(household: str) -> dict[str, Any]:
+    """Column -> getter from a Lot, for bulk.insert_objects (`_lot` reads the row back)."""
+    return {"household_id": bulk.Constant(household), **_getters(LOT_FIELDS), "origin": _origin,
+            "washed_from": _washed_from}
+
+
+# Column name -> the ledger type's field of the same value.
+LOT_FIELDS = {"lot_id": "lot_id", "purchase_id": "purchase_id", "parent_id": "parent_id", "account_id": "account",
+              "symbol": "symbol", "quantity": "quantity", "cost": "cost", "adjustment": "adjustment",
+              "purchased": "purchased", "acquired": "acquired", "absorbed": "absorbed", "seq": "seq",
+              "trade_id": "trade_id", "reinvested": "reinvested", "loss_basis": "loss_basis"}
+DISPOSITION_FIELDS = {
+    "disposition_id": "disposition_id", "trade_id": "trade_id", "account_id": "account", "symbol": "symbol",
+    "lot_id": "lot_id", "purchase_id": "purchase_id", "quantity": "quantity", "proceeds": "proceeds",
+    "cost_basis": "cost_basis", "acquired": "acquired", "purchased": "purchased", "sold": "sold",
+    "taxable": "taxable", "seq": "seq", "washed_quantity": "washed_quantity", "adjustment": "adjustment",
+    "permanent": "permanent", "kind": "kind", "lot_seq": "lot_seq", "absorbed": "absorbed",
+    "split_factor": "split_factor", "replacement_adjustment": "replacement_adjustment", "time": "time",
+    "order_id": "order_id"}
+MATCH_FIELDS = {"disposition_id": "disposition_id", "lot_id": "lot_id", "account_id": "account", "symbol": "symbol",
+                "quantity": "quantity", "disallowed": "disallowed", "permanent": "permanent",
+                "replacement_date": "replacement_date", "replacement_disposition": "replacement_disposition"}
+
+
+def _getters(fields: dict[str, str]) -> dict[str, Any]:
+    return {column: operator.attrgetter(name) for column, name in fields.items()}
+
+
+def _origin(item: Lot | Disposition) -> str:
+    return str(item.origin)
+
+
+def _washed_from(item: Lot | Disposition) -> str | None:
+    return _ids(item.washed_from)
+
+
+def _disposition_columns(household: str) -> dict[str, Any]:
+    """Column -> getter from a Disposition, for bulk.insert_objects (`_disposition` reads it back)."""
+    return {"household_id": bulk.Constant(household), **_getters(DISPOSITION_FIELDS), "origin": _origin,
+            "washed_from": _washed_from}
+
+
+def _match_columns(household: str, n: int) -> dict[str, Any]:
+    """Column -> getter from a WashMatch (the position: its index), for bulk.insert_objects."""
+    return {"household_id": bulk.Constant(household), "position": bulk.Values(range(n)), **_getters(MATCH_FIELDS)}
 
 
 def _ids(ids: frozenset[str]) -> str | None:
@@ -223,38 +240,6 @@ def _lot(r: Any) -> Lot:
     )
 
 
-def _disposition_row(household: str, d: Disposition) -> dict[str, Any]:
-    return {
-        "household_id": household,
-        "disposition_id": d.disposition_id,
-        "trade_id": d.trade_id,
-        "account_id": d.account,
-        "symbol": d.symbol,
-        "lot_id": d.lot_id,
-        "purchase_id": d.purchase_id,
-        "quantity": d.quantity,
-        "proceeds": d.proceeds,
-        "cost_basis": d.cost_basis,
-        "acquired": d.acquired,
-        "purchased": d.purchased,
-        "sold": d.sold,
-        "taxable": d.taxable,
-        "seq": d.seq,
-        "washed_quantity": d.washed_quantity,
-        "adjustment": d.adjustment,
-        "permanent": d.permanent,
-        "kind": d.kind,
-        "lot_seq": d.lot_seq,
-        "origin": str(d.origin),
-        "washed_from": _ids(d.washed_from),
-        "absorbed": d.absorbed,
-        "split_factor": d.split_factor,
-        "replacement_adjustment": d.replacement_adjustment,
-        "time": d.time,
-        "order_id": d.order_id,
-    }
-
-
 def _disposition(r: Any) -> Disposition:
     return Disposition(
         disposition_id=r["disposition_id"],
@@ -286,22 +271,6 @@ def _disposition(r: Any) -> Disposition:
     )
 
 
-def _match_row(household: str, position: int, m: WashMatch) -> dict[str, Any]:
-    return {
-        "household_id": household,
-        "position": position,
-        "disposition_id": m.disposition_id,
-        "lot_id": m.lot_id,
-        "account_id": m.account,
-        "symbol": m.symbol,
-        "quantity": m.quantity,
-        "disallowed": m.disallowed,
-        "permanent": m.permanent,
-        "replacement_date": m.replacement_date,
-        "replacement_disposition": m.replacement_disposition,
-    }
-
-
 def _match(r: Any) -> WashMatch:
     return WashMatch(
         disposition_id=r["disposition_id"],
@@ -322,8 +291,7 @@ def _match(r: Any) -> WashMatch:
 _T = TypeVar("_T")
 
 
-@dataclass(frozen=True, slots=True)
-class _Key:
+class _Key(NamedTuple):
     source: str
     external_id: str
 
@@ -341,17 +309,28 @@ def _unseen(session: Session, table: sa.Table, household: str,
             batch.append((item, key))
     if not batch:
         return [], 0
-    # One query per source over its external ids, chunked: portable (no tuple IN on SQLite) and bounded.
     existing: set[_Key] = set()
     for source in {key.source for _, key in batch}:
         ids = sorted(k.external_id for k in seen if k.source == source)
-        for start in range(0, len(ids), 500):
-            found = session.execute(sa.select(table.c.external_id).where(
-                table.c.source == source, table.c.external_id.in_(ids[start : start + 500])))
-            existing.update(_Key(source, external_id) for external_id in found.scalars())
+        existing.update(_Key(source, external_id) for external_id in _known(session, table, source, ids))
     new = [(item, key) for item, key in batch if key not in existing]
     last = session.scalar(sa.select(sa.func.max(table.c.seq)).where(table.c.household_id == household)) if new else 0
     return new, (last or 0) + 1
+
+
+def _known(session: Session, table: sa.Table, source: str, ids: Sequence[str]) -> Iterable[str]:
+    """Which of `ids` the store holds for `source`. Few rows of the source stored (a first import): all of
+    their ids in one query; else the ids asked for, 500 at a time (portable: no tuple IN on SQLite)."""
+    stored = session.scalar(sa.select(sa.func.count()).select_from(table).where(table.c.source == source)) or 0
+    if stored == 0:
+        return ()
+    if stored <= 4 * len(ids):
+        return set(session.scalars(sa.select(table.c.external_id).where(table.c.source == source))) & set(ids)
+    found: list[str] = []
+    for start in range(0, len(ids), 500):
+        found.extend(session.scalars(sa.select(table.c.external_id).where(
+            table.c.source == source, table.c.external_id.in_(ids[start : start + 500]))))
+    return found
 
 
 def add_trades(
@@ -367,33 +346,24 @@ def add_trades(
     household's next `seq`, which keeps the import order for same-day trades.
     """
     new, first = _unseen(session, TRADES, household, rows)
+    trades = [trade for trade, _ in new]
     if new:
-        stamp = imported_at or datetime.now(UTC)
-        _insert(session, TRADES, [_trade_row(household, t, k, first + i, stamp) for i, (t, k) in enumerate(new)])
-    return [trade for trade, _ in new]
+        columns = {"household_id": bulk.Constant(household), **_getters(TRADE_FIELDS), "side": _side,
+                   "source": bulk.Values([k.source for _, k in new]),
+                   "external_id": bulk.Values([k.external_id for _, k in new]),
+                   "imported_at": bulk.Constant(imported_at or datetime.now(UTC)),
+                   "seq": bulk.Values(range(first, first + len(new)))}
+        bulk.insert_objects(session.connection(), TRADES, trades, columns)
+    return trades
 
 
-def _trade_row(household: str, t: Trade, key: _Key, seq: int, stamp: datetime) -> dict[str, Any]:
-    return {
-        "trade_id": t.trade_id,
-        "household_id": household,
-        "account_id": t.account,
-        "date": t.date,
-        "symbol": t.symbol,
-        "side": str(t.side),
-        "quantity": t.quantity,
-        "price": t.price,
-        "fees": t.fees,
-        "lot_id": t.lot_id,
-        "source": key.source,
-        "external_id": key.external_id,
-        "imported_at": stamp,
-        "seq": seq,
-        "time": t.time,
-        "acquired": t.acquired,
-        "basis": t.basis,
-        "order_id": t.order_id,
-    }
+TRADE_FIELDS = {"trade_id": "trade_id", "account_id": "account", "date": "date", "symbol": "symbol",
+                "quantity": "quantity", "price": "price", "fees": "fees", "lot_id": "lot_id", "time": "time",
+                "acquired": "acquired", "basis": "basis", "order_id": "order_id"}
+
+
+def _side(trade: Trade) -> str:
+    return str(trade.side)
 
 
 def load_trades(session: Session | Connection, household: str) -> list[Trade]:

@@ -3,11 +3,14 @@ COPY), with the same checks on every value."""
 
 from __future__ import annotations
 
+import operator
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from daemon.store import bulk
 from daemon.store.types import DecimalType, UTCDateTime, canonical_text
@@ -95,3 +98,53 @@ def test_a_generator_is_written_chunk_by_chunk(tables: sa.Engine) -> None:
     with tables.connect() as connection:
         ids = connection.execute(sa.select(ROWS.c.id).order_by(ROWS.c.id)).scalars().all()
     assert ids == list(range(n))
+
+
+amounts = st.one_of(st.decimals(allow_nan=True, allow_infinity=True),
+                    st.decimals(places=12, min_value=-10**14, max_value=10**14),
+                    st.integers(-10**30, 10**30).map(lambda i: Decimal(i).scaleb(-12)), st.none(),
+                    st.integers(-5, 5), st.sampled_from([Decimal("-0.000"), Decimal("1E+3"), Decimal("0E-20"),
+                                                         Decimal("1.50000000000000"), Decimal("1E-7")]))
+
+
+def _one_by_one(values: list[object]) -> list[object]:
+    out = []
+    for v in values:
+        try:
+            out.append(None if v is None else canonical_text(v))
+        except (ValueError, TypeError) as exc:
+            out.append(type(exc))
+    return out
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(amounts, max_size=12))
+def test_a_column_of_amounts_is_canonical_text_of_each(values: list[object]) -> None:
+    expected = _one_by_one(values)
+    errors = [e for e in expected if isinstance(e, type)]
+    if errors:
+        with pytest.raises((ValueError, TypeError)):
+            bulk.canonical_texts(values)
+    else:
+        assert bulk.canonical_texts(values) == expected
+
+
+def test_a_column_of_decimals_fixes_exponents_one_by_one() -> None:
+    values = [Decimal("1.68E+3"), Decimal("2.500000000000"), Decimal("7"), Decimal("-0.000000100000"), Decimal("1E+2")]
+    assert bulk.canonical_texts(values) == ["1680", "2.5", "7", "-0.0000001", "100"]
+    with pytest.raises(ValueError, match="more than 12 decimal places"):
+        bulk.canonical_texts([*values, Decimal("1E-13")])
+
+
+def test_objects_with_getters_and_constants_store_what_dicts_store(tables: sa.Engine) -> None:
+    rows = sample(bulk.COPY_FROM + 5)
+    stamp = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    for row in rows:
+        row["at"] = stamp
+    getters = {name: operator.itemgetter(name) for name in ("id", "name", "amount", "day", "flag", "extra")}
+    with tables.begin() as connection:
+        bulk.insert_objects(connection, ROWS, rows, {**getters, "at": bulk.Constant(stamp)})
+        connection.execute(sa.insert(SAME), rows)
+    with tables.connect() as connection:
+        assert connection.execute(sa.select(ROWS).order_by(ROWS.c.id)).all() == connection.execute(
+            sa.select(SAME).order_by(SAME.c.id)).all()
