@@ -102,7 +102,7 @@ def book(engine: Engine, settings: Settings, imported: Sequence[ImportedTrade | 
             added += len(new)
             if not new:
                 continue
-            state = ledger_repo.load_ledger(session, household)
+            state = stored = ledger_repo.load_ledger(session, household)
             try:
                 try:
                     if ledger_repo.stored_policy(session, household) not in (None, policy):
@@ -115,7 +115,7 @@ def book(engine: Engine, settings: Settings, imported: Sequence[ImportedTrade | 
             except LedgerError as exc:
                 line = lines.get(exc.event.event_id)
                 raise TradeImportError(path or "trades", line, exc.reason) from None
-            ledger_repo.save_ledger(session, state, policy)
+            ledger_repo.save_ledger(session, state, policy, previous=stored)  # only the rows that changed
             log.info("ledger.booked", household=household, events=len(new), through=str(state.through),
                      recomputed=household in recomputed)
     return BookingResult(added=added, skipped=len(imported) - added, recomputed=tuple(recomputed))

@@ -10,9 +10,11 @@ per share at the gift), inherited (`price`: the value per share at death), trans
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import io
 import re
+import sys
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, time
@@ -62,6 +64,12 @@ def _date(value: str, name: str) -> date:
         raise ValueError(f"{name}: not a YYYY-MM-DD date: {value!r}") from None
 
 
+@functools.lru_cache(maxsize=16_384)
+def _day(value: str) -> date:
+    """`_date(value, "date")`, one object per day (a file has a few thousand days and many rows per day)."""
+    return _date(value, "date")
+
+
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
 
 
@@ -90,9 +98,10 @@ def _trade(day_text: str, account: str, symbol_text: str, side_text: str, quanti
                            strict=True):
         if not value:
             raise ValueError(f"{name}: missing")
-    day = numbers.not_future(_date(day_text, "date"), "date", today)
+    day = numbers.not_future(_day(day_text), "date", today)
     if account not in accounts:
         raise ValueError(f"account: unknown account {account!r} (not in the configuration)")
+    account = sys.intern(account)  # one string per account and symbol, not one per row
     side = _SIDES.get(side_text.lower())
     if side is None:
         raise ValueError(f"side: must be one of {', '.join(s.value for s in Side)}, got {side_text!r}")
@@ -107,7 +116,7 @@ def _trade(day_text: str, account: str, symbol_text: str, side_text: str, quanti
     fees = numbers.number(fees_text, "fees") if fees_text else ZERO
     if fees < 0:
         raise ValueError(f"fees: must not be negative, got {fees_text}")
-    symbol = symbol_text.upper()
+    symbol = sys.intern(symbol_text.upper())
     at = parse_time(time_text) if time_text else None
     acquired = _date(acquired_text, "acquired") if acquired_text else None
     basis = numbers.number(basis_text, "basis") if basis_text else None

@@ -97,6 +97,22 @@ def insert_objects(connection: sa.Connection, table: sa.Table, items: Iterable[_
         chunk = list(itertools.islice(it, CHUNK))
 
 
+def delete_keys(connection: sa.Connection, table: sa.Table, where: Mapping[str, Any], column: str,
+                keys: Sequence[Any]) -> None:
+    """Delete the rows of `table` that match `where` (column -> value) and whose `column` is one of `keys`:
+    one indexed lookup per key, in one executemany. Keys and values are plain strings or numbers."""
+    if not keys:
+        return
+    dialect = connection.dialect
+    prepare = dialect.identifier_preparer
+    marker = "?" if dialect.paramstyle == "qmark" else "%s"
+    names = [*where, column]
+    condition = " AND ".join(f"{prepare.quote(table.c[name].name)} = {marker}" for name in names)
+    fixed = tuple(where.values())
+    connection.exec_driver_sql(f"DELETE FROM {prepare.format_table(table)} WHERE {condition}",
+                               [(*fixed, key) for key in keys])  # type: ignore[arg-type]
+
+
 class _Writer:
     """One INSERT (or COPY) of `names` into `table`, fed chunk by chunk with column-wise values."""
 

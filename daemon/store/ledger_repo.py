@@ -40,6 +40,8 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
     from sqlalchemy.orm import Session
 
+_V = TypeVar("_V", Lot, Disposition)
+
 # Core tables: the reads (`tlh lots`, `gains`, reports) never load the ORM; only sync_accounts uses it.
 LOTS = tables.LOTS
 DISPOSITIONS = tables.DISPOSITIONS
@@ -62,15 +64,38 @@ def _delete(session: Session, table: sa.Table, household: str) -> None:
 # --- ledger state ---------------------------------------------------------------------------------
 
 
-def save_ledger(session: Session, state: LedgerState, policy: LedgerPolicy | None = None) -> None:
-    """Replace what the store holds for `state.household` with `state` (computed under `policy`)."""
+def save_ledger(session: Session, state: LedgerState, policy: LedgerPolicy | None = None, *,
+                previous: LedgerState | None = None) -> None:
+    """Make the store hold `state` for `state.household` (computed under `policy`).
+
+    `previous`: what the store holds now, as `load_ledger` read it in this transaction. Then only the rows
+    that differ are deleted and written (a day's trades on a long history touch a few lots, not all of
+    them); without it, everything is replaced."""
     household = state.household
-    for table in (MATCHES, DISPOSITIONS, LOTS, STATES):
-        _delete(session, table, household)
     connection = session.connection()
-    bulk.insert_objects(connection, LOTS, state.lots, _lot_columns(household))
-    bulk.insert_objects(connection, DISPOSITIONS, state.dispositions, _disposition_columns(household))
-    bulk.insert_objects(connection, MATCHES, state.matches, _match_columns(household, len(state.matches)))
+    lots: Sequence[Lot] = state.lots
+    dispositions: Sequence[Disposition] = state.dispositions
+    kept_matches = 0
+    if previous is None:
+        for table in (MATCHES, DISPOSITIONS, LOTS):
+            _delete(session, table, household)
+    else:
+        assert previous.household == household
+        lots = _changed(connection, LOTS, "lot_id", household, previous.lots, state.lots)
+        dispositions = _changed(connection, DISPOSITIONS, "disposition_id", household, previous.dispositions,
+                                state.dispositions)
+        # Matches are kept by position: the common beginning stays, the rest is rewritten.
+        while (kept_matches < min(len(previous.matches), len(state.matches))
+               and previous.matches[kept_matches] == state.matches[kept_matches]):
+            kept_matches += 1
+        if kept_matches < len(previous.matches):
+            connection.execute(sa.delete(MATCHES).where(MATCHES.c.household_id == household,
+                                                        MATCHES.c.position >= kept_matches))
+    _delete(session, STATES, household)
+    bulk.insert_objects(connection, LOTS, lots, _lot_columns(household))
+    bulk.insert_objects(connection, DISPOSITIONS, dispositions, _disposition_columns(household))
+    bulk.insert_objects(connection, MATCHES, state.matches[kept_matches:],
+                        _match_columns(household, kept_matches, len(state.matches)))
     securities = {
         "split_factors": {symbol: str(factor) for symbol, factor in state.split_factors},
         "renamed": [list(pair) for pair in state.renamed],
@@ -84,6 +109,26 @@ def save_ledger(session: Session, state: LedgerState, policy: LedgerPolicy | Non
         [{"household_id": household, "through": state.through, "next_seq": state.next_seq,
           "securities": securities if any(securities.values()) else None}],
     )
+
+
+def _changed(connection: sa.Connection, table: sa.Table, key: str, household: str, before: Iterable[_V],
+             after: Iterable[_V]) -> list[_V]:
+    """The items of `after` that differ from (or are missing in) `before`, matched by their `key` field; the
+    stored rows of the ones that changed or went away are deleted."""
+    get = operator.attrgetter(key)
+    stored = {get(item): item for item in before}
+    out: list[_V] = []
+    gone: list[str] = []
+    for item in after:
+        ident = get(item)
+        old = stored.pop(ident, None)
+        if old != item:
+            out.append(item)
+            if old is not None:
+                gone.append(ident)
+    gone.extend(stored)  # not in `after` at all
+    bulk.delete_keys(connection, table, {"household_id": household}, key, gone)
+    return out
 
 
 def _head(reader: Session | Connection, household: str) -> Any:
@@ -204,9 +249,11 @@ def _disposition_columns(household: str) -> dict[str, Any]:
             "washed_from": _washed_from}
 
 
-def _match_columns(household: str, n: int) -> dict[str, Any]:
-    """Column -> getter from a WashMatch (the position: its index), for bulk.insert_objects."""
-    return {"household_id": bulk.Constant(household), "position": bulk.Values(range(n)), **_getters(MATCH_FIELDS)}
+def _match_columns(household: str, first: int, end: int) -> dict[str, Any]:
+    """Column -> getter from a WashMatch (the position: its index in the state, first to end), for
+    bulk.insert_objects."""
+    return {"household_id": bulk.Constant(household), "position": bulk.Values(range(first, end)),
+            **_getters(MATCH_FIELDS)}
 
 
 def _ids(ids: frozenset[str]) -> str | None:
