@@ -14,10 +14,9 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
-import structlog
 from sqlalchemy.orm import Session
 
-from daemon import direct_index
+from daemon import direct_index, logs
 from daemon.bookkeeping import ledger_accounts
 from daemon.config.loader import identical_groups
 from daemon.config.models import Settings
@@ -39,7 +38,7 @@ from daemon.store import ledger_repo
 from daemon.store.models import AccountRow, Alert, HarvestRun
 from daemon.store.models import Restriction as RestrictionRow
 
-log = structlog.get_logger(__name__)
+log = logs.get_logger(__name__)  # structlog loaded when it logs (report and donate plan through here)
 
 BREAKER_HISTORY = timedelta(days=45)  # enough calendar days for 21 daily returns
 LOOK_AHEAD = timedelta(days=30)  # scheduled purchases up to 30 days after a sale wash it

@@ -16,14 +16,14 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
-import structlog
 from sqlalchemy.engine import Engine
 
 from brokers.protocol import Broker, BrokerError, DuplicateOrder, OrderRequest, OrderState, OrderStatus
+from daemon import logs
 from daemon.store.db import transaction
 from daemon.store.models import Order, OrderIntent
 
-log = structlog.get_logger(__name__)
+log = logs.get_logger(__name__)  # structlog loaded when it logs
 
 # Intent states beyond the broker's own: not sent yet, given up, not needed; and "submitting": claimed by
 # one process (compare-and-set from pending) before any network call, so two runs never send it twice.
