@@ -75,15 +75,15 @@ class Feed:
         self.account = account
         sec = history.securities
         self._gics = {s: (sec[s].sector, sec[s].sub_industry) if s in sec else ("", "") for s in basket.universe}
-        self._spec: tuple[tuple[int, ...], DirectIndexInput] | None = None
+        self._spec: tuple[np.ndarray | int, DirectIndexInput] | None = None  # the listed stocks (or day) it is for
         self._month: tuple[int, int] | None = None
         self._returns: TrailingReturns | None = None
 
     def spec(self, t: int, gains_realized: Decimal) -> DirectIndexInput:
         """The stocks listed on day `t` (a stock listing later joins when `new_listings`), weighted."""
         mask = self.basket.mask(t)
-        key = tuple(np.flatnonzero(mask)) if self.basket.weighting == "equal" else (t,)
-        if self._spec is None or self._spec[0] != key:
+        key = mask if self.basket.weighting == "equal" else t
+        if self._spec is None or not np.array_equal(self._spec[0], key):
             weights = self.basket.weights(t)
             constituents = tuple(Constituent(s, Decimal(repr(w)), *self._gics[s]) for s, w in weights.items())
             self._spec = (key, DirectIndexInput(self.account, constituents, tuple(self.config.exclude),
