@@ -7,9 +7,8 @@ touch: the lots and recent sales of every symbol identical to one traded today (
 identical symbols), so its work does not grow with the rest of the book. Fills follow the paper broker's rule
 (`brokers.paper.fill_price`).
 
-The simulator's own trades (contributions and rebalancing of a book of ETFs, tax payments, the twin without
-harvesting) wash nothing: they go through the engine's guards (`BuyGuard`, `lookback`) over the booked state,
-plus today's trades not booked yet.
+The engine decides what the simulator trades (harvest pairs, new money, rebalancing and tax sales); its
+guards (`BuyGuard`, `rebalance.LossGuard`) see the booked state here plus today's trades not booked yet.
 """
 
 from __future__ import annotations
@@ -22,8 +21,7 @@ from operator import attrgetter
 import numpy as np
 
 from brokers.paper import fill_price
-from daemon.engine.candidates import lot_sale
-from daemon.engine.conflicts import BuyGuard, lookback
+from daemon.engine.conflicts import BuyGuard
 from daemon.engine.holdings import GroupIndex, Holdings, index
 from daemon.engine.types import Restriction
 from daemon.ledger import Account, AccountType, IdenticalGroups, LedgerState, Lot, LotMethod, Side, Trade, apply
@@ -198,20 +196,9 @@ class SimAccount:
         pending = index(LedgerState(self.household, self.through, (), sales, (), self.next_seq), day, self.groups)
         return BuyGuard(pending, restrictions, day, self.groups).blocked() | self.loss_groups
 
-    def loss_sale_washes(self, day: date, lot: Lot, close: float) -> bool:
-        """Whether selling `lot` today at the fill for `close` could be a loss (a margin included) that a
-        purchase of its group today, or one the engine's look-back finds (last 30 days, still held, not the
-        lot's own purchase), would wash."""
-        fill = close * (1 - float(self.spread) / 20_000)
-        if fill * float(lot.quantity) > float(lot.basis) * (1 + 1e-6) + 0.01:
-            return False
-        key = self.key(lot.symbol)
-        if key in self.bought_groups:
-            return True
-        # Priced a cent under its basis: the margin above counts as a loss for the look-back.
-        sale = lot_sale(lot, lot.quantity, (lot.basis - CENT) / lot.quantity, day)
-        recent = self._indexed(day).recent.get(key, ())
-        return bool(lookback([sale], [(r, r.quantity) for r in recent]))
+    def recent(self, day: date) -> Mapping[str, Sequence[Lot]]:
+        """The booked purchases of the last 30 days per identical-group key (the engine's index)."""
+        return self._indexed(day).recent
 
     # -- valuation and the end -----------------------------------------------------------------------------
     def value(self, prices: np.ndarray) -> float:

@@ -1,10 +1,11 @@
-"""Target weights and the trades that keep a portfolio near them: investing cash (deposits, contributions, tax
-refunds), rebalancing sells, and raising cash for taxes. Both portfolios of a backtest use the same rules.
+"""Target weights, and investing the cash of a direct index's twin without harvesting (deposits,
+contributions, tax refunds). Which lots a rebalance or a tax payment sells is the engine's decision
+(`daemon.engine.rebalance`, called through `harvest.rebalance` / `harvest.raise_cash`), as is new money for a
+book of ETFs (`daemon.engine.new_money`).
 
 A *key* is what a target weight is set on: a sleeve of ETFs (bought through its first listed member that is
 not blocked: the engine's do-not-buy-until restrictions and pending losses are respected, the next member is
-bought instead) or, in a direct index, one stock (bought itself or not at all). Sells take the lots with the
-lowest gain per dollar first and never sell at a loss what a recent purchase would wash.
+bought instead) or, in a direct index, one stock (bought itself or not at all).
 """
 
 from __future__ import annotations
@@ -12,12 +13,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_DOWN, ROUND_UP, Decimal
+from decimal import ROUND_DOWN, Decimal
 
-from daemon.backtest.account import QTY, SimAccount
+from daemon.backtest.account import SimAccount
 from daemon.backtest.data import History
 from daemon.backtest.portfolio import Sleeve
-from daemon.ledger.types import Lot
 
 CENT = Decimal("0.01")
 MIN_TRADE = 1.0  # dollars
@@ -116,78 +116,6 @@ def invest(acct: SimAccount, alloc: Allocation, t: int, day: date, blocked: set[
             notional = min(Decimal(repr(amount)).quantize(CENT, rounding=ROUND_DOWN), acct.cash)
             acct.buy(day, symbol, notional, alloc.history.decimal(t, symbol), tag)
 
-
-def choose(acct: SimAccount, day: date, lots: list[tuple[float, Lot]], amount: float
-           ) -> list[tuple[Lot, Decimal, float]]:
-    """About `amount` dollars of `lots` (price, lot), the lowest gain per dollar first, skipping losses a
-    recent purchase would wash: (lot, shares, price) to sell."""
-    ranked = sorted(((1 - float(lot.basis / lot.quantity) / price, price, lot) for price, lot in lots),
-                    key=lambda x: x[0])
-    out: list[tuple[Lot, Decimal, float]] = []
-    left = amount
-    for _, price, lot in ranked:
-        if left < MIN_TRADE:
-            break
-        available = acct.available(lot)
-        if available <= 0 or acct.loss_sale_washes(day, lot, price):
-            continue
-        quantity = min(available, Decimal(repr(left / price)).quantize(QTY, rounding=ROUND_UP))
-        if quantity > 0:
-            out.append((lot, quantity, price))
-            left -= float(quantity) * price
-    return out
-
-
-def sell_key(acct: SimAccount, alloc: Allocation, t: int, day: date, key: str, amount: float, tag: str) -> float:
-    """Sell about `amount` dollars of a key's holdings; returns what was sold."""
-    history = alloc.history
-    lots = [(history.price(t, symbol), lot) for symbol, held in acct.lots.items() if alloc.key_of(symbol) == key
-            for lot in held]
-    sold = 0.0
-    for lot, quantity, price in choose(acct, day, lots, amount):
-        acct.sell(day, lot, quantity, history.decimal(t, lot.symbol), tag)
-        sold += float(quantity) * price
-    return sold
-
-
-def drift(acct: SimAccount, alloc: Allocation, t: int) -> float:
-    held = holdings(acct, alloc, t)
-    if held.total <= 0:
-        return 0.0
-    weights = alloc.weights(t)
-    keys = set(weights) | set(held.values)
-    return max((abs(held.values.get(k, 0.0) / held.total - weights.get(k, 0.0)) for k in keys), default=0.0)
-
-
-def rebalance(acct: SimAccount, alloc: Allocation, t: int, day: date) -> float:
-    """Sell what is above its target (the caller then invests the cash); returns the dollars sold."""
-    held = holdings(acct, alloc, t)
-    weights = alloc.weights(t)
-    sold = 0.0
-    for key, value in sorted(held.values.items()):
-        excess = value - weights.get(key, 0.0) * held.total
-        if excess >= MIN_TRADE:
-            sold += sell_key(acct, alloc, t, day, key, excess, "rebalance")
-    return sold
-
-
-def raise_cash(acct: SimAccount, alloc: Allocation, t: int, day: date, need: float, tag: str) -> None:
-    """Sell about `need` dollars: from the keys furthest above their targets after the withdrawal, or (a
-    direct index, `alloc.neutral`) from every key in proportion to its value, so the mix does not change."""
-    held = holdings(acct, alloc, t)
-    weights = alloc.weights(t)
-    invested = sum(held.values.values())
-    sold = 0.0
-    if not alloc.neutral:
-        after = held.total - need
-        excess = {k: v - weights.get(k, 0.0) * after for k, v in held.values.items()}
-        positive = {k: e for k, e in excess.items() if e > 0}
-        scale = min(need / sum(positive.values()), 1.0) if positive else 0.0
-        sold = sum(sell_key(acct, alloc, t, day, key, e * scale, tag) for key, e in sorted(positive.items()))
-    rest = need - sold
-    if rest >= MIN_TRADE and invested > 0:  # (what the overweight keys could not give) pro rata
-        for key, value in sorted(held.values.items()):
-            sell_key(acct, alloc, t, day, key, rest * value / invested, tag)
 
 def pro_rata(acct: SimAccount, alloc: Allocation, t: int, day: date, blocked: set[str], tag: str) -> None:
     """Spend the cash in proportion to what is held (keys not blocked): the mix does not change."""

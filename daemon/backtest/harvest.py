@@ -29,6 +29,8 @@ from daemon.engine import (
     plan,
 )
 from daemon.engine import new_money as engine_new_money
+from daemon.engine import rebalance as engine_rebalance
+from daemon.engine.benefit import Rates
 from daemon.engine.quotes import Prices
 from daemon.engine.replacement import AssetClasses
 from daemon.engine.types import DirectIndexInput, TrailingReturns
@@ -100,6 +102,53 @@ def new_money(acct: SimAccount, history: History, t: int, settings: Settings, cl
         notional = min(purchase.notional, acct.cash)
         if notional > 0:
             acct.buy(day, purchase.symbol, notional, purchase.price, "invest")
+
+
+def _targets(acct: SimAccount, alloc: Allocation, t: int, settings: Settings
+             ) -> tuple[engine_rebalance.Book, Prices, dict[str, Decimal]]:
+    """The account as the engine's rebalancing sees it on day `t`: its lots (less what today's trades sold),
+    the day's targets, prices, and each position's value at the day's close."""
+    history = alloc.history
+    day = history.dates[t]
+    prices = history.priced[t]
+    values = {s: Decimal(repr(float(acct.fshares[acct.col[s]] * prices[acct.col[s]]))) for s in acct.lots}
+    book = engine_rebalance.Book(acct.account.household, acct.account.id, acct.lots,
+                                 {k: Decimal(repr(w)) for k, w in alloc.weights(t).items()}, alloc.key_of,
+                                 sold_today=dict(acct.sold_qty))
+    return book, Prices(DayQuotes(history, t), day, settings.harvest), values
+
+
+def _guard(acct: SimAccount, day: date) -> engine_rebalance.LossGuard:
+    return engine_rebalance.LossGuard(acct.groups, acct.recent(day), frozenset(acct.bought_groups))
+
+
+def _fill(acct: SimAccount, day: date, sales: Sequence[engine_rebalance.Sale], tag: str) -> None:
+    for sale in sales:
+        lot = next(lot for lot in acct.lots[sale.symbol] if lot.lot_id == sale.lot_id)
+        acct.sell(day, lot, sale.quantity, sale.price.close, tag)
+
+
+def rebalance(acct: SimAccount, alloc: Allocation, t: int, settings: Settings, threshold: Decimal) -> None:
+    """Fill the engine's rebalancing sales (`daemon.engine.rebalance.rebalance`) when its drift test says the
+    book is further than `threshold` from its targets; new money then invests the proceeds."""
+    book, prices, values = _targets(acct, alloc, t, settings)
+    total = acct.cash + sum(values.values(), ZERO)
+    if engine_rebalance.drift(book, values, total) <= threshold:
+        return  # (the guard's index of recent purchases is built only when there is something to sell)
+    day = alloc.history.dates[t]
+    sales = engine_rebalance.rebalance(book, acct.cash, threshold, prices, Rates.of(settings.tax),
+                                       _guard(acct, day), day, values)
+    _fill(acct, day, sales, "rebalance")
+
+
+def raise_cash(acct: SimAccount, alloc: Allocation, t: int, settings: Settings, need: Decimal, tag: str) -> None:
+    """Fill the engine's sales for about `need` dollars (`daemon.engine.rebalance.raise_cash`): a direct index
+    sells in proportion to its holdings, a book of ETFs from what is above its targets first."""
+    book, prices, values = _targets(acct, alloc, t, settings)
+    day = alloc.history.dates[t]
+    sales = engine_rebalance.raise_cash(book, acct.cash, need, prices, Rates.of(settings.tax), _guard(acct, day),
+                                        day, neutral=alloc.neutral, reason=tag, values=values)
+    _fill(acct, day, sales, tag)
 
 
 def book(acct: SimAccount, result: HarvestPlan, day: date) -> list[PairRecord]:

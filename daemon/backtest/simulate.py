@@ -6,9 +6,11 @@ Each trading day, for the portfolio with harvesting and then for its twin withou
    plan, filled at the paper broker's prices (in a direct index the engine also swaps back and invests the
    new money, exactly as `tlh harvest` would for an account with `[accounts.direct_index]`);
 3. taxes of a finished year are settled on the first trading day on or after `taxes.settle_month/day`
-   (paid from the portfolio by selling, or a saving credited, per `taxes.paid_from`);
-4. rebalancing sells when the rule says so, then idle cash is invested (most underweight first), buying only
-   what no restriction or recent loss blocks;
+   (paid from the portfolio by selling the lots the engine chooses, or a saving credited, per
+   `taxes.paid_from`);
+4. the engine's rebalancing sales (`daemon.engine.rebalance`: tax-aware lots, never a wash sale) when the
+   rule says so, then idle cash is invested (a book of ETFs: the engine's new money, most underweight
+   first), buying only what no restriction or recent loss blocks;
 5. the day's trades go through the ledger in one `apply`; sales are recorded, the portfolio valued.
 """
 
@@ -23,9 +25,19 @@ import numpy as np
 
 from daemon.backtest import direct
 from daemon.backtest.account import ACCOUNT, SimAccount
-from daemon.backtest.allocate import Allocation, drift, invest, pro_rata, rebalance
+from daemon.backtest.allocate import Allocation, invest, pro_rata
 from daemon.backtest.data import History, LargeMove
-from daemon.backtest.harvest import Settings, active, book, engine_input, may_act, new_money, run_engine
+from daemon.backtest.harvest import (
+    Settings,
+    active,
+    book,
+    engine_input,
+    may_act,
+    new_money,
+    raise_cash,
+    rebalance,
+    run_engine,
+)
 from daemon.backtest.portfolio import Portfolio
 from daemon.backtest.result import Result, summarize
 from daemon.backtest.taxes import initial_carry
@@ -183,11 +195,12 @@ def step(ctx: Context, twin: Twin, twins: list[Twin], i: int, t: int, day: date,
     if twin.swaps is not None:
         twin.swaps(ctx, twin, i, t, day)
     for y in due_years(twin, day, ctx.first_year, p.taxes):
-        twin.settle(y, i, t, day, p.taxes, ctx.alloc)
+        twin.settle(y, i, day, p.taxes, lambda need: raise_cash(acct, ctx.alloc, t, ctx.settings, need, "tax"))
     rule = p.rebalance.rule
-    if (rule == "annual" and new_month and day.month == p.rebalance.month and i > 0) or \
-            (rule == "threshold" and i > 0 and drift(acct, ctx.alloc, t) > float(p.rebalance.threshold)):
-        rebalance(acct, ctx.alloc, t, day)
+    if rule == "annual" and new_month and day.month == p.rebalance.month and i > 0:
+        rebalance(acct, ctx.alloc, t, ctx.settings, ZERO)
+    elif rule == "threshold" and i > 0:
+        rebalance(acct, ctx.alloc, t, ctx.settings, p.rebalance.threshold)
     cash = float(acct.cash)
     engine_invests = ctx.feed is not None and twin.harvesting  # the engine's purchases, on harvest days
     if cash >= MIN_INVEST and not engine_invests:

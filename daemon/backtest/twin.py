@@ -12,7 +12,6 @@ from typing import Any
 import numpy as np
 
 from daemon.backtest.account import SimAccount
-from daemon.backtest.allocate import Allocation, raise_cash
 from daemon.backtest.data import History, LargeMove
 from daemon.backtest.portfolio import Taxes
 from daemon.backtest.records import PairRecord
@@ -121,8 +120,9 @@ class Twin:
                         self.flags.append(Flag(d.sold, d.symbol, -result, m))
                         y.flagged += 1
 
-    def settle(self, year: int, i: int, t: int, day: date, taxes: Taxes, alloc: Allocation) -> None:
-        """Pay the year's tax (or credit the saving) on `day`."""
+    def settle(self, year: int, i: int, day: date, taxes: Taxes, raise_cash: Callable[[Decimal], None]) -> None:
+        """Pay the year's tax (or credit the saving) on `day`; `raise_cash(amount)` sells what the engine
+        chooses when the cash does not cover it."""
         result = year_tax(self.acct.year_rows(year), self.carry, taxes)
         self.carry = result.carry
         tax = result.tax
@@ -132,9 +132,9 @@ class Twin:
         if taxes.paid_from != "portfolio" or tax == 0:
             return
         if tax > 0:
-            need = float(tax - self.acct.cash)
-            if need > 0:
-                raise_cash(self.acct, alloc, t, day, need * 1.001 + 1, "tax")
+            need = tax - self.acct.cash
+            if need > 0:  # (a margin for the fills below the bid the engine prices its sales at)
+                raise_cash(need * Decimal("1.001") + 1)
         self.acct.cash -= tax
         self.flows[i] -= float(tax)
 
