@@ -20,14 +20,14 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date
 from decimal import Context, Decimal, DecimalException, Rounded
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
-from daemon.store.types import DecimalType, canonical_text
+from daemon.store.types import DecimalType, canonical, canonical_text
 
 CHUNK = 5_000  # rows converted and sent at a time: bounds memory for huge households
 COPY_FROM = 1_000  # PostgreSQL: below this many rows, executemany is as quick as setting up a COPY
@@ -207,6 +207,41 @@ def canonical_texts(values: list[Any]) -> list[str | None]:
     if "E" in blob:
         texts = [canonical_text(v) if "E" in t else t for t, v in zip(texts, values, strict=True)]
     return texts  # type: ignore[return-value]
+
+
+def read(connection: sa.Connection, table: sa.Table, names: Sequence[str], *criteria: Any,
+         order_by: Sequence[Any] = ()) -> Iterator[list[list[Any]]]:
+    """The `names` columns of `table`'s rows matching `criteria`, in `order_by` order: chunks of up to
+    `CHUNK` rows, each one list per column, every value as the column's type reads it (`DecimalType`: the
+    canonical Decimal) but converted a column at a time instead of value by value."""
+    sqlite = connection.dialect.name == "sqlite"
+    selected: list[Any] = []
+    converters: list[Column | None] = []
+    for name in names:
+        column = table.c[name]
+        if isinstance(column.type, DecimalType):
+            # No per-value processor: SQLite's text or PostgreSQL's Decimal, converted below.
+            selected.append(sa.type_coerce(column, sa.String()).label(name))
+            converters.append(_decimals if sqlite else _canonicals)
+        else:
+            selected.append(column)
+            converters.append(None)
+    result = connection.execute(sa.select(*selected).where(*criteria).order_by(*order_by))
+    for rows in result.partitions(CHUNK):
+        columns = [list(values) for values in zip(*rows, strict=True)]
+        yield [convert(values) if convert is not None else values
+               for values, convert in zip(columns, converters, strict=True)]
+
+
+def _decimals(texts: list[Any]) -> list[Any]:
+    # What DecimalType reads on SQLite: Decimal of the stored canonical text.
+    if None in texts:
+        return [None if t is None else Decimal(t) for t in texts]
+    return list(map(Decimal, texts))
+
+
+def _canonicals(values: list[Any]) -> list[Any]:
+    return [None if v is None else canonical(v) for v in values]
 
 
 def _copy(connection: sa.Connection, statement: str, params: list[tuple[Any, ...]]) -> None:

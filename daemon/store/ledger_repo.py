@@ -7,8 +7,9 @@ saving a household with 100k lots stays a matter of seconds.
 
 from __future__ import annotations
 
+import dataclasses
 import operator
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
@@ -32,6 +33,9 @@ from daemon.ledger.types import (
     Side,
     Trade,
     WashMatch,
+    make_disposition,
+    make_lot,
+    make_match,
 )
 from daemon.store import bulk, tables
 from daemon.store.db import connection_of
@@ -149,14 +153,11 @@ def load_ledger(session: Session | Connection, household: str) -> LedgerState:
     """The inverse of `save_ledger`; an empty state when the household was never saved."""
     head = _head(session, household)
     connection = connection_of(session)  # plain Core rows: no ORM identity map for 100k lots
-    lots = connection.execute(sa.select(LOTS).where(LOTS.c.household_id == household).order_by(LOTS.c.seq))
-    dispositions = connection.execute(
-        sa.select(DISPOSITIONS).where(DISPOSITIONS.c.household_id == household)
-        .order_by(DISPOSITIONS.c.seq, _code_points(connection, DISPOSITIONS.c.disposition_id))
-    )
-    matches = connection.execute(
-        sa.select(MATCHES).where(MATCHES.c.household_id == household).order_by(MATCHES.c.position)
-    )
+    # Lots and sales sorted here, in the ledger's own order (seq, then id by code point), not by the
+    # database: no index serves that order, and a database collation may differ.
+    lots = _read(connection, make_lot, LOTS, LOT_READ, household)
+    dispositions = _read(connection, make_disposition, DISPOSITIONS, DISPOSITION_READ, household)
+    matches = _read(connection, make_match, MATCHES, MATCH_READ, household, MATCHES.c.position)
     securities = (head.securities if head else None) or {}
     return LedgerState(
         household=household,
@@ -164,10 +165,9 @@ def load_ledger(session: Session | Connection, household: str) -> LedgerState:
         renamed=tuple((old, new) for old, new in securities.get("renamed", [])),
         splits_applied=tuple(securities.get("splits_applied", [])),
         through=head.through if head else None,
-        # The ledger's own order (seq, then lot id in code-point order): a database collation may differ.
-        lots=tuple(sorted((_lot(r) for r in lots.mappings()), key=lambda lot: (lot.seq, lot.lot_id))),
-        dispositions=tuple(_disposition(r) for r in dispositions.mappings()),
-        matches=tuple(_match(r) for r in matches.mappings()),
+        lots=tuple(sorted(lots, key=_LOT_ORDER)),
+        dispositions=tuple(sorted(dispositions, key=_DISPOSITION_ORDER)),
+        matches=tuple(matches),
         next_seq=head.next_seq if head else 0,
     )
 
@@ -175,10 +175,28 @@ def load_ledger(session: Session | Connection, household: str) -> LedgerState:
 def load_dispositions(session: Session | Connection, household: str) -> tuple[Disposition, ...]:
     """The household's dispositions alone, in ledger order (`load_ledger(...).dispositions`): what gains
     reports need, without reading every lot and wash match."""
-    connection = connection_of(session)
-    rows = connection.execute(sa.select(DISPOSITIONS).where(DISPOSITIONS.c.household_id == household)
-                              .order_by(DISPOSITIONS.c.seq, _code_points(connection, DISPOSITIONS.c.disposition_id)))
-    return tuple(_disposition(r) for r in rows.mappings())
+    return tuple(sorted(_read(connection_of(session), make_disposition, DISPOSITIONS, DISPOSITION_READ, household),
+                        key=_DISPOSITION_ORDER))
+
+
+_LOT_ORDER = operator.attrgetter("seq", "lot_id")
+_DISPOSITION_ORDER = operator.attrgetter("seq", "disposition_id")
+
+
+def _read(connection: Connection, make: Any, table: sa.Table, fields: Mapping[str, tuple[str, Any]],
+          household: str, *order_by: Any) -> list[Any]:
+    """The household's rows of `table` as ledger records: `fields` maps each of the record's fields, in
+    order, to its column and a conversion of the value read (or None); `make` is the record's positional
+    constructor. Read and converted a column at a time (bulk.read)."""
+    out: list[Any] = []
+    names = [column for column, _ in fields.values()]
+    fixes = [fix for _, fix in fields.values()]
+    for columns in bulk.read(connection, table, names, table.c.household_id == household, order_by=order_by):
+        out.extend(map(make, *(values if fix is None else list(map(fix, values))
+                               for values, fix in zip(columns, fixes, strict=True))))
+    return out
+
+
 
 
 SALE_COLUMNS = ("account_id", "symbol", "quantity", "acquired", "sold", "proceeds", "cost_basis", "washed_quantity",
@@ -265,71 +283,26 @@ def _id_set(text: str | None) -> frozenset[str]:
     return frozenset(text.split("\n")) if text else frozenset()
 
 
-def _lot(r: Any) -> Lot:
-    return Lot(
-        lot_id=r["lot_id"],
-        purchase_id=r["purchase_id"],
-        parent_id=r["parent_id"],
-        account=r["account_id"],
-        symbol=r["symbol"],
-        quantity=r["quantity"],
-        cost=r["cost"],
-        adjustment=r["adjustment"],
-        purchased=r["purchased"],
-        acquired=r["acquired"],
-        absorbed=r["absorbed"],
-        seq=r["seq"],
-        trade_id=r["trade_id"],
-        reinvested=r["reinvested"],
-        origin=Origin(r["origin"]),
-        washed_from=_id_set(r["washed_from"]),
-        loss_basis=r["loss_basis"],
-    )
+def _or_one(value: Decimal | None) -> Decimal:
+    return Decimal(1) if value is None else value
 
 
-def _disposition(r: Any) -> Disposition:
-    return Disposition(
-        disposition_id=r["disposition_id"],
-        trade_id=r["trade_id"],
-        account=r["account_id"],
-        symbol=r["symbol"],
-        lot_id=r["lot_id"],
-        purchase_id=r["purchase_id"],
-        quantity=r["quantity"],
-        proceeds=r["proceeds"],
-        cost_basis=r["cost_basis"],
-        acquired=r["acquired"],
-        purchased=r["purchased"],
-        sold=r["sold"],
-        taxable=r["taxable"],
-        seq=r["seq"],
-        washed_quantity=r["washed_quantity"],
-        adjustment=r["adjustment"],
-        permanent=r["permanent"],
-        kind=r["kind"],
-        lot_seq=r["lot_seq"],
-        origin=Origin(r["origin"]),
-        washed_from=_id_set(r["washed_from"]),
-        absorbed=r["absorbed"],
-        split_factor=Decimal(1) if r["split_factor"] is None else r["split_factor"],
-        replacement_adjustment=ZERO if r["replacement_adjustment"] is None else r["replacement_adjustment"],
-        time=r["time"],
-        order_id=r["order_id"],
-    )
+def _or_zero(value: Decimal | None) -> Decimal:
+    return ZERO if value is None else value
 
 
-def _match(r: Any) -> WashMatch:
-    return WashMatch(
-        disposition_id=r["disposition_id"],
-        lot_id=r["lot_id"],
-        account=r["account_id"],
-        symbol=r["symbol"],
-        quantity=r["quantity"],
-        disallowed=r["disallowed"],
-        permanent=r["permanent"],
-        replacement_date=r["replacement_date"],
-        replacement_disposition=r["replacement_disposition"],
-    )
+def _read_fields(cls: type, written: Mapping[str, str], fixes: Mapping[str, Any]) -> dict[str, tuple[str, Any]]:
+    """The record's fields in order -> (column, conversion): the inverse of what save_ledger writes. A field
+    the store does not hold is an error here, at import time, not a silently wrong record."""
+    column_of = {field: column for column, field in written.items()}
+    column_of.update({"origin": "origin", "washed_from": "washed_from"})
+    return {f.name: (column_of[f.name], fixes.get(f.name)) for f in dataclasses.fields(cls)}
+
+
+LOT_READ = _read_fields(Lot, LOT_FIELDS, {"origin": Origin, "washed_from": _id_set})
+DISPOSITION_READ = _read_fields(Disposition, DISPOSITION_FIELDS, {
+    "origin": Origin, "washed_from": _id_set, "split_factor": _or_one, "replacement_adjustment": _or_zero})
+MATCH_READ = _read_fields(WashMatch, MATCH_FIELDS, {})
 
 
 # --- trades ---------------------------------------------------------------------------------------
@@ -413,29 +386,12 @@ def _side(trade: Trade) -> str:
     return str(trade.side)
 
 
+TRADE_READ = _read_fields(Trade, {**TRADE_FIELDS, "side": "side"}, {"side": Side})
+
+
 def load_trades(session: Session | Connection, household: str) -> list[Trade]:
     """The household's trades by trade date, then import order."""
-    result = connection_of(session).execute(
-        sa.select(TRADES).where(TRADES.c.household_id == household).order_by(TRADES.c.date, TRADES.c.seq)
-    )
-    return [
-        Trade(
-            trade_id=r["trade_id"],
-            date=r["date"],
-            account=r["account_id"],
-            symbol=r["symbol"],
-            side=Side(r["side"]),
-            quantity=r["quantity"],
-            price=r["price"],
-            fees=r["fees"],
-            lot_id=r["lot_id"],
-            time=r["time"],
-            acquired=r["acquired"],
-            basis=r["basis"],
-            order_id=r["order_id"],
-        )
-        for r in result.mappings()
-    ]
+    return _read(connection_of(session), Trade, TRADES, TRADE_READ, household, TRADES.c.date, TRADES.c.seq)
 
 
 # --- corporate actions ----------------------------------------------------------------------------
