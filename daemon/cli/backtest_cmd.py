@@ -81,9 +81,11 @@ def backtest_cmd(
     """Step the harvest engine and the paper broker's fills day by day over real prices, next to the same
     portfolio without harvesting; report harvested losses, wash sales, taxes, after-tax values and tax alpha."""
     from daemon.backtest import BacktestError, load_history, load_portfolio  # noqa: PLC0415 (numpy: lazily)
+    from daemon.cli.main import startup_done  # noqa: PLC0415 (main imports this module)
     from daemon.config import ConfigError  # noqa: PLC0415
     from daemon.prices import PriceFileError  # noqa: PLC0415
 
+    startup_done()  # the collector runs as usual for the backtest itself
     first, last = _day(start, "--start"), _day(end, "--end")
     try:
         spec = load_portfolio(portfolio)

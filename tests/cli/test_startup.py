@@ -93,3 +93,54 @@ def test_read_commands_load_only_the_database_layer(tmp_path, monkeypatch) -> No
         assert "sqlalchemy" in modules  # it did read the database
     output, _ = loaded_by(tmp_path, "--config", str(config), "lots")
     assert "demo-taxable" in output and "Open lots as of 2022-12-30" in output
+
+
+GC_PROBE = """
+import gc, json, sys
+import daemon.cli.main as main
+seen = {{}}
+resume = main.startup_done
+def spy():
+    seen.setdefault("paused_until_then", not gc.isenabled())
+    resume()
+main.startup_done = spy
+sys.argv = ["tlh", *sys.argv[1:]]
+try:
+    main.run()
+except SystemExit:
+    pass
+seen["enabled_at_exit"] = gc.isenabled()
+seen["frozen"] = gc.get_freeze_count()
+with open({out!r}, "w") as fh:
+    json.dump(seen, fh)
+"""
+
+
+def test_the_console_script_pauses_the_collector_only_while_a_command_starts(tmp_path) -> None:
+    """`tlh` (daemon.cli.main:run) starts with the cyclic GC off and turns it back on, the start-up's objects
+    frozen, once the command has its configuration: the command's own work is collected as usual."""
+    import tomllib
+
+    root = Path(__file__).resolve().parents[2]
+    assert tomllib.loads((root / "pyproject.toml").read_text())["project"]["scripts"]["tlh"] == "daemon.cli.main:run"
+    (tmp_path / "prices.csv").write_text((root / "config" / "demo" / "prices.csv").read_text())
+    config = tmp_path / "tlh.toml"
+    config.write_text((root / "config" / "demo.toml").read_text()
+                      .replace("sqlite:///../var/demo.db", f"sqlite:///{tmp_path / 'tlh.db'}")
+                      .replace('prices = "demo/prices.csv"', 'prices = "prices.csv"'))
+    out = tmp_path / "gc.json"
+    result = subprocess.run([sys.executable, "-c", GC_PROBE.format(out=str(out)), "--config", str(config), "runs"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    seen = json.loads(out.read_text())
+    assert seen["paused_until_then"] is True and seen["enabled_at_exit"] is True and seen["frozen"] > 10_000
+    # Called in-process (tests, `python -m`), `app` leaves the collector alone.
+    import gc
+
+    from typer.testing import CliRunner
+
+    from daemon.cli.main import app
+
+    assert gc.isenabled()
+    assert CliRunner().invoke(app, ["--config", str(config), "runs"]).exit_code == 0
+    assert gc.isenabled()
