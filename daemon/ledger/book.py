@@ -24,6 +24,7 @@ from bisect import bisect_left, insort
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
+from operator import attrgetter
 
 from daemon.ledger import corporate, relief, wash_sales
 from daemon.ledger.actions import CorporateAction
@@ -55,16 +56,25 @@ from daemon.ledger.types import (
     make_disposition,
     make_lot,
     make_match,
+    publish,
     working_copy,
 )
 
 __all__ = ["BackdatedTrades", "Event", "LedgerError", "apply", "canonical_order", "event_order", "replay"]
 
 _ONE = Decimal(1)
+_LOT_ORDER = attrgetter("seq", "lot_id")
+_DISPOSITION_ORDER = attrgetter("seq", "disposition_id")
 _REPLACEABLE = frozenset({Origin.PURCHASE, Origin.TRANSFER})
 _WINDOW = wash_sales.WINDOW
 _NONE_WASHED: frozenset[str] = frozenset()
-_set = object.__setattr__  # the book's own working records change in place (see `_Book`)
+_ZEROS: dict[tuple[bool, int], Decimal] = {}
+
+
+def _zero(value: Decimal) -> Decimal:
+    """One shared record of each zero (by sign and exponent, so it prints the same): a closed lot's figures
+    are zeros, and a Decimal is 104 bytes."""
+    return _ZEROS.setdefault((value.is_signed(), value.adjusted()), value)  # a zero's adjusted() is its exponent
 
 
 def _one_year_before(day: date) -> date:
@@ -302,7 +312,7 @@ class _Book:
             # §1223(9): always long-term, whenever sold.
             acquired = _one_year_before(trade.date) - timedelta(days=1)
         self.seq += 1
-        lot = make_lot(lot_id, lot_id, None, trade.account, trade.symbol, trade.quantity, cost, Decimal(0),
+        lot = make_lot(lot_id, lot_id, None, trade.account, trade.symbol, trade.quantity, cost, ZERO,
                        purchased, acquired, False, self.seq, trade.trade_id, trade.side is Side.REINVEST, origin,
                        _NONE_WASHED, loss_basis)
         self._put(lot)
@@ -378,11 +388,17 @@ class _Book:
                 else:
                     basis = part
             left = held - shares
-            _set(lot, "quantity", left)
-            _set(lot, "cost", lot_cost - cost)
-            _set(lot, "adjustment", lot_adjustment - adjustment)
+            if left:
+                lot.quantity = left
+                lot.cost = lot_cost - cost
+                lot.adjustment = lot_adjustment - adjustment
+            else:
+                lot.quantity = _zero(left)
+                lot.cost = _zero(lot_cost - cost) if shares == held else lot_cost - cost
+                lot.adjustment = (_zero(lot_adjustment - adjustment) if shares == held
+                                  else lot_adjustment - adjustment)
             if loss_basis is not None:
-                _set(lot, "loss_basis", lot_loss_basis - loss_basis)  # type: ignore[operator]
+                lot.loss_basis = lot_loss_basis - loss_basis  # type: ignore[operator]
             lot_id, purchased, origin, absorbed = lot.lot_id, lot.purchased, lot.origin, lot.absorbed
             if left > 0:
                 if moves:
@@ -409,11 +425,11 @@ class _Book:
     def cash_gain(self, event: CorporateAction, lot: Lot, cash: Decimal, day: date) -> Disposition:
         """Cash that is a capital gain without shares sold (merger boot, return of capital beyond basis)."""
         account = self.account(event, lot.account)
-        d = Disposition(disposition_id=f"{event.action_id}#{lot.lot_id}", trade_id=event.action_id,
-                        account=lot.account, symbol=lot.symbol, lot_id=lot.lot_id, purchase_id=lot.purchase_id,
-                        quantity=ZERO, proceeds=cash, cost_basis=ZERO, acquired=lot.acquired,
-                        purchased=lot.purchased, sold=day, taxable=account.type.taxable, seq=self._next_seq(),
-                        lot_seq=lot.seq, origin=lot.origin, absorbed=True, time=event.time)
+        d = make_disposition(disposition_id=f"{event.action_id}#{lot.lot_id}", trade_id=event.action_id,
+                             account=lot.account, symbol=lot.symbol, lot_id=lot.lot_id, purchase_id=lot.purchase_id,
+                             quantity=ZERO, proceeds=cash, cost_basis=ZERO, acquired=lot.acquired,
+                             purchased=lot.purchased, sold=day, taxable=account.type.taxable, seq=self._next_seq(),
+                             lot_seq=lot.seq, origin=lot.origin, absorbed=True, time=event.time)
         self._put_disposition(d)
         return d
 
@@ -497,7 +513,7 @@ class _Book:
                 if candidate.quantity <= 0 or candidate.absorbed:
                     del queue[i]
                     continue
-                lot = type(candidate) is Lot
+                lot = isinstance(candidate, Lot)
                 if (candidate.origin not in _REPLACEABLE or candidate.purchase_id == purchase_id
                         or candidate.purchase_id in washed_from or not earliest <= candidate.purchased <= latest
                         or not lot and (candidate.trade_id == trade_id  # type: ignore[union-attr]
@@ -529,19 +545,19 @@ class _Book:
         rest = None
         if used < replacement.quantity:
             piece, rest = wash_sales.split(replacement, used)
-            _set(replacement, "quantity", Decimal(0))
-            _set(replacement, "cost", Decimal(0))
-            _set(replacement, "adjustment", Decimal(0))
+            replacement.quantity = ZERO
+            replacement.cost = ZERO
+            replacement.adjustment = ZERO
             self._unhold(replacement.lot_id)  # closed: it leaves the candidates when next met
         else:
             piece = replacement
-        _set(piece, "absorbed", True)
+        piece.absorbed = True
         if not permanent:
             # Holding-period tacking, the brokers' method: the replacement inherits the days the sold shares
             # were held.
-            _set(piece, "adjustment", piece.adjustment + disallowed)
-            _set(piece, "acquired", piece.purchased - (loss.sold - loss.acquired))
-            _set(piece, "washed_from", piece.washed_from | loss.washed_from | {loss.purchase_id})
+            piece.adjustment = piece.adjustment + disallowed
+            piece.acquired = piece.purchased - (loss.sold - loss.acquired)
+            piece.washed_from = piece.washed_from | loss.washed_from | {loss.purchase_id}
         # The washed piece is absorbed: it stays a holding but is no replacement any more.
         if rest is None:
             if self._relief_of(piece.account)[1]:
@@ -566,12 +582,12 @@ class _Book:
             piece, rest = wash_sales.split_disposition(replacement, used)
         else:
             piece = replacement
-        _set(piece, "absorbed", True)
+        piece.absorbed = True
         if not permanent:
-            _set(piece, "cost_basis", piece.cost_basis + disallowed)
-            _set(piece, "replacement_adjustment", piece.replacement_adjustment + disallowed)
-            _set(piece, "acquired", piece.purchased - (loss.sold - loss.acquired))
-            _set(piece, "washed_from", piece.washed_from | loss.washed_from | {loss.purchase_id})
+            piece.cost_basis = piece.cost_basis + disallowed
+            piece.replacement_adjustment = piece.replacement_adjustment + disallowed
+            piece.acquired = piece.purchased - (loss.sold - loss.acquired)
+            piece.washed_from = piece.washed_from | loss.washed_from | {loss.purchase_id}
         if rest is None:
             self._put_disposition(piece)
         else:
@@ -659,11 +675,14 @@ class _Book:
             self.losses([d for trade in events for d in self.sell(trade)])  # type: ignore[arg-type]
 
     def freeze(self) -> LedgerState:
+        publish(self.lots.values())
+        publish(self.dispositions.values())
+        publish(self.matches)
         return LedgerState(
             household=self.household,
             through=self.through,
-            lots=tuple(sorted(self.lots.values(), key=lambda lot: (lot.seq, lot.lot_id))),
-            dispositions=tuple(sorted(self.dispositions.values(), key=lambda d: (d.seq, d.disposition_id))),
+            lots=tuple(sorted(self.lots.values(), key=_LOT_ORDER)),
+            dispositions=tuple(sorted(self.dispositions.values(), key=_DISPOSITION_ORDER)),
             matches=tuple(self.matches),
             next_seq=self.seq,
             split_factors=tuple(sorted(self.factors.items())),

@@ -19,7 +19,6 @@ from daemon.ledger.types import ZERO, Disposition, Lot, Origin, make_disposition
 
 WINDOW = timedelta(days=30)
 _REPLACEABLE = frozenset({Origin.PURCHASE, Origin.TRANSFER})
-_set = object.__setattr__
 
 
 def in_window(sold: date, acquired_on: date) -> bool:
@@ -70,24 +69,19 @@ def split(lot: Lot, shares: Decimal) -> tuple[Lot, Lot]:
 def split_disposition(d: Disposition, shares: Decimal) -> tuple[Disposition, Disposition]:
     """Split a sale in two (`shares` first). Its own wash figures are shared pro rata."""
     quantity = d.quantity
-
-    def part(total: Decimal) -> Decimal:
-        return prorate(total, shares, quantity)
-
-    proceeds, cost_basis, washed = part(d.proceeds), part(d.cost_basis), part(d.washed_quantity)
-    adjustment, permanent, replaced = part(d.adjustment), part(d.permanent), part(d.replacement_adjustment)
-
-    def piece(suffix: str, *figures: Decimal) -> Disposition:
-        qty, pro, basis, wq, adj, perm, rep = figures
-        return make_disposition(
-            f"{d.disposition_id}{suffix}", d.trade_id, d.account, d.symbol, d.lot_id, d.purchase_id, qty, pro, basis,
-            d.acquired, d.purchased, d.sold, d.taxable, d.seq, wq, adj, perm, d.kind, d.lot_seq, d.origin,
-            d.washed_from, d.absorbed, d.split_factor, rep, d.time, d.order_id)
-
-    first = piece(".1", shares, proceeds, cost_basis, washed, adjustment, permanent, replaced)
-    rest = piece(".2", quantity - shares, d.proceeds - proceeds, d.cost_basis - cost_basis,
-                 d.washed_quantity - washed, d.adjustment - adjustment, d.permanent - permanent,
-                 d.replacement_adjustment - replaced)
+    proceeds, cost_basis = prorate(d.proceeds, shares, quantity), prorate(d.cost_basis, shares, quantity)
+    washed, adjustment = prorate(d.washed_quantity, shares, quantity), prorate(d.adjustment, shares, quantity)
+    permanent = prorate(d.permanent, shares, quantity)
+    replaced = prorate(d.replacement_adjustment, shares, quantity)
+    parts = (d.trade_id, d.account, d.symbol, d.lot_id, d.purchase_id)
+    dates = (d.acquired, d.purchased, d.sold, d.taxable, d.seq)
+    kind = (d.kind, d.lot_seq, d.origin, d.washed_from, d.absorbed, d.split_factor)
+    first = make_disposition(f"{d.disposition_id}.1", *parts, shares, proceeds, cost_basis, *dates, washed,
+                             adjustment, permanent, *kind, replaced, d.time, d.order_id)
+    rest = make_disposition(f"{d.disposition_id}.2", *parts, quantity - shares, d.proceeds - proceeds,
+                            d.cost_basis - cost_basis, *dates, d.washed_quantity - washed,
+                            d.adjustment - adjustment, d.permanent - permanent, *kind,
+                            d.replacement_adjustment - replaced, d.time, d.order_id)
     return first, rest
 
 
@@ -108,7 +102,7 @@ def disallow(loss: Disposition, shares: Decimal, permanent: bool) -> Decimal:
     # Cumulative proration: the last match takes exactly what is left, so the pieces add up to the loss.
     total = prorate(loss.loss, washed, loss.quantity)
     disallowed = total - loss.adjustment
-    _set(loss, "washed_quantity", washed)
-    _set(loss, "adjustment", total)
-    _set(loss, "permanent", loss.permanent + (disallowed if permanent else Decimal(0)))
+    loss.washed_quantity = washed
+    loss.adjustment = total
+    loss.permanent = loss.permanent + (disallowed if permanent else Decimal(0))
     return disallowed
