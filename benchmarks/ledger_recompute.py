@@ -6,7 +6,13 @@ than the account holds) and dividend reinvestments (fractional shares); prices f
 about half the sales are losses and purchases inside the 61-day window wash some of them, IRA purchases
 permanently. Symbols are picked with a Zipf-like popularity, as real portfolios concentrate.
 
-Run:  .venv/bin/python benchmarks/ledger_recompute.py [--max N] [--seed S] [--years Y] [--repeat R] [--profile]
+Printed per size: wall and CPU seconds of the best replay; at 10,000 trades, the ratio to the pure-Python peer
+tracker of issue 14 (11 s for 10,000 trades in 50 symbols; goal: the ledger core alone >= 100x it). The issue's
+figures are for 50 symbols: `--symbols 50` narrows the universe to the first 50 (25 identical pairs), as
+benchmarks/import_gains.py does.
+
+Run:  .venv/bin/python benchmarks/ledger_recompute.py [--max N] [--symbols 50] [--seed S] [--years Y] [--repeat R]
+      [--profile]
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import io
 import math
 import pstats
 import random
+import resource
 import sys
 import time
 from dataclasses import dataclass
@@ -40,6 +47,8 @@ from daemon.ledger import (  # noqa: E402
 )
 
 SIZES = (10_000, 20_000, 50_000, 100_000)
+PEER_SECONDS_10K = 11.0  # issue 14: a pure-Python peer tracker, 10,000 trades in 50 symbols
+PEER_GOAL = 100  # the ledger core alone at least this many times faster
 HOUSEHOLD = "bench"
 ACCOUNTS = {
     "t-fifo": Account("t-fifo", HOUSEHOLD, AccountType.TAXABLE, LotMethod.FIFO),
@@ -136,6 +145,7 @@ def generate(n: int, seed: int, years: int) -> list[Trade]:
 class Run:
     trades: int
     seconds: float
+    cpu: float
     state: LedgerState
 
     @property
@@ -147,15 +157,15 @@ class Run:
         return sum(1 for d in self.state.dispositions if d.washed_quantity > 0)
 
 
-def time_replay(trades: list[Trade], profile: bool = False) -> tuple[float, LedgerState, str]:
+def time_replay(trades: list[Trade], profile: bool = False) -> tuple[float, float, LedgerState, str]:
     profiler = cProfile.Profile() if profile else None
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     if profiler:
         profiler.enable()
     state = replay(HOUSEHOLD, trades, ACCOUNTS, IDENTICAL)
     if profiler:
         profiler.disable()
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     report = ""
     if profiler:
         out = io.StringIO()
@@ -163,12 +173,14 @@ def time_replay(trades: list[Trade], profile: bool = False) -> tuple[float, Ledg
         stats.sort_stats("tottime").print_stats(15)
         stats.sort_stats("cumulative").print_stats(20)
         report = out.getvalue()
-    return seconds, state, report
+    return seconds, cpu, state, report
 
 
 def main(argv: list[str] | None = None) -> int:
+    global SYMBOLS, N_SYMBOLS
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--max", type=int, default=SIZES[-1], help="largest N (default 100000)")
+    parser.add_argument("--symbols", type=int, default=N_SYMBOLS, help="the first N symbols only (default 500)")
     parser.add_argument("--seed", type=int, default=20240315)
     parser.add_argument("--years", type=int, default=25)
     parser.add_argument("--repeat", type=int, default=3, help="time each size this many times, keep the best")
@@ -178,33 +190,43 @@ def main(argv: list[str] | None = None) -> int:
     if args.max not in sizes and args.max > sizes[-1]:
         sizes.append(args.max)
 
+    SYMBOLS, N_SYMBOLS = SYMBOLS[:args.symbols], min(args.symbols, N_SYMBOLS)
+    pairs = sum(1 for group in IDENTICAL.groups if group <= set(SYMBOLS))
     print(f"household: {len(ACCOUNTS)} accounts (fifo/hifo/lifo taxable + traditional IRA), {N_SYMBOLS} "
-          f"symbols ({N_PAIRS} identical pairs), {args.years} years, seed {args.seed}; "
+          f"symbols ({pairs} identical pairs), {args.years} years, seed {args.seed}; "
           f"best of {max(args.repeat, 1)} replays per size")
-    header = (f"{'trades':>9} {'seconds':>9} {'trades/s':>10} {'wash matches':>13} {'washed sales':>13} "
-              f"{'loss sales':>11} {'open lots':>10} {'lots':>8}")
+    header = (f"{'trades':>9} {'seconds':>9} {'cpu s':>7} {'trades/s':>10} {'wash matches':>13} "
+              f"{'washed sales':>13} {'loss sales':>11} {'open lots':>10} {'lots':>8}")
     print(header)
     print("-" * len(header))
     runs: list[Run] = []
     report = ""
     for n in sizes:
         trades = generate(n, args.seed, args.years)
-        seconds, state, _ = min((time_replay(trades) for _ in range(max(args.repeat, 1))),
-                                key=lambda r: r[0])
+        seconds, cpu, state, _ = min((time_replay(trades) for _ in range(max(args.repeat, 1))),
+                                     key=lambda r: r[1])
         if args.profile and n == sizes[-1]:
-            report = time_replay(trades, profile=True)[2]
-        run = Run(n, seconds, state)
+            report = time_replay(trades, profile=True)[3]
+        run = Run(n, seconds, cpu, state)
         runs.append(run)
-        print(f"{n:>9,} {seconds:>9.2f} {n / seconds:>10,.0f} {len(state.matches):>13,} {run.washed:>13,} "
-              f"{run.losses:>11,} {len(state.open_lots):>10,} {len(state.lots):>8,}", flush=True)
+        print(f"{n:>9,} {seconds:>9.2f} {cpu:>7.2f} {n / cpu:>10,.0f} {len(state.matches):>13,} "
+              f"{run.washed:>13,} {run.losses:>11,} {len(state.open_lots):>10,} {len(state.lots):>8,}", flush=True)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak memory of this process (trades, states and all): {peak:,.0f} MB")
+    for run in runs:
+        if run.trades == 10_000:
+            times = PEER_SECONDS_10K / run.cpu
+            note = "" if N_SYMBOLS == 50 else f" (the peer's figure is for 50 symbols; these are {N_SYMBOLS})"
+            print(f"10,000 trades: {run.cpu:.3f} s CPU = {times:,.0f}x the pure-Python peer tracker's "
+                  f"{PEER_SECONDS_10K:g} s{note}; goal >= {PEER_GOAL}x: {'met' if times >= PEER_GOAL else 'NOT met'}")
     if len(runs) >= 2:
         first, last = runs[0], runs[-1]
         ratio = last.trades / first.trades
-        exponent = math.log(last.seconds / first.seconds) / math.log(ratio)
+        exponent = math.log(last.cpu / first.cpu) / math.log(ratio)
         nlogn = math.log(ratio * math.log(last.trades) / math.log(first.trades)) / math.log(ratio)
         print(f"\ngrowth exponent log(t{last.trades:,}/t{first.trades:,}) / log({ratio:g}) = {exponent:.2f}"
               f"  (linear 1.00, n log n {nlogn:.2f})")
-        slow = exponent > 1.3 or (last.trades >= 100_000 and last.seconds > 60)
+        slow = exponent > 1.3 or (last.trades >= 100_000 and last.cpu > 60)
         print("verdict: " + ("TOO SLOW: profile with --profile" if slow else "OK (scales like n log n or better)"))
     if report:
         print("\ncProfile of the largest run:\n" + report)
