@@ -20,9 +20,9 @@ from daemon.ledger import Lot
 from tests.backtest.helpers import harvest_settings, history, portfolio, weekdays
 
 
-def test_rebalancing_and_tax_sales_are_the_engines_lots(monkeypatch: pytest.MonkeyPatch) -> None:
+def _series(days: list[date]) -> dict[str, list[float]]:
+    """Stocks rise fast and bonds slowly: a 60 / 40 book drifts over 3 points and pays tax on its gains."""
     rng = random.Random(5)
-    days = weekdays(700)
 
     def walk(start: float, drift: float, vol: float) -> list[float]:
         out, x = [], start
@@ -31,9 +31,13 @@ def test_rebalancing_and_tax_sales_are_the_engines_lots(monkeypatch: pytest.Monk
             out.append(round(x, 4))
         return out
 
-    # Stocks rise fast and bonds slowly: the book drifts over its 3 points and pays tax on its gains.
-    series = {"A": walk(100, 0.004, 0.015), "B": walk(50, 0.004, 0.015), "C": walk(80, 0.0, 0.004),
-              "D": walk(90, 0.0, 0.004)}
+    return {"A": walk(100, 0.004, 0.015), "B": walk(50, 0.004, 0.015), "C": walk(80, 0.0, 0.004),
+            "D": walk(90, 0.0, 0.004)}
+
+
+def test_rebalancing_and_tax_sales_are_the_engines_lots(monkeypatch: pytest.MonkeyPatch) -> None:
+    days = weekdays(700)
+    series = _series(days)
     p = portfolio([{"name": "stocks", "weight": 0.6, "members": ["A", "B"]},
                    {"name": "bonds", "weight": 0.4, "members": ["C", "D"]}], monthly_contribution="500",
                   spread_bps="2", rebalance={"rule": "threshold", "threshold": "0.03"},
@@ -65,6 +69,29 @@ def test_rebalancing_and_tax_sales_are_the_engines_lots(monkeypatch: pytest.Monk
     assert filled == decided
     assert out["total"]["taxes_paid"]["without_harvesting"] > 0
     assert all(y["wash_sales_created"] == 0 for y in out["years"])
+
+
+def test_annual_rebalancing_sells_back_to_the_targets_on_the_first_trading_day_of_its_month() -> None:
+    days = weekdays(700)
+    p = portfolio([{"name": "stocks", "weight": 0.6, "members": ["A", "B"]},
+                   {"name": "bonds", "weight": 0.4, "members": ["C", "D"]}], monthly_contribution="500",
+                  spread_bps="2", rebalance={"rule": "annual", "month": 3}, taxes={"paid_from": "outside"},
+                  harvest=harvest_settings(swap_back=False))
+    ctx, twins = simulate.prepare(p, history(days, **_series(days)))
+    without = twins[1]
+    sold: list[date] = []
+    for i in range(len(days)):
+        simulate.advance(ctx, twins, i)
+        acct = without.acct
+        sold += [t.date for t in acct.journal if acct.tags[t.trade_id] == "rebalance" and t.date == days[i]]
+        if sold and sold[-1] == days[i]:
+            w = ctx.alloc.weights(ctx.t0 + i)
+            value = acct.value(ctx.history.priced[ctx.t0 + i])
+            stocks = sum(float(acct.shares(s)) * ctx.history.price(ctx.t0 + i, s) for s in ("A", "B"))
+            assert abs(stocks / value - w["stocks"]) < 0.005  # back at its target once new money bought bonds
+    firsts = {d for k, d in enumerate(days) if k > 0 and d.month == 3 and days[k - 1].month != 3}
+    assert sold and set(sold) <= firsts
+    assert len(set(sold)) == len(firsts)
 
 
 def test_no_module_of_the_backtest_chooses_lots_or_reimplements_a_guard() -> None:
