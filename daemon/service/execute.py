@@ -169,16 +169,34 @@ def _broker(settings: Settings, brokers: Mapping[str, Broker], account_id: str) 
     return brokers[account.broker]
 
 
+def _pending(engine: Engine, cid: str) -> bool:
+    with transaction(engine) as session:
+        intent = session.get(OrderIntent, cid)
+        return intent is not None and intent.status == PENDING
+
+
+def _paused(engine: Engine, account: str, as_of: date, cids: list[str]) -> str | None:
+    """The pause check of every new order (a pair, a reinvestment, a purchase), made after planning (paused by
+    hand, or by an earlier fill): None when the account may trade. Paused: the work is skipped only if nobody
+    has begun it (`orders.skip_unsent`); an intent already claimed or at the broker (a second execution of the
+    plan, a resume) keeps its state and stays tracked. Returns the outcome's note."""
+    with transaction(engine) as session:
+        stopped = pause.is_paused(session, account, as_of)
+    if stopped is None:
+        return None
+    if not orders.skip_unsent(engine, cids, stopped.describe()):
+        return "already sent by another run: a pause stops only what has not been sent"
+    log.warning("order.skipped_paused", client_order_id=cids[0], account=account, pause=stopped.describe())
+    return f"account paused: {stopped.reason}"
+
+
 def run_pair(engine: Engine, settings: Settings, p: PairOrder, brokers: Mapping[str, Broker],
              policy: Policy) -> PairOutcome:
     broker = _broker(settings, brokers, p.account)
-    with transaction(engine) as session:
-        stopped = pause.is_paused(session, p.account, p.as_of)
-    if stopped is not None:  # paused after planning (by hand, or an earlier pair's fill): no new pair
-        for leg in ("sell", "buy"):
-            orders.update_intent(engine, p.cid(leg), status=SKIPPED, error=stopped.describe())
-        log.warning("pair.skipped_paused", pair=p.pair_id, account=p.account, pause=stopped.describe())
-        return PairOutcome(p.pair_id, None, None, f"account paused: {stopped.reason}")
+    if not _pending(engine, p.cid("sell")):  # begun (or carried out) by another run: nothing to do
+        return PairOutcome(p.pair_id, None, None, "another run is carrying out this pair")
+    if (note := _paused(engine, p.account, p.as_of, [p.cid("sell"), p.cid("buy")])) is not None:
+        return PairOutcome(p.pair_id, None, None, note)
     lots = p.lot_ids if broker.capabilities.specific_lots else ()
     request = OrderRequest(p.cid("sell"), p.account, p.sell_symbol, OrderSide.SELL, quantity=p.sell_quantity,
                            time_in_force=TimeInForce.DAY, lot_ids=lots)
@@ -235,12 +253,20 @@ def run_reinvestment(engine: Engine, settings: Settings, r: ReinvestOrder, broke
                      policy: Policy) -> PairOutcome:
     """Buy with the idle cash, never beyond the account's cash now; a pause stops it like a pair."""
     broker = _broker(settings, brokers, r.account)
-    with transaction(engine) as session:
-        stopped = pause.is_paused(session, r.account, r.as_of)
-    if stopped is not None:
-        orders.update_intent(engine, r.cid, status=SKIPPED, error=stopped.describe())
-        return PairOutcome(r.reinvestment_id, None, None, f"account paused: {stopped.reason}")
-    cash = broker.account(r.account).cash
+    if not _pending(engine, r.cid):  # placed (or being placed) by another run: nothing to do
+        return PairOutcome(r.reinvestment_id, None, None, "another run placed this buy")
+    if (note := _paused(engine, r.account, r.as_of, [r.cid])) is not None:
+        return PairOutcome(r.reinvestment_id, None, None, note)
+    try:
+        cash = broker.account(r.account).cash
+    except BrokerError as exc:  # fail closed: no buy without the cash read now; the next run plans it again
+        why = f"its cash could not be read ({exc})"
+        if not orders.skip_unsent(engine, [r.cid], why):
+            return PairOutcome(r.reinvestment_id, None, None, "another run placed this buy")
+        _alert(engine, r.run_id, "uninvested_cash", "error",
+               f"{r.reinvestment_id}: ${r.notional:,.2f} of {r.symbol} not bought in {r.account}: {why}; the idle "
+               f"cash of {r.source} stays uninvested until the next run", r.account)
+        return PairOutcome(r.reinvestment_id, None, None, why)
     notional = min(r.notional, max(cash, Decimal(0))).quantize(Decimal("0.01"), ROUND_DOWN)
     if broker.capabilities.notional:
         request = OrderRequest(r.cid, r.account, r.symbol, OrderSide.BUY, notional=notional)
@@ -249,24 +275,30 @@ def run_reinvestment(engine: Engine, settings: Settings, r: ReinvestOrder, broke
         request = OrderRequest(r.cid, r.account, r.symbol, OrderSide.BUY,
                                quantity=(notional / r.price).quantize(step, ROUND_DOWN))
     if notional < 1 or (request.quantity is not None and request.quantity <= 0):
-        orders.update_intent(engine, r.cid, status=SKIPPED, error=f"nothing to buy with (cash {cash:.2f})")
+        if not orders.skip_unsent(engine, [r.cid], f"nothing to buy with (cash {cash:.2f})"):
+            return PairOutcome(r.reinvestment_id, None, None, "another run placed this buy")
         return PairOutcome(r.reinvestment_id, None, None, "no cash to reinvest")
     if not orders.claim(engine, r.cid):
         return PairOutcome(r.reinvestment_id, None, None, "another run is placing this buy")
     buy = _send(engine, broker, request, policy)
+    fault_point(policy, "after_reinvest_submit")
     buy = orders.wait_final(engine, broker, r.account, buy, policy)
     _check_fill(engine, settings, r.run_id, r.household, r.account, "buy", r.symbol, r.price, buy)
+    _reinvest_alert(engine, r, buy)
+    pull_fills(engine, settings, brokers, SyncReport(), r.run_id)
+    return PairOutcome(r.reinvestment_id, None, buy)
+
+
+def _reinvest_alert(engine: Engine, r: ReinvestOrder, buy: OrderState) -> None:
     if buy.filled_quantity > 0:
         _alert(engine, r.run_id, "orders_filled", "info",
                f"{r.reinvestment_id}: bought {buy.filled_quantity.normalize():f} {r.symbol} at "
                f"{buy.filled_avg_price} in {r.account} with the idle cash of {r.source}", r.account)
-    else:
+    elif buy.status.final:
         _alert(engine, r.run_id, "order_failed", "error",
                f"{r.reinvestment_id}: buy of {r.symbol} in {r.account} {buy.status.value}"
                f"{': ' + buy.reason if buy.reason else ''}; the idle cash of {r.source} stays uninvested until "
                f"the next run", r.account)
-    pull_fills(engine, settings, brokers, SyncReport(), r.run_id)
-    return PairOutcome(r.reinvestment_id, None, buy)
 
 
 NEW_MONEY = "new_money"  # a purchase intent's `lots`: a buy of new money, with no sale behind it
@@ -313,19 +345,9 @@ def save_purchases(engine: Engine, items: list[PurchaseOrder]) -> None:
                 log.info("order.intent_exists", client_order_id=b.cid)
 
 
-def _pending(engine: Engine, cid: str) -> bool:
-    with transaction(engine) as session:
-        intent = session.get(OrderIntent, cid)
-        return intent is not None and intent.status == PENDING
-
-
 def _not_bought(engine: Engine, b: PurchaseOrder, severity: str, why: str) -> PairOutcome:
     # Only a purchase nobody has taken: one placed (or being placed) by another process keeps its state.
-    with engine.begin() as conn:
-        skipped = conn.execute(sa.update(OrderIntent).where(OrderIntent.client_order_id == b.cid,
-                                                            OrderIntent.status == PENDING)
-                               .values(status=SKIPPED, error=why, updated_at=datetime.now(UTC))).rowcount
-    if not skipped:
+    if not orders.skip_unsent(engine, [b.cid], why):
         return PairOutcome(b.purchase_id, None, None, "another run placed this buy", "purchase")
     _alert(engine, b.run_id, "purchase_skipped", severity,
            f"{b.purchase_id}: ${b.notional:,.2f} of {b.symbol} not bought in {b.account}: {why}; the new money "
@@ -342,11 +364,8 @@ def run_purchase(engine: Engine, settings: Settings, b: PurchaseOrder, brokers: 
     if unavailable and b.account in unavailable:
         return _not_bought(engine, b, "error", f"its broker could not be read in this run ({unavailable[b.account]})")
     broker = _broker(settings, brokers, b.account)
-    with transaction(engine) as session:
-        stopped = pause.is_paused(session, b.account, b.as_of)
-    if stopped is not None:
-        orders.update_intent(engine, b.cid, status=SKIPPED, error=stopped.describe())
-        return PairOutcome(b.purchase_id, None, None, f"account paused: {stopped.reason}", "purchase")
+    if (note := _paused(engine, b.account, b.as_of, [b.cid])) is not None:
+        return PairOutcome(b.purchase_id, None, None, note, "purchase")
     if getattr(broker, "stopping", False):  # the daemon is shutting down: a purchase is a new order, not begun
         return _not_bought(engine, b, "warning", "the daemon is stopping")
     try:
@@ -517,8 +536,9 @@ def execute(engine: Engine, settings: Settings, run_id: str, brokers: Mapping[st
 
 def resume(engine: Engine, settings: Settings, brokers: Mapping[str, Broker], policy: Policy, today: date) -> int:
     """Settle every intent without a final state before anything new is sent: an order the broker has is
-    adopted (and a filled sell gets its buy, on the same trading day); a sell that never reached the broker is
-    sent if its day is today; anything else is abandoned with an alert. Returns the intents settled."""
+    adopted (and a filled sell gets its buy, on the same trading day); a sell, a reinvestment or a purchase
+    that never reached the broker is sent if its day is today (claimed first, as in a run); anything else is
+    abandoned with an alert. Returns the intents settled."""
     with transaction(engine) as session:
         rows = session.execute(sa.select(OrderIntent.client_order_id, OrderIntent.run_id, OrderIntent.pair_id,
                                          OrderIntent.leg, OrderIntent.account_id, OrderIntent.status)
@@ -533,6 +553,7 @@ def resume(engine: Engine, settings: Settings, brokers: Mapping[str, Broker], po
         as_of, plan = _run(engine, run_id)
         p = next((x for x in PairOrder.from_plan(run_id, as_of, plan) if x.pair_id == pair_id), None)
         b = next((x for x in PurchaseOrder.from_plan(run_id, as_of, plan) if x.cid == cid), None)
+        r = next((x for x in ReinvestOrder.from_plan(run_id, as_of, plan) if x.cid == cid), None)
         broker = _broker(settings, brokers, account_id)
         found = orders.lookup(broker, account_id, cid, policy)
         settled += 1
@@ -548,6 +569,9 @@ def resume(engine: Engine, settings: Settings, brokers: Mapping[str, Broker], po
             if b is not None:
                 _check_fill(engine, settings, run_id, b.household, account_id, "buy", b.symbol, b.price, found)
                 _purchase_alert(engine, b, found)
+            if r is not None:
+                _check_fill(engine, settings, run_id, r.household, account_id, "buy", r.symbol, r.price, found)
+                _reinvest_alert(engine, r, found)
             if leg == "buy":
                 pull_fills(engine, settings, brokers, SyncReport(), run_id)
             continue
@@ -562,6 +586,10 @@ def resume(engine: Engine, settings: Settings, brokers: Mapping[str, Broker], po
             log.info("order.resubmitting", client_order_id=cid)
             run_purchase(engine, settings, b, brokers, policy)
             continue
+        if r is not None and status == PENDING and as_of == today:  # idle cash to reinvest today: bought now
+            log.info("order.resubmitting", client_order_id=cid)
+            run_reinvestment(engine, settings, r, brokers, policy)
+            continue
         if leg == "buy" and p is not None and as_of == today:
             sell = orders.lookup(broker, account_id, p.cid("sell"), policy)
             if sell is not None and sell.filled_quantity > 0:
@@ -571,6 +599,7 @@ def resume(engine: Engine, settings: Settings, brokers: Mapping[str, Broker], po
         _alert(engine, run_id, "order_abandoned", "warning",
                f"{cid}: never reached the broker and is no longer valid (planned for {as_of}); abandoned"
                + ("; the new money stays in cash until the next run" if b is not None
+                  else f"; the idle cash of {r.source} stays uninvested until the next run" if r is not None
                   else "; the sale's cash stays uninvested until the next run" if leg == "buy" else ""), account_id)
     return settled
 

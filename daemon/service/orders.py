@@ -104,6 +104,22 @@ def claim(engine: Engine, cid: str) -> bool:
     return won
 
 
+def skip_unsent(engine: Engine, cids: list[str], why: str) -> bool:
+    """Skip work nobody has begun: `cids[0]` (the intent that starts it: a pair's sell, a buy of its own) and
+    the rest with it, each only from pending (compare-and-set, one transaction). An intent claimed by another
+    process, at the broker or settled keeps its state and stays tracked (resume adopts it). True when the
+    work was skipped; False when it had begun, and nothing was changed."""
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        for i, cid in enumerate(cids):
+            done = conn.execute(sa.update(OrderIntent).where(OrderIntent.client_order_id == cid,
+                                                             OrderIntent.status == PENDING)
+                                .values(status=SKIPPED, error=why, updated_at=now)).rowcount
+            if i == 0 and done != 1:
+                return False
+    return True
+
+
 def unclaim(engine: Engine, cid: str) -> None:
     """The claimed intent did not get a state from the broker (refused, or retries exhausted): pending
     again, as before the claim, so resume settles it with the broker."""
