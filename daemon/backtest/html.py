@@ -165,8 +165,18 @@ td:first-child, th:first-child {{ text-align: left }}</style></head><body>
 
 def window_chart(title: str, windows: list[dict[str, Any]], series: dict[str, list[float | None]],
                  width: int = 900, height: int = 320) -> str:
-    """Grouped bars: one group per window (its start year), one bar per series, in % a year."""
-    left, right, top, bottom = 60, 20, 30, 40
+    """Grouped bars: one group per window (its start year, or month when windows start within a year), one
+    bar per series, in % a year. The key sits in its own band between the title and the plot, so it never
+    covers a bar."""
+    left, right, bottom = 60, 20, 40
+    key, rows, kx = [], 0, left
+    for name in series:  # key entries side by side, wrapped at the plot's width (12 px text: ~7 px a char)
+        span = 28 + 7 * len(name) + 16
+        if kx > left and kx + span > width - right:
+            rows, kx = rows + 1, left
+        key.append((kx, rows))
+        kx += span
+    top = 30 + 18 * (rows + 1) + 6
     values = [v for s in series.values() for v in s if v is not None]
     if not windows or not values:
         return ""
@@ -186,10 +196,12 @@ def window_chart(title: str, windows: list[dict[str, Any]], series: dict[str, li
     for v in _ticks(lo * 100, hi * 100):
         parts.append(f'<line x1="{left}" x2="{left + w}" y1="{y(v / 100):.1f}" y2="{y(v / 100):.1f}" '
                      f'stroke="#ddd"/><text x="{left - 6}" y="{y(v / 100) + 4:.1f}" text-anchor="end">{v:g} %</text>')
-    for i, win in enumerate(windows):
+    years = [win["start"][:4] for win in windows]
+    labels = years if len(set(years)) == len(years) else [win["start"][:7] for win in windows]  # steps < 1 year
+    for i, label in enumerate(labels):
         x0 = left + group * i + group * 0.1
         parts.append(f'<text x="{x0 + group * 0.4:.1f}" y="{top + h + 16}" text-anchor="middle">'
-                     f'{escape(win["start"][:4])}</text>')
+                     f'{escape(label)}</text>')
         for k, s in enumerate(series.values()):
             v = s[i]
             if v is None:
@@ -197,10 +209,10 @@ def window_chart(title: str, windows: list[dict[str, Any]], series: dict[str, li
             y0, y1 = sorted((y(0.0), y(v)))
             parts.append(f'<rect x="{x0 + bar * k:.1f}" y="{y0:.1f}" width="{bar:.1f}" '
                          f'height="{max(y1 - y0, 0.5):.1f}" fill="{COLORS[k % len(COLORS)]}"/>')
-    for k, name in enumerate(series):
-        parts.append(f'<rect x="{left + 10}" y="{top + 8 + 16 * k}" width="12" height="8" '
-                     f'fill="{COLORS[k % len(COLORS)]}"/><text x="{left + 28}" y="{top + 16 + 16 * k}">'
-                     f'{escape(name)}</text>')
+    for k, (name, (kx, row)) in enumerate(zip(series, key, strict=True)):
+        ky = 30 + 18 * row
+        parts.append(f'<rect x="{kx}" y="{ky + 2}" width="12" height="8" fill="{COLORS[k % len(COLORS)]}"/>'
+                     f'<text x="{kx + 18}" y="{ky + 10}">{escape(name)}</text>')
     parts.append(f'<line x1="{left}" x2="{left + w}" y1="{y(0.0):.1f}" y2="{y(0.0):.1f}" stroke="#333"/>'
                  f'<rect x="{left}" y="{top}" width="{w}" height="{h}" fill="none" stroke="#999"/></svg>')
     return "".join(parts)
@@ -340,7 +352,7 @@ def render_windows(data: dict[str, Any]) -> str:
                                 f"median", measures)
     over_time = difference_chart("After-tax difference over time, % of the after-tax value without harvesting "
                                  "(liquidated)", ws)
-    chart = window_chart("Per window, % a year (start year)", ws, {
+    chart = window_chart("Per window, % a year (by start)", ws, {
         "tax alpha (liquidated)": [w["tax_alpha"]["liquidated"] for w in ws],
         "tax effect": [w["tax_effect"] for w in ws],
         "before-tax difference": [w["before_tax_difference"] for w in ws]})

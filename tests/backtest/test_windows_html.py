@@ -9,6 +9,7 @@ import json
 import re
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import sync_playwright
@@ -105,6 +106,12 @@ def test_windows_html_in_a_browser(tmp_path: Path) -> None:
                 assert figure.locator("figcaption").inner_text().startswith(f"{w['start']} to {w['end']}")
                 assert figure.locator('svg[aria-label="Value (log scale)"] polyline').count() == 2
                 assert figure.locator('svg[aria-label^="After-tax difference"] polyline').count() == 1
+            bars = page.locator('svg[aria-label^="Per window"]')
+            assert bars.locator("rect[fill^='#']").count() >= 3 * n  # a bar per window and series, and a key
+            assert _overlaps(bars) == [], "the key or a label covers a bar"
+            starts = [w["start"][:7] for w in data["windows"]]  # every 2 months: the year alone repeats
+            assert [t for t in bars.locator("text").all_text_contents() if t in starts] == starts
+            bars.screenshot(path=str(OUT / "windows-per-window.png"))
             page.screenshot(path=str(OUT / "windows.png"), full_page=True)
             spread.screenshot(path=str(OUT / "windows-distribution.png"))
             over_time.screenshot(path=str(OUT / "windows-after-tax-over-time.png"))
@@ -113,3 +120,25 @@ def test_windows_html_in_a_browser(tmp_path: Path) -> None:
             assert overflow <= 0, f"the page is {overflow}px wider than the window"
         finally:
             browser.close()
+
+
+_OVERLAPS = """svg => {
+  const boxes = [...svg.querySelectorAll("rect[fill^='#'], text")].map(e => {
+    const b = e.getBBox();
+    return {what: e.tagName + " " + (e.textContent || e.getAttribute("fill")), x0: b.x, y0: b.y,
+            x1: b.x + b.width, y1: b.y + b.height};
+  });
+  const hits = [];
+  for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
+    const a = boxes[i], b = boxes[j];
+    if (Math.min(a.x1, b.x1) - Math.max(a.x0, b.x0) > 0.5 && Math.min(a.y1, b.y1) - Math.max(a.y0, b.y0) > 0.5)
+      hits.push(a.what + " / " + b.what);
+  }
+  return hits;
+}"""
+
+
+def _overlaps(svg: Any) -> list[str]:
+    """Pairs of drawn things (bars, the key's swatches, any text) that cover each other, in the browser's
+    own layout (getBBox): bars side by side only touch."""
+    return svg.evaluate(_OVERLAPS)
