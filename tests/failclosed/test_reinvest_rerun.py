@@ -6,8 +6,13 @@ alpaca-py against the fake Alpaca, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,12 +22,14 @@ from daemon.service import orders, pause
 from daemon.service.cycle import CycleResult, run_cycle
 from daemon.service.execute import ReinvestOrder, execute, resume, save_reinvestments
 from daemon.service.market import book_from_brokers
-from daemon.store.db import transaction
+from daemon.store.db import make_engine, transaction
+from daemon.store.migrate import upgrade
 from daemon.store.models import HarvestRun, OrderIntent
 from tests.failclosed import alpaca_household as hh
 from tests.fakes.alpaca_server import FakeAlpaca
 
 NEXT = hh.TODAY + timedelta(days=1)
+TLH = str(Path(sys.executable).parent / "tlh")
 
 
 @pytest.fixture
@@ -158,3 +165,33 @@ def test_a_reinvestment_whose_cash_cannot_be_read_buys_nothing(alpaca: FakeAlpac
     later = _cycle(engine, s, NEXT + timedelta(days=1))  # planned again, and bought
     assert [x.source for x in later.plan.reinvestments] == [r.source]
     assert _buys(alpaca) == [f"tlh-{later.plan.run_id}-r1-buy"]
+
+
+@pytest.mark.parametrize("point", ["after_intents", "after_reinvest_submit"])
+def test_killed_then_restarted_reinvests_once(alpaca: FakeAlpaca, tmp_path: Path, point: str) -> None:
+    """`tlh harvest` the day after the late sale, SIGKILLed after the reinvestment's intent is stored, or
+    right after its buy reached the broker; the restart places it, or adopts it, exactly once."""
+    db_url = f"sqlite:///{tmp_path / 'tlh.db'}"
+    upgrade(db_url)
+    cfg = hh.write_config(tmp_path, alpaca, db_url)
+    s = hh.settings(alpaca, db_url)
+    engine = make_engine(db_url)
+    try:
+        hh.seed(engine, s)
+        _late_sale(alpaca, engine, s)
+        env = {**{k: v for k, v in os.environ.items() if k != "TLH_FAULT"}, **hh.ENVIRON}
+        harvest = [TLH, "--config", str(cfg), "harvest", "--as-of", str(NEXT)]
+        crashed = subprocess.run(harvest, env={**env, "TLH_FAULT": point}, capture_output=True, text=True,
+                                 timeout=120)
+        assert crashed.returncode == -signal.SIGKILL, crashed.stderr[-2000:]
+        assert len(_buys(alpaca)) == (0 if point == "after_intents" else 1)
+        restarted = subprocess.run(harvest, env=env, capture_output=True, text=True, timeout=120)
+        assert restarted.returncode == 0, restarted.stdout[-2000:] + restarted.stderr[-2000:]
+        with transaction(engine) as session:
+            (run_id,) = session.scalars(sa.select(HarvestRun.id).where(HarvestRun.as_of == NEXT)
+                                        .order_by(HarvestRun.started_at).limit(1)).all()  # the killed run
+        cid = f"tlh-{run_id}-r1-buy"
+        assert _buys(alpaca) == [cid] and _intent(engine, cid).status == "filled"
+        assert alpaca.accounts[hh.KEY].positions["ITOT"] > 0
+    finally:
+        engine.dispose()
