@@ -13,6 +13,10 @@ one intent per purchase (`tlh-<run>-<purchase>-buy`, its `lots` marked `new_mone
 anything is sent and claimed before the network call; an account whose broker was not read in this run, or
 whose cash cannot be read right before the buy, buys nothing (an error alert); a purchase never spends more
 than the account's cash at that moment.
+
+A pause made after planning stops pairs, reinvestments and purchases alike, and only what nobody has begun:
+an intent claimed or already at the broker (the plan carried out a second time, or resumed) keeps its
+state, stays tracked, and a restart adopts it.
 """
 
 from __future__ import annotations
@@ -294,7 +298,7 @@ def _reinvest_alert(engine: Engine, r: ReinvestOrder, buy: OrderState) -> None:
         _alert(engine, r.run_id, "orders_filled", "info",
                f"{r.reinvestment_id}: bought {buy.filled_quantity.normalize():f} {r.symbol} at "
                f"{buy.filled_avg_price} in {r.account} with the idle cash of {r.source}", r.account)
-    elif buy.status.final:
+    else:  # loud even when still open at the broker (its cancel failed): the next start adopts it
         _alert(engine, r.run_id, "order_failed", "error",
                f"{r.reinvestment_id}: buy of {r.symbol} in {r.account} {buy.status.value}"
                f"{': ' + buy.reason if buy.reason else ''}; the idle cash of {r.source} stays uninvested until "
