@@ -233,7 +233,7 @@ def harvest(ctx: Context, twin: Twin, twins: list[Twin], i: int, t: int, day: da
             return
         inp = engine_input(acct, history, t, ctx.settings, (), twin.restrictions, direct=spec, returns=returns)
         # With new money waiting (a contribution day) the engine invests it: no use taking bounds first.
-        waiting = i > 0 and float(acct.cash) > float(h.cash_max_pct) * twin.values[i - 1] + MIN_INVEST
+        waiting = i > 0 and float(acct.cash) > 2 * float(h.cash_max_pct) * twin.values[i - 1] + 1000
         if not waiting and calm(twin, history, t, spec, inp):
             twin.restrictions = active(twin.restrictions, (), day)
             return

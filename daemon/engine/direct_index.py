@@ -166,6 +166,7 @@ class Book:
         self._te: float | None = None  # tracking_error(), until the next move
         self.limit_pct = percent(spec.tracking_error_budget)  # for messages
         self.cutoff = self.run.as_of - HELD  # lots bought on or before it may be swapped back
+        self.by_lot = lot_method(account).value == "specific"  # swap backs go lot by lot
         realized = spec.gains_realized
         if realized is None:
             realized = gains_this_year(ledger, self.id, self.run.as_of.year)
@@ -368,7 +369,7 @@ class Book:
             ranked.append((kind, sale.gain / sale.proceeds if sale.proceeds else ZERO, lot.seq, lot.lot_id, lot,
                            shares, sale))
         ranked.sort(key=itemgetter(0, 1, 2, 3))
-        if lot_method(self.account).value != "specific":
+        if not self.by_lot:
             return self._skip(symbol, SkipReason.LOT_RELIEF_GAIN,
                               f"swap back {symbol}: a direct index swaps back lot by lot; {self.id} relieves lots "
                               f"{lot_method(self.account).value}") if ranked else []
