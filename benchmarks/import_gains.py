@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -80,21 +82,34 @@ def _cpu_timed(fn):  # noqa: ANN001, ANN202
     return out, time.perf_counter() - wall, time.process_time() - cpu
 
 
-def bench(n: int, symbols: int, repeat: int, seed: int) -> None:
+def prepare(n: int, symbols: int, seed: int, folder: Path) -> dict[str, float]:
+    """Write the trade CSV into `folder` and time the two baselines. Run in a child process: a process's
+    peak memory counts its parent's pages until it execs, so the `tlh` processes are started from a parent
+    that never held the trades."""
     trades = generate(n, symbols, seed)
+    trades_csv = folder / "trades.csv"
+    write_csv(trades_csv, trades)
+    del trades
+    rows, read_s, read_cpu = _cpu_timed(lambda: csv_trades.read(trades_csv, set(gen.ACCOUNTS)))
+    events = [r.trade for r in rows]
+    del rows
+    state, ledger_s, ledger_cpu = _cpu_timed(partial(replay, gen.HOUSEHOLD, events, gen.ACCOUNTS, gen.IDENTICAL))
+    return {"read_s": read_s, "read_cpu": read_cpu, "ledger_s": ledger_s, "ledger_cpu": ledger_cpu,
+            "dispositions": len(state.dispositions), "lots": len(state.lots),
+            "washed": sum(1 for d in state.dispositions if d.washed_quantity > 0)}
+
+
+def bench(n: int, symbols: int, repeat: int, seed: int) -> None:
     repeat = repeat if n <= LARGE else 1
     with tempfile.TemporaryDirectory(prefix="tlh-import-") as tmp:
         folder = Path(tmp)
         trades_csv = folder / "trades.csv"
-        write_csv(trades_csv, trades)
-        del trades
-        rows, read_s, read_cpu = _cpu_timed(lambda: csv_trades.read(trades_csv, set(gen.ACCOUNTS)))
-        events = [r.trade for r in rows]
-        del rows
-        state, ledger_s, ledger_cpu = _cpu_timed(partial(replay, gen.HOUSEHOLD, events, gen.ACCOUNTS, gen.IDENTICAL))
-        counts = (len(state.dispositions), sum(1 for d in state.dispositions if d.washed_quantity > 0),
-                  len(state.lots))
-        del events, state
+        child = subprocess.run([sys.executable, __file__, "--prepare", str(n), "--folder", str(folder),
+                                "--symbols", str(symbols), "--seed", str(seed)],
+                               check=True, capture_output=True, text=True)
+        base = json.loads(child.stdout)
+        read_s, read_cpu, ledger_s, ledger_cpu = (base[k] for k in ("read_s", "read_cpu", "ledger_s", "ledger_cpu"))
+        counts = (base["dispositions"], base["washed"], base["lots"])
         env = {**os.environ}
         env.pop("TLH_CONFIG", None)
         imports, gains = [], []
@@ -136,7 +151,12 @@ def main() -> int:
     parser.add_argument("--symbols", type=int, default=50)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seed", type=int, default=20240315)
+    parser.add_argument("--prepare", type=int, help=argparse.SUPPRESS)  # the child process of `bench`
+    parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.prepare:
+        print(json.dumps(prepare(args.prepare, args.symbols, args.seed, args.folder)))
+        return 0
     print(f"tlh import + gains ({load_average()}; best of {args.repeat} fresh stores up to {LARGE:,} trades)")
     for n in (int(s) for s in args.sizes.split(",")):
         bench(n, args.symbols, args.repeat, args.seed)
