@@ -42,7 +42,7 @@ def lot_sale(lot: Lot, shares: Decimal, price: Decimal, sold: date) -> LotSale:
     term = Term.LONG if lot.acquired < long_term_before(sold) else Term.SHORT
     proceeds = (shares * price).quantize(QUANTUM, context=CONTEXT)  # money.q, inlined: this runs a lot
     return LotSale(lot.lot_id, lot.purchase_id, shares, basis, proceeds, term, lot.acquired, lot.purchased,
-                   lot.seq)
+                   lot.seq, lot.washed_from)
 
 
 def has_loss(lots: Sequence[Lot], price: Decimal) -> bool:

@@ -21,7 +21,7 @@ from daemon.engine.holdings import GroupIndex, Holdings
 from daemon.engine.types import LotSale, Restriction
 from daemon.ledger.money import prorate
 from daemon.ledger.types import ZERO, Lot, Term
-from daemon.ledger.wash_sales import replacement_key
+from daemon.ledger.wash_sales import replacement_key, replaces
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,8 +38,9 @@ class Wash:
 def lookback(sales: Sequence[LotSale], replacements: Iterable[tuple[Lot, Decimal]]) -> list[Wash]:
     """The washes the ledger would book if `sales` were sold today, given the recent purchases still held
     after today's sales (`replacements`: lot and shares left). Losses go in sale order (earliest acquired
-    first, then as listed), replacements earliest purchased first; shares of the sold purchase never
-    replace it."""
+    first, then as listed), replacements earliest purchased first; which shares may replace a loss is the
+    ledger's own test (`wash_sales.replaces`: never shares of the sold purchase, nor shares whose washed
+    loss flowed into the sold lot)."""
     # Ties go in the order of `sales`: the order in which the sells are booked.
     order = sorted(range(len(sales)), key=lambda i: (sales[i].acquired, sales[i].purchased, i))
     losses = [sales[i] for i in order if sales[i].gain < 0]
@@ -53,7 +54,7 @@ def lookback(sales: Sequence[LotSale], replacements: Iterable[tuple[Lot, Decimal
             if need <= 0:
                 break
             left = remaining[i]
-            if left <= 0 or lot.purchase_id == loss.purchase_id:
+            if left <= 0 or not replaces(lot, loss.purchase_id, loss.washed_from):
                 continue
             take = min(need, left)
             washes.append(Wash(loss, take, lot))

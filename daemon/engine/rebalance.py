@@ -72,7 +72,7 @@ class LossGuard:
             return True
         as_loss = sale if sale.gain < 0 else LotSale(sale.lot_id, sale.purchase_id, sale.quantity,
                                                      sale.proceeds + CENT, sale.proceeds, sale.term,
-                                                     sale.acquired, sale.purchased, sale.seq)
+                                                     sale.acquired, sale.purchased, sale.seq, sale.washed_from)
         return bool(lookback([as_loss], [(r, r.quantity) for r in self.recent.get(key, ())]))
 
 

@@ -295,6 +295,9 @@ class LotSale:
     acquired: date
     purchased: date
     seq: int
+    # The purchases whose washed losses flowed into the lot (the ledger's `Lot.washed_from`): their shares
+    # are never this sale's replacement.
+    washed_from: frozenset[str] = frozenset()
 
     @property
     def gain(self) -> Decimal:

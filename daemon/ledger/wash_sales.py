@@ -37,10 +37,18 @@ def replacement_key(x: Lot | Disposition) -> tuple[object, ...]:
     return (x.purchased, x.lot_seq, 0, x.disposition_id)
 
 
-def can_replace(x: Lot | Disposition, loss: Disposition) -> bool:
+def replaces(x: Lot | Disposition, purchase_id: str, washed_from: frozenset[str]) -> bool:
+    """Whether shares `x` may replace a loss on shares of purchase `purchase_id` whose earlier washed losses
+    came from the purchases `washed_from` (the window and the sale itself aside): open or sold shares of a
+    replaceable acquisition not yet used as a replacement, neither of the same purchase lot nor shares
+    whose own washed loss flowed into the sold lot (no wash in a circle). The harvest engine asks this too."""
     if x.quantity <= 0 or x.absorbed or x.origin not in _REPLACEABLE:
         return False
-    if x.purchase_id == loss.purchase_id or x.purchase_id in loss.washed_from:
+    return x.purchase_id != purchase_id and x.purchase_id not in washed_from
+
+
+def can_replace(x: Lot | Disposition, loss: Disposition) -> bool:
+    if not replaces(x, loss.purchase_id, loss.washed_from):
         return False
     if isinstance(x, Disposition) and (x.trade_id == loss.trade_id
                                        or x.order_id is not None and x.order_id == loss.order_id):

@@ -181,3 +181,21 @@ def test_other_households_do_not_count() -> None:
     state = ledger(t(200, "tax", "buy", 100, "VTI", 300))
     other = ledger(t(3, "other", "buy", 100, "VTI", 270), household="g")
     assert other.lots and run(state, PRICES).pairs
+
+
+def test_shares_whose_washed_loss_flowed_into_the_sold_lot_do_not_wash_it_unwashed_only() -> None:
+    # Day -30 (the window's last day back): 10 shares of "a" sold at a loss, washed by "b" bought after
+    # them. "a"'s shares (those sold and those still held) are not "b"'s replacement: their loss flowed into
+    # "b" (wash-sales.md, "never let a wash run in a circle"). Today both "a" and "b" are sold at a loss:
+    # the ledger washes nothing, so the plan must not count "b"'s loss out.
+    state = ledger(t(30, "spouse", "buy", 20, "VTI", 310, lot="a", tid="a"),
+                   t(30, "spouse", "sell", 10, "VTI", 300, lot="a", tid="s"),
+                   t(30, "spouse", "buy", 10, "VTI", 310, lot="b", tid="b"))
+    (b,) = [lot for lot in state.lots if lot.lot_id == "b"]
+    assert b.absorbed and b.washed_from == {"a"} and b.adjustment == 100
+    p = run(state, PRICES, config=harvest(lookback_policy="unwashed_only"))
+    (pair,) = p.pairs
+    assert sorted(s.lot_id for s in pair.lots) == ["a", "b"]
+    _, matches = execute(state, p)
+    assert matches == []
+    assert pair.washed_loss == 0 and pair.estimated_loss == 10 * 40 + 10 * 50
