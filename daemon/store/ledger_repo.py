@@ -36,6 +36,7 @@ from daemon.ledger.types import (
     make_disposition,
     make_lot,
     make_match,
+    publish,
 )
 from daemon.store import bulk, tables
 from daemon.store.db import connection_of
@@ -194,6 +195,7 @@ def _read(connection: Connection, make: Any, table: sa.Table, fields: Mapping[st
     for columns in bulk.read(connection, table, names, table.c.household_id == household, order_by=order_by):
         out.extend(map(make, *(values if fix is None else list(map(fix, values))
                                for values, fix in zip(columns, fixes, strict=True))))
+    publish(out)  # the ledger's constructors make its working records: the frozen public classes, in place
     return out
 
 
