@@ -148,7 +148,11 @@ def plan_and_record(session: Session, settings: Settings, prices: PriceBook, as_
     run_id = run_id or new_run_id(as_of)
     if mode != "dry-run":
         accounts = tradable(session, settings, as_of, facts, unavailable or {})
-        harvested_by = {**claims.claim(session, accounts, as_of, mode, run_id), **(harvested_by or {})}
+        # An account another run already harvested today is reported as such even when this run cannot
+        # trade it for another reason: a run racing the winner may see the broker after the winner's sale
+        # and the ledger before it (out of sync), and the person should hear "already harvested by <run>".
+        earlier = {a: r for a, r in claims.claimed(session, as_of).items() if r != run_id}
+        harvested_by = {**earlier, **claims.claim(session, accounts, as_of, mode, run_id), **(harvested_by or {})}
     inp = build_input(session, settings, prices, as_of, run_id, mode, facts, unavailable, harvested_by,
                       require_facts=True)
     result = engine_plan(inp)

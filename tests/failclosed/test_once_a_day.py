@@ -15,15 +15,16 @@ from typing import Any
 import sqlalchemy as sa
 
 from brokers.ibkr import IbkrBroker
-from daemon import bookkeeping
+from daemon import bookkeeping, harvest
 from daemon.config.models import IbkrBrokerConfig, Settings
 from daemon.importers.csv_trades import parse
 from daemon.prices import PriceBook
+from daemon.service.brokers import facts_from
 from daemon.service.cycle import CycleResult, run_cycle
 from daemon.service.execute import execute
 from daemon.service.orders import Policy
 from daemon.store.db import make_engine, transaction
-from daemon.store.models import HarvestClaim, OrderIntent, PaperOrder
+from daemon.store.models import AccountRow, HarvestClaim, OrderIntent, PaperOrder
 from tests.fakes.tws_server import FakeTws
 from tests.service.helpers import AS_OF, household, paper, seed
 
@@ -70,6 +71,24 @@ def test_second_run_the_same_day_reports_the_first_and_trades_nothing(tmp_path: 
     assert len(_paper_orders(engine)) == 2
     with transaction(engine) as session:
         assert session.scalars(sa.select(HarvestClaim.run_id)).all() == [first.plan.run_id]
+
+
+def test_a_run_that_sees_the_account_out_of_sync_still_names_the_run_that_harvested_it(
+        tmp_path: Path, engine: Any, db_url: str) -> None:
+    # Two runs at once: the loser may read the broker after the winner's sale and the ledger before it, so
+    # its sync marks the account out of sync; it must still say which run harvested the account today.
+    settings, prices, _ = household(tmp_path, db_url)
+    seed(engine, settings)
+    brokers = {"paper": paper(engine, settings, prices)}
+    first = run_cycle(engine, settings, brokers, prices, AS_OF, "paper", _policy())
+    assert first.plan.pairs
+    with transaction(engine) as session:
+        session.execute(sa.update(AccountRow).where(AccountRow.id == "tax").values(in_sync=False))
+    with transaction(engine) as session:
+        second = harvest.plan_and_record(session, settings, prices, AS_OF, "paper", facts_from(brokers, settings, {}))
+    assert second.pairs == ()
+    assert [(s.account, s.reason.value, s.detail.rsplit(" ", 1)[-1]) for s in second.skipped
+            if s.account == "tax"] == [("tax", "already_harvested", first.plan.run_id)]
 
 
 def test_two_runs_at_once_trade_once(tmp_path: Path, engine: Any, db_url: str) -> None:
