@@ -99,12 +99,18 @@ def _rename(book: Book, old: str, new: str) -> None:
     book._record_rename(old, new)
     after = book.group(old)
     if after != before:
-        # The new ticker belongs to a configured group: the old one's open losses and candidates move.
-        for index, when in ((book.pending, lambda i: book.dispositions[i].sold),
-                            (book.candidates, lambda i: book.lots[i].purchased),
-                            (book.sold, lambda i: book.dispositions[i].purchased)):
-            for key in index.pop(before, {}):
-                book._add(index, after, key, when(key))
+        # The new ticker belongs to another configured group: the renamed security's own open losses and
+        # candidates move to it; the other members' entries stay in the old group (they are not renamed).
+        for index, record in ((book.pending, book.dispositions), (book.candidates, book.lots),
+                              (book.sold, book.dispositions)):
+            entries = index.get(before)
+            if not entries:
+                continue
+            moving = [x for x in map(record.get, entries) if x is not None and book.group(x.symbol) == after]
+            for x in moving:
+                key = x.lot_id if index is book.candidates else x.disposition_id
+                del entries[key]
+                book._add(index, after, key, x.sold if index is book.pending else x.purchased)
     if old in book.factors:
         book.factors[new] = book.factors.pop(old) * book.factors.get(new, Decimal(1))
 

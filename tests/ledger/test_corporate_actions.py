@@ -8,8 +8,22 @@ from decimal import Decimal
 
 import pytest
 
-from daemon.ledger import ActionKind, CorporateAction, LedgerError, Origin, Term, restrictions
-from tests.ledger.helpers import IDENTICAL, D, disp, lot, run, t
+from daemon.ledger import (
+    ActionKind,
+    CorporateAction,
+    IdenticalGroups,
+    LedgerError,
+    LedgerPolicy,
+    LedgerState,
+    Origin,
+    ReplacementAlreadySold,
+    Term,
+    apply,
+    replay,
+    restrictions,
+)
+from daemon.ledger.book import Event
+from tests.ledger.helpers import ACCOUNTS, IDENTICAL, D, disp, lot, run, t
 
 
 def act(day: str, symbol: str, kind: str, *, account: str | None = None, ratio: object = None,
@@ -76,6 +90,61 @@ def test_symbol_change_into_an_identical_group_joins_it() -> None:
             act("2024-06-05", "OLDSP", "symbol_change", new="SPLG"),
             t("2024-06-20", "spouse", "buy", 10, "VOO", 300, lot="r"))
     assert disp(s, "s").washed_quantity == 10
+
+
+TWO_GROUPS = IdenticalGroups(IDENTICAL.groups + (frozenset({"AAA", "AAB"}),))
+
+
+def _two_groups(*events: Event, cut: str | None = None) -> LedgerState:
+    """Replayed whole, or in two batches split after `cut` (the book rebuilt from a stored state between)."""
+    if cut is None:
+        return replay("h", events, ACCOUNTS, TWO_GROUPS)
+    day = date.fromisoformat(cut)
+    first = replay("h", [e for e in events if e.date <= day], ACCOUNTS, TWO_GROUPS)
+    return apply(first, [e for e in events if e.date > day], ACCOUNTS, TWO_GROUPS)
+
+
+@pytest.mark.parametrize("cut", [None, "2024-06-05"])
+def test_symbol_change_into_another_identical_group_moves_only_its_own_losses(cut: str | None) -> None:
+    # VOO is renamed to AAB, a member of another group: VOO's own loss follows it into AAB's group, IVV's
+    # stays with the S&P 500 funds. A purchase of AAA washes VOO's loss, not IVV's; one of SPY washes IVV's.
+    s = _two_groups(t("2024-01-02", "tax", "buy", 10, "IVV", 100, lot="i"),
+                    t("2024-01-02", "spouse", "buy", 10, "VOO", 100, lot="v"),
+                    t("2024-06-03", "tax", "sell", 10, "IVV", 80, tid="si"),
+                    t("2024-06-03", "spouse", "sell", 10, "VOO", 80, tid="sv"),
+                    act("2024-06-05", "VOO", "symbol_change", new="AAB"),
+                    t("2024-06-20", "tax", "buy", 4, "AAA", 40, lot="a"),
+                    t("2024-06-21", "tax", "buy", 3, "SPY", 80, lot="p"),
+                    cut=cut)
+    washed = {d.trade_id: (d.washed_quantity, d.adjustment) for d in s.dispositions}
+    assert washed["sv"] == (D(4), D(80)) and washed["si"] == (D(3), D(60))
+    assert {(m.disposition_id, m.lot_id) for m in s.matches} == {
+        (disp(s, "sv").disposition_id, "a"), (disp(s, "si").disposition_id, "p")}
+
+
+@pytest.mark.parametrize("cut", [None, "2024-06-05"])
+@pytest.mark.parametrize("policy", ["adjust", "ignore"])
+def test_symbol_change_into_another_identical_group_moves_only_its_own_purchases(cut: str | None,
+                                                                                  policy: str) -> None:
+    # A loss on AAA after VOO became AAB looks back at VOO's purchase (now AAB's, its group), never at the
+    # IVV shares bought in the window, held (i2) or already sold (i3, a replacement under "adjust").
+    events = (t("2024-01-02", "spouse", "buy", 10, "AAA", 50, lot="x"),
+              t("2024-06-03", "tax", "buy", 3, "IVV", 80, lot="i3"),
+              t("2024-06-03", "lifo", "buy", 5, "IVV", 80, lot="i2"),
+              t("2024-06-04", "tax", "sell", 3, "IVV", 90, tid="g"),
+              t("2024-06-04", "ira", "buy", 2, "VOO", 80, lot="v2"),
+              act("2024-06-05", "VOO", "symbol_change", new="AAB"),
+              t("2024-06-10", "spouse", "sell", 10, "AAA", 40, tid="sx"))
+    pol = LedgerPolicy(ReplacementAlreadySold(policy))
+    if cut is None:
+        s = replay("h", events, ACCOUNTS, TWO_GROUPS, pol)
+    else:
+        first = replay("h", [e for e in events if e.date <= date.fromisoformat(cut)], ACCOUNTS, TWO_GROUPS, pol)
+        s = apply(first, [e for e in events if e.date > date.fromisoformat(cut)], ACCOUNTS, TWO_GROUPS, pol)
+    loss = disp(s, "sx")
+    assert (loss.washed_quantity, loss.permanent) == (D(2), D(20))  # the IRA's purchase: permanent
+    assert [m.lot_id for m in s.matches] == ["v2"]
+    assert lot(s, "i2").adjustment == 0 and disp(s, "g").cost_basis == D(240)
 
 
 def test_cash_merger_is_a_sale_of_every_lot() -> None:
