@@ -32,6 +32,21 @@ def _scope(book: Book, action: CorporateAction) -> list[tuple[Account, list[Lot]
         out.append((account, list(book.held_lots(name, action.symbol))))
     return out
 
+def _in_sale_order(scope: list[tuple[Account, list[Lot]]]) -> list[tuple[Account, list[Lot]]]:
+    """The accounts of an action that sells (cash merger, worthless removal) in the order of their earliest
+    acquired shares, never by account id (not a tax fact): losses of one day are processed earliest-acquired
+    first (wash-sales.md, "Matching"). An account's lots are disposed together as one sale; a later account's
+    lots are still open when an earlier one's loss looks back, so they can be its replacement."""
+    def first(entry: tuple[Account, list[Lot]]) -> tuple[object, ...]:
+        lots = entry[1]
+        if not lots:
+            return (1, entry[0].id)
+        x = min(lots, key=lambda lot: (lot.acquired, lot.purchased, lot.seq, lot.lot_id))
+        return (0, x.acquired, x.purchased, x.seq, x.lot_id)
+
+    return sorted(scope, key=first)
+
+
 def _live(book: Book, account: Account, action: CorporateAction) -> list[Lot]:
     # Read when the account's turn comes: an earlier account's loss may have washed (split) its lots.
     return list(book.held_lots(account.id, action.symbol))
@@ -57,7 +72,7 @@ def apply_action(book: Book, action: CorporateAction) -> None:
         _split(book, action, scope)
     elif action.kind is ActionKind.CASH_MERGER:
         assert action.cash_per_share is not None
-        for account, _ in scope:
+        for account, _ in _in_sale_order(scope):
             lots = _live(book, account, action)
             shares = sum((lot.quantity for lot in lots), ZERO)
             made = book.dispose(action, account, [(lot, lot.quantity) for lot in lots],
@@ -90,7 +105,7 @@ def apply_action(book: Book, action: CorporateAction) -> None:
                 book.cash_gain(action, lot, excess, action.date)
     elif action.kind is ActionKind.WORTHLESS:
         day = actions.worthless_date(action.date)
-        for account, _ in scope:
+        for account, _ in _in_sale_order(scope):
             lots = _live(book, account, action)
             book.losses(book.dispose(action, account, [(lot, lot.quantity) for lot in lots], ZERO, day))
 

@@ -256,3 +256,21 @@ def test_cash_merger_of_two_accounts_sells_the_lots_one_account_washed_in_the_ot
     assert sum(d.quantity for d in replaced) == D(replacement)
     assert sum(d.cost_basis for d in replaced) == D(60 * replacement + 50 * washed)
     assert not [x for x in s.lots if x.symbol == "X" and x.quantity > 0]
+
+
+@pytest.mark.parametrize(("kind", "bought", "cash"), [("cash_merger", "2024-03-01", 50),
+                                                      ("worthless", "2024-12-10", None)])
+@pytest.mark.parametrize(("first", "second"), [("spouse", "tax"), ("tax", "spouse")])
+def test_multi_account_sale_settles_losses_by_acquisition_never_by_account_id(kind: str, bought: str,
+                                                                               cash: int | None, first: str,
+                                                                               second: str) -> None:
+    # The account holding the earlier-acquired shares is settled first whichever id sorts first: its loss
+    # looks back at the other account's purchase inside the window (still open) and is washed by it.
+    s = run(t("2024-01-02", first, "buy", 10, "X", 100, lot="a"),
+            t(bought, second, "buy", 4, "X", 60, lot="r"),
+            act("2024-12-20" if kind == "worthless" else "2024-03-10", "X", kind, cash=cash))
+    [loss] = [d for d in s.dispositions if d.account == first]
+    per_share = 50 if cash else 100  # the loss per share of lot a
+    assert (loss.washed_quantity, loss.adjustment) == (D(4), D(4 * per_share))
+    [replaced] = [d for d in s.dispositions if d.account == second]
+    assert replaced.cost_basis == D(240 + 4 * per_share)
