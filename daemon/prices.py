@@ -5,19 +5,16 @@ from __future__ import annotations
 
 import bisect
 import csv
-import gc
 import gzip
 import io
 import threading
 import zlib
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from daemon import price_index
+from daemon import gc_pause, price_index
 
 
 class PriceFileError(Exception):
@@ -198,19 +195,6 @@ class IndexedPriceBook(PriceBook):
         return [(date.fromordinal(ordinals[i]), Decimal(series.closes[i])) for i in range(lo, hi)]
 
 
-@contextmanager
-def _no_gc() -> Iterator[None]:
-    # Millions of small tuples, none of them garbage: the cyclic collector would rescan them all again and
-    # again (it more than doubles the time to parse and index the 538-symbol file).
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def _text(path: Path) -> str:
     try:
         raw = path.read_bytes()
@@ -245,7 +229,9 @@ def load(path: Path) -> PriceBook:
         index, meta = found
         last = meta.get("last_day") or None
         return IndexedPriceBook(price_index.Reader(index), date.fromisoformat(last) if last else None)
-    with _no_gc():
+    # Millions of small tuples, none of them garbage: the cyclic collector would rescan them again and again
+    # (it more than doubles the time to parse and index the 538-symbol file).
+    with gc_pause.paused():
         text = _text(path)
         parsed = price_index.from_wide_text(text)
         book = None

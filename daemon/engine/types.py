@@ -8,33 +8,22 @@ restrictions, alerts), whose `to_dict()` is the JSON contract of `tlh harvest --
 from __future__ import annotations
 
 import enum
-import gc
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from daemon import gc_pause
 from daemon.config.constituents import Constituent
 from daemon.config.models import AssetClass, HarvestConfig, TaxConfig
 from daemon.ledger.money import cents
 from daemon.ledger.types import ZERO, Account, IdenticalGroups, LedgerState, Term
 from daemon.prices import Quote
 
-
-@contextmanager
-def without_cycle_collection() -> Iterator[None]:
-    """Planning (and serializing a plan) makes many small acyclic records, freed by reference counting;
-    left on, the cyclic garbage collector would traverse the whole book (a million lots) again and again
-    for nothing. Restores the collector's previous state."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
+# Planning (and serializing a plan) makes many small acyclic records, freed by reference counting; left on,
+# the cyclic garbage collector would traverse the whole book (a million lots) again and again for nothing.
+without_cycle_collection = gc_pause.paused
 
 
 class SkipReason(enum.StrEnum):
