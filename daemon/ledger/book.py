@@ -15,6 +15,7 @@ Each event, as it happens:
 
 `apply(state, events, ...)` continues from a saved state with events dated after it (the incremental path);
 `replay(events, ...)` starts from nothing. Both run the same fold, so they give the same answer.
+The wash-sale matching (losses, replacements, settling) is the book's mixin `daemon.ledger.washing.Washing`.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from daemon.ledger.events import (
     sales,
     validate,
 )
-from daemon.ledger.money import CONTEXT, prorate, q
+from daemon.ledger.money import prorate, q
 from daemon.ledger.types import (
     ZERO,
     Account,
@@ -55,10 +56,10 @@ from daemon.ledger.types import (
     WashMatch,
     make_disposition,
     make_lot,
-    make_match,
     publish,
     working_copy,
 )
+from daemon.ledger.washing import Washing
 
 __all__ = ["BackdatedTrades", "Event", "LedgerError", "apply", "canonical_order", "event_order", "replay"]
 
@@ -84,7 +85,7 @@ def _one_year_before(day: date) -> date:
         return day.replace(year=day.year - 1, day=28)
 
 
-class _Book:
+class _Book(Washing):
     """The working copy of one household's ledger while a batch of events is applied.
 
     Lots and dispositions are the frozen public records, but the ones the book made (or copied from the input
@@ -245,17 +246,6 @@ class _Book:
         else:
             self._unhold(lot.lot_id)
         self._candidate(lot)
-
-    def _index_sold(self, d: Disposition) -> None:
-        if self.adjust and d.quantity > 0 and not d.absorbed and d.origin in _REPLACEABLE:
-            self._add(self.sold, self.group(d.symbol), d.disposition_id, d.purchased)
-
-    def _put_disposition(self, d: Disposition) -> None:
-        self.dispositions[d.disposition_id] = d
-        if d.absorbed or d.quantity <= 0:
-            self.sold.get(self.group(d.symbol), {}).pop(d.disposition_id, None)
-        else:
-            self._index_sold(d)
 
     def _add(self, index: dict[str, dict[str, None]], group: str, key: str, day: date) -> None:
         """Index `key` under `group` while its date is inside the window."""
@@ -440,228 +430,6 @@ class _Book:
             return self.dispose(trade, account, picks, ZERO, trade.date, kind="transfer_out")
         proceeds = q(trade.quantity * trade.price - trade.fees)
         return self.dispose(trade, account, picks, proceeds, trade.date)
-
-    # -- wash sales ----------------------------------------------------------------------------------
-    def _rate(self, loss: Disposition, x: Lot | Disposition) -> Decimal:
-        """Loss shares one replacement share counts for."""
-        if self.current(x.symbol) == self.current(loss.symbol):
-            # The same security: share for share, in post-split terms.
-            now = self.factor(x.symbol) if isinstance(x, Lot) else x.split_factor
-            return _ONE if now == loss.split_factor else CONTEXT.divide(loss.split_factor, now)
-        if self.by_value and loss.quantity > 0 and x.quantity > 0:
-            sold_price = CONTEXT.divide(loss.proceeds, loss.quantity)
-            bought = x.cost if isinstance(x, Lot) else x.cost_basis - x.replacement_adjustment
-            price = CONTEXT.divide(bought, x.quantity)
-            if sold_price > 0:
-                return CONTEXT.divide(price, sold_price)
-        return _ONE
-
-    def _replace_disposition(self, old: Disposition, pieces: Sequence[Disposition]) -> None:
-        """A sold replacement split in two: the pieces take its place everywhere."""
-        del self.dispositions[old.disposition_id]
-        group = self.group(old.symbol)
-        self.sold.get(group, {}).pop(old.disposition_id, None)
-        was_pending = old.disposition_id in self.pending.get(group, {})
-        self.pending.get(group, {}).pop(old.disposition_id, None)
-        for piece in pieces:
-            self._put_disposition(piece)
-            if was_pending and piece.taxable and piece.loss > 0 and piece.unwashed_quantity > 0:
-                self._add(self.pending, group, piece.disposition_id, piece.sold)
-        positions = self._match_at.pop(old.disposition_id, [])
-        if positions:
-            # Its own loss's matches are shared between the pieces pro rata, cumulatively, so that each
-            # piece's matches add up exactly to its washed shares and disallowed loss. The first piece's
-            # take the originals' places; the second's are added at the end.
-            first, second = pieces[0], pieces[1]
-            cum_q = cum_d = given_q = given_d = ZERO
-            for n in positions:
-                m = self.matches[n]
-                cum_q += m.quantity
-                cum_d += m.disallowed
-                qty = prorate(cum_q, first.quantity, old.quantity) - given_q
-                dis = prorate(cum_d, first.quantity, old.quantity) - given_d
-                given_q += qty
-                given_d += dis
-                self.matches[n] = make_match(first.disposition_id, m.lot_id, m.account, m.symbol, qty, dis,
-                                             m.permanent, m.replacement_date, m.replacement_disposition)
-                self._match_at.setdefault(first.disposition_id, []).append(n)
-                self._add_match(make_match(second.disposition_id, m.lot_id, m.account, m.symbol, m.quantity - qty,
-                                           m.disallowed - dis, m.permanent, m.replacement_date,
-                                           m.replacement_disposition))
-
-    def _add_match(self, match: WashMatch) -> None:
-        self._match_at.setdefault(match.disposition_id, []).append(len(self.matches))
-        self.matches.append(match)
-
-    def settle(self, losses: Sequence[Disposition], queue: list[Lot | Disposition]) -> None:
-        """Let each loss (in order) take replacement shares (earliest acquired first) until it is washed.
-
-        `queue` holds open lots and (policy "adjust") sales of shares already sold, in replacement order.
-        A replacement used up leaves the queue: it can wash no later loss either. The tests are
-        `wash_sales.can_replace`'s, inline."""
-        accounts = self.accounts
-        same_shares = not self.factors  # no split ever: a security's shares always count one for one
-        for loss in losses:
-            if not queue:
-                break
-            sold, purchase_id, washed_from = loss.sold, loss.purchase_id, loss.washed_from
-            earliest, latest = sold - _WINDOW, sold + _WINDOW
-            trade_id, order_id, symbol = loss.trade_id, loss.order_id, loss.symbol
-            i = 0
-            while i < len(queue) and loss.quantity - loss.washed_quantity > 0:
-                candidate = queue[i]
-                if candidate.quantity <= 0 or candidate.absorbed:
-                    del queue[i]
-                    continue
-                lot = isinstance(candidate, Lot)
-                if (candidate.origin not in _REPLACEABLE or candidate.purchase_id == purchase_id
-                        or candidate.purchase_id in washed_from or not earliest <= candidate.purchased <= latest
-                        or not lot and (candidate.trade_id == trade_id  # type: ignore[union-attr]
-                                        or candidate.order_id is not None
-                                        and candidate.order_id == order_id)):  # type: ignore[union-attr]
-                    i += 1
-                    continue
-                permanent = not accounts[candidate.account].type.taxable
-                rate = (_ONE if same_shares and candidate.symbol == symbol and not self.by_value
-                        else self._rate(loss, candidate))
-                if lot:
-                    rest = self._wash(loss, candidate, permanent, rate)  # type: ignore[arg-type]
-                else:
-                    rest = self._wash_sold(loss, candidate, permanent, rate)  # type: ignore[arg-type]
-                if rest is None:
-                    del queue[i]
-                else:
-                    queue[i] = rest  # the unused part takes the replacement's place in line
-            if loss.quantity - loss.washed_quantity <= 0:
-                self.pending.get(self.group(symbol), {}).pop(loss.disposition_id, None)
-
-    def _wash(self, loss: Disposition, replacement: Lot, permanent: bool, rate: Decimal) -> Lot | None:
-        """Wash as many loss shares as open `replacement` shares can absorb (`rate` loss shares each).
-
-        When only part of the lot is used it splits: the parent closes, child `.1` takes the washed shares
-        and child `.2`, returned, the rest (which keeps the parent's place among replacements)."""
-        shares, used = wash_sales.take(loss, replacement.quantity, rate)
-        disallowed = wash_sales.disallow(loss, shares, permanent)
-        rest = None
-        if used < replacement.quantity:
-            piece, rest = wash_sales.split(replacement, used)
-            replacement.quantity = ZERO
-            replacement.cost = ZERO
-            replacement.adjustment = ZERO
-            self._unhold(replacement.lot_id)  # closed: it leaves the candidates when next met
-        else:
-            piece = replacement
-        piece.absorbed = True
-        if not permanent:
-            # Holding-period tacking, the brokers' method: the replacement inherits the days the sold shares
-            # were held.
-            piece.adjustment = piece.adjustment + disallowed
-            piece.acquired = piece.purchased - (loss.sold - loss.acquired)
-            piece.washed_from = piece.washed_from | loss.washed_from | {loss.purchase_id}
-        # The washed piece is absorbed: it stays a holding but is no replacement any more.
-        if rest is None:
-            if self._relief_of(piece.account)[1]:
-                self._unhold(piece.lot_id)
-                self._hold(piece)
-        else:
-            self.lots[piece.lot_id] = piece
-            self._hold(piece)
-            self._put(rest)
-        self._add_match(make_match(loss.disposition_id, piece.lot_id, piece.account, piece.symbol, shares,
-                                   disallowed, permanent, piece.purchased, None))
-        return rest
-
-    def _wash_sold(self, loss: Disposition, replacement: Disposition, permanent: bool,
-                   rate: Decimal) -> Disposition | None:
-        """Wash with replacement shares that were already sold: that sale's basis takes the disallowed loss.
-        A sale used in part splits in two; the rest, returned, takes its place."""
-        shares, used = wash_sales.take(loss, replacement.quantity, rate)
-        disallowed = wash_sales.disallow(loss, shares, permanent)
-        rest = None
-        if used < replacement.quantity:
-            piece, rest = wash_sales.split_disposition(replacement, used)
-        else:
-            piece = replacement
-        piece.absorbed = True
-        if not permanent:
-            piece.cost_basis = piece.cost_basis + disallowed
-            piece.replacement_adjustment = piece.replacement_adjustment + disallowed
-            piece.acquired = piece.purchased - (loss.sold - loss.acquired)
-            piece.washed_from = piece.washed_from | loss.washed_from | {loss.purchase_id}
-        if rest is None:
-            self._put_disposition(piece)
-        else:
-            self._replace_disposition(replacement, [piece, rest])
-        self._add_match(make_match(loss.disposition_id, piece.lot_id, piece.account, piece.symbol, shares,
-                                   disallowed, permanent, piece.purchased, piece.disposition_id))
-        return rest
-
-    def _look_back(self, group: str) -> list[Lot | Disposition]:
-        """Open lots and sold shares of `group` acquired inside the window, in replacement order; entries that
-        can never replace again (used up, or out of the window) leave the indexes."""
-        found: list[Lot | Disposition] = []
-        horizon = self.horizon
-        gone: list[str] = []
-        ids = self.candidates.get(group)
-        if ids:
-            lots = self.lots
-            for i in ids:
-                lot = lots[i]
-                if lot.quantity > 0 and not lot.absorbed and (horizon is None or lot.purchased >= horizon):
-                    found.append(lot)
-                else:
-                    gone.append(i)
-            for i in gone:
-                del ids[i]
-        ids = self.sold.get(group)
-        if ids:
-            gone = []
-            get = self.dispositions.get
-            for i in ids:
-                d = get(i)
-                if d is not None and d.quantity > 0 and not d.absorbed and (horizon is None or d.purchased >= horizon):
-                    found.append(d)
-                else:
-                    gone.append(i)
-            for i in gone:
-                del ids[i]
-        if len(found) > 1:
-            found.sort(key=wash_sales.replacement_key)
-        return found
-
-    def losses(self, made: Sequence[Disposition]) -> None:
-        """New loss sales wait for replacements and look back for those already acquired."""
-        losses = [d for d in made if d.taxable and d.cost_basis > d.proceeds]  # a loss before any wash
-        if not losses:
-            return
-        if len(losses) > 1:
-            losses.sort(key=wash_sales.loss_key)
-        by_group: dict[str, list[Disposition]] = {}
-        for d in losses:
-            by_group.setdefault(self.group(d.symbol), []).append(d)
-        for group in sorted(by_group):
-            ds = by_group[group]
-            for d in ds:
-                self._add(self.pending, group, d.disposition_id, d.sold)
-            self.settle(ds, self._look_back(group))
-
-    def acquired(self, lot: Lot) -> None:
-        """A purchase washes the losses still waiting in its group, earliest sale first."""
-        if lot.origin not in _REPLACEABLE:
-            return
-        waiting = self.pending.get(self.group(lot.symbol))
-        if waiting:
-            dispositions = self.dispositions
-            horizon = self.horizon
-            losses = [dispositions[i] for i in waiting]
-            if horizon is not None and any(d.sold < horizon for d in losses):
-                for d in losses:
-                    if d.sold < horizon:
-                        del waiting[d.disposition_id]
-                losses = [d for d in losses if d.sold >= horizon]
-            if len(losses) > 1:
-                losses.sort(key=wash_sales.loss_key)
-            self.settle(losses, [lot])
 
     # -- the fold --------------------------------------------------------------------------------------
     def step(self, events: Sequence[Event]) -> None:
