@@ -20,13 +20,13 @@ The wash-sale matching (losses, replacements, settling) is the book's mixin `dae
 
 from __future__ import annotations
 
-import gc
 from bisect import bisect_left, insort
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 from operator import attrgetter
 
+from daemon import gc_pause
 from daemon.ledger import corporate, relief, wash_sales
 from daemon.ledger.actions import CorporateAction
 from daemon.ledger.events import (
@@ -66,7 +66,7 @@ __all__ = ["BackdatedTrades", "Event", "LedgerError", "apply", "canonical_order"
 _ONE = Decimal(1)
 _LOT_ORDER = attrgetter("seq", "lot_id")
 _DISPOSITION_ORDER = attrgetter("seq", "disposition_id")
-_REPLACEABLE = frozenset({Origin.PURCHASE, Origin.TRANSFER})
+_REPLACEABLE = wash_sales.REPLACEABLE
 _WINDOW = wash_sales.WINDOW
 _NONE_WASHED: frozenset[str] = frozenset()
 _ZEROS: dict[tuple[bool, int], Decimal] = {}
@@ -471,9 +471,7 @@ def apply(state: LedgerState, events: Iterable[Event], accounts: Mapping[str, Ac
         validate(event)
     # The fold allocates a few records per event and no reference cycles: the cyclic collector's passes over
     # the growing heap would cost about a third of the time, so it waits until the state is built.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    with gc_pause.paused():
         book = _Book(state, accounts, identical, policy or LedgerPolicy())
         day: date | None = None
         for group in sales(ordered):
@@ -483,9 +481,6 @@ def apply(state: LedgerState, events: Iterable[Event], accounts: Mapping[str, Ac
             book.step(group)
         book.through = ordered[-1].date
         return book.freeze()
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def replay(household: str, events: Iterable[Event], accounts: Mapping[str, Account],

@@ -18,7 +18,7 @@ from daemon.ledger.money import CONTEXT, prorate, q
 from daemon.ledger.types import ZERO, Disposition, Lot, Origin, make_disposition, make_lot
 
 WINDOW = timedelta(days=30)
-_REPLACEABLE = frozenset({Origin.PURCHASE, Origin.TRANSFER})
+REPLACEABLE = frozenset({Origin.PURCHASE, Origin.TRANSFER})  # acquisitions that can be replacement shares
 
 
 def in_window(sold: date, acquired_on: date) -> bool:
@@ -42,7 +42,7 @@ def replaces(x: Lot | Disposition, purchase_id: str, washed_from: frozenset[str]
     came from the purchases `washed_from` (the window and the sale itself aside): open or sold shares of a
     replaceable acquisition not yet used as a replacement, neither of the same purchase lot nor shares
     whose own washed loss flowed into the sold lot (no wash in a circle). The harvest engine asks this too."""
-    if x.quantity <= 0 or x.absorbed or x.origin not in _REPLACEABLE:
+    if x.quantity <= 0 or x.absorbed or x.origin not in REPLACEABLE:
         return False
     return x.purchase_id != purchase_id and x.purchase_id not in washed_from
 

@@ -26,13 +26,12 @@ from daemon.ledger.types import (
     Account,
     Disposition,
     Lot,
-    Origin,
     WashMatch,
     make_match,
 )
 
 _ONE = Decimal(1)
-_REPLACEABLE = frozenset({Origin.PURCHASE, Origin.TRANSFER})
+_REPLACEABLE = wash_sales.REPLACEABLE
 _WINDOW = wash_sales.WINDOW
 
 
