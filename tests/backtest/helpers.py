@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import date, timedelta
 from decimal import Decimal
@@ -67,3 +68,24 @@ def backtest(p: Portfolio, h: History, **kw: Any) -> dict[str, Any]:
 
 def D(x: object) -> Decimal:  # noqa: N802
     return Decimal(str(x))
+
+
+def _toml(value: object) -> str:
+    """A dumped setting as TOML: booleans and numbers bare, words (the policies' names) quoted."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        try:
+            Decimal(value)
+        except ArithmeticError:
+            return json.dumps(value)
+    return str(value)
+
+
+def settings_toml(p: Portfolio) -> tuple[str, str]:
+    """The portfolio's [harvest] and [tax] settings as TOML lines, for a store the CLI plans from."""
+    harvest = "\n".join(f"{k} = {_toml(v)}" for k, v in p.harvest_config().model_dump(mode="json").items()
+                        if not isinstance(v, list) and v is not None)
+    tax = "\n".join(f"{k} = {_toml(v)}" for k, v in p.taxes.tax_config().model_dump(mode="json").items()
+                    if v is not None)
+    return harvest, tax

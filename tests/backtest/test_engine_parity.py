@@ -15,7 +15,7 @@ from daemon.backtest import simulate
 from daemon.backtest.harvest import run_engine
 from daemon.cli.main import app
 from daemon.ledger.types import ZERO
-from tests.backtest.helpers import history, weekdays
+from tests.backtest.helpers import history, settings_toml, weekdays
 from tests.backtest.test_direct import SECTORS, di_portfolio, with_sectors
 
 
@@ -30,16 +30,6 @@ def _paths(days: list[date]) -> dict[str, list[float]]:
             series.append(round(x, 4))
         out[symbol] = series
     return out
-
-
-def _toml(value: object) -> str:
-    """A dumped setting as TOML: numbers bare, words (the policies' names) quoted."""
-    if isinstance(value, str):
-        try:
-            Decimal(value)
-        except ArithmeticError:
-            return json.dumps(value)
-    return str(value)
 
 
 def test_a_backtest_day_plans_the_same_pairs_as_tlh_harvest(tmp_path: Path) -> None:
@@ -79,11 +69,7 @@ def test_a_backtest_day_plans_the_same_pairs_as_tlh_harvest(tmp_path: Path) -> N
     (tmp_path / "prices.csv").write_text("\n".join(rows) + "\n")
     (tmp_path / "index.csv").write_text("symbol,weight,sector,sub_industry\n" + "".join(
         f"{s},,{sector},{sub}\n" for s, (sector, sub) in SECTORS.items()))
-    harvest = "\n".join(f"{k} = {json.dumps(v) if isinstance(v, str | bool) else v}"
-                        for k, v in p.harvest_config().model_dump(mode="json").items()
-                        if not isinstance(v, list) and v is not None)
-    tax = "\n".join(f"{k} = {_toml(v)}" for k, v in p.taxes.tax_config().model_dump(mode="json").items()
-                    if v is not None)
+    harvest, tax = settings_toml(p)
     (tmp_path / "tlh.toml").write_text(f"""
 database_url = "sqlite:///tlh.db"
 substitutes = ""

@@ -10,13 +10,12 @@ import random
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 from typer.testing import CliRunner
 
 from daemon.backtest import simulate
 from daemon.cli.main import app
-from tests.backtest.helpers import harvest_settings, history, portfolio, weekdays
+from tests.backtest.helpers import harvest_settings, history, portfolio, settings_toml, weekdays
 
 SLEEVES = [{"name": "stocks", "weight": 0.6, "members": ["A", "B"]},
            {"name": "bonds", "weight": 0.4, "members": ["C", "D"]}]
@@ -32,17 +31,6 @@ def _paths(days: list[date]) -> dict[str, list[float]]:
             series.append(round(x, 4))
         out[symbol] = series
     return out
-
-
-def _toml(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        try:
-            Decimal(value)
-        except ArithmeticError:
-            return json.dumps(value)
-    return str(value)
 
 
 def test_a_contribution_day_plans_what_tlh_harvest_plans(tmp_path: Path) -> None:
@@ -88,10 +76,7 @@ def test_a_contribution_day_plans_what_tlh_harvest_plans(tmp_path: Path) -> None
     rows = ["date,symbol,close"] + [f"{d},{s},{series[s][r]}" for r, d in enumerate(days) if d <= day
                                     for s in series]
     (tmp_path / "prices.csv").write_text("\n".join(rows) + "\n")
-    harvest = "\n".join(f"{k} = {_toml(v)}" for k, v in p.harvest_config().model_dump(mode="json").items()
-                        if not isinstance(v, list) and v is not None)
-    tax = "\n".join(f"{k} = {_toml(v)}" for k, v in p.taxes.tax_config().model_dump(mode="json").items()
-                    if v is not None)
+    harvest, tax = settings_toml(p)
     (tmp_path / "tlh.toml").write_text(f"""
 database_url = "sqlite:///tlh.db"
 substitutes = ""
