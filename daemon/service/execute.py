@@ -36,21 +36,27 @@ from brokers.protocol import Broker, BrokerError, OrderRequest, OrderSide, Order
 from daemon.config.loader import identical_groups
 from daemon.config.models import Settings
 from daemon.ledger.restrictions import WINDOW_END
-from daemon.service import orders, pause
-from daemon.service.idle import REINVESTS
-from daemon.service.orders import (
-    ABANDONED,
-    PENDING,
-    SKIPPED,
-    SUBMITTING,
-    Policy,
-    client_order_id,
-    fault_point,
+from daemon.service import orders
+from daemon.service.order_steps import PairOutcome, _alert, _broker, _check_fill, _paused, _pending, _send
+from daemon.service.orders import ABANDONED, PENDING, SKIPPED, SUBMITTING, Policy, client_order_id, fault_point
+from daemon.service.purchases import (
+    NEW_MONEY,
+    PurchaseOrder,
+    ReinvestOrder,
+    _purchase_alert,
+    _reinvest_alert,
+    run_purchase,
+    run_reinvestment,
+    save_purchases,
+    save_reinvestments,
 )
 from daemon.service.sync import SyncReport, pull_fills
 from daemon.store.db import transaction
-from daemon.store.models import Alert, HarvestRun, OrderIntent
+from daemon.store.models import HarvestRun, OrderIntent
 from daemon.store.models import Restriction as RestrictionRow
+
+__all__ = ["NEW_MONEY", "PairOrder", "PairOutcome", "PurchaseOrder", "ReinvestOrder", "execute", "resume",
+           "run_pair", "run_purchase", "run_reinvestment", "save_intents", "save_purchases", "save_reinvestments"]
 
 log = structlog.get_logger(__name__)
 
@@ -85,20 +91,6 @@ class PairOrder:
         return client_order_id(self.run_id, self.pair_id, leg)
 
 
-@dataclass
-class PairOutcome:
-    pair_id: str
-    sell: OrderState | None
-    buy: OrderState | None
-    note: str = ""
-    kind: str = "pair"  # "pair" (a harvest or swap back), or "purchase" (new money: a buy without a sale)
-
-
-def _alert(engine: Engine, run_id: str, kind: str, severity: str, message: str, account: str | None) -> None:
-    with transaction(engine) as session:
-        session.add(Alert(created_at=datetime.now(UTC), run_id=run_id, kind=kind, severity=severity,
-                          household_id=None, account_id=account, message=message, data={}))
-    log.info(f"alert.{kind}", run_id=run_id, account=account, message=message)
 
 
 def save_intents(engine: Engine, pairs: list[PairOrder]) -> None:
@@ -151,48 +143,6 @@ def buy_request(p: PairOrder, sell: OrderState, broker: Broker, cash: Decimal) -
     return OrderRequest(p.cid("buy"), p.account, p.buy_symbol, OrderSide.BUY, quantity=quantity)
 
 
-def _buy(cid: str, account: str, symbol: str, price: Decimal, notional: Decimal, broker: Broker) -> OrderRequest | None:
-    """A buy of `notional` dollars: a notional order where the broker takes them, else the shares it buys
-    (fractional or whole, as the broker allows). None when that is nothing."""
-    notional = notional.quantize(Decimal("0.01"), ROUND_DOWN)
-    if notional < 1:
-        return None
-    if broker.capabilities.notional:
-        return OrderRequest(cid, account, symbol, OrderSide.BUY, notional=notional)
-    step = Decimal("1e-9") if broker.capabilities.fractional else Decimal(1)
-    quantity = (notional / price).quantize(step, ROUND_DOWN) if price > 0 else Decimal(0)
-    if quantity <= 0:
-        return None
-    return OrderRequest(cid, account, symbol, OrderSide.BUY, quantity=quantity)
-
-
-def _broker(settings: Settings, brokers: Mapping[str, Broker], account_id: str) -> Broker:
-    account = settings.account(account_id)
-    if account is None or account.broker not in brokers:
-        raise BrokerError(f"no broker for account {account_id!r}")
-    return brokers[account.broker]
-
-
-def _pending(engine: Engine, cid: str) -> bool:
-    with transaction(engine) as session:
-        intent = session.get(OrderIntent, cid)
-        return intent is not None and intent.status == PENDING
-
-
-def _paused(engine: Engine, account: str, as_of: date, cids: list[str]) -> str | None:
-    """The pause check of every new order (a pair, a reinvestment, a purchase), made after planning (paused by
-    hand, or by an earlier fill): None when the account may trade. Paused: the work is skipped only if nobody
-    has begun it (`orders.skip_unsent`); an intent already claimed or at the broker (a second execution of the
-    plan, a resume) keeps its state and stays tracked. Returns the outcome's note."""
-    with transaction(engine) as session:
-        stopped = pause.is_paused(session, account, as_of)
-    if stopped is None:
-        return None
-    if not orders.skip_unsent(engine, cids, stopped.describe()):
-        return "already sent by another run: a pause stops only what has not been sent"
-    log.warning("order.skipped_paused", client_order_id=cids[0], account=account, pause=stopped.describe())
-    return f"account paused: {stopped.reason}"
-
 
 def run_pair(engine: Engine, settings: Settings, p: PairOrder, brokers: Mapping[str, Broker],
              policy: Policy) -> PairOutcome:
@@ -211,196 +161,6 @@ def run_pair(engine: Engine, settings: Settings, p: PairOrder, brokers: Mapping[
     return finish_pair(engine, settings, p, brokers, policy, sell)
 
 
-@dataclass(frozen=True)
-class ReinvestOrder:
-    """A plan's reinvestment: a buy of an earlier harvest's idle cash (`source`: the buy that never filled)."""
-
-    run_id: str
-    as_of: date
-    reinvestment_id: str
-    household: str
-    account: str
-    symbol: str
-    price: Decimal
-    notional: Decimal
-    source: str
-
-    @classmethod
-    def from_plan(cls, run_id: str, as_of: date, plan: Mapping[str, Any]) -> list[ReinvestOrder]:
-        return [cls(run_id=run_id, as_of=as_of, reinvestment_id=r["reinvestment_id"], household=r["household"],
-                    account=r["account"], symbol=r["symbol"], price=Decimal(r["price"]),
-                    notional=Decimal(r["notional"]), source=r["source"]) for r in plan.get("reinvestments", [])]
-
-    @property
-    def cid(self) -> str:
-        return client_order_id(self.run_id, self.reinvestment_id, "buy")
-
-
-def save_reinvestments(engine: Engine, items: list[ReinvestOrder]) -> None:
-    now = datetime.now(UTC)
-    with transaction(engine) as session:
-        for r in items:
-            if session.get(OrderIntent, r.cid) is not None:
-                continue
-            try:
-                with session.begin_nested():
-                    session.add(OrderIntent(client_order_id=r.cid, run_id=r.run_id, pair_id=r.reinvestment_id,
-                                            leg="buy", account_id=r.account, symbol=r.symbol, side="buy",
-                                            quantity=None, notional=r.notional, lots=[f"{REINVESTS}{r.source}"],
-                                            status=PENDING, filled_quantity=Decimal(0), created_at=now,
-                                            updated_at=now))
-            except IntegrityError:
-                log.info("order.intent_exists", client_order_id=r.cid)
-
-
-def run_reinvestment(engine: Engine, settings: Settings, r: ReinvestOrder, brokers: Mapping[str, Broker],
-                     policy: Policy) -> PairOutcome:
-    """Buy with the idle cash, never beyond the account's cash now; a pause stops it like a pair."""
-    broker = _broker(settings, brokers, r.account)
-    if not _pending(engine, r.cid):  # placed (or being placed) by another run: nothing to do
-        return PairOutcome(r.reinvestment_id, None, None, "another run placed this buy")
-    if (note := _paused(engine, r.account, r.as_of, [r.cid])) is not None:
-        return PairOutcome(r.reinvestment_id, None, None, note)
-    try:
-        cash = broker.account(r.account).cash
-    except BrokerError as exc:  # fail closed: no buy without the cash read now; the next run plans it again
-        why = f"its cash could not be read ({exc})"
-        if not orders.skip_unsent(engine, [r.cid], why):
-            return PairOutcome(r.reinvestment_id, None, None, "another run placed this buy")
-        _alert(engine, r.run_id, "uninvested_cash", "error",
-               f"{r.reinvestment_id}: ${r.notional:,.2f} of {r.symbol} not bought in {r.account}: {why}; the idle "
-               f"cash of {r.source} stays uninvested until the next run", r.account)
-        return PairOutcome(r.reinvestment_id, None, None, why)
-    notional = min(r.notional, max(cash, Decimal(0))).quantize(Decimal("0.01"), ROUND_DOWN)
-    if broker.capabilities.notional:
-        request = OrderRequest(r.cid, r.account, r.symbol, OrderSide.BUY, notional=notional)
-    else:
-        step = Decimal("1e-9") if broker.capabilities.fractional else Decimal(1)
-        request = OrderRequest(r.cid, r.account, r.symbol, OrderSide.BUY,
-                               quantity=(notional / r.price).quantize(step, ROUND_DOWN))
-    if notional < 1 or (request.quantity is not None and request.quantity <= 0):
-        if not orders.skip_unsent(engine, [r.cid], f"nothing to buy with (cash {cash:.2f})"):
-            return PairOutcome(r.reinvestment_id, None, None, "another run placed this buy")
-        return PairOutcome(r.reinvestment_id, None, None, "no cash to reinvest")
-    if not orders.claim(engine, r.cid):
-        return PairOutcome(r.reinvestment_id, None, None, "another run is placing this buy")
-    buy = _send(engine, broker, request, policy)
-    fault_point(policy, "after_reinvest_submit")
-    buy = orders.wait_final(engine, broker, r.account, buy, policy)
-    _check_fill(engine, settings, r.run_id, r.household, r.account, "buy", r.symbol, r.price, buy)
-    _reinvest_alert(engine, r, buy)
-    pull_fills(engine, settings, brokers, SyncReport(), r.run_id)
-    return PairOutcome(r.reinvestment_id, None, buy)
-
-
-def _reinvest_alert(engine: Engine, r: ReinvestOrder, buy: OrderState) -> None:
-    if buy.filled_quantity > 0:
-        _alert(engine, r.run_id, "orders_filled", "info",
-               f"{r.reinvestment_id}: bought {buy.filled_quantity.normalize():f} {r.symbol} at "
-               f"{buy.filled_avg_price} in {r.account} with the idle cash of {r.source}", r.account)
-    else:  # loud even when still open at the broker (its cancel failed): the next start adopts it
-        _alert(engine, r.run_id, "order_failed", "error",
-               f"{r.reinvestment_id}: buy of {r.symbol} in {r.account} {buy.status.value}"
-               f"{': ' + buy.reason if buy.reason else ''}; the idle cash of {r.source} stays uninvested until "
-               f"the next run", r.account)
-
-
-NEW_MONEY = "new_money"  # a purchase intent's `lots`: a buy of new money, with no sale behind it
-
-
-@dataclass(frozen=True)
-class PurchaseOrder:
-    """A plan's purchase: new money for an underweight stock (direct index) or asset class (`targets`)."""
-
-    run_id: str
-    as_of: date
-    purchase_id: str
-    household: str
-    account: str
-    symbol: str
-    price: Decimal
-    notional: Decimal
-
-    @classmethod
-    def from_plan(cls, run_id: str, as_of: date, plan: Mapping[str, Any]) -> list[PurchaseOrder]:
-        return [cls(run_id=run_id, as_of=as_of, purchase_id=b["purchase_id"], household=b["household"],
-                    account=b["account"], symbol=b["symbol"], price=Decimal(b["price"]),
-                    notional=Decimal(b["notional"])) for b in plan.get("purchases", [])]
-
-    @property
-    def cid(self) -> str:
-        return client_order_id(self.run_id, self.purchase_id, "buy")
-
-
-def save_purchases(engine: Engine, items: list[PurchaseOrder]) -> None:
-    """One intent per purchase, before anything is sent; one another process saved first is left as it is."""
-    now = datetime.now(UTC)
-    with transaction(engine) as session:
-        for b in items:
-            if session.get(OrderIntent, b.cid) is not None:
-                continue
-            try:
-                with session.begin_nested():
-                    session.add(OrderIntent(client_order_id=b.cid, run_id=b.run_id, pair_id=b.purchase_id,
-                                            leg="buy", account_id=b.account, symbol=b.symbol, side="buy",
-                                            quantity=None, notional=b.notional, lots=[NEW_MONEY], status=PENDING,
-                                            filled_quantity=Decimal(0), created_at=now, updated_at=now))
-            except IntegrityError:
-                log.info("order.intent_exists", client_order_id=b.cid)
-
-
-def _not_bought(engine: Engine, b: PurchaseOrder, severity: str, why: str) -> PairOutcome:
-    # Only a purchase nobody has taken: one placed (or being placed) by another process keeps its state.
-    if not orders.skip_unsent(engine, [b.cid], why):
-        return PairOutcome(b.purchase_id, None, None, "another run placed this buy", "purchase")
-    _alert(engine, b.run_id, "purchase_skipped", severity,
-           f"{b.purchase_id}: ${b.notional:,.2f} of {b.symbol} not bought in {b.account}: {why}; the new money "
-           f"stays in cash until the next run", b.account)
-    return PairOutcome(b.purchase_id, None, None, why, "purchase")
-
-
-def run_purchase(engine: Engine, settings: Settings, b: PurchaseOrder, brokers: Mapping[str, Broker],
-                 policy: Policy, unavailable: Mapping[str, str] | None = None) -> PairOutcome:
-    """Buy the new money, never beyond the account's cash read right now; fail closed: an account not read
-    in this run, or whose cash cannot be read now, buys nothing. A pause stops it as it stops a pair."""
-    if not _pending(engine, b.cid):  # carried out (or being carried out) by another run: nothing to do
-        return PairOutcome(b.purchase_id, None, None, "another run placed this buy", "purchase")
-    if unavailable and b.account in unavailable:
-        return _not_bought(engine, b, "error", f"its broker could not be read in this run ({unavailable[b.account]})")
-    broker = _broker(settings, brokers, b.account)
-    if (note := _paused(engine, b.account, b.as_of, [b.cid])) is not None:
-        return PairOutcome(b.purchase_id, None, None, note, "purchase")
-    if getattr(broker, "stopping", False):  # the daemon is shutting down: a purchase is a new order, not begun
-        return _not_bought(engine, b, "warning", "the daemon is stopping")
-    try:
-        cash = broker.account(b.account).cash
-    except BrokerError as exc:
-        return _not_bought(engine, b, "error", f"its cash could not be read ({exc})")
-    request = _buy(b.cid, b.account, b.symbol, b.price, min(b.notional, max(cash, Decimal(0))), broker)
-    if request is None:
-        return _not_bought(engine, b, "warning", f"the account's cash is ${cash:,.2f}")
-    if not orders.claim(engine, b.cid):
-        return PairOutcome(b.purchase_id, None, None, "another run is placing this buy", "purchase")
-    buy = _send(engine, broker, request, policy)
-    fault_point(policy, "after_purchase_submit")
-    buy = orders.wait_final(engine, broker, b.account, buy, policy)
-    _check_fill(engine, settings, b.run_id, b.household, b.account, "buy", b.symbol, b.price, buy)
-    _purchase_alert(engine, b, buy)
-    pull_fills(engine, settings, brokers, SyncReport(), b.run_id)
-    return PairOutcome(b.purchase_id, None, buy, "new money", "purchase")
-
-
-def _purchase_alert(engine: Engine, b: PurchaseOrder, buy: OrderState) -> None:
-    if buy.filled_quantity > 0:
-        _alert(engine, b.run_id, "orders_filled", "info",
-               f"{b.purchase_id}: bought {buy.filled_quantity.normalize():f} {b.symbol} at {buy.filled_avg_price} "
-               f"in {b.account} with new money", b.account)
-    elif buy.status.final:
-        _alert(engine, b.run_id, "order_failed", "error",
-               f"{b.purchase_id}: buy of {b.symbol} in {b.account} {buy.status.value}"
-               f"{': ' + buy.reason if buy.reason else ''}; the new money stays in cash until the next run",
-               b.account)
-
 
 def check_fill(engine: Engine, settings: Settings, p: PairOrder, leg: str, state: OrderState) -> bool:
     """A fill further from the plan's quote than `max_fill_deviation_pct` is booked (it happened) but is an
@@ -410,41 +170,6 @@ def check_fill(engine: Engine, settings: Settings, p: PairOrder, leg: str, state
     return _check_fill(engine, settings, p.run_id, p.household, p.account, leg, symbol, quote, state)
 
 
-def _check_fill(engine: Engine, settings: Settings, run_id: str, household: str, account: str, leg: str,
-                symbol: str, quote: Decimal | None, state: OrderState) -> bool:
-    price = state.filled_avg_price
-    if quote is None or quote <= 0 or price is None or state.filled_quantity <= 0:
-        return False
-    deviation = abs(price / quote - 1)
-    limit = settings.harvest.max_fill_deviation_pct
-    if deviation <= limit:
-        return False
-    reason = (f"{leg} of {state.filled_quantity.normalize():f} {symbol} ({state.client_order_id}) filled at "
-              f"{price} against the plan's quote {quote}: {deviation * 100:.1f} % off, above "
-              f"max_fill_deviation_pct {limit * 100:.0f} %")
-    with transaction(engine) as session:
-        if not any(x.kind == pause.FILL_DEVIATION and x.run_id == run_id and state.client_order_id in x.reason
-                   for x in pause.unresolved(session)):
-            pause.pause(session, account=account, reason=reason, kind=pause.FILL_DEVIATION, by="daemon",
-                        run_id=run_id)
-            session.add(Alert(created_at=datetime.now(UTC), run_id=run_id, kind="fill_deviation",
-                              severity="error", household_id=household, account_id=account,
-                              message=f"{account}: {reason}; the fill is booked, and harvesting in {account} "
-                                      f"is paused until `tlh resume --account {account}`",
-                              data={"client_order_id": state.client_order_id, "quote": str(quote),
-                                    "fill_price": str(price), "deviation": f"{deviation:.6f}"}))
-    log.error("order.fill_deviation", account=account, client_order_id=state.client_order_id,
-              price=str(price), quote=str(quote))
-    return True
-
-
-def _send(engine: Engine, broker: Broker, request: OrderRequest, policy: Policy) -> OrderState:
-    """Submit a claimed intent; without an answer from the broker it is pending again (for resume)."""
-    try:
-        return orders.submit_once(engine, broker, request, policy)
-    except BaseException:
-        orders.unclaim(engine, request.client_order_id)
-        raise
 
 
 def finish_pair(engine: Engine, settings: Settings, p: PairOrder, brokers: Mapping[str, Broker], policy: Policy,
