@@ -11,7 +11,15 @@ command: wall clock, CPU time and peak memory; beside the import, the ratios it 
 to read the rows (`csv_trades.read`: parse and validate the file into trades, what any importer must do)
 and against the pure ledger's replay of the same trades (the ledger core alone), CPU time to CPU time.
 
+Python runs with its bytecode cache, as an installed tlh does (pip compiles every module at install time),
+and as benchmarks/cli_commands.py measures: the cache goes to a temporary PYTHONPYCACHEPREFIX and
+PYTHONDONTWRITEBYTECODE is removed from the children's environment (set in the container and on the
+development machine, it would make every `tlh` process compile the daemon's modules again: about 0.2 s of
+CPU a command). One uncounted warm-up import and gains, of a small file into a throw-away store, writes the
+cache first. --no-bytecode measures without it.
+
 Run:  .venv/bin/python benchmarks/import_gains.py [--sizes 10000,100000,200000] [--symbols 50] [--repeat 3]
+                                                 [--no-bytecode]
 (sizes above 100,000 run once: each takes minutes on a loaded machine)
 """
 
@@ -99,19 +107,31 @@ def prepare(n: int, symbols: int, seed: int, folder: Path) -> dict[str, float]:
             "washed": sum(1 for d in state.dispositions if d.washed_quantity > 0)}
 
 
-def bench(n: int, symbols: int, repeat: int, seed: int) -> None:
+def warm_up(env: dict[str, str], symbols: int, seed: int) -> None:
+    """One import and gains of a small file into a throw-away store: writes the bytecode cache (and anything
+    else a first run writes) before anything is timed."""
+    with tempfile.TemporaryDirectory(prefix="tlh-warm-") as tmp:
+        folder = Path(tmp)
+        trades_csv = folder / "trades.csv"
+        write_csv(trades_csv, generate(200, symbols, seed))
+        cfg = folder / "tlh.toml"
+        cfg.write_text(config_text(folder / "tlh.db", gen.SYMBOLS[:symbols]))
+        run([TLH, "--config", str(cfg), "db", "upgrade"], env)
+        run([TLH, "--config", str(cfg), "--log-level", "warning", "import", str(trades_csv)], env)
+        run([TLH, "--config", str(cfg), "gains", "--format", "json"], env)
+
+
+def bench(n: int, symbols: int, repeat: int, seed: int, env: dict[str, str]) -> None:
     repeat = repeat if n <= LARGE else 1
     with tempfile.TemporaryDirectory(prefix="tlh-import-") as tmp:
         folder = Path(tmp)
         trades_csv = folder / "trades.csv"
         child = subprocess.run([sys.executable, __file__, "--prepare", str(n), "--folder", str(folder),
                                 "--symbols", str(symbols), "--seed", str(seed)],
-                               check=True, capture_output=True, text=True)
+                               check=True, capture_output=True, text=True, env=env)
         base = json.loads(child.stdout)
         read_s, read_cpu, ledger_s, ledger_cpu = (base[k] for k in ("read_s", "read_cpu", "ledger_s", "ledger_cpu"))
         counts = (base["dispositions"], base["washed"], base["lots"])
-        env = {**os.environ}
-        env.pop("TLH_CONFIG", None)
         imports, gains = [], []
         for i in range(repeat):  # a fresh store each time: the first import of the file is what is timed
             db = folder / f"tlh{i}.db"
@@ -151,15 +171,26 @@ def main() -> int:
     parser.add_argument("--symbols", type=int, default=50)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seed", type=int, default=20240315)
+    parser.add_argument("--no-bytecode", action="store_true",
+                        help="no bytecode cache: every run compiles the modules whose .pyc is missing")
     parser.add_argument("--prepare", type=int, help=argparse.SUPPRESS)  # the child process of `bench`
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.prepare:
         print(json.dumps(prepare(args.prepare, args.symbols, args.seed, args.folder)))
         return 0
-    print(f"tlh import + gains ({load_average()}; best of {args.repeat} fresh stores up to {LARGE:,} trades)")
-    for n in (int(s) for s in args.sizes.split(",")):
-        bench(n, args.symbols, args.repeat, args.seed)
+    how = "without bytecode cache" if args.no_bytecode else "with bytecode cache"
+    print(f"tlh import + gains ({load_average()}; best of {args.repeat} fresh stores up to {LARGE:,} trades; "
+          f"{how})")
+    with tempfile.TemporaryDirectory(prefix="tlh-pycache-") as pycache:
+        env = {**os.environ}
+        env.pop("TLH_CONFIG", None)
+        if not args.no_bytecode:
+            env.pop("PYTHONDONTWRITEBYTECODE", None)
+            env["PYTHONPYCACHEPREFIX"] = pycache
+        warm_up(env, args.symbols, args.seed)
+        for n in (int(s) for s in args.sizes.split(",")):
+            bench(n, args.symbols, args.repeat, args.seed, env)
     return 0
 
 
