@@ -77,7 +77,8 @@ class Index:
     target weights, the peers by sub-industry and sector), the same for every run on them: `index_of` keeps
     the last few (a backtest hands the same constituents to thousands of runs). Read-only."""
 
-    __slots__ = ("by_sector", "by_sub", "constituents", "exclude", "excluded", "info", "weights", "_vectors")
+    __slots__ = ("by_sector", "by_sub", "constituents", "exclude", "excluded", "info", "weights", "_floats",
+                 "_vectors")
 
     def __init__(self, spec: DirectIndexInput):
         self.constituents, self.exclude = spec.constituents, spec.exclude
@@ -93,6 +94,13 @@ class Index:
                 if c.sector:
                     self.by_sector.setdefault(c.sector, []).append(c.symbol)
         self._vectors: tuple[TrailingReturns, Any] | None = None
+        self._floats: dict[str, float] | None = None
+
+    def float_weights(self) -> dict[str, float]:
+        """The target weights as floats (for bounds and estimates, never for a decision's arithmetic)."""
+        if self._floats is None:
+            self._floats = {s: float(w) for s, w in self.weights.items()}
+        return self._floats
 
     def minus_weights(self, returns: TrailingReturns) -> Any:
         """The target weights, negated, by the columns of `returns` (the start of the active weights)."""

@@ -12,7 +12,7 @@ from decimal import ROUND_DOWN, Decimal
 from operator import itemgetter
 from typing import TYPE_CHECKING
 
-from daemon.engine.candidates import lot_sale
+from daemon.engine.candidates import long_term_before, lot_sale
 from daemon.engine.cash import SHARE_QUANTUM
 from daemon.engine.conflicts import describe
 from daemon.engine.pairs import lot_method
@@ -20,7 +20,8 @@ from daemon.engine.quotes import Price
 from daemon.engine.replacement import choose
 from daemon.engine.selection import of_sales, whole
 from daemon.engine.types import LotSale, Pair, PairKind, Rejection, Skip, SkipReason, percent
-from daemon.ledger.types import ZERO, Term
+from daemon.ledger.money import CONTEXT, QUANTUM, prorate
+from daemon.ledger.types import ZERO
 
 if TYPE_CHECKING:
     from daemon.engine.direct_index import Book
@@ -129,18 +130,29 @@ class SwapBacks:
         close = price.close
         whole_shares = not self.account.capabilities.fractional_shares
         sold = self.plan.sold_qty
+        long_before = long_term_before(run.as_of)
+        # Ranked on the exact figures `lot_sale` gives (proceeds to the ledger's quantum, the basis prorated
+        # when part of the lot is left), without building a sale for each lot: the walk below mostly stops
+        # at the first (a stand-in at a gain beyond the budget), so the sales are made as it reaches them.
         ranked = []
         for lot in self.positions.get(symbol, ()):
             if lot.purchased > cutoff:
                 continue
-            shares = lot.quantity - sold.get(lot.lot_id, ZERO)
+            shares = lot.quantity
+            if sold:
+                shares -= sold.get(lot.lot_id, ZERO)
             if shares <= 0:
                 continue
-            sale = lot_sale(lot, shares, close, run.as_of)
-            kind = 0 if sale.gain <= 0 else 1 if sale.term is Term.LONG else 2
-            ranked.append((kind, sale.gain / sale.proceeds if sale.proceeds else ZERO, lot.seq, lot.lot_id, lot,
-                           shares, sale))
-        ranked.sort(key=itemgetter(0, 1, 2, 3))
+            if shares == lot.quantity:
+                basis = lot.cost + lot.adjustment
+            else:
+                basis = prorate(lot.cost, shares, lot.quantity) + prorate(lot.adjustment, shares, lot.quantity)
+            proceeds = (shares * close).quantize(QUANTUM, context=CONTEXT)
+            gain = proceeds - basis
+            kind = 0 if gain <= 0 else 1 if lot.acquired < long_before else 2
+            ranked.append((kind, gain / proceeds if proceeds else ZERO, lot.seq, lot.lot_id, lot, shares))
+        if len(ranked) > 1:
+            ranked.sort(key=itemgetter(0, 1, 2, 3))
         if not self.by_lot:
             return self._skip(symbol, SkipReason.LOT_RELIEF_GAIN,
                               f"swap back {symbol}: a direct index swaps back lot by lot; {self.id} relieves lots "
@@ -149,7 +161,7 @@ class SwapBacks:
         left = amount
         gain = ZERO
         blocked: str | None = None
-        for kind, _, _, _, lot, shares, all_of in ranked:
+        for kind, _, _, _, lot, shares in ranked:
             if left <= 0:
                 break
             take = min(shares, (left / close).quantize(SHARE_QUANTUM, rounding=ROUND_DOWN))
@@ -157,7 +169,7 @@ class SwapBacks:
                 take = whole(take) if take < shares else whole(shares)
             if take <= 0:
                 break
-            sale = all_of if take == shares else lot_sale(lot, take, close, run.as_of)
+            sale = lot_sale(lot, take, close, run.as_of)
             if sale.gain > 0:
                 within = gain + sale.gain <= self.gain_left
                 if over:

@@ -15,6 +15,7 @@ arithmetic would act on; a day they cannot clear is planned in full.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -30,7 +31,7 @@ from daemon.engine.direct_index import (
 )
 from daemon.engine.pairs import lot_method
 from daemon.engine.types import EngineInput
-from daemon.ledger.types import LotMethod
+from daemon.ledger.types import Lot, LotMethod
 
 RELATIVE = 1e-6  # slack of a float comparison against the engine's Decimal one, relative
 CENTS = 0.05  # and absolute: proceeds and prorated bases are rounded to cents
@@ -101,22 +102,45 @@ def triggers(inp: EngineInput) -> Triggers | None:
     if account.account.id != spec.account or not account.account.type.taxable:
         return None
     h = inp.harvest
-    lots = [lot for lot in household.ledger.lots if lot.account == spec.account and lot.quantity > 0]
-    symbols = tuple(sorted({lot.symbol for lot in lots}))
+    rows = _rows(lot for lot in household.ledger.lots if lot.account == spec.account and lot.quantity > 0)
+    symbols = tuple(sorted({row[1] for row in rows}))
     column = {s: i for i, s in enumerate(symbols)}
-    weights = index_of(spec).weights
-    rows = np.array([(column[lot.symbol], float(lot.quantity), float(lot.cost + lot.adjustment),
-                      lot.purchased.toordinal()) for lot in lots], dtype=float).reshape(-1, 4)
+    weights = index_of(spec).float_weights()
+    n = len(rows)
+    lot_symbol = np.fromiter((column[row[1]] for row in rows), dtype=np.intp, count=n)
+    shares = np.fromiter((row[2] for row in rows), dtype=float, count=n)
+    basis = np.fromiter((row[3] for row in rows), dtype=float, count=n)
+    purchased = np.fromiter((row[4] for row in rows), dtype=np.int64, count=n)
     realized = spec.gains_realized
     if realized is None:
         realized = gains_this_year(household.ledger, spec.account, inp.as_of.year)
     specific = lot_method(account) is LotMethod.SPECIFIC
     return Triggers(
         account=spec.account, year=inp.as_of.year, symbols=symbols,
-        weights=np.array([float(weights.get(s, 0)) for s in symbols]),
-        lot_symbol=rows[:, 0].astype(np.intp), shares=rows[:, 1].copy(), basis=rows[:, 2].copy(),
-        purchased=rows[:, 3].astype(np.int64),
+        weights=np.array([weights.get(s, 0.0) for s in symbols]),
+        lot_symbol=lot_symbol, shares=shares, basis=basis, purchased=purchased,
         harvest_factor=float(1 - h.min_loss_pct) if specific else 1.0,
         min_loss_usd=float(h.min_loss_usd),
         gains_allowed=spec.realized_gain_budget_usd - realized > 0,
         cash=float(account.cash), cash_max_pct=float(h.cash_max_pct))
+
+
+# Per open lot, what the bounds take of it (by lot id, for that very lot object): a backtest asks for the bounds
+# of thousands of ledger states that differ from the last in a few lots, and a Decimal's float costs.
+_Row = tuple[Lot, str, float, float, int]
+_ROWS: dict[str, _Row] = {}
+
+
+def _rows(lots: Iterable[Lot]) -> list[_Row]:
+    global _ROWS
+    kept: dict[str, _Row] = {}
+    known = _ROWS
+    out = []
+    for lot in lots:
+        row = known.get(lot.lot_id)
+        if row is None or row[0] is not lot:
+            row = (lot, lot.symbol, float(lot.quantity), float(lot.cost + lot.adjustment), lot.purchased.toordinal())
+        kept[lot.lot_id] = row
+        out.append(row)
+    _ROWS = kept
+    return out
