@@ -27,7 +27,7 @@ from daemon.ledger import (
     replay,
 )
 from daemon.store import ledger_repo
-from daemon.store.db import transaction
+from daemon.store.db import writing
 
 log = logs.get_logger(__name__)  # structlog loaded when it logs (report reads through this module)
 
@@ -92,7 +92,7 @@ def book(engine: Engine, settings: Settings, imported: Sequence[ImportedTrade | 
              for items in by_household.values() for i in items}
     added = 0
     recomputed: list[str] = []
-    with transaction(engine) as session:
+    with writing(engine) as session:  # Core, no ORM: an import never loads it
         ledger_repo.sync_accounts(session, settings)
         for household, items in sorted(by_household.items()):
             trades = [(i.trade, i.source, i.external_id) for i in items if isinstance(i, ImportedTrade)]
@@ -127,7 +127,7 @@ def recompute(engine: Engine, settings: Settings) -> list[LedgerState]:
     identical = identical_groups(settings)
     policy = ledger_policy(settings)
     states = []
-    with transaction(engine) as session, gc_pause.paused():  # whole ledgers: many objects that live on
+    with writing(engine) as session, gc_pause.paused():  # whole ledgers: many objects that live on
         ledger_repo.sync_accounts(session, settings)
         for household in sorted({a.household for a in settings.accounts}):
             state = replay(household, ledger_repo.load_events(session, household), accounts, identical, policy)

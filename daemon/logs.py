@@ -10,9 +10,16 @@ import sys
 from types import ModuleType
 from typing import Any
 
+# The level configured last (a logging level number), None until then: a `_LazyLogger` call below it is
+# dropped without loading structlog (`tlh import --log-level warning` never needs it).
+_threshold: int | None = None
+
 
 def configure(json: bool | None = None, level: str = "info") -> None:
+    global _threshold
     import structlog
+
+    _threshold = getattr(logging, level.upper())
 
     as_json = (not sys.stderr.isatty()) if json is None else json
     renderer: structlog.typing.Processor = (
@@ -39,7 +46,8 @@ def configure_on_import(json: bool | None = None, level: str = "info") -> None:
     The CLI's way to configure logging without paying for structlog (and the rich modules it loads, a tenth
     of a second) in commands that never log: only the modules that log import structlog, and whichever is
     imported first, in whatever order, finds it configured."""
-    getattr(logging, level.upper())  # an unknown level fails now, as configure() would
+    global _threshold
+    _threshold = getattr(logging, level.upper())  # an unknown level fails now, as configure() would
     for finder in [f for f in sys.meta_path if isinstance(f, _ConfigureOnImport)]:
         sys.meta_path.remove(finder)
     if "structlog" in sys.modules:
@@ -74,8 +82,17 @@ class _ConfigureOnImport(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         configure(json=self.json, level=self.level)
 
 
+_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "warn": logging.WARNING,
+           "error": logging.ERROR, "exception": logging.ERROR, "critical": logging.CRITICAL,
+           "fatal": logging.CRITICAL}
+
+
+def _drop(*_args: Any, **_kwargs: Any) -> None:
+    return None
+
+
 class _LazyLogger:
-    """`structlog.get_logger(name)`, made at the first log call."""
+    """`structlog.get_logger(name)`, made at the first log call that the configured level lets through."""
 
     def __init__(self, name: str):
         self._name = name
@@ -83,6 +100,9 @@ class _LazyLogger:
 
     def __getattr__(self, attr: str) -> Any:
         if self._logger is None:
+            level = _LEVELS.get(attr)
+            if level is not None and _threshold is not None and level < _threshold:
+                return _drop  # filtered out anyway, as structlog's filtering logger would
             import structlog
 
             self._logger = structlog.get_logger(self._name)

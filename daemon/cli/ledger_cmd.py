@@ -168,6 +168,8 @@ def _import(settings: Settings, file: Path, fmt: ImportFormat, account: str | No
 def _quarantine(engine: Engine, settings: Settings, fmt: ImportFormat, file: Path,
                 unmapped: Sequence[tuple[int, Activity]]) -> list[str]:
     """Activities of a broker file that cannot be mapped: quarantined (with an alert), never dropped."""
+    if not unmapped:
+        return []  # the common case loads neither the quarantine nor the ORM
     from daemon.service import quarantine
     from daemon.store.db import transaction
 

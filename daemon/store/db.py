@@ -155,6 +155,14 @@ def connection_of(reader: Session | Connection) -> Connection:
 
 
 @contextmanager
+def writing(engine: Engine) -> Iterator[Connection]:
+    """`transaction` without the ORM: a Core connection in one write transaction, committed if the block
+    succeeds, rolled back on any exception (an import: loading the ORM would cost it more than its rows)."""
+    with engine.begin() as connection:
+        yield connection
+
+
+@contextmanager
 def transaction(engine: Engine) -> Iterator[Session]:
     """A session in one transaction: committed if the block succeeds, rolled back on any exception."""
     from sqlalchemy.orm import Session

@@ -1,8 +1,8 @@
 """Persistence of the pure ledger's inputs (trades, accounts) and outputs (lots, dispositions, wash matches).
 
-Everything runs inside the caller's session and transaction: nothing here commits. Bulk paths use Core
-`insert(table)` with lists of dicts (one executemany per table), never ORM objects one by one, so that
-saving a household with 100k lots stays a matter of seconds.
+Everything runs inside the caller's transaction (a session's or a Core connection's): nothing here commits.
+Bulk paths use Core `insert(table)` with lists of dicts (one executemany per table), never ORM objects one
+by one, so that saving a household with 100k lots stays a matter of seconds.
 """
 
 from __future__ import annotations
@@ -47,7 +47,8 @@ if TYPE_CHECKING:
 
 _V = TypeVar("_V", Lot, Disposition)
 
-# Core tables: the reads (`tlh lots`, `gains`, reports) never load the ORM; only sync_accounts uses it.
+# Core tables: the reads (`tlh lots`, `gains`, reports) and the import never load the ORM. Every function takes
+# a Core connection or a session (its connection and transaction).
 LOTS = tables.LOTS
 DISPOSITIONS = tables.DISPOSITIONS
 MATCHES = tables.WASH_MATCHES
@@ -55,21 +56,21 @@ STATES = tables.LEDGER_STATES
 TRADES = tables.TRADES
 ACTIONS = tables.CORPORATE_ACTIONS
 
-def _insert(session: Session, table: sa.Table, rows: Iterable[dict[str, Any]]) -> None:
+def _insert(session: Session | Connection, table: sa.Table, rows: Iterable[dict[str, Any]]) -> None:
     # The session's connection (same transaction), the driver's executemany (COPY on PostgreSQL) with the
     # columns' own type processing: see daemon.store.bulk.
-    bulk.insert(session.connection(), table, rows)
+    bulk.insert(connection_of(session), table, rows)
 
 
-def _delete(session: Session, table: sa.Table, household: str) -> None:
+def _delete(session: Session | Connection, table: sa.Table, household: str) -> None:
     # A Core delete (no ORM objects to reconcile), through the session: pending objects are flushed first.
-    session.execute(sa.delete(table).where(table.c.household_id == household))
+    connection_of(session).execute(sa.delete(table).where(table.c.household_id == household))
 
 
 # --- ledger state ---------------------------------------------------------------------------------
 
 
-def save_ledger(session: Session, state: LedgerState, policy: LedgerPolicy | None = None, *,
+def save_ledger(session: Session | Connection, state: LedgerState, policy: LedgerPolicy | None = None, *,
                 previous: LedgerState | None = None) -> None:
     """Make the store hold `state` for `state.household` (computed under `policy`).
 
@@ -77,7 +78,7 @@ def save_ledger(session: Session, state: LedgerState, policy: LedgerPolicy | Non
     that differ are deleted and written (a day's trades on a long history touch a few lots, not all of
     them); without it, everything is replaced."""
     household = state.household
-    connection = session.connection()
+    connection = connection_of(session)
     lots: Sequence[Lot] = state.lots
     dispositions: Sequence[Disposition] = state.dispositions
     kept_matches = 0
@@ -109,7 +110,7 @@ def save_ledger(session: Session, state: LedgerState, policy: LedgerPolicy | Non
     if policy is not None:
         securities["policy"] = {"replacement_already_sold": str(policy.replacement_already_sold),
                                 "identical_match": str(policy.identical_match)}
-    session.connection().execute(
+    connection_of(session).execute(
         sa.insert(STATES),
         [{"household_id": household, "through": state.through, "next_seq": state.next_seq,
           "securities": securities if any(securities.values()) else None}],
@@ -318,7 +319,7 @@ class _Key(NamedTuple):
     external_id: str
 
 
-def _unseen(session: Session, table: sa.Table, household: str,
+def _unseen(session: Session | Connection, table: sa.Table, household: str,
             rows: Iterable[tuple[_T, str, str]]) -> tuple[list[tuple[_T, _Key]], int]:
     """The rows whose (source, external_id) the store has not seen, in input order, and the household's next
     `seq` for them. A duplicate inside one batch is the same event twice."""
@@ -336,27 +337,29 @@ def _unseen(session: Session, table: sa.Table, household: str,
         ids = sorted(k.external_id for k in seen if k.source == source)
         existing.update(_Key(source, external_id) for external_id in _known(session, table, source, ids))
     new = [(item, key) for item, key in batch if key not in existing]
-    last = session.scalar(sa.select(sa.func.max(table.c.seq)).where(table.c.household_id == household)) if new else 0
+    last = connection_of(session).scalar(
+        sa.select(sa.func.max(table.c.seq)).where(table.c.household_id == household)) if new else 0
     return new, (last or 0) + 1
 
 
-def _known(session: Session, table: sa.Table, source: str, ids: Sequence[str]) -> Iterable[str]:
+def _known(session: Session | Connection, table: sa.Table, source: str, ids: Sequence[str]) -> Iterable[str]:
     """Which of `ids` the store holds for `source`. Few rows of the source stored (a first import): all of
     their ids in one query; else the ids asked for, 500 at a time (portable: no tuple IN on SQLite)."""
-    stored = session.scalar(sa.select(sa.func.count()).select_from(table).where(table.c.source == source)) or 0
+    connection = connection_of(session)
+    stored = connection.scalar(sa.select(sa.func.count()).select_from(table).where(table.c.source == source)) or 0
     if stored == 0:
         return ()
     if stored <= 4 * len(ids):
-        return set(session.scalars(sa.select(table.c.external_id).where(table.c.source == source))) & set(ids)
+        return set(connection.scalars(sa.select(table.c.external_id).where(table.c.source == source))) & set(ids)
     found: list[str] = []
     for start in range(0, len(ids), 500):
-        found.extend(session.scalars(sa.select(table.c.external_id).where(
+        found.extend(connection.scalars(sa.select(table.c.external_id).where(
             table.c.source == source, table.c.external_id.in_(ids[start : start + 500]))))
     return found
 
 
 def add_trades(
-    session: Session,
+    session: Session | Connection,
     household: str,
     rows: Iterable[tuple[Trade, str, str]],
     *,
@@ -375,7 +378,7 @@ def add_trades(
                    "external_id": bulk.Values([k.external_id for _, k in new]),
                    "imported_at": bulk.Constant(imported_at or datetime.now(UTC)),
                    "seq": bulk.Values(range(first, first + len(new)))}
-        bulk.insert_objects(session.connection(), TRADES, trades, columns)
+        bulk.insert_objects(connection_of(session), TRADES, trades, columns)
     return trades
 
 
@@ -399,7 +402,7 @@ def load_trades(session: Session | Connection, household: str) -> list[Trade]:
 # --- corporate actions ----------------------------------------------------------------------------
 
 
-def add_actions(session: Session, household: str, rows: Iterable[tuple[CorporateAction, str, str]], *,
+def add_actions(session: Session | Connection, household: str, rows: Iterable[tuple[CorporateAction, str, str]], *,
                 imported_at: datetime | None = None) -> list[CorporateAction]:
     """Insert the actions whose (source, external_id) the store has not seen; return those, in input order."""
     new, first = _unseen(session, ACTIONS, household, rows)
@@ -436,30 +439,34 @@ def load_events(session: Session | Connection, household: str) -> list[Trade | C
 # --- households and accounts ----------------------------------------------------------------------
 
 
-def sync_accounts(session: Session, settings: Settings) -> None:
+def sync_accounts(session: Session | Connection, settings: Settings) -> None:
     """Upsert households and accounts from the configuration.
 
     Accounts dropped from the configuration are kept: their trades still reference them. The broker's
-    reconciliation fields (`in_sync`, `sync_detail`) are left alone.
+    reconciliation fields (`in_sync`, `sync_detail`) are left alone. Core statements (an import never loads
+    the ORM), and only the rows that differ are written.
     """
-    from daemon.store.models import AccountRow, Household
-
+    connection = connection_of(session)
     households = {account.household for account in settings.accounts}
-    known = set(session.scalars(sa.select(Household.id).where(Household.id.in_(households))))
-    session.add_all(Household(id=h) for h in sorted(households - known))
-    session.flush()  # households before the accounts that reference them
+    table = tables.HOUSEHOLDS
+    known = set(connection.scalars(sa.select(table.c.id).where(table.c.id.in_(households))))
+    missing = sorted(households - known)
+    if missing:  # households before the accounts that reference them
+        connection.execute(sa.insert(table), [{"id": h} for h in missing])
+    accounts = tables.ACCOUNTS
+    fields = ("household_id", "type", "broker", "lot_method", "broker_account", "basis_reported")
+    ids = [config.id for config in settings.accounts]
+    stored = {row.id: tuple(row[1:]) for row in connection.execute(
+        sa.select(accounts.c.id, *(accounts.c[f] for f in fields)).where(accounts.c.id.in_(ids)))}
     for config in settings.accounts:
-        row = session.get(AccountRow, config.id)
-        if row is None:
-            row = AccountRow(id=config.id)
-            session.add(row)
-        row.household_id = config.household
-        row.type = str(config.type)
-        row.broker = config.broker
-        row.lot_method = str(config.lot_method)
-        row.broker_account = config.broker_account
-        row.basis_reported = config.basis_reported is True  # "none" (no 1099-B) reports no basis either
-    session.flush()
+        values = (config.household, str(config.type), config.broker, str(config.lot_method), config.broker_account,
+                  config.basis_reported is True)  # "none" (no 1099-B) reports no basis either
+        if config.id not in stored:
+            connection.execute(sa.insert(accounts).values(id=config.id, **dict(zip(fields, values, strict=True))))
+        elif stored[config.id] != values:
+            connection.execute(sa.update(accounts).where(accounts.c.id == config.id)
+                               .values(**dict(zip(fields, values, strict=True))))
+        stored[config.id] = values  # an id configured twice: the last one wins, as before
 
 
 def load_accounts(session: Session | Connection, household: str | None = None) -> list[Account]:
