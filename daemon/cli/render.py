@@ -21,13 +21,14 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich import box
-from rich.cells import cell_len
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+# rich (about 40 ms to import) is loaded by the functions that draw tables: JSON and CSV output never need it.
 
 
 class Format(enum.StrEnum):
@@ -304,6 +305,8 @@ def text_of(value: Any) -> str:
 
 def cell(column: str, value: Any) -> Text:
     """One table cell: formatted and, for money, coloured (losses red)."""
+    from rich.text import Text
+
     if value is None or value == "":
         return Text("")
     if column in MONEY and _decimal(value) is not None:
@@ -379,6 +382,13 @@ class _Column:
 FOLD_MIN = 16  # a folding column is never narrower (unless its content is)
 
 
+def cell_len(text: str) -> int:
+    """The cells `text` takes on a terminal (rich's measure)."""
+    from rich.cells import cell_len as measure
+
+    return measure(text)
+
+
 def _width(columns: Iterable[_Column], attr: str) -> int:
     cols = list(columns)
     # Heavy-head box: a border before each column and after the last, one space of padding each side.
@@ -387,6 +397,8 @@ def _width(columns: Iterable[_Column], attr: str) -> int:
 
 def console() -> Console:
     """A console sized to the terminal (or $COLUMNS, or 80 when the output is not a terminal)."""
+    from rich.console import Console
+
     return Console(highlight=False, soft_wrap=False)
 
 
@@ -394,6 +406,9 @@ def build_table(title: str | None, rows: Sequence[Mapping[str, Any]], columns: S
                 right: Sequence[str] = (), footer: Mapping[str, Any] | None = None, *, width: int,
                 priority: Mapping[str, int] | None = None, keep_empty: bool = False) -> Table:
     """The table laid out for `width` terminal columns (see the module's docstring)."""
+    from rich import box
+    from rich.table import Table
+
     prio = {**PRIORITY, **(priority or {})}
     cols = [_Column(name=c, header=HEADERS.get(c, c.replace("_", " ")), cells=[cell(c, row.get(c)) for row in rows],
                     footer=cell(c, footer.get(c)) if footer is not None else None, fold=c in TEXT,
