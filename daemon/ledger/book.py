@@ -42,6 +42,7 @@ from daemon.ledger.money import prorate, q
 from daemon.ledger.types import (
     ZERO,
     Account,
+    AccountType,
     Disposition,
     IdenticalGroups,
     IdenticalMatch,
@@ -69,13 +70,20 @@ _DISPOSITION_ORDER = attrgetter("seq", "disposition_id")
 _REPLACEABLE = wash_sales.REPLACEABLE
 _WINDOW = wash_sales.WINDOW
 _NONE_WASHED: frozenset[str] = frozenset()
-_ZEROS: dict[tuple[bool, int], Decimal] = {}
+# Python 3.11 looks an enum member up through a descriptor (about 0.15 us, more than the comparison it is
+# for): the fold's hot paths compare with these module constants instead.
+_ACQUIRING = frozenset(side for side in Side if side.acquires)
+_REINVEST, _TRANSFER_IN, _GIFT_IN, _INHERITED, _TRANSFER_OUT = (
+    Side.REINVEST, Side.TRANSFER_IN, Side.GIFT_IN, Side.INHERITED, Side.TRANSFER_OUT)
+_PURCHASE = Origin.PURCHASE
+_TAXABLE = AccountType.TAXABLE
+_ZEROS: dict[int, Decimal] = {}
 
 
-def _zero(value: Decimal) -> Decimal:
-    """One shared record of each zero (by sign and exponent, so it prints the same): a closed lot's figures
+def _zero(zero: Decimal) -> Decimal:
+    """One shared record of each positive zero (by exponent, so it prints the same): a closed lot's figures
     are zeros, and a Decimal is 104 bytes."""
-    return _ZEROS.setdefault((value.is_signed(), value.adjusted()), value)  # a zero's adjusted() is its exponent
+    return _ZEROS.setdefault(zero.adjusted(), zero)  # a zero's adjusted() is its exponent
 
 
 def _one_year_before(day: date) -> date:
@@ -131,6 +139,7 @@ class _Book(Washing):
         self.holdings: dict[tuple[str, str], list[tuple[object, ...]]] = {}
         self._held_at: dict[str, tuple[list[tuple[object, ...]], tuple[object, ...]]] = {}  # lot id -> (holding, key)
         self._relief: dict[str, tuple[object, bool]] = {}  # account -> (relief key, key moves with basis)
+        self._checked: dict[str, Account] = {}  # accounts of this household met so far
         self.candidates: dict[str, dict[str, None]] = {}
         self.sold: dict[str, dict[str, None]] = {}
         self.pending: dict[str, dict[str, None]] = {}
@@ -192,14 +201,15 @@ class _Book(Washing):
 
     def _hold(self, lot: Lot) -> None:
         """Index an open lot under its account and symbol, in relief order."""
-        place = (lot.account, lot.symbol)
+        account = lot.account
+        key = (self._relief.get(account) or self._relief_of(account))[0](lot)  # type: ignore[operator]
+        place = (account, lot.symbol)
         held = self.holdings.get(place)
-        if held is None:
-            held = self.holdings[place] = []
-        key = self._relief_of(lot.account)[0](lot)  # type: ignore[operator]
         # A plain sorted list: purchases mostly arrive at one end, and the memmove of an insertion is cheap
         # next to a balanced tree's bookkeeping at the sizes one account's holding of one symbol reaches.
-        if not held or held[-1] < key:
+        if held is None:
+            held = self.holdings[place] = [key]
+        elif not held or held[-1] < key:
             held.append(key)
         else:
             insort(held, key)
@@ -257,21 +267,21 @@ class _Book(Washing):
         elif key not in ids:
             ids[key] = None
 
-    def _prune(self, day: date) -> None:
-        """A new day: entries dated more than 30 days before it are out of every window from now on."""
-        self.horizon = day - _WINDOW
-
     def _next_seq(self) -> int:
         self.seq += 1
         return self.seq
 
     # -- trades --------------------------------------------------------------------------------------
     def account(self, event: Event, account_id: str | None) -> Account:
+        account = self._checked.get(account_id)  # type: ignore[arg-type]
+        if account is not None:
+            return account
         account = self.accounts.get(account_id or "")
         if account is None:
             raise LedgerError(event, f"unknown account {account_id!r}")
         if account.household != self.household:
             raise LedgerError(event, f"account {account_id!r} is not in household {self.household!r}")
+        self._checked[account.id] = account
         return account
 
     def acquire(self, trade: Trade) -> Lot:
@@ -281,14 +291,15 @@ class _Book(Washing):
             raise LedgerError(trade, f"lot id {lot_id!r} is already used")
         cost = q(trade.quantity * trade.price + trade.fees)
         purchased = acquired = trade.date
-        origin = Origin.PURCHASE
+        origin = _PURCHASE
         loss_basis: Decimal | None = None
-        if trade.side is Side.TRANSFER_IN:
+        side = trade.side
+        if side is _TRANSFER_IN:
             # The original purchase, made at another broker: its basis and dates arrive with the shares.
             origin = Origin.TRANSFER
             cost = trade.basis if trade.basis is not None else cost
             purchased = acquired = trade.acquired or trade.date
-        elif trade.side is Side.GIFT_IN:
+        elif side is _GIFT_IN:
             if trade.basis is None or trade.acquired is None:
                 raise LedgerError(trade, "a gift needs the donor's basis and acquisition date")
             origin = Origin.GIFT
@@ -296,24 +307,27 @@ class _Book(Washing):
             cost, acquired = trade.basis, trade.acquired
             if value < cost:
                 loss_basis = value  # §1015(a): for a loss, the basis is the value at the gift
-        elif trade.side is Side.INHERITED:
+        elif side is _INHERITED:
             origin = Origin.INHERITED
             cost = q(trade.quantity * trade.price) if trade.basis is None else trade.basis
             # §1223(9): always long-term, whenever sold.
             acquired = _one_year_before(trade.date) - timedelta(days=1)
         self.seq += 1
         lot = make_lot(lot_id, lot_id, None, trade.account, trade.symbol, trade.quantity, cost, ZERO,
-                       purchased, acquired, False, self.seq, trade.trade_id, trade.side is Side.REINVEST, origin,
+                       purchased, acquired, False, self.seq, trade.trade_id, side is _REINVEST, origin,
                        _NONE_WASHED, loss_basis)
-        self._put(lot)
+        # `_put` for a lot id not used before (checked above): no earlier record to take out of the indexes.
+        self.lots[lot_id] = lot
+        self._hold(lot)
+        if origin in _REPLACEABLE:
+            self._add(self.candidates, self._group.get(lot.symbol) or self.group(lot.symbol), lot_id, purchased)
         return lot
 
     def _picks(self, event: Event, account: Account, symbol: str, quantity: Decimal,
                named: str | None) -> list[tuple[Lot, Decimal]]:
-        held = self.held_lots(account.id, symbol)
         try:
             if named is not None:
-                pool = [lot for lot in held if relief.matches_named(lot, named)]
+                pool = [lot for lot in self.held_lots(account.id, symbol) if relief.matches_named(lot, named)]
                 if not pool:
                     raise relief.ReliefError(f"no open lot {named!r}")
                 return relief.take(sorted(pool, key=relief.fifo_key), quantity, f"lot {named!r}")
@@ -342,10 +356,11 @@ class _Book(Washing):
         """Relieve `picks` and record their dispositions; `proceeds` is shared pro rata by shares."""
         made: list[Disposition] = []
         allocated = Decimal(0)
-        total = sum((shares for _, shares in picks), Decimal(0))
         last = len(picks) - 1
         sale = kind == "sale"
-        taxable = account.type.taxable and sale
+        # The total shares, to share the proceeds by: a sale of one lot's shares takes all of them.
+        total = sum((shares for _, shares in picks), Decimal(0)) if last and sale else None
+        taxable = account.type is _TAXABLE and sale
         order_id = event.order_id if isinstance(event, Trade) else None
         event_id, at, account_id = event.event_id, event.time, account.id
         moves = self._relief_of(account_id)[1]
@@ -365,7 +380,7 @@ class _Book(Washing):
                 adjustment = prorate(lot_adjustment, shares, held) if lot_adjustment else q(lot_adjustment)
                 loss_basis = None if lot_loss_basis is None else prorate(lot_loss_basis, shares, held)
             if sale:
-                part = proceeds - allocated if n == last else prorate(proceeds, shares, total)
+                part = proceeds - allocated if n == last else prorate(proceeds, shares, total)  # type: ignore[arg-type]
             else:
                 part = cost + adjustment  # shares that leave without a sale: no gain or loss
             allocated += part
@@ -382,11 +397,10 @@ class _Book(Washing):
                 lot.quantity = left
                 lot.cost = lot_cost - cost
                 lot.adjustment = lot_adjustment - adjustment
-            else:
-                lot.quantity = _zero(left)
-                lot.cost = _zero(lot_cost - cost) if shares == held else lot_cost - cost
-                lot.adjustment = (_zero(lot_adjustment - adjustment) if shares == held
-                                  else lot_adjustment - adjustment)
+            else:  # the whole lot (shares == held, so cost and adjustment are the lot's own): shared zeros
+                lot.quantity = _zero(left)  # x - x is a positive zero
+                lot.cost = _zero(lot_cost - lot_cost)
+                lot.adjustment = lot_adjustment if lot_adjustment is ZERO else _zero(lot_adjustment - lot_adjustment)
             if loss_basis is not None:
                 lot.loss_basis = lot_loss_basis - loss_basis  # type: ignore[operator]
             lot_id, purchased, origin, absorbed = lot.lot_id, lot.purchased, lot.origin, lot.absorbed
@@ -418,7 +432,7 @@ class _Book(Washing):
         d = make_disposition(disposition_id=f"{event.action_id}#{lot.lot_id}", trade_id=event.action_id,
                              account=lot.account, symbol=lot.symbol, lot_id=lot.lot_id, purchase_id=lot.purchase_id,
                              quantity=ZERO, proceeds=cash, cost_basis=ZERO, acquired=lot.acquired,
-                             purchased=lot.purchased, sold=day, taxable=account.type.taxable, seq=self._next_seq(),
+                             purchased=lot.purchased, sold=day, taxable=account.type is _TAXABLE, seq=self._next_seq(),
                              lot_seq=lot.seq, origin=lot.origin, absorbed=True, time=event.time)
         self._put_disposition(d)
         return d
@@ -426,7 +440,7 @@ class _Book(Washing):
     def sell(self, trade: Trade) -> list[Disposition]:
         account = self.account(trade, trade.account)
         picks = self._picks(trade, account, trade.symbol, trade.quantity, trade.lot_id)
-        if trade.side is Side.TRANSFER_OUT:
+        if trade.side is _TRANSFER_OUT:
             return self.dispose(trade, account, picks, ZERO, trade.date, kind="transfer_out")
         proceeds = q(trade.quantity * trade.price - trade.fees)
         return self.dispose(trade, account, picks, proceeds, trade.date)
@@ -437,8 +451,10 @@ class _Book(Washing):
         first = events[0]
         if isinstance(first, CorporateAction):
             corporate.apply_action(self, first)
-        elif first.side.acquires:
+        elif first.side in _ACQUIRING:
             self.acquired(self.acquire(first))
+        elif len(events) == 1:
+            self.losses(self.sell(first))
         else:
             self.losses([d for trade in events for d in self.sell(trade)])  # type: ignore[arg-type]
 
@@ -477,7 +493,8 @@ def apply(state: LedgerState, events: Iterable[Event], accounts: Mapping[str, Ac
         for group in sales(ordered):
             if group[0].date != day:
                 day = group[0].date
-                book._prune(day)
+                # A new day: entries dated more than 30 days before it are out of every window from now on.
+                book.horizon = day - _WINDOW
             book.step(group)
         book.through = ordered[-1].date
         return book.freeze()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import time
+from operator import attrgetter
 
 from daemon.ledger import actions
 from daemon.ledger.actions import ActionError, CorporateAction
@@ -36,24 +37,35 @@ def describe(event: Event) -> str:
     return f"corporate action {event.action_id} ({event.date} {event.kind} {event.symbol}{where})"
 
 
-def order_key(event: Event, position: int) -> tuple[object, ...]:
+def order_key(event: Event) -> tuple[object, ...]:
     # A corporate action takes effect at the open: before the day's untimed trades.
     phase = 0 if isinstance(event, CorporateAction) else 1
-    return (event.date, event.time or time.min, phase, position)
+    return (event.date, event.time or time.min, phase)
+
+
+_DATE = attrgetter("date")
 
 
 def event_order(events: Iterable[Event]) -> list[Event]:
-    """Date, execution time, then input order: how the events happened, whatever the batches were."""
-    indexed = list(enumerate(events))
-    indexed.sort(key=lambda it: order_key(it[1], it[0]))
-    return [e for _, e in indexed]
+    """Date, execution time, then input order: how the events happened, whatever the batches were.
+
+    The sort is stable, so input order needs no place in the key; when every event is an untimed trade (a
+    CSV of trade dates, the usual import) the date alone orders them, read by C code instead of a key
+    function per event."""
+    ordered = list(events)
+    if all(type(e) is Trade and e.time is None for e in ordered):
+        ordered.sort(key=_DATE)
+    else:
+        ordered.sort(key=order_key)
+    return ordered
 
 
 canonical_order = event_order  # the former name
 
 
 def sale_key(event: Event) -> tuple[object, ...] | None:
-    if not isinstance(event, Trade) or event.side is not Side.SELL or event.order_id is None:
+    # The order id first: most events have none, and an enum member's lookup (Side.SELL) is slow in 3.11.
+    if not isinstance(event, Trade) or event.order_id is None or event.side is not Side.SELL:
         return None
     return (event.date, event.account, event.symbol, event.order_id)
 

@@ -24,6 +24,7 @@ from daemon.ledger.money import CONTEXT, prorate
 from daemon.ledger.types import (
     ZERO,
     Account,
+    AccountType,
     Disposition,
     Lot,
     WashMatch,
@@ -31,6 +32,7 @@ from daemon.ledger.types import (
 )
 
 _ONE = Decimal(1)
+_TAXABLE = AccountType.TAXABLE  # an enum member's lookup is slow in Python 3.11: once, here
 _REPLACEABLE = wash_sales.REPLACEABLE
 _WINDOW = wash_sales.WINDOW
 
@@ -141,7 +143,7 @@ class Washing:
                                         and candidate.order_id == order_id)):  # type: ignore[union-attr]
                     i += 1
                     continue
-                permanent = not accounts[candidate.account].type.taxable
+                permanent = accounts[candidate.account].type is not _TAXABLE
                 rate = (_ONE if same_shares and candidate.symbol == symbol and not self.by_value
                         else self._rate(loss, candidate))
                 if lot:
