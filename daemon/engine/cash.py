@@ -20,12 +20,16 @@ SHARE_QUANTUM = Decimal("0.000001")
 def position_values(positions: Mapping[str, Sequence[Lot]], prices: Prices) -> dict[str, Decimal]:
     """Each position at its latest price (at basis when there is no price at all)."""
     out: dict[str, Decimal] = {}
+    mark_of = prices.mark
     for symbol, lots in positions.items():
-        mark = prices.mark(symbol)
+        mark = mark_of(symbol)
         if mark is None:
             out[symbol] = sum((lot.cost + lot.adjustment for lot in lots), ZERO)
         else:
-            out[symbol] = sum((lot.quantity for lot in lots), ZERO) * mark
+            shares = ZERO  # (as sum() would add them: the same Decimal, a loop is cheaper on every run)
+            for lot in lots:
+                shares += lot.quantity
+            out[symbol] = shares * mark
     return out
 
 

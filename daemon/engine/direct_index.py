@@ -140,19 +140,13 @@ class Book(SwapBacks):
         self.info, self.excluded, self.weights = self.index.info, self.index.excluded, self.index.weights
         self.by_sub, self.by_sector = self.index.by_sub, self.index.by_sector
         self.positions = plan.holdings.positions.get(self.id, {})
-        prices, h = self.run.prices, self.run.harvest
+        prices = self.run.prices
         values = plan.values.get(self.id)
         self.held: dict[str, Decimal] = dict(values) if values is not None else \
             position_values(self.positions, prices)
-        self.at_loss: set[str] = set()
-        # Stocks at a harvestable loss in any taxable account of the household (`taxable`; this one always):
-        # a lot at least min_loss_pct below its basis, q * mark <= (1 - pct) * basis.
-        for account_id in {self.id} | taxable:
-            for symbol, lots in plan.holdings.positions.get(account_id, {}).items():
-                mark = prices.mark(symbol)
-                if mark is not None and symbol not in self.at_loss and any(
-                        (lot.cost + lot.adjustment) * (1 - h.min_loss_pct) >= lot.quantity * mark for lot in lots):
-                    self.at_loss.add(symbol)
+        # The household's taxable positions (this account's always), for `at_loss`, asked of a few symbols.
+        self._taxable = [p for a in sorted({self.id} | taxable) if (p := plan.holdings.positions.get(a))]
+        self._at_loss: dict[str, bool] = {}
         self.value = account.cash + sum(self.held.values(), ZERO)
         self.targets = {s: w * self.value for s, w in self.weights.items()}
         self._order: list[str] | None = None  # the index's stocks, most underweight first
@@ -218,9 +212,23 @@ class Book(SwapBacks):
             return f"{symbol} is excluded by the direct index's config"
         if symbol not in self.weights:
             return f"{symbol} is not in the index"
-        if symbol in self.at_loss:
+        if self.at_loss(symbol):
             return f"{symbol} is itself held at a harvestable loss in the household"
         return None
+
+    def at_loss(self, symbol: str) -> bool:
+        """Whether `symbol` is held at a harvestable loss in a taxable account of the household: a lot at
+        least min_loss_pct below its basis, q * mark <= (1 - pct) * basis."""
+        found = self._at_loss.get(symbol)
+        if found is None:
+            mark = self.run.prices.mark(symbol)
+            found = False
+            if mark is not None:
+                keep = 1 - self.run.harvest.min_loss_pct
+                found = any((lot.cost + lot.adjustment) * keep >= lot.quantity * mark
+                            for positions in self._taxable for lot in positions.get(symbol, ()))
+            self._at_loss[symbol] = found
+        return found
 
     def _conflict(self, symbol: str) -> str | None:
         return self.buyable(symbol) or self.plan.guard.conflict(symbol, self.plan.sold)

@@ -16,6 +16,7 @@ from daemon.engine.types import Rejection, SkipReason
 from daemon.prices import Quote
 
 BPS = Decimal(10_000)
+_UNSET = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,8 +72,9 @@ class Prices:
 
     def mark(self, symbol: str) -> Decimal | None:
         """A price to value holdings with (stale is better than nothing); None when there is none."""
-        if symbol in self._marks:
-            return self._marks[symbol]
+        mark = self._marks.get(symbol, _UNSET)
+        if mark is not _UNSET:
+            return mark  # type: ignore[return-value]
         quote = self._quotes.get(symbol)
         mark = None if quote is None or quote.close <= 0 or quote.day > self._as_of else quote.close
         self._marks[symbol] = mark
