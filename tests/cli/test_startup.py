@@ -144,3 +144,42 @@ def test_the_console_script_pauses_the_collector_only_while_a_command_starts(tmp
     assert gc.isenabled()
     assert CliRunner().invoke(app, ["--config", str(config), "runs"]).exit_code == 0
     assert gc.isenabled()
+
+
+RUN_PROBE = """
+import json, sys
+import daemon.cli.main as main
+sys.argv = ["tlh", *sys.argv[1:]]
+try:
+    main.run()
+except SystemExit as exc:
+    code = exc.code
+else:
+    code = 0
+with open({out!r}, "w") as fh:
+    json.dump({{"code": code, "modules": sorted(sys.modules)}}, fh)
+"""
+
+
+def test_import_and_gains_json_load_neither_the_orm_nor_rich(tmp_path) -> None:
+    """`tlh import` writes with Core (no ORM, no quarantine unless a broker file has unmapped activities);
+    `gains --format json` draws no table (no rich); neither logs below the level asked for (no structlog)."""
+    root = Path(__file__).resolve().parents[2]
+    config = tmp_path / "tlh.toml"
+    config.write_text((root / "config" / "demo.toml").read_text()
+                      .replace("sqlite:///../var/demo.db", f"sqlite:///{tmp_path / 'tlh.db'}"))
+    out = tmp_path / "modules.json"
+    # A new store is migrated first (Alembic's environment loads the ORM models); then the import is timed.
+    assert subprocess.run([sys.executable, "-c", RUN_PROBE.format(out=str(out)), "--config", str(config), "db",
+                           "upgrade"], capture_output=True, timeout=60).returncode == 0
+    for command in (["import", str(root / "config" / "demo" / "trades.csv")], ["gains", "--format", "json"]):
+        result = subprocess.run([sys.executable, "-c", RUN_PROBE.format(out=str(out)), "--config", str(config),
+                                 "--log-level", "warning", *command], capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+        data = json.loads(out.read_text())
+        assert data["code"] in (0, None), result.stdout + result.stderr
+        modules = set(data["modules"])
+        assert "sqlalchemy" in modules  # it did use the database
+        assert sorted(modules & {"sqlalchemy.orm", "daemon.store.models", "rich", "structlog"}) == [], command
+    gains = json.loads(result.stdout)
+    assert gains and {"account", "symbol", "gain", "term"} <= set(gains[0])  # the imported trades' sales
