@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import csv
 import functools
-import hashlib
 import io
+import operator
 import re
 import sys
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, time
 from decimal import Decimal
+from hashlib import sha256
 from pathlib import Path
 from typing import TypeVar
 
@@ -89,57 +90,87 @@ _NINE_PLACES = Decimal("1e-9")
 _TRANSFERS_IN = (Side.TRANSFER_IN, Side.GIFT_IN, Side.INHERITED)
 
 
-def _trade(day_text: str, account: str, symbol_text: str, side_text: str, quantity_text: str, price_text: str,
-           fees_text: str, lot_id: str, time_text: str, acquired_text: str, basis_text: str, line: int,
-           accounts: Collection[str], seen: dict[str, int], today: date) -> ImportedTrade:
-    """One row from its stripped fields (in `COLUMNS` order; "" for a missing one); ValueError names the
-    field at fault."""
-    for name, value in zip(REQUIRED, (day_text, account, symbol_text, side_text, quantity_text, price_text),
-                           strict=True):
-        if not value:
-            raise ValueError(f"{name}: missing")
-    day = numbers.not_future(_day(day_text), "date", today)
-    if account not in accounts:
-        raise ValueError(f"account: unknown account {account!r} (not in the configuration)")
-    account = sys.intern(account)  # one string per account and symbol, not one per row
-    side = _SIDES.get(side_text.lower())
-    if side is None:
-        raise ValueError(f"side: must be one of {', '.join(s.value for s in Side)}, got {side_text!r}")
-    quantity = numbers.number(quantity_text, "quantity", limit=numbers.MAX_QUANTITY)
-    if quantity <= 0:
-        raise ValueError(f"quantity: must be positive, got {quantity_text}")
-    if quantity != quantity.quantize(_NINE_PLACES):
-        raise ValueError(f"quantity: at most 9 decimal places, got {quantity_text}")
-    price = numbers.number(price_text, "price")
-    if price < 0:
-        raise ValueError(f"price: must not be negative, got {price_text}")
-    fees = numbers.number(fees_text, "fees") if fees_text else ZERO
-    if fees < 0:
-        raise ValueError(f"fees: must not be negative, got {fees_text}")
-    symbol = sys.intern(symbol_text.upper())
-    at = parse_time(time_text) if time_text else None
-    acquired = _date(acquired_text, "acquired") if acquired_text else None
-    basis = numbers.number(basis_text, "basis") if basis_text else None
-    if basis is not None and basis < 0:
-        raise ValueError(f"basis: must not be negative, got {basis_text}")
-    if side is Side.GIFT_IN and (basis is None or acquired is None):
-        raise ValueError("gift_in needs acquired and basis (the donor's date and total basis)")
-    if (acquired is not None or basis is not None) and side not in _TRANSFERS_IN:
-        raise ValueError(f"acquired and basis apply to transfers in only, not to {side.value}")
-    if acquired is not None and acquired > day:
-        raise ValueError(f"acquired: {acquired} is after the transfer date {day}")
-    # Identity is the row's content (and its occurrence, for identical rows): re-importing adds nothing.
-    content = (f"{day.isoformat()}|{account}|{symbol}|{side.value}|{quantity.normalize()}|{price.normalize()}|"
-               f"{fees.normalize()}|{lot_id}")
-    if at is not None or acquired is not None or basis is not None:  # older files keep their identities
-        content += (f"|{at.isoformat() if at else ''}|{acquired.isoformat() if acquired else ''}|"
-                    f"{basis.normalize() if basis is not None else ''}")
-    occurrence = seen[content] = seen.get(content, 0) + 1
-    digest = hashlib.sha256(f"{content}|{occurrence}".encode()).hexdigest()[:20]
-    trade = Trade(trade_id=f"csv-{digest}", date=day, account=account, symbol=symbol, side=side,
-                  quantity=quantity, price=price, fees=fees, lot_id=lot_id or None, time=at, acquired=acquired,
-                  basis=basis)
-    return ImportedTrade(trade=trade, source=SOURCE, external_id=digest, line=line)
+class _Rows:
+    """Turns a file's rows into trades (`trade`), remembering what the rows repeat: a file of 100,000 trades
+    names a handful of accounts and sides, a few dozen symbols and a few thousand days, each checked once."""
+
+    def __init__(self, accounts: Collection[str], today: date):
+        self.accounts = accounts
+        self.today = today
+        self.seen: dict[str, int] = {}  # content -> occurrences so far (identical rows)
+        # A trade date's text -> the date (checked not to be in the future) and its ISO text.
+        self.days: dict[str, tuple[date, str]] = {}
+        self.account_ids: dict[str, str] = {}  # a known account -> one string for every row
+        self.symbols: dict[str, str] = {}  # as written -> upper case, one string for every row
+        self.sides: dict[str, Side] = {}  # as written -> the side
+
+    def trade(self, day_text: str, account: str, symbol_text: str, side_text: str, quantity_text: str,
+              price_text: str, fees_text: str, lot_id: str, time_text: str, acquired_text: str, basis_text: str,
+              line: int) -> ImportedTrade:
+        """One row from its stripped fields (in `COLUMNS` order; "" for a missing one); ValueError names the
+        field at fault."""
+        if not (day_text and account and symbol_text and side_text and quantity_text and price_text):
+            for name, value in zip(REQUIRED, (day_text, account, symbol_text, side_text, quantity_text,
+                                              price_text), strict=True):
+                if not value:
+                    raise ValueError(f"{name}: missing")
+        known_day = self.days.get(day_text)
+        if known_day is None:
+            checked = numbers.not_future(_day(day_text), "date", self.today)
+            known_day = self.days[day_text] = (checked, checked.isoformat())
+        day, iso_day = known_day
+        known = self.account_ids.get(account)
+        if known is None:
+            if account not in self.accounts:
+                raise ValueError(f"account: unknown account {account!r} (not in the configuration)")
+            known = self.account_ids[account] = sys.intern(account)
+        account = known
+        side = self.sides.get(side_text)
+        if side is None:
+            side = _SIDES.get(side_text.lower())
+            if side is None:
+                raise ValueError(f"side: must be one of {', '.join(s.value for s in Side)}, got {side_text!r}")
+            self.sides[side_text] = side
+        quantity = numbers.number(quantity_text, "quantity", limit=numbers.MAX_QUANTITY)
+        if quantity <= 0:
+            raise ValueError(f"quantity: must be positive, got {quantity_text}")
+        if quantity != quantity.quantize(_NINE_PLACES):
+            raise ValueError(f"quantity: at most 9 decimal places, got {quantity_text}")
+        price = numbers.number(price_text, "price")
+        if price < 0:
+            raise ValueError(f"price: must not be negative, got {price_text}")
+        # No fee is the common case: the one ZERO for all of them, not a Decimal per row.
+        fees = ZERO if not fees_text or fees_text == "0" else numbers.number(fees_text, "fees")
+        if fees < 0:
+            raise ValueError(f"fees: must not be negative, got {fees_text}")
+        symbol = self.symbols.get(symbol_text)
+        if symbol is None:
+            symbol = self.symbols[symbol_text] = sys.intern(symbol_text.upper())
+        at = acquired = basis = None
+        if time_text or acquired_text or basis_text:
+            at = parse_time(time_text) if time_text else None
+            acquired = _date(acquired_text, "acquired") if acquired_text else None
+            basis = numbers.number(basis_text, "basis") if basis_text else None
+            if basis is not None and basis < 0:
+                raise ValueError(f"basis: must not be negative, got {basis_text}")
+        if side is Side.GIFT_IN and (basis is None or acquired is None):
+            raise ValueError("gift_in needs acquired and basis (the donor's date and total basis)")
+        if (acquired is not None or basis is not None) and side not in _TRANSFERS_IN:
+            raise ValueError(f"acquired and basis apply to transfers in only, not to {side.value}")
+        if acquired is not None and acquired > day:
+            raise ValueError(f"acquired: {acquired} is after the transfer date {day}")
+        # Identity is the row's content (and its occurrence, for identical rows): re-importing adds nothing.
+        content = (f"{iso_day}|{account}|{symbol}|{side.value}|"
+                   f"{quantity.normalize()}|{price.normalize()}|{fees.normalize()}|{lot_id}")
+        if at is not None or acquired is not None or basis is not None:  # older files keep their identities
+            content += (f"|{at.isoformat() if at else ''}|{acquired.isoformat() if acquired else ''}|"
+                        f"{basis.normalize() if basis is not None else ''}")
+        occurrence = self.seen[content] = self.seen.get(content, 0) + 1
+        digest = sha256(f"{content}|{occurrence}".encode()).hexdigest()[:20]
+        trade = Trade(trade_id=f"csv-{digest}", date=day, account=account, symbol=symbol, side=side,
+                      quantity=quantity, price=price, fees=fees, lot_id=lot_id or None, time=at,
+                      acquired=acquired, basis=basis)
+        return ImportedTrade(trade=trade, source=SOURCE, external_id=digest, line=line)
 
 
 def _header(fieldnames: Sequence[str] | None, path: str, required: Sequence[str],
@@ -195,9 +226,12 @@ def parse(text: str, path: str, accounts: Collection[str]) -> list[ImportedTrade
     width = len(header)
     where = {name: i for i, name in enumerate(header)}  # a repeated column: the last one, as a dict keeps
     positions = [where.get(name, width) for name in COLUMNS]  # a column the file lacks reads as ""
-    today = date.today()
+    pick = operator.itemgetter(*positions)
+    strip = str.strip
+    rows = _Rows(accounts, date.today())
+    trade = rows.trade
     out: list[ImportedTrade] = []
-    seen: dict[str, int] = {}
+    append = out.append
     for raw in reader:
         fields = raw[:width]
         if not "".join(fields).strip():
@@ -207,7 +241,7 @@ def parse(text: str, path: str, accounts: Collection[str]) -> list[ImportedTrade
             raise TradeImportError(path, line, "more fields than the header has columns")
         fields += [""] * (width + 1 - len(fields))
         try:
-            out.append(_trade(*[fields[i].strip() for i in positions], line, accounts, seen, today))
+            append(trade(*map(strip, pick(fields)), line))
         except ValueError as exc:
             raise TradeImportError(path, line, str(exc)) from None
     return out
