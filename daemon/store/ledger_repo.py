@@ -123,6 +123,8 @@ def _changed(connection: sa.Connection, table: sa.Table, key: str, household: st
     stored rows of the ones that changed or went away are deleted."""
     get = operator.attrgetter(key)
     stored = {get(item): item for item in before}
+    if not stored:
+        return list(after)  # nothing stored (a first import): everything is new, nothing to delete
     out: list[_V] = []
     gone: list[str] = []
     for item in after:
