@@ -68,6 +68,8 @@ class SimAccount:
         self._keys: dict[str, str] = {}
         self.groups = GroupIndex(identical)
         self._index: tuple[date, Holdings] | None = None
+        self._lots_sorted: tuple[Lot, ...] | None = None
+        self._sales_sorted: tuple[Disposition, ...] | None = None
         self._n = 0
         self.prefix = household[:1]
 
@@ -117,10 +119,22 @@ class SimAccount:
 
     def state(self, only: set[str] | None = None) -> LedgerState:
         """The ledger state: every open lot (or those of `only`) and every sale of the last 31 days."""
-        symbols = self.lots if only is None else only
-        lots = sorted((lot for s in symbols for lot in self.lots.get(s, ())), key=_lot_order)
-        sales = sorted((d for ds in self.sales.values() for d in ds), key=_sale_order)
-        return LedgerState(self.household, self.through, tuple(lots), tuple(sales), (), self.next_seq)
+        if only is None:
+            lots = self._sorted_lots()
+        else:
+            lots = tuple(sorted((lot for s in only for lot in self.lots.get(s, ())), key=_lot_order))
+        return LedgerState(self.household, self.through, lots, self._sorted_sales(), (), self.next_seq)
+
+    # The open lots and the recent sales in the ledger's order, sorted once per booked day (`commit` resets).
+    def _sorted_lots(self) -> tuple[Lot, ...]:
+        if self._lots_sorted is None:
+            self._lots_sorted = tuple(sorted((lot for lots in self.lots.values() for lot in lots), key=_lot_order))
+        return self._lots_sorted
+
+    def _sorted_sales(self) -> tuple[Disposition, ...]:
+        if self._sales_sorted is None:
+            self._sales_sorted = tuple(sorted((d for ds in self.sales.values() for d in ds), key=_sale_order))
+        return self._sales_sorted
 
     def commit(self, day: date) -> list[Disposition]:
         """Book today's trades; returns today's dispositions."""
@@ -162,6 +176,7 @@ class SimAccount:
         self.loss_groups.clear()
         self.bought_groups.clear()
         self._index = None
+        self._lots_sorted = self._sales_sorted = None
         return today
 
     def _archive(self, horizon: date) -> None:
@@ -192,8 +207,8 @@ class SimAccount:
         30 days not fully washed, the engine's active do-not-buy-until restrictions) and the groups sold at a
         loss today."""
         # The guard reads only the pending losses, which the sales alone give: the lots are left out.
-        sales = tuple(sorted((d for ds in self.sales.values() for d in ds), key=_sale_order))
-        pending = index(LedgerState(self.household, self.through, (), sales, (), self.next_seq), day, self.groups)
+        pending = index(LedgerState(self.household, self.through, (), self._sorted_sales(), (), self.next_seq), day,
+                        self.groups)
         return BuyGuard(pending, restrictions, day, self.groups).blocked() | self.loss_groups
 
     def recent(self, day: date) -> Mapping[str, Sequence[Lot]]:

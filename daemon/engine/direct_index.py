@@ -190,12 +190,18 @@ class Book(SwapBacks):
         if self._te is not None:
             return self._te
         if self._active is None:  # the active weights' daily returns, updated by `move`
+            import numpy as np
+
             d = self.index.minus_weights(r).copy()
             value = float(self.value)
+            column = r.column
+            cols, shares = [], []
             for s, v in self.held.items():
-                c = r.column.get(s)
+                c = column.get(s)
                 if c is not None:
-                    d[c] += float(v) / value
+                    cols.append(c)
+                    shares.append(float(v) / value)
+            d[np.array(cols, dtype=np.intp)] += shares  # one symbol a column: each weight gets one addition
             self._active = r.matrix @ d
         self._te = float(self._active.std()) * math.sqrt(DAYS_PER_YEAR)
         return self._te

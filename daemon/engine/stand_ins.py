@@ -34,6 +34,7 @@ OVER_LIMIT_GAIN = Decimal("0.01")
 DRIFT = Decimal("0.25")  # a position more than this share over its target is swapped back (when allowed)
 MIN_TRADE_USD = Decimal("100")  # no swap back or purchase smaller than this: not worth an order
 RANKED = 10  # replacements tried per sold stock
+_OVER_LIMIT_PCT = percent(OVER_LIMIT_GAIN)  # for messages
 
 
 class SwapBacks:
@@ -170,26 +171,27 @@ class SwapBacks:
             if take <= 0:
                 break
             sale = lot_sale(lot, take, close, run.as_of)
-            if sale.gain > 0:
-                within = gain + sale.gain <= self.gain_left
+            sale_gain = sale.gain
+            if sale_gain > 0:
+                within = gain + sale_gain <= self.gain_left
                 if over:
-                    if not within and sale.gain > OVER_LIMIT_GAIN * sale.proceeds:
+                    if not within and sale_gain > OVER_LIMIT_GAIN * sale.proceeds:
                         blocked = (f"over the {self.limit_pct} % tracking-error limit, "
                                    f"beyond the year's realized_gain_budget_usd only lots whose gain is at most "
-                                   f"{percent(OVER_LIMIT_GAIN)} % of their value are sold (lot {lot.lot_id}: "
-                                   f"${sale.gain:,.2f})")
+                                   f"{_OVER_LIMIT_PCT} % of their value are sold (lot {lot.lot_id}: "
+                                   f"${sale_gain:,.2f})")
                         break
                 elif kind == 2:
-                    blocked = (f"the lots left are short-term gains (lot {lot.lot_id}: ${sale.gain:,.2f}); no "
+                    blocked = (f"the lots left are short-term gains (lot {lot.lot_id}: ${sale_gain:,.2f}); no "
                                f"short-term gain only to cut tracking error below the "
                                f"{self.limit_pct} % limit")
                     break
                 elif not within:
-                    blocked = (f"lot {lot.lot_id} would realize a gain of ${sale.gain:,.2f}; "
+                    blocked = (f"lot {lot.lot_id} would realize a gain of ${sale_gain:,.2f}; "
                                f"${max(self.gain_left - gain, ZERO):,.2f} of realized_gain_budget_usd "
                                f"${self.spec.realized_gain_budget_usd} is left for {run.as_of.year}")
                     # As much of the lot as the budget left allows.
-                    fit = ((self.gain_left - gain) * take / sale.gain).quantize(SHARE_QUANTUM, rounding=ROUND_DOWN)
+                    fit = ((self.gain_left - gain) * take / sale_gain).quantize(SHARE_QUANTUM, rounding=ROUND_DOWN)
                     if whole_shares:
                         fit = whole(fit)
                     if fit > 0:
@@ -198,10 +200,10 @@ class SwapBacks:
                             picks.append(part)
                     break
             picks.append(sale)
-            if sale.gain > 0:
-                gain += sale.gain
+            if sale_gain > 0:
+                gain += sale_gain
             left -= sale.proceeds
-        if blocked is not None and sum((p.proceeds for p in picks), ZERO) < MIN_TRADE_USD:
+        if blocked is not None and (not picks or sum((p.proceeds for p in picks), ZERO) < MIN_TRADE_USD):
             target = self.target(symbol)
             return self._skip(symbol, SkipReason.GAIN_BUDGET,
                               f"swap back {symbol}: ${self.excess(symbol):,.2f} over its target ${target:,.2f}, "
