@@ -21,7 +21,7 @@ from daemon.engine.replacement import choose
 from daemon.engine.selection import of_sales, whole
 from daemon.engine.types import LotSale, Pair, PairKind, Rejection, Skip, SkipReason, percent
 from daemon.ledger.money import CONTEXT, QUANTUM, prorate
-from daemon.ledger.types import ZERO
+from daemon.ledger.types import ZERO, Term
 
 if TYPE_CHECKING:
     from daemon.engine.direct_index import Book
@@ -47,10 +47,14 @@ class SwapBacks:
         bought = self.plan.bought  # a stand-in bought today is not swapped back today
         # Only positions over their target by the drift now can be: a swap back's buy stays within its target.
         held, targets, traded, key = self.held, self.targets, self.plan.traded, self.run.groups.key
-        excess = {s: held.get(s, ZERO) - targets.get(s, ZERO) for s in self.positions}
-        over = sorted((s for s, x in excess.items() if s not in reported and (self.id, s) not in traded
-                       and key(s) not in bought and x > max(DRIFT * targets.get(s, ZERO), MIN_TRADE_USD)),
-                      key=lambda s: (-excess[s], s))
+        over_by: dict[str, Decimal] = {}
+        for s in self.positions:
+            x = held.get(s, ZERO) - targets.get(s, ZERO)
+            # (x > max(DRIFT * target, MIN_TRADE_USD), the cheap half first)
+            if x > MIN_TRADE_USD and x > DRIFT * targets.get(s, ZERO) and s not in reported \
+                    and (self.id, s) not in traded and key(s) not in bought:
+                over_by[s] = x
+        over = sorted(over_by, key=lambda s: (-over_by[s], s))
         for symbol in over:
             if len(pairs) >= max_pairs:
                 break
@@ -170,12 +174,18 @@ class SwapBacks:
                 take = whole(take) if take < shares else whole(shares)
             if take <= 0:
                 break
-            sale = lot_sale(lot, take, close, run.as_of)
-            sale_gain = sale.gain
+            # `lot_sale(lot, take, close, as_of)`'s figures; the sale itself only once it is picked (most walks
+            # stop at their first lot, a gain beyond the budget).
+            if take == lot.quantity:
+                basis = lot.cost + lot.adjustment
+            else:
+                basis = prorate(lot.cost, take, lot.quantity) + prorate(lot.adjustment, take, lot.quantity)
+            proceeds = (take * close).quantize(QUANTUM, context=CONTEXT)
+            sale_gain = proceeds - basis
             if sale_gain > 0:
                 within = gain + sale_gain <= self.gain_left
                 if over:
-                    if not within and sale_gain > OVER_LIMIT_GAIN * sale.proceeds:
+                    if not within and sale_gain > OVER_LIMIT_GAIN * proceeds:
                         blocked = (f"over the {self.limit_pct} % tracking-error limit, "
                                    f"beyond the year's realized_gain_budget_usd only lots whose gain is at most "
                                    f"{_OVER_LIMIT_PCT} % of their value are sold (lot {lot.lot_id}: "
@@ -199,10 +209,12 @@ class SwapBacks:
                         if part.gain <= self.gain_left - gain:
                             picks.append(part)
                     break
-            picks.append(sale)
+            picks.append(LotSale(lot.lot_id, lot.purchase_id, take, basis, proceeds,
+                                 Term.LONG if lot.acquired < long_before else Term.SHORT, lot.acquired,
+                                 lot.purchased, lot.seq, lot.washed_from))
             if sale_gain > 0:
                 gain += sale_gain
-            left -= sale.proceeds
+            left -= proceeds
         if blocked is not None and (not picks or sum((p.proceeds for p in picks), ZERO) < MIN_TRADE_USD):
             target = self.target(symbol)
             return self._skip(symbol, SkipReason.GAIN_BUDGET,
