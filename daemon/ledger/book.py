@@ -38,7 +38,7 @@ from daemon.ledger.events import (
     sales,
     validate,
 )
-from daemon.ledger.money import prorate, q
+from daemon.ledger.money import prorate, q, subtract
 from daemon.ledger.types import (
     ZERO,
     Account,
@@ -77,13 +77,9 @@ _REINVEST, _TRANSFER_IN, _GIFT_IN, _INHERITED, _TRANSFER_OUT = (
     Side.REINVEST, Side.TRANSFER_IN, Side.GIFT_IN, Side.INHERITED, Side.TRANSFER_OUT)
 _PURCHASE = Origin.PURCHASE
 _TAXABLE = AccountType.TAXABLE
+# One shared record of each positive zero, by exponent (so it prints the same): a closed lot's figures are
+# zeros, and a Decimal is 104 bytes.
 _ZEROS: dict[int, Decimal] = {}
-
-
-def _zero(zero: Decimal) -> Decimal:
-    """One shared record of each positive zero (by exponent, so it prints the same): a closed lot's figures
-    are zeros, and a Decimal is 104 bytes."""
-    return _ZEROS.setdefault(zero.adjusted(), zero)  # a zero's adjusted() is its exponent
 
 
 def _one_year_before(day: date) -> date:
@@ -140,6 +136,8 @@ class _Book(Washing):
         self._held_at: dict[str, tuple[list[tuple[object, ...]], tuple[object, ...]]] = {}  # lot id -> (holding, key)
         self._relief: dict[str, tuple[object, bool]] = {}  # account -> (relief key, key moves with basis)
         self._checked: dict[str, Account] = {}  # accounts of this household met so far
+        self._sets: dict[str, frozenset[str]] = {}
+        self._shared: dict[frozenset[str], frozenset[str]] = {}
         self.candidates: dict[str, dict[str, None]] = {}
         self.sold: dict[str, dict[str, None]] = {}
         self.pending: dict[str, dict[str, None]] = {}
@@ -352,14 +350,16 @@ class _Book(Washing):
         return relief.take((lots[key[-1]] for key in keys), quantity)  # type: ignore[index]
 
     def dispose(self, event: Event, account: Account, picks: Sequence[tuple[Lot, Decimal]], proceeds: Decimal,
-                sold: date, kind: str = "sale") -> list[Disposition]:
-        """Relieve `picks` and record their dispositions; `proceeds` is shared pro rata by shares."""
+                sold: date, kind: str = "sale", total: Decimal | None = None) -> list[Disposition]:
+        """Relieve `picks` and record their dispositions; `proceeds` is shared pro rata by shares (`total`:
+        the picks' shares in all, when the caller knows them)."""
         made: list[Disposition] = []
         allocated = Decimal(0)
         last = len(picks) - 1
         sale = kind == "sale"
         # The total shares, to share the proceeds by: a sale of one lot's shares takes all of them.
-        total = sum((shares for _, shares in picks), Decimal(0)) if last and sale else None
+        if total is None and last and sale:
+            total = sum((shares for _, shares in picks), Decimal(0))
         taxable = account.type is _TAXABLE and sale
         order_id = event.order_id if isinstance(event, Trade) else None
         event_id, at, account_id = event.event_id, event.time, account.id
@@ -368,7 +368,10 @@ class _Book(Washing):
         dispositions = self.dispositions
         indexed = self.adjust
         symbol: str | None = None
+        group = ""
         factor = _ONE
+        seq = self.seq
+        zeros, held_at = _ZEROS, self._held_at
         for n, (lot, shares) in enumerate(picks):
             held = lot.quantity
             lot_cost, lot_adjustment, lot_loss_basis = lot.cost, lot.adjustment, lot.loss_basis
@@ -376,14 +379,15 @@ class _Book(Washing):
                 cost, adjustment, loss_basis = lot_cost, lot_adjustment, lot_loss_basis
             else:
                 cost = prorate(lot_cost, shares, held)
-                # A zero adjustment prorates to zero at the ledger's quantum (shares and held are positive).
-                adjustment = prorate(lot_adjustment, shares, held) if lot_adjustment else q(lot_adjustment)
+                adjustment = prorate(lot_adjustment, shares, held)
                 loss_basis = None if lot_loss_basis is None else prorate(lot_loss_basis, shares, held)
-            if sale:
-                part = proceeds - allocated if n == last else prorate(proceeds, shares, total)  # type: ignore[arg-type]
-            else:
+            if not sale:
                 part = cost + adjustment  # shares that leave without a sale: no gain or loss
-            allocated += part
+            elif n == last:
+                part = proceeds - allocated
+            else:
+                part = prorate(proceeds, shares, total)  # type: ignore[arg-type]
+                allocated += part
             basis, acquired = cost + adjustment, lot.acquired
             if loss_basis is not None and part < basis:
                 # A gift received below the donor's basis: a loss is measured from the value at the gift
@@ -396,34 +400,44 @@ class _Book(Washing):
             if left:
                 lot.quantity = left
                 lot.cost = lot_cost - cost
-                lot.adjustment = lot_adjustment - adjustment
+                lot.adjustment = subtract(lot_adjustment, adjustment)
             else:  # the whole lot (shares == held, so cost and adjustment are the lot's own): shared zeros
-                lot.quantity = _zero(left)  # x - x is a positive zero
-                lot.cost = _zero(lot_cost - lot_cost)
-                lot.adjustment = lot_adjustment if lot_adjustment is ZERO else _zero(lot_adjustment - lot_adjustment)
+                zero = lot_cost - lot_cost  # x - x: a positive zero with x's exponent (a zero's adjusted())
+                lot.quantity = zeros.setdefault(left.adjusted(), left)
+                lot.cost = zeros.setdefault(zero.adjusted(), zero)
+                if lot_adjustment is not ZERO:
+                    zero = lot_adjustment - lot_adjustment
+                    lot.adjustment = zeros.setdefault(zero.adjusted(), zero)
             if loss_basis is not None:
                 lot.loss_basis = lot_loss_basis - loss_basis  # type: ignore[operator]
             lot_id, purchased, origin, absorbed = lot.lot_id, lot.purchased, lot.origin, lot.absorbed
+            # Shares that may still replace a loss (or, sold, be a replacement already sold).
+            replaceable = not absorbed and origin in _REPLACEABLE and (horizon is None or purchased >= horizon)
+            if lot.symbol != symbol:
+                symbol = lot.symbol
+                group = self.group(symbol)
+                factor = self.factor(symbol) if self.factors else _ONE
             if left > 0:
                 if moves:
                     self._unhold(lot_id)
                     self._hold(lot)
-                if not absorbed and origin in _REPLACEABLE and (horizon is None or purchased >= horizon):
-                    self._add(self.candidates, self.group(lot.symbol), lot_id, purchased)
-            else:
-                self._unhold(lot_id)  # a closed lot leaves the candidates when next met
-            if lot.symbol != symbol:
-                symbol = lot.symbol
-                factor = self.factor(symbol) if self.factors else _ONE
-            self.seq += 1
+                if replaceable:
+                    self._add(self.candidates, group, lot_id, purchased)
+            else:  # closed: out of the holding (`_unhold`, inline); it leaves the candidates when next met
+                holding = held_at.pop(lot_id, None)
+                if holding is not None:
+                    keys, key = holding
+                    del keys[bisect_left(keys, key)]
+            seq += 1
             disposition_id = f"{event_id}#{lot_id}"
             d = make_disposition(disposition_id, event_id, account_id, symbol, lot_id, lot.purchase_id, shares,
-                                 part, basis, acquired, purchased, sold, taxable, self.seq, ZERO, ZERO, ZERO, kind,
+                                 part, basis, acquired, purchased, sold, taxable, seq, ZERO, ZERO, ZERO, kind,
                                  lot.seq, origin, lot.washed_from, absorbed, factor, ZERO, at, order_id)
             dispositions[disposition_id] = d
-            if indexed and not absorbed and origin in _REPLACEABLE and (horizon is None or purchased >= horizon):
-                self._add(self.sold, self.group(symbol), disposition_id, purchased)
+            if indexed and replaceable:
+                self._add(self.sold, group, disposition_id, purchased)
             made.append(d)
+        self.seq = seq
         return made
 
     def cash_gain(self, event: CorporateAction, lot: Lot, cash: Decimal, day: date) -> Disposition:
@@ -443,7 +457,8 @@ class _Book(Washing):
         if trade.side is _TRANSFER_OUT:
             return self.dispose(trade, account, picks, ZERO, trade.date, kind="transfer_out")
         proceeds = q(trade.quantity * trade.price - trade.fees)
-        return self.dispose(trade, account, picks, proceeds, trade.date)
+        # The picks relieve exactly the shares sold (or relief raised): they are the total to prorate by.
+        return self.dispose(trade, account, picks, proceeds, trade.date, total=trade.quantity)
 
     # -- the fold --------------------------------------------------------------------------------------
     def step(self, events: Sequence[Event]) -> None:
@@ -484,7 +499,10 @@ def apply(state: LedgerState, events: Iterable[Event], accounts: Mapping[str, Ac
     if state.through is not None and ordered[0].date <= state.through:
         raise BackdatedTrades(f"event dated {ordered[0].date} is not after {state.through}")
     for event in ordered:
-        validate(event)
+        # The usual trade (no basis) passes in one expression; every other event gets the full checks.
+        if not (type(event) is Trade and event.basis is None and event.quantity > 0 and event.price >= 0
+                and event.fees >= 0):
+            validate(event)
     # The fold allocates a few records per event and no reference cycles: the cyclic collector's passes over
     # the growing heap would cost about a third of the time, so it waits until the state is built.
     with gc_pause.paused():

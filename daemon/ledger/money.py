@@ -16,11 +16,46 @@ def q(value: Decimal) -> Decimal:
     return value.quantize(QUANTUM, None, CONTEXT)
 
 
+_QUANTUM_ZERO = QUANTUM - QUANTUM  # 0E-12: what a positive zero prorates to, one shared record
+
+
 def prorate(total: Decimal, part: Decimal, whole: Decimal) -> Decimal:
     """`total * part / whole`, quantized; exact when `part == whole` so that remainders conserve totals."""
     if part == whole:
         return total
+    if not total and not total.is_signed() and part > 0 and whole > 0:
+        return _QUANTUM_ZERO  # most lots carry no adjustment: their pieces share one zero (104 bytes each)
     return _divide(_multiply(total, part), whole).quantize(QUANTUM, None, CONTEXT)
+
+
+def _same(result: Decimal, operand: Decimal) -> bool:
+    """`result`, equal in value to `operand`, is the same number to the last digit (exponent and sign)."""
+    return result.same_quantum(operand) and result.is_signed() == operand.is_signed()
+
+
+def add(a: Decimal, b: Decimal) -> Decimal:
+    """`a + b`; when one side is zero and the sum is the other side to the last digit, that side itself.
+
+    Decimals are immutable, so sharing one is invisible, and each is 104 bytes: the first wash of a loss
+    (washed 0 + shares) or a wash that carries nothing permanent (0 more) keeps no second equal record."""
+    result = a + b
+    if not b and _same(result, a):
+        return a
+    if not a and _same(result, b):
+        return b
+    return result
+
+
+def subtract(a: Decimal, b: Decimal) -> Decimal:
+    """`a - b`; `a` itself when `b` is zero and the difference is `a` to the last digit, or `b` itself when
+    both are zero and the difference is `b` (see `add`)."""
+    result = a - b
+    if not b:
+        if _same(result, a):
+            return a
+        if not a and _same(result, b):
+            return b
+    return result
 
 
 def cents(value: Decimal) -> Decimal:

@@ -14,10 +14,11 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
-from daemon.ledger.money import CONTEXT, prorate, q
+from daemon.ledger.money import CONTEXT, add, prorate, q, subtract
 from daemon.ledger.types import ZERO, Disposition, Lot, Origin, make_disposition, make_lot
 
 WINDOW = timedelta(days=30)
+_NOTHING = Decimal(0)
 REPLACEABLE = frozenset({Origin.PURCHASE, Origin.TRANSFER})  # acquisitions that can be replacement shares
 
 
@@ -68,8 +69,8 @@ def split(lot: Lot, shares: Decimal) -> tuple[Lot, Lot]:
                      lot.purchased, lot.acquired, lot.absorbed, lot.seq, lot.trade_id, lot.reinvested, lot.origin,
                      lot.washed_from, first_loss_basis)
     rest = make_lot(f"{lot_id}.2", lot.purchase_id, lot_id, lot.account, lot.symbol, quantity - shares,
-                    lot.cost - cost, lot.adjustment - adjustment, lot.purchased, lot.acquired, lot.absorbed, lot.seq,
-                    lot.trade_id, lot.reinvested, lot.origin, lot.washed_from,
+                    lot.cost - cost, subtract(lot.adjustment, adjustment), lot.purchased, lot.acquired, lot.absorbed,
+                    lot.seq, lot.trade_id, lot.reinvested, lot.origin, lot.washed_from,
                     None if loss_basis is None else loss_basis - (first_loss_basis or ZERO))
     return first, rest
 
@@ -98,7 +99,7 @@ def take(loss: Disposition, available: Decimal, rate: Decimal) -> tuple[Decimal,
     shares each."""
     one = rate == 1
     capacity = available if one else q(CONTEXT.multiply(available, rate))
-    unwashed = loss.quantity - loss.washed_quantity
+    unwashed = subtract(loss.quantity, loss.washed_quantity)  # the loss's own quantity when none is washed
     if capacity >= unwashed:
         return unwashed, unwashed if one else min(available, q(CONTEXT.divide(unwashed, rate)))
     return capacity, available
@@ -106,11 +107,11 @@ def take(loss: Disposition, available: Decimal, rate: Decimal) -> tuple[Decimal,
 
 def disallow(loss: Disposition, shares: Decimal, permanent: bool) -> Decimal:
     """Wash `shares` more of the loss (the book's working record, updated in place); the loss disallowed."""
-    washed = loss.washed_quantity + shares
+    washed = add(loss.washed_quantity, shares)
     # Cumulative proration: the last match takes exactly what is left, so the pieces add up to the loss.
     total = prorate(loss.loss, washed, loss.quantity)
     disallowed = total - loss.adjustment
     loss.washed_quantity = washed
     loss.adjustment = total
-    loss.permanent = loss.permanent + (disallowed if permanent else Decimal(0))
+    loss.permanent = add(loss.permanent, disallowed if permanent else _NOTHING)
     return disallowed

@@ -52,6 +52,8 @@ class Washing:
     pending: dict[str, dict[str, None]]
     horizon: date | None
     adjust: bool
+    _sets: dict[str, frozenset[str]]  # purchase id -> the set of it alone
+    _shared: dict[frozenset[str], frozenset[str]]  # larger sets, one record per value
 
     def _index_sold(self, d: Disposition) -> None:
         if self.adjust and d.quantity > 0 and not d.absorbed and d.origin in _REPLACEABLE:
@@ -114,6 +116,20 @@ class Washing:
     def _add_match(self, match: WashMatch) -> None:
         self._match_at.setdefault(match.disposition_id, []).append(len(self.matches))
         self.matches.append(match)
+
+    def _washed_from(self, own: frozenset[str], loss: Disposition) -> frozenset[str]:
+        """`own | loss.washed_from | {loss.purchase_id}`: the purchases whose losses flow into a replacement.
+
+        One shared set per value: the replacements of one sale get equal sets, and a set of one string takes
+        216 bytes (and a place among the objects the cyclic collector walks)."""
+        inherited = loss.washed_from
+        if not own and not inherited:  # the usual case: the loss's own purchase only
+            found = self._sets.get(loss.purchase_id)
+            if found is None:
+                found = self._sets[loss.purchase_id] = frozenset((loss.purchase_id,))
+            return found
+        union = own | inherited | {loss.purchase_id}
+        return self._shared.setdefault(union, union)
 
     def settle(self, losses: Sequence[Disposition], queue: list[Lot | Disposition]) -> None:
         """Let each loss (in order) take replacement shares (earliest acquired first) until it is washed.
@@ -179,7 +195,7 @@ class Washing:
             # were held.
             piece.adjustment = piece.adjustment + disallowed
             piece.acquired = piece.purchased - (loss.sold - loss.acquired)
-            piece.washed_from = piece.washed_from | loss.washed_from | {loss.purchase_id}
+            piece.washed_from = self._washed_from(piece.washed_from, loss)
         # The washed piece is absorbed: it stays a holding but is no replacement any more.
         if rest is None:
             if self._relief_of(piece.account)[1]:
@@ -209,7 +225,7 @@ class Washing:
             piece.cost_basis = piece.cost_basis + disallowed
             piece.replacement_adjustment = piece.replacement_adjustment + disallowed
             piece.acquired = piece.purchased - (loss.sold - loss.acquired)
-            piece.washed_from = piece.washed_from | loss.washed_from | {loss.purchase_id}
+            piece.washed_from = self._washed_from(piece.washed_from, loss)
         if rest is None:
             self._put_disposition(piece)
         else:
@@ -255,6 +271,12 @@ class Washing:
         """New loss sales wait for replacements and look back for those already acquired."""
         losses = [d for d in made if d.taxable and d.cost_basis > d.proceeds]  # a loss before any wash
         if not losses:
+            return
+        if len(losses) == 1:  # the usual sale at a loss: one lot's shares
+            d = losses[0]
+            group = self.group(d.symbol)
+            self._add(self.pending, group, d.disposition_id, d.sold)
+            self.settle(losses, self._look_back(group))
             return
         if len(losses) > 1:
             losses.sort(key=wash_sales.loss_key)
