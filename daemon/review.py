@@ -147,8 +147,13 @@ def stream_gain_rows(connection: sa.Connection, settings: Settings, year: int | 
                      account: str | None) -> Iterator[dict[str, Any]]:
     """`[views.gain_row(r) for r in gain_rows(sales_states(...), year, account)]`, read from the store and
     produced one row at a time (`tlh gains --format json|csv` writes them as they come)."""
-    households = sorted({a.household for a in settings.accounts})
-    return views.sale_gain_rows(ledger_repo.taxable_sales(connection, households, year, account))
+    return views.sale_gain_rows(taxable_sales(connection, settings, year, account))
+
+
+def taxable_sales(connection: sa.Connection, settings: Settings, year: int | None,
+                  account: str | None) -> Iterator[tuple[Any, ...]]:
+    """The configured households' taxable sales as `ledger_repo.taxable_sales` streams them."""
+    return ledger_repo.taxable_sales(connection, sorted({a.household for a in settings.accounts}), year, account)
 
 
 def gains_summary(states: Iterable[LedgerState], settings: Settings, year: int | None,

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import itertools
+import json
+import operator
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Context, Decimal
 from typing import Any
 
 from daemon.ledger import gains
 from daemon.ledger.money import cents, plain, prorate
-from daemon.ledger.types import ZERO, Account, Lot, term_of
+from daemon.ledger.types import ZERO, Account, Lot, Term, add_one_year, term_of
 from daemon.prices import PriceBook
+
+_json_string = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]
 
 LOT_COLUMNS = ["lot_id", "account", "symbol", "quantity", "cost_basis", "acquired", "purchased",
                "wash_sale_adjustment", "price", "unrealized_gain", "term"]
@@ -73,6 +78,56 @@ def sale_gain_rows(sales: Iterable[Sequence[Any]]) -> Iterator[dict[str, Any]]:
         else:
             yield _gain(account, symbol, quantity, acquired, sold, proceeds, basis, adjustment, code, term,
                         permanent)
+
+
+# `tlh gains --format json`: the text `render.print_json_rows` writes for `sale_gain_rows`, one `%` format per
+# row (values in GAIN_COLUMNS order, then permanently_disallowed; strings already JSON, the rest as text).
+_GAIN_JSON = ("{\n" + ",\n".join(f'    "{name}": ' + ("%s" if name in ("account", "symbol", "code", "term") else '"%s"')
+                                  for name in [*GAIN_COLUMNS, "permanently_disallowed"]) + "\n  }")
+_CENT = Decimal("0.01")
+# `money.cents`: the default context's, rounding half to even (the thread's context is never changed).
+_to_cents = Context(rounding=ROUND_HALF_EVEN).quantize
+# Sold after the acquisition's anniversary (`term_of`) -> the term; a positive adjustment -> code W.
+_JSON_TERMS = {True: _json_string(Term.LONG.value), False: _json_string(Term.SHORT.value)}
+_JSON_CODES = {True: _json_string("W"), False: _json_string("")}
+
+
+def gains_json(sales: Iterable[Sequence[Any]]) -> Iterator[str]:
+    """`render.print_json_rows(sale_gain_rows(sales))`'s text, in pieces: the same rows, computed a column of
+    a batch of sales at a time, without a dict per row (a 100,000-sale report was mostly making and
+    encoding dicts). A partly washed sale (two rows) takes `sale_gain_rows` itself."""
+    strings: dict[str, str] = {}  # accounts and symbols, JSON-quoted once
+    anniversaries: dict[date, date] = {}
+    cent = itertools.repeat(_CENT)
+    it = iter(sales)
+    first = True
+    while batch := list(itertools.islice(it, 2_000)):
+        accounts, symbols, quantities, acquired, sold, proceeds, basis, washed, adjustments, permanent = (
+            zip(*batch, strict=True))
+        for text in {*accounts, *symbols} - strings.keys():
+            strings[text] = _json_string(text)
+        for day in set(acquired) - anniversaries.keys():
+            anniversaries[day] = add_one_year(day)
+        proceeds_cents = list(map(_to_cents, proceeds, cent))
+        basis_cents = list(map(_to_cents, basis, cent))
+        adjustment_cents = list(map(_to_cents, adjustments, cent))
+        texts = list(map(_GAIN_JSON.__mod__, zip(
+            map(strings.__getitem__, accounts), map(strings.__getitem__, symbols),
+            map(Decimal, map(format, map(Decimal.normalize, quantities), itertools.repeat("f"))),  # money.plain
+            acquired, sold, proceeds_cents, basis_cents, adjustment_cents,
+            map(_JSON_CODES.__getitem__, map(operator.gt, adjustments, itertools.repeat(ZERO))),
+            map(operator.add, map(operator.sub, proceeds_cents, basis_cents), adjustment_cents),
+            map(_JSON_TERMS.__getitem__, map(operator.gt, sold, map(anniversaries.__getitem__, acquired))),
+            map(_to_cents, permanent, cent), strict=True)))
+        for i, (part, whole) in enumerate(zip(washed, quantities, strict=True)):
+            if ZERO < part < whole:  # two rows, as sale_gain_rows makes them
+                texts[i] = ",\n  ".join(_GAIN_JSON % (
+                    _json_string(r["account"]), _json_string(r["symbol"]), r["quantity"], r["acquired"], r["sold"],
+                    r["proceeds"], r["cost_basis"], r["adjustment"], _json_string(r["code"]), r["gain"],
+                    _json_string(r["term"]), r["permanently_disallowed"]) for r in sale_gain_rows([batch[i]]))
+        yield ("[\n  " if first else ",\n  ") + ",\n  ".join(texts)
+        first = False
+    yield "[]\n" if first else "\n]\n"
 
 
 F8949_COLUMNS = ["part", "box", "(a) description", "(b) date acquired", "(c) date sold", "(d) proceeds",

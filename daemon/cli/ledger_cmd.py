@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import enum
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -13,7 +14,7 @@ import typer
 from daemon.cli import dates
 from daemon.cli.dates import AsOfOption
 from daemon.cli.main import context, fail
-from daemon.cli.render import Format, print_csv, print_json, print_json_rows, print_table
+from daemon.cli.render import Format, print_csv, print_json, print_table
 from daemon.importers import ImportFormat, format_for
 
 if TYPE_CHECKING:
@@ -261,11 +262,13 @@ def _stream_gains(settings: Settings, year: int | None, account: str | None, fmt
     engine = make_engine(settings.database_url)
     try:
         with read_connection(engine) as connection:  # Core rows: no ORM to load
-            rows = review.stream_gain_rows(connection, settings, year, account)
             if fmt is GainsFormat.JSON:
-                print_json_rows(rows)
+                # The text print_json_rows would write for the same rows, without a dict per row.
+                write = sys.stdout.write
+                for text in views.gains_json(review.taxable_sales(connection, settings, year, account)):
+                    write(text)
             else:
-                print_csv(rows, views.GAIN_COLUMNS)
+                print_csv(review.stream_gain_rows(connection, settings, year, account), views.GAIN_COLUMNS)
     finally:
         engine.dispose()
 
