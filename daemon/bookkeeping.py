@@ -78,6 +78,14 @@ def _per_household(settings: Settings, accounts: dict[str, Account],
     return out
 
 
+def _line(items: Sequence[ImportedTrade | ImportedAction], event_id: str) -> int | None:
+    """The line `event_id` was read from (looked up when the ledger refuses it, not kept for every row)."""
+    for i in items:
+        if (i.trade.trade_id if isinstance(i, ImportedTrade) else i.action.action_id) == event_id:
+            return i.line
+    return None
+
+
 def book(engine: Engine, settings: Settings, imported: Sequence[ImportedTrade | ImportedAction],
          path: str = "") -> BookingResult:
     """Add `imported` trades and corporate actions (idempotently) and update each touched household's ledger.
@@ -88,17 +96,16 @@ def book(engine: Engine, settings: Settings, imported: Sequence[ImportedTrade | 
     identical = identical_groups(settings)
     policy = ledger_policy(settings)
     by_household = _per_household(settings, accounts, imported)
-    lines = {(i.trade.trade_id if isinstance(i, ImportedTrade) else i.action.action_id): i.line
-             for items in by_household.values() for i in items}
     added = 0
     recomputed: list[str] = []
     with writing(engine) as session:  # Core, no ORM: an import never loads it
         ledger_repo.sync_accounts(session, settings)
         for household, items in sorted(by_household.items()):
-            trades = [(i.trade, i.source, i.external_id) for i in items if isinstance(i, ImportedTrade)]
-            actions = [(i.action, i.source, i.external_id) for i in items if isinstance(i, ImportedAction)]
-            new: list[Event] = [*ledger_repo.add_trades(session, household, trades),
-                                *ledger_repo.add_actions(session, household, actions)]
+            new: list[Event] = [
+                *ledger_repo.add_trades(session, household, ((i.trade, i.source, i.external_id) for i in items
+                                                             if isinstance(i, ImportedTrade))),
+                *ledger_repo.add_actions(session, household, ((i.action, i.source, i.external_id) for i in items
+                                                              if isinstance(i, ImportedAction)))]
             added += len(new)
             if not new:
                 continue
@@ -113,8 +120,7 @@ def book(engine: Engine, settings: Settings, imported: Sequence[ImportedTrade | 
                     state = replay(household, ledger_repo.load_events(session, household), accounts,
                                    identical, policy)
             except LedgerError as exc:
-                line = lines.get(exc.event.event_id)
-                raise TradeImportError(path or "trades", line, exc.reason) from None
+                raise TradeImportError(path or "trades", _line(items, exc.event.event_id), exc.reason) from None
             ledger_repo.save_ledger(session, state, policy, previous=stored)  # only the rows that changed
             log.info("ledger.booked", household=household, events=len(new), through=str(state.through),
                      recomputed=household in recomputed)
