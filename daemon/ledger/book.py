@@ -21,10 +21,12 @@ The wash-sale matching (losses, replacements, settling) is the book's mixin `dae
 from __future__ import annotations
 
 from bisect import bisect_left, insort
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
-from operator import attrgetter
+from itertools import compress
+from operator import attrgetter, eq, lt
+from typing import TypeVar
 
 from daemon import gc_pause
 from daemon.ledger import corporate, relief, wash_sales
@@ -65,8 +67,8 @@ from daemon.ledger.washing import Washing
 __all__ = ["BackdatedTrades", "Event", "LedgerError", "apply", "canonical_order", "event_order", "replay"]
 
 _ONE = Decimal(1)
-_LOT_ORDER = attrgetter("seq", "lot_id")
-_DISPOSITION_ORDER = attrgetter("seq", "disposition_id")
+_R = TypeVar("_R", Lot, Disposition)
+_SEQ, _LOT_ID, _DISPOSITION_ID = attrgetter("seq"), attrgetter("lot_id"), attrgetter("disposition_id")
 _REPLACEABLE = wash_sales.REPLACEABLE
 _WINDOW = wash_sales.WINDOW
 _NONE_WASHED: frozenset[str] = frozenset()
@@ -80,6 +82,22 @@ _TAXABLE = AccountType.TAXABLE
 # One shared record of each positive zero, by exponent (so it prints the same): a closed lot's figures are
 # zeros, and a Decimal is 104 bytes.
 _ZEROS: dict[int, Decimal] = {}
+
+
+def _in_order(records: Iterable[_R], seq: Callable[[_R], int], ident: Callable[[_R], str]) -> tuple[_R, ...]:
+    """`records` sorted by sequence number, then id.
+
+    The book makes the pieces of one purchase or sale (which share its number) in id order, so a stable sort
+    by the number alone (an int key, several times cheaper than tuples) is usually the answer: the neighbours
+    that share a number are checked (all in C: maps, no Python loop), and any out of id order mean the full
+    sort."""
+    by_seq = sorted(records, key=seq)
+    numbers = list(map(seq, by_seq))
+    tied = list(map(eq, numbers[1:], numbers))  # tied[i]: record i + 1 shares record i's number
+    ids = list(map(ident, by_seq))
+    if any(map(lt, compress(ids[1:], tied), compress(ids, tied))):
+        by_seq.sort(key=lambda record: (seq(record), ident(record)))
+    return tuple(by_seq)
 
 
 def _one_year_before(day: date) -> date:
@@ -480,8 +498,8 @@ class _Book(Washing):
         return LedgerState(
             household=self.household,
             through=self.through,
-            lots=tuple(sorted(self.lots.values(), key=_LOT_ORDER)),
-            dispositions=tuple(sorted(self.dispositions.values(), key=_DISPOSITION_ORDER)),
+            lots=_in_order(self.lots.values(), _SEQ, _LOT_ID),
+            dispositions=_in_order(self.dispositions.values(), _SEQ, _DISPOSITION_ID),
             matches=tuple(self.matches),
             next_seq=self.seq,
             split_factors=tuple(sorted(self.factors.items())),

@@ -30,7 +30,8 @@ def prorate(total: Decimal, part: Decimal, whole: Decimal) -> Decimal:
 
 def _same(result: Decimal, operand: Decimal) -> bool:
     """`result`, equal in value to `operand`, is the same number to the last digit (exponent and sign)."""
-    return result.same_quantum(operand) and result.is_signed() == operand.is_signed()
+    # Only a zero result can differ in sign from an equal operand (0 + -0 is 0).
+    return result.same_quantum(operand) and (bool(result) or result.is_signed() == operand.is_signed())
 
 
 def add(a: Decimal, b: Decimal) -> Decimal:

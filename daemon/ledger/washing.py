@@ -298,11 +298,12 @@ class Washing:
             dispositions = self.dispositions
             horizon = self.horizon
             losses = [dispositions[i] for i in waiting]
-            if horizon is not None and any(d.sold < horizon for d in losses):
-                for d in losses:
-                    if d.sold < horizon:
-                        del waiting[d.disposition_id]
-                losses = [d for d in losses if d.sold >= horizon]
+            if horizon is not None:
+                stale = [d.disposition_id for d in losses if d.sold < horizon]  # out of every window now
+                if stale:
+                    for i in stale:
+                        del waiting[i]
+                    losses = [d for d in losses if d.sold >= horizon]
             if len(losses) > 1:
                 losses.sort(key=wash_sales.loss_key)
             self.settle(losses, [lot])
