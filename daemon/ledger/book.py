@@ -40,7 +40,7 @@ from daemon.ledger.events import (
     sales,
     validate,
 )
-from daemon.ledger.money import prorate, q, subtract
+from daemon.ledger.money import add, prorate, q, subtract
 from daemon.ledger.types import (
     ZERO,
     Account,
@@ -402,11 +402,11 @@ class _Book(Washing):
             if not sale:
                 part = cost + adjustment  # shares that leave without a sale: no gain or loss
             elif n == last:
-                part = proceeds - allocated
+                part = subtract(proceeds, allocated)  # a sale of one lot: the proceeds themselves
             else:
                 part = prorate(proceeds, shares, total)  # type: ignore[arg-type]
                 allocated += part
-            basis, acquired = cost + adjustment, lot.acquired
+            basis, acquired = add(cost, adjustment), lot.acquired  # no adjustment: the cost itself
             if loss_basis is not None and part < basis:
                 # A gift received below the donor's basis: a loss is measured from the value at the gift
                 # (and its holding period starts then); between the two there is neither gain nor loss.

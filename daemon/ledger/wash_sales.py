@@ -110,7 +110,7 @@ def disallow(loss: Disposition, shares: Decimal, permanent: bool) -> Decimal:
     washed = add(loss.washed_quantity, shares)
     # Cumulative proration: the last match takes exactly what is left, so the pieces add up to the loss.
     total = prorate(loss.loss, washed, loss.quantity)
-    disallowed = total - loss.adjustment
+    disallowed = subtract(total, loss.adjustment)  # a first wash: the total itself, shared by match and loss
     loss.washed_quantity = washed
     loss.adjustment = total
     loss.permanent = add(loss.permanent, disallowed if permanent else _NOTHING)

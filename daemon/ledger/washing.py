@@ -20,7 +20,7 @@ from datetime import date
 from decimal import Decimal
 
 from daemon.ledger import wash_sales
-from daemon.ledger.money import CONTEXT, prorate
+from daemon.ledger.money import CONTEXT, add, prorate
 from daemon.ledger.types import (
     ZERO,
     Account,
@@ -193,7 +193,7 @@ class Washing:
         if not permanent:
             # Holding-period tacking, the brokers' method: the replacement inherits the days the sold shares
             # were held.
-            piece.adjustment = piece.adjustment + disallowed
+            piece.adjustment = add(piece.adjustment, disallowed)
             piece.acquired = piece.purchased - (loss.sold - loss.acquired)
             piece.washed_from = self._washed_from(piece.washed_from, loss)
         # The washed piece is absorbed: it stays a holding but is no replacement any more.
@@ -223,7 +223,7 @@ class Washing:
         piece.absorbed = True
         if not permanent:
             piece.cost_basis = piece.cost_basis + disallowed
-            piece.replacement_adjustment = piece.replacement_adjustment + disallowed
+            piece.replacement_adjustment = add(piece.replacement_adjustment, disallowed)
             piece.acquired = piece.purchased - (loss.sold - loss.acquired)
             piece.washed_from = self._washed_from(piece.washed_from, loss)
         if rest is None:
