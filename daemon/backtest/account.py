@@ -67,6 +67,7 @@ class SimAccount:
         self.bought_groups: set[str] = set()  # groups bought today
         self._keys: dict[str, str] = {}
         self.groups = GroupIndex(identical)
+        self._grouped = frozenset().union(*identical.groups)  # the symbols in an identical group
         self._index: tuple[date, Holdings] | None = None
         self._lots_sorted: tuple[Lot, ...] | None = None
         self._sales_sorted: tuple[Disposition, ...] | None = None
@@ -141,7 +142,11 @@ class SimAccount:
         if not self.trades:
             return []
         groups = {self.key(t.symbol) for t in self.trades}
-        scope = {s for s in (*self.lots, *self.sales, *(t.symbol for t in self.trades)) if self.key(s) in groups}
+        # The traded symbols and every symbol held or sold lately that is identical to one (which must be in a
+        # group: a symbol in none is identical only to itself).
+        scope = {t.symbol for t in self.trades}
+        if self._grouped:
+            scope.update(s for s in (*self.lots, *self.sales) if s in self._grouped and self.key(s) in groups)
         part = LedgerState(self.household, self.through,
                            tuple(sorted((lot for s in scope for lot in self.lots.get(s, ())), key=_lot_order)),
                            tuple(sorted((d for s in scope for d in self.sales.get(s, ())), key=_sale_order)),

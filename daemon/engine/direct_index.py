@@ -267,7 +267,9 @@ class Book(SwapBacks):
         return tuple(ranked[:RANKED]), f"{symbol}'s sub-industry ({c.sub_industry}) and sector ({c.sector})"
 
     def _by_deficit(self, symbols: Sequence[str]) -> list[str]:
-        return sorted(symbols, key=lambda s: (-self.deficit(s), s))
+        """Largest deficit first, then by symbol (held - target ascending: the same order, one pass)."""
+        held, targets = self.held, self.targets
+        return [s for _, s in sorted([(held.get(s, ZERO) - targets.get(s, ZERO), s) for s in symbols])]
 
     def underweights(self) -> list[str]:
         if self._order is None:

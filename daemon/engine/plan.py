@@ -81,6 +81,7 @@ def _plan(inp: EngineInput) -> HarvestPlan:
     candidates: list[tuple[Candidate, HouseholdPlan]] = []
     warned: dict[tuple[str, str, str], list[ScheduledPurchase]] = {}  # scheduled_purchases = "warn"
     targeted = {t.account for t in inp.targets} - set(directs)
+    mark_of = run.prices.mark
     for data in inp.households:
         holdings = index(data.ledger, inp.as_of, groups)
         household = HouseholdPlan(data.household, holdings,
@@ -122,7 +123,11 @@ def _plan(inp: EngineInput) -> HarvestPlan:
             if book is not None and not untrusted:
                 books.append(book)
             for symbol in sorted(positions):
-                found = _evaluate(run, data.household, account, symbol, positions[symbol])
+                lots = positions[symbol]
+                mark = mark_of(symbol)
+                if mark is not None and not has_loss(lots, mark):
+                    continue  # `_evaluate`'s first test, here: most positions of a large book stop at it
+                found = _evaluate(run, data.household, account, symbol, lots)
                 if isinstance(found, Skip):
                     skipped.append(found)
                 elif found is not None and untrusted:
