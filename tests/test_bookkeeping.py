@@ -92,6 +92,22 @@ def test_failed_import_names_the_line_and_leaves_the_store_unchanged(engine: Any
         assert len(ledger_repo.load_trades(session, "h")) == 2
 
 
+def test_a_failed_first_import_leaves_the_store_empty(engine: Any) -> None:
+    # The first import writes the households, accounts, trades and ledger rows in one Core transaction: the
+    # ledger refusing a row of the second household booked undoes all of it, the first one's ledger too.
+    import sqlalchemy as sa
+
+    from daemon.store import tables
+
+    bad = [*ROWS, "2024-06-03,tax,VOO,sell,99,330,,"]  # household h, after g (booked and saved first)
+    with pytest.raises(TradeImportError, match=r"first.csv:11: "):
+        bookkeeping.book(engine, SETTINGS, _parse(bad, "first.csv"), "first.csv")
+    with engine.connect() as connection:
+        for table in (tables.HOUSEHOLDS, tables.ACCOUNTS, tables.TRADES, tables.LOTS, tables.DISPOSITIONS,
+                      tables.WASH_MATCHES, tables.LEDGER_STATES):
+            assert connection.scalar(sa.select(sa.func.count()).select_from(table)) == 0, table.name
+
+
 def test_a_policy_change_recomputes_the_ledger_at_the_next_booking(engine: Any) -> None:
     # The IRA buys IVV and sells it the same day before the taxable VOO loss: counted under "adjust" (the
     # default), ignored under "ignore". Switching the policy and booking anything recomputes the household.
