@@ -133,12 +133,16 @@ class _Writer:
         self.sql = (f"COPY {target} ({column_list}) FROM STDIN" if self.copy else
                     f"INSERT INTO {target} ({column_list}) VALUES ({', '.join([marker] * len(columns))})")
         self.converters = [_converter(c, dialect, text=self.copy) for c in columns]
+        # Every type binds None as NULL, except JSON without none_as_null (the JSON text null).
+        self.nulls = [not isinstance(c.type, sa.JSON) or c.type.none_as_null for c in columns]
 
     def write(self, columns: list[list[Any] | Constant], n: int) -> None:
         converted = []
-        for values, convert in zip(columns, self.converters, strict=True):
+        for values, convert, nulls in zip(columns, self.converters, self.nulls, strict=True):
             if isinstance(values, Constant):
                 converted.append(itertools.repeat(convert([values.value])[0], n))
+            elif nulls and values.count(None) == n:
+                converted.append(values)  # a column of NULLs (a file without times or lot ids): nothing to convert
             else:
                 converted.append(convert(values))
         params = list(zip(*converted, strict=False))
