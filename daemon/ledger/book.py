@@ -133,9 +133,13 @@ class _Book(Washing):
             d.disposition_id: working_copy(d) if horizon is None or d.sold >= horizon or d.purchased >= horizon
             else d for d in state.dispositions}
         self.matches: list[WashMatch] = list(state.matches)
-        self._match_at: dict[str, list[int]] = {}  # a loss's matches: their positions in `matches`
+        # A loss's matches, by their positions in `matches`: kept only for sales that may yet be split as a
+        # replacement already sold (the only change that rewrites a loss's matches).
+        self._match_at: dict[str, list[int]] = {}
         for n, m in enumerate(self.matches):
-            self._match_at.setdefault(m.disposition_id, []).append(n)
+            loss = self.dispositions.get(m.disposition_id)
+            if loss is not None and self._splittable(loss, horizon):
+                self._match_at.setdefault(m.disposition_id, []).append(n)
         self.seq = state.next_seq
         self.through = state.through
         self.factors: dict[str, Decimal] = dict(state.split_factors)
@@ -156,6 +160,7 @@ class _Book(Washing):
         self._checked: dict[str, Account] = {}  # accounts of this household met so far
         self._sets: dict[str, frozenset[str]] = {}
         self._shared: dict[frozenset[str], frozenset[str]] = {}
+        self._dates: dict[date, date] = {}
         self.candidates: dict[str, dict[str, None]] = {}
         self.sold: dict[str, dict[str, None]] = {}
         self.pending: dict[str, dict[str, None]] = {}
@@ -492,14 +497,24 @@ class _Book(Washing):
             self.losses([d for trade in events for d in self.sell(trade)])  # type: ignore[arg-type]
 
     def freeze(self) -> LedgerState:
-        publish(self.lots.values())
-        publish(self.dispositions.values())
+        """The state the batch leaves (the book is done with: its indexes and tables are let go on the way,
+        each before the next sorted copy is made, which keeps a long replay's peak memory down)."""
+        self.holdings, self._held_at, self._match_at = {}, {}, {}
+        self.candidates, self.sold, self.pending = {}, {}, {}
+        lots, self.lots = self.lots, {}
+        publish(lots.values())
+        lots_in_order = _in_order(lots.values(), _SEQ, _LOT_ID)
+        del lots
+        dispositions, self.dispositions = self.dispositions, {}
+        publish(dispositions.values())
+        dispositions_in_order = _in_order(dispositions.values(), _SEQ, _DISPOSITION_ID)
+        del dispositions
         publish(self.matches)
         return LedgerState(
             household=self.household,
             through=self.through,
-            lots=_in_order(self.lots.values(), _SEQ, _LOT_ID),
-            dispositions=_in_order(self.dispositions.values(), _SEQ, _DISPOSITION_ID),
+            lots=lots_in_order,
+            dispositions=dispositions_in_order,
             matches=tuple(self.matches),
             next_seq=self.seq,
             split_factors=tuple(sorted(self.factors.items())),

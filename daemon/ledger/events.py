@@ -5,7 +5,7 @@ go together as one sale. Checks of an event's own fields, before anything is app
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import time
 from operator import attrgetter
 
@@ -70,19 +70,23 @@ def sale_key(event: Event) -> tuple[object, ...] | None:
     return (event.date, event.account, event.symbol, event.order_id)
 
 
-def sales(ordered: Sequence[Event]) -> list[list[Event]]:
-    """Events one by one, except that the fills of one sell order (adjacent in time order) go together."""
-    groups: list[list[Event]] = []
+def sales(ordered: Sequence[Event]) -> Iterator[list[Event]]:
+    """Events one by one, except that the fills of one sell order (adjacent in time order) go together.
+    A generator: a list per event for the whole history would be 7 MB at 100,000 trades."""
+    group: list[Event] = []
     last: tuple[object, ...] | None = None
     for event in ordered:
         # Most events have no order id: they skip the key (and its function call) altogether.
         key = sale_key(event) if getattr(event, "order_id", None) is not None else None
         if key is not None and key == last:
-            groups[-1].append(event)
-        else:
-            groups.append([event])
+            group.append(event)
+            continue
+        if group:
+            yield group
+        group = [event]
         last = key
-    return groups
+    if group:
+        yield group
 
 
 def validate(event: Event) -> None:

@@ -54,6 +54,7 @@ class Washing:
     adjust: bool
     _sets: dict[str, frozenset[str]]  # purchase id -> the set of it alone
     _shared: dict[frozenset[str], frozenset[str]]  # larger sets, one record per value
+    _dates: dict[date, date]  # tacked holding-period starts, one record per day
 
     def _index_sold(self, d: Disposition) -> None:
         if self.adjust and d.quantity > 0 and not d.absorbed and d.origin in _REPLACEABLE:
@@ -108,14 +109,29 @@ class Washing:
                 given_d += dis
                 self.matches[n] = make_match(first.disposition_id, m.lot_id, m.account, m.symbol, qty, dis,
                                              m.permanent, m.replacement_date, m.replacement_disposition)
-                self._match_at.setdefault(first.disposition_id, []).append(n)
+                if self._splittable(first, self.horizon):
+                    self._match_at.setdefault(first.disposition_id, []).append(n)
                 self._add_match(make_match(second.disposition_id, m.lot_id, m.account, m.symbol, m.quantity - qty,
                                            m.disallowed - dis, m.permanent, m.replacement_date,
-                                           m.replacement_disposition))
+                                           m.replacement_disposition), second)
 
-    def _add_match(self, match: WashMatch) -> None:
-        self._match_at.setdefault(match.disposition_id, []).append(len(self.matches))
+    def _splittable(self, d: Disposition, horizon: date | None) -> bool:
+        """Whether sale `d` may yet be split as a replacement already sold (policy "adjust": shares of a
+        replaceable purchase, not yet a replacement, bought inside the window). Once it cannot, it never can:
+        nothing un-absorbs a sale, and the window only moves on."""
+        return (self.adjust and d.quantity > 0 and not d.absorbed and d.origin in _REPLACEABLE
+                and (horizon is None or d.purchased >= horizon))
+
+    def _add_match(self, match: WashMatch, loss: Disposition) -> None:
+        if self._splittable(loss, self.horizon):  # `_replace_disposition` may need to find it
+            self._match_at.setdefault(match.disposition_id, []).append(len(self.matches))
         self.matches.append(match)
+
+    def _tacked(self, purchased: date, loss: Disposition) -> date:
+        """Holding-period tacking: the replacement's holding starts as many days before its purchase as the
+        sold shares were held. One shared record per date (the dates repeat; each is 32 bytes)."""
+        day = purchased - (loss.sold - loss.acquired)
+        return self._dates.setdefault(day, day)
 
     def _washed_from(self, own: frozenset[str], loss: Disposition) -> frozenset[str]:
         """`own | loss.washed_from | {loss.purchase_id}`: the purchases whose losses flow into a replacement.
@@ -194,7 +210,7 @@ class Washing:
             # Holding-period tacking, the brokers' method: the replacement inherits the days the sold shares
             # were held.
             piece.adjustment = add(piece.adjustment, disallowed)
-            piece.acquired = piece.purchased - (loss.sold - loss.acquired)
+            piece.acquired = self._tacked(piece.purchased, loss)
             piece.washed_from = self._washed_from(piece.washed_from, loss)
         # The washed piece is absorbed: it stays a holding but is no replacement any more.
         if rest is None:
@@ -206,7 +222,7 @@ class Washing:
             self._hold(piece)
             self._put(rest)
         self._add_match(make_match(loss.disposition_id, piece.lot_id, piece.account, piece.symbol, shares,
-                                   disallowed, permanent, piece.purchased, None))
+                                   disallowed, permanent, piece.purchased, None), loss)
         return rest
 
     def _wash_sold(self, loss: Disposition, replacement: Disposition, permanent: bool,
@@ -224,14 +240,14 @@ class Washing:
         if not permanent:
             piece.cost_basis = piece.cost_basis + disallowed
             piece.replacement_adjustment = add(piece.replacement_adjustment, disallowed)
-            piece.acquired = piece.purchased - (loss.sold - loss.acquired)
+            piece.acquired = self._tacked(piece.purchased, loss)
             piece.washed_from = self._washed_from(piece.washed_from, loss)
         if rest is None:
             self._put_disposition(piece)
         else:
             self._replace_disposition(replacement, [piece, rest])
         self._add_match(make_match(loss.disposition_id, piece.lot_id, piece.account, piece.symbol, shares,
-                                   disallowed, permanent, piece.purchased, piece.disposition_id))
+                                   disallowed, permanent, piece.purchased, piece.disposition_id), loss)
         return rest
 
     def _look_back(self, group: str) -> list[Lot | Disposition]:
