@@ -258,13 +258,23 @@ class Book(SwapBacks):
             # Outside the index (the transition), excluded, or no GICS data: the most underweight stocks.
             ranked = [s for s in self.underweights() if self.buyable(s) is None]
             return tuple(ranked[:RANKED]), f"the underweight stocks of {self.id}'s direct index"
-        ranked = [*correlation_order(symbol, sub, self.returns), *correlation_order(symbol, sector, self.returns)]
-        ranked = [s for s in ranked if self.buyable(s) is None]
-        # In that order, the stocks under their targets first: buying one already at its target would
-        # concentrate the index in the stocks most often chosen, while one under it (typically a stock
-        # harvested 31+ days ago) returns toward its weight.
-        ranked = [s for s in ranked if self.deficit(s) > 0] + [s for s in ranked if self.deficit(s) <= 0]
-        return tuple(ranked[:RANKED]), f"{symbol}'s sub-industry ({c.sub_industry}) and sector ({c.sector})"
+        # By correlation, sub-industry then sector, the buyable ones; in that order the stocks under their
+        # targets first: buying one already at its target would concentrate the index in the stocks most
+        # often chosen, while one under it (typically a stock harvested 31+ days ago) returns toward its
+        # weight. Ranked as far as it takes to find RANKED under their targets (the rest are not tried).
+        under: list[str] = []
+        at_or_over: list[str] = []
+        for peers in (sub, sector):
+            for s in correlation_order(symbol, peers, self.returns):
+                if self.buyable(s) is None:
+                    (under if self.deficit(s) > 0 else at_or_over).append(s)
+                    if len(under) == RANKED:
+                        return tuple(under), self._peers_name(symbol, c)
+        return tuple([*under, *at_or_over][:RANKED]), self._peers_name(symbol, c)
+
+    @staticmethod
+    def _peers_name(symbol: str, c: Constituent) -> str:
+        return f"{symbol}'s sub-industry ({c.sub_industry}) and sector ({c.sector})"
 
     def _by_deficit(self, symbols: Sequence[str]) -> list[str]:
         """Largest deficit first, then by symbol (held - target ascending: the same order, one pass)."""
