@@ -55,6 +55,16 @@ class Values:
         self.values = values
 
 
+class Mapped:
+    """A column got by `get` from each item, then turned into what the column stores by `convert`, applied
+    to the whole column at once (e.g. `map(str, ...)` of enums: no Python call per item)."""
+
+    __slots__ = ("convert", "get")
+
+    def __init__(self, get: Callable[[Any], Any], convert: Callable[[list[Any]], list[Any]]):
+        self.get, self.convert = get, convert
+
+
 def insert(connection: sa.Connection, table: sa.Table, rows: Iterable[Mapping[str, Any]]) -> None:
     """Insert `rows` (dicts with the same keys, column names of `table`) into `table`. `rows` may be a
     generator: it is consumed `CHUNK` rows at a time, so a household's 100k lots are never all dicts at once."""
@@ -70,10 +80,10 @@ def insert(connection: sa.Connection, table: sa.Table, rows: Iterable[Mapping[st
 
 
 def insert_objects(connection: sa.Connection, table: sa.Table, items: Iterable[_T],
-                   columns: Mapping[str, Callable[[_T], Any] | Constant | Values]) -> None:
+                   columns: Mapping[str, Callable[[_T], Any] | Constant | Values | Mapped]) -> None:
     """Insert one row per item of `items`: column name -> a getter applied to the item (e.g.
-    `operator.attrgetter("quantity")`), a `Constant` or the column's `Values`. No dict per row; `CHUNK`
-    items at a time."""
+    `operator.attrgetter("quantity")`), a `Constant`, the column's `Values` or a `Mapped` getter. No dict per
+    row; `CHUNK` items at a time."""
     it = iter(items)
     chunk = list(itertools.islice(it, CHUNK))
     if not chunk:
@@ -90,6 +100,8 @@ def insert_objects(connection: sa.Connection, table: sa.Table, items: Iterable[_
                 values.append(get)
             elif isinstance(get, Values):
                 values.append(list(get.values[offset : offset + n]))
+            elif isinstance(get, Mapped):
+                values.append(get.convert(list(map(get.get, chunk))))
             else:
                 values.append(list(map(get, chunk)))
         writer.write(values, n)

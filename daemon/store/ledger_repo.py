@@ -241,8 +241,8 @@ def _code_points(connection: sa.Connection, column: sa.ColumnElement[str]) -> sa
 
 def _lot_columns(household: str) -> dict[str, Any]:
     """Column -> getter from a Lot, for bulk.insert_objects (`_lot` reads the row back)."""
-    return {"household_id": bulk.Constant(household), **_getters(LOT_FIELDS), "origin": _origin,
-            "washed_from": _washed_from}
+    return {"household_id": bulk.Constant(household), **_getters(LOT_FIELDS), "origin": _ORIGIN,
+            "washed_from": _WASHED_FROM}
 
 
 # Column name -> the ledger type's field of the same value.
@@ -267,18 +267,24 @@ def _getters(fields: dict[str, str]) -> dict[str, Any]:
     return {column: operator.attrgetter(name) for column, name in fields.items()}
 
 
-def _origin(item: Lot | Disposition) -> str:
-    return str(item.origin)
+def _texts(values: list[Any]) -> list[str]:
+    return list(map(str, values))
 
 
-def _washed_from(item: Lot | Disposition) -> str | None:
-    return _ids(item.washed_from)
+def _id_texts(values: list[frozenset[str]]) -> list[str | None]:
+    return [_ids(ids) if ids else None for ids in values]
+
+
+# The enums' text and the washed purchase ids' one string, a column at a time.
+_ORIGIN = bulk.Mapped(operator.attrgetter("origin"), _texts)
+_WASHED_FROM = bulk.Mapped(operator.attrgetter("washed_from"), _id_texts)
+_SIDE = bulk.Mapped(operator.attrgetter("side"), _texts)
 
 
 def _disposition_columns(household: str) -> dict[str, Any]:
     """Column -> getter from a Disposition, for bulk.insert_objects (`_disposition` reads it back)."""
-    return {"household_id": bulk.Constant(household), **_getters(DISPOSITION_FIELDS), "origin": _origin,
-            "washed_from": _washed_from}
+    return {"household_id": bulk.Constant(household), **_getters(DISPOSITION_FIELDS), "origin": _ORIGIN,
+            "washed_from": _WASHED_FROM}
 
 
 def _match_columns(household: str, first: int, end: int) -> dict[str, Any]:
@@ -384,7 +390,7 @@ def add_trades(
     new, first = _unseen(session, TRADES, household, rows)
     trades = [trade for trade, _ in new]
     if new:
-        columns = {"household_id": bulk.Constant(household), **_getters(TRADE_FIELDS), "side": _side,
+        columns = {"household_id": bulk.Constant(household), **_getters(TRADE_FIELDS), "side": _SIDE,
                    "source": bulk.Values([k.source for _, k in new]),
                    "external_id": bulk.Values([k.external_id for _, k in new]),
                    "imported_at": bulk.Constant(imported_at or datetime.now(UTC)),
@@ -396,10 +402,6 @@ def add_trades(
 TRADE_FIELDS = {"trade_id": "trade_id", "account_id": "account", "date": "date", "symbol": "symbol",
                 "quantity": "quantity", "price": "price", "fees": "fees", "lot_id": "lot_id", "time": "time",
                 "acquired": "acquired", "basis": "basis", "order_id": "order_id"}
-
-
-def _side(trade: Trade) -> str:
-    return str(trade.side)
 
 
 TRADE_READ = _read_fields(Trade, {**TRADE_FIELDS, "side": "side"}, {"side": Side})
