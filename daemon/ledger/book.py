@@ -40,7 +40,7 @@ from daemon.ledger.events import (
     sales,
     validate,
 )
-from daemon.ledger.money import add, prorate, q, subtract
+from daemon.ledger.money import CONTEXT, QUANTUM, prorate, q
 from daemon.ledger.types import (
     ZERO,
     Account,
@@ -310,7 +310,7 @@ class _Book(Washing):
         lot_id = trade.lot_id or trade.trade_id
         if lot_id in self.lots:
             raise LedgerError(trade, f"lot id {lot_id!r} is already used")
-        cost = q(trade.quantity * trade.price + trade.fees)
+        cost = (trade.quantity * trade.price + trade.fees).quantize(QUANTUM, None, CONTEXT)  # q(), inline
         purchased = acquired = trade.date
         origin = _PURCHASE
         loss_basis: Decimal | None = None
@@ -407,11 +407,11 @@ class _Book(Washing):
             if not sale:
                 part = cost + adjustment  # shares that leave without a sale: no gain or loss
             elif n == last:
-                part = subtract(proceeds, allocated)  # a sale of one lot: the proceeds themselves
+                part = proceeds - allocated
             else:
                 part = prorate(proceeds, shares, total)  # type: ignore[arg-type]
                 allocated += part
-            basis, acquired = add(cost, adjustment), lot.acquired  # no adjustment: the cost itself
+            basis, acquired = cost + adjustment, lot.acquired
             if loss_basis is not None and part < basis:
                 # A gift received below the donor's basis: a loss is measured from the value at the gift
                 # (and its holding period starts then); between the two there is neither gain nor loss.
@@ -419,18 +419,6 @@ class _Book(Washing):
                     basis, acquired = loss_basis, lot.purchased
                 else:
                     basis = part
-            left = held - shares
-            if left:
-                lot.quantity = left
-                lot.cost = lot_cost - cost
-                lot.adjustment = subtract(lot_adjustment, adjustment)
-            else:  # the whole lot (shares == held, so cost and adjustment are the lot's own): shared zeros
-                zero = lot_cost - lot_cost  # x - x: a positive zero with x's exponent (a zero's adjusted())
-                lot.quantity = zeros.setdefault(left.adjusted(), left)
-                lot.cost = zeros.setdefault(zero.adjusted(), zero)
-                if lot_adjustment is not ZERO:
-                    zero = lot_adjustment - lot_adjustment
-                    lot.adjustment = zeros.setdefault(zero.adjusted(), zero)
             if loss_basis is not None:
                 lot.loss_basis = lot_loss_basis - loss_basis  # type: ignore[operator]
             lot_id, purchased, origin, absorbed = lot.lot_id, lot.purchased, lot.origin, lot.absorbed
@@ -440,13 +428,27 @@ class _Book(Washing):
                 symbol = lot.symbol
                 group = self.group(symbol)
                 factor = self.factor(symbol) if self.factors else _ONE
+            left = held - shares
             if left > 0:
+                lot.quantity = left
+                lot.cost = lot_cost - cost
+                lot.adjustment = lot_adjustment - adjustment
                 if moves:
                     self._unhold(lot_id)
                     self._hold(lot)
                 if replaceable:
                     self._add(self.candidates, group, lot_id, purchased)
-            else:  # closed: out of the holding (`_unhold`, inline); it leaves the candidates when next met
+            else:
+                if left:  # more shares than the lot held: never so from the ledger's own picks
+                    lot.quantity, lot.cost, lot.adjustment = left, lot_cost - cost, lot_adjustment - adjustment
+                else:  # the whole lot (shares == held: cost and adjustment are the lot's own): shared zeros
+                    zero = lot_cost - lot_cost  # x - x: a positive zero with x's exponent (a zero's adjusted())
+                    lot.quantity = zeros.setdefault(left.adjusted(), left)
+                    lot.cost = zeros.setdefault(zero.adjusted(), zero)
+                    if lot_adjustment is not ZERO:
+                        zero = lot_adjustment - lot_adjustment
+                        lot.adjustment = zeros.setdefault(zero.adjusted(), zero)
+                # Closed: out of the holding (`_unhold`, inline); it leaves the candidates when next met.
                 holding = held_at.pop(lot_id, None)
                 if holding is not None:
                     keys, key = holding
@@ -479,7 +481,7 @@ class _Book(Washing):
         picks = self._picks(trade, account, trade.symbol, trade.quantity, trade.lot_id)
         if trade.side is _TRANSFER_OUT:
             return self.dispose(trade, account, picks, ZERO, trade.date, kind="transfer_out")
-        proceeds = q(trade.quantity * trade.price - trade.fees)
+        proceeds = (trade.quantity * trade.price - trade.fees).quantize(QUANTUM, None, CONTEXT)  # q(), inline
         # The picks relieve exactly the shares sold (or relief raised): they are the total to prorate by.
         return self.dispose(trade, account, picks, proceeds, trade.date, total=trade.quantity)
 

@@ -28,10 +28,8 @@ def prorate(total: Decimal, part: Decimal, whole: Decimal) -> Decimal:
     return _divide(_multiply(total, part), whole).quantize(QUANTUM, None, CONTEXT)
 
 
-def _same(result: Decimal, operand: Decimal) -> bool:
-    """`result`, equal in value to `operand`, is the same number to the last digit (exponent and sign)."""
-    # Only a zero result can differ in sign from an equal operand (0 + -0 is 0).
-    return result.same_quantum(operand) and (bool(result) or result.is_signed() == operand.is_signed())
+# `add` and `subtract` test "the same number to the last digit" inline (they run for every sale): the result,
+# equal in value to the operand, has its exponent, and its sign (only a zero result can differ: 0 + -0 is 0).
 
 
 def add(a: Decimal, b: Decimal) -> Decimal:
@@ -40,9 +38,9 @@ def add(a: Decimal, b: Decimal) -> Decimal:
     Decimals are immutable, so sharing one is invisible, and each is 104 bytes: the first wash of a loss
     (washed 0 + shares) or a wash that carries nothing permanent (0 more) keeps no second equal record."""
     result = a + b
-    if not b and _same(result, a):
+    if not b and result.same_quantum(a) and (result or result.is_signed() == a.is_signed()):
         return a
-    if not a and _same(result, b):
+    if not a and result.same_quantum(b) and (result or result.is_signed() == b.is_signed()):
         return b
     return result
 
@@ -52,9 +50,9 @@ def subtract(a: Decimal, b: Decimal) -> Decimal:
     both are zero and the difference is `b` (see `add`)."""
     result = a - b
     if not b:
-        if _same(result, a):
+        if result.same_quantum(a) and (result or result.is_signed() == a.is_signed()):
             return a
-        if not a and _same(result, b):
+        if not a and result.same_quantum(b) and result.is_signed() == b.is_signed():
             return b
     return result
 

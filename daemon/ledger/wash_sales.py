@@ -69,8 +69,8 @@ def split(lot: Lot, shares: Decimal) -> tuple[Lot, Lot]:
                      lot.purchased, lot.acquired, lot.absorbed, lot.seq, lot.trade_id, lot.reinvested, lot.origin,
                      lot.washed_from, first_loss_basis)
     rest = make_lot(f"{lot_id}.2", lot.purchase_id, lot_id, lot.account, lot.symbol, quantity - shares,
-                    lot.cost - cost, subtract(lot.adjustment, adjustment), lot.purchased, lot.acquired, lot.absorbed,
-                    lot.seq, lot.trade_id, lot.reinvested, lot.origin, lot.washed_from,
+                    lot.cost - cost, lot.adjustment - adjustment, lot.purchased, lot.acquired, lot.absorbed, lot.seq,
+                    lot.trade_id, lot.reinvested, lot.origin, lot.washed_from,
                     None if loss_basis is None else loss_basis - (first_loss_basis or ZERO))
     return first, rest
 

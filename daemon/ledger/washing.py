@@ -220,7 +220,12 @@ class Washing:
         else:
             self.lots[piece.lot_id] = piece
             self._hold(piece)
-            self._put(rest)
+            if rest.lot_id in self.lots:
+                self._put(rest)
+            else:  # `_put` for a new lot id: the unused shares are a replacement still
+                self.lots[rest.lot_id] = rest
+                self._hold(rest)
+                self._add(self.candidates, self.group(rest.symbol), rest.lot_id, rest.purchased)
         self._add_match(make_match(loss.disposition_id, piece.lot_id, piece.account, piece.symbol, shares,
                                    disallowed, permanent, piece.purchased, None), loss)
         return rest
@@ -288,14 +293,14 @@ class Washing:
         losses = [d for d in made if d.taxable and d.cost_basis > d.proceeds]  # a loss before any wash
         if not losses:
             return
-        if len(losses) == 1:  # the usual sale at a loss: one lot's shares
-            d = losses[0]
-            group = self.group(d.symbol)
-            self._add(self.pending, group, d.disposition_id, d.sold)
-            self.settle(losses, self._look_back(group))
-            return
         if len(losses) > 1:
             losses.sort(key=wash_sales.loss_key)
+        if len({d.symbol for d in losses}) == 1:  # a sale: one security, so one group
+            group = self.group(losses[0].symbol)
+            for d in losses:
+                self._add(self.pending, group, d.disposition_id, d.sold)
+            self.settle(losses, self._look_back(group))
+            return
         by_group: dict[str, list[Disposition]] = {}
         for d in losses:
             by_group.setdefault(self.group(d.symbol), []).append(d)
