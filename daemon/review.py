@@ -14,7 +14,6 @@ import sqlalchemy as sa
 from daemon import views
 from daemon.config.models import Settings
 from daemon.ledger import LedgerState, gains
-from daemon.prices import PriceBook
 from daemon.store import ledger_repo
 from daemon.store.db import connection_of
 from daemon.store.tables import ALERTS, HARVEST_RUNS, ORDER_INTENTS, ORDERS
@@ -22,6 +21,8 @@ from daemon.store.tables import ALERTS, HARVEST_RUNS, ORDER_INTENTS, ORDERS
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
     from sqlalchemy.orm import Session
+
+    from daemon.prices import PriceBook  # annotations only: `gains` never loads the price modules
 
 # The queries read the Core tables (rows with the columns as attributes), from a Core connection
 # (db.read_connection: the listings never load the ORM) or a session.

@@ -8,12 +8,14 @@ import operator
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Context, Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from daemon.ledger import gains
 from daemon.ledger.money import cents, plain, prorate
 from daemon.ledger.types import ZERO, Account, Lot, Term, add_one_year, term_of
-from daemon.prices import PriceBook
+
+if TYPE_CHECKING:
+    from daemon.prices import PriceBook  # annotations only: `gains` never loads the price modules
 
 _json_string = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]
 
