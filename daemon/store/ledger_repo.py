@@ -275,16 +275,30 @@ def _id_texts(values: list[frozenset[str]]) -> list[str | None]:
     return [_ids(ids) if ids else None for ids in values]
 
 
+def _unless_one(values: list[Decimal]) -> list[Decimal | None]:
+    return [None if value == 1 else value for value in values]
+
+
+def _unless_zero(values: list[Decimal]) -> list[Decimal | None]:
+    return [value if value else None for value in values]
+
+
 # The enums' text and the washed purchase ids' one string, a column at a time.
 _ORIGIN = bulk.Mapped(operator.attrgetter("origin"), _texts)
 _WASHED_FROM = bulk.Mapped(operator.attrgetter("washed_from"), _id_texts)
 _SIDE = bulk.Mapped(operator.attrgetter("side"), _texts)
+# A sale's split factor and replacement adjustment are NULL when 1 and 0, what nearly all are: the reads map
+# NULL back (DISPOSITION_READ, as for the rows from before migration 0005), and a column of NULLs costs the
+# bulk insert nothing.
+_SPLIT_FACTOR = bulk.Mapped(operator.attrgetter("split_factor"), _unless_one)
+_REPLACEMENT_ADJUSTMENT = bulk.Mapped(operator.attrgetter("replacement_adjustment"), _unless_zero)
 
 
 def _disposition_columns(household: str) -> dict[str, Any]:
     """Column -> getter from a Disposition, for bulk.insert_objects (`_disposition` reads it back)."""
     return {"household_id": bulk.Constant(household), **_getters(DISPOSITION_FIELDS), "origin": _ORIGIN,
-            "washed_from": _WASHED_FROM}
+            "washed_from": _WASHED_FROM, "split_factor": _SPLIT_FACTOR,
+            "replacement_adjustment": _REPLACEMENT_ADJUSTMENT}
 
 
 def _match_columns(household: str, first: int, end: int) -> dict[str, Any]:
