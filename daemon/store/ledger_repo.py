@@ -1,8 +1,9 @@
 """Persistence of the pure ledger's inputs (trades, accounts) and outputs (lots, dispositions, wash matches).
 
 Everything runs inside the caller's transaction (a session's or a Core connection's): nothing here commits.
-Bulk paths use Core `insert(table)` with lists of dicts (one executemany per table), never ORM objects one
-by one, so that saving a household with 100k lots stays a matter of seconds.
+Bulk paths go through `daemon.store.bulk` (the driver's executemany, or COPY on PostgreSQL, fed a column at
+a time from the records themselves), never ORM objects one by one, so that saving a household with 100k
+lots stays a matter of seconds.
 """
 
 from __future__ import annotations
