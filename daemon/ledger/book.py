@@ -306,7 +306,8 @@ class _Book(Washing):
         return account
 
     def acquire(self, trade: Trade) -> Lot:
-        self.account(trade, trade.account)
+        if trade.account not in self._checked:
+            self.account(trade, trade.account)
         lot_id = trade.lot_id or trade.trade_id
         if lot_id in self.lots:
             raise LedgerError(trade, f"lot id {lot_id!r} is already used")
@@ -346,17 +347,17 @@ class _Book(Washing):
 
     def _picks(self, event: Event, account: Account, symbol: str, quantity: Decimal,
                named: str | None) -> list[tuple[Lot, Decimal]]:
+        if named is None:
+            return self._take(event, account.id, symbol, quantity)
         try:
-            if named is not None:
-                pool = [lot for lot in self.held_lots(account.id, symbol) if relief.matches_named(lot, named)]
-                if not pool:
-                    raise relief.ReliefError(f"no open lot {named!r}")
-                return relief.take(sorted(pool, key=relief.fifo_key), quantity, f"lot {named!r}")
-            return self._take(account.id, symbol, quantity)
+            pool = [lot for lot in self.held_lots(account.id, symbol) if relief.matches_named(lot, named)]
+            if not pool:
+                raise relief.ReliefError(f"no open lot {named!r}")
+            return relief.take(sorted(pool, key=relief.fifo_key), quantity, f"lot {named!r}")
         except relief.ReliefError as exc:
             raise LedgerError(event, str(exc)) from None
 
-    def _take(self, account: str, symbol: str, quantity: Decimal) -> list[tuple[Lot, Decimal]]:
+    def _take(self, event: Event, account: str, symbol: str, quantity: Decimal) -> list[tuple[Lot, Decimal]]:
         """`relief.take` over the holding's keys: the first lots in relief order, only as many as needed."""
         picks: list[tuple[Lot, Decimal]] = []
         left = quantity
@@ -370,7 +371,10 @@ class _Book(Washing):
             picks.append((lot, lot.quantity))
             left -= lot.quantity
         # Not enough: relief.take raises the error, counted the same way.
-        return relief.take((lots[key[-1]] for key in keys), quantity)  # type: ignore[index]
+        try:
+            return relief.take((lots[key[-1]] for key in keys), quantity)  # type: ignore[index]
+        except relief.ReliefError as exc:
+            raise LedgerError(event, str(exc)) from None
 
     def dispose(self, event: Event, account: Account, picks: Sequence[tuple[Lot, Decimal]], proceeds: Decimal,
                 sold: date, kind: str = "sale", total: Decimal | None = None) -> list[Disposition]:
@@ -477,8 +481,9 @@ class _Book(Washing):
         return d
 
     def sell(self, trade: Trade) -> list[Disposition]:
-        account = self.account(trade, trade.account)
-        picks = self._picks(trade, account, trade.symbol, trade.quantity, trade.lot_id)
+        account = self._checked.get(trade.account) or self.account(trade, trade.account)
+        picks = (self._take(trade, account.id, trade.symbol, trade.quantity) if trade.lot_id is None
+                 else self._picks(trade, account, trade.symbol, trade.quantity, trade.lot_id))
         if trade.side is _TRANSFER_OUT:
             return self.dispose(trade, account, picks, ZERO, trade.date, kind="transfer_out")
         proceeds = (trade.quantity * trade.price - trade.fees).quantize(QUANTUM, None, CONTEXT)  # q(), inline

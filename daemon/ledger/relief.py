@@ -22,7 +22,9 @@ def _lifo_key(lot: Lot) -> tuple[object, ...]:
 
 
 def _hifo_key(lot: Lot) -> tuple[object, ...]:
-    per_share = lot.basis / lot.quantity if lot.quantity else Decimal(0)
+    quantity = lot.quantity
+    # lot.basis, spelled out: the key is made for every HIFO lot that opens or changes.
+    per_share = (lot.cost + lot.adjustment) / quantity if quantity else Decimal(0)
     return (-per_share, lot.purchased, lot.seq, lot.lot_id)
 
 

@@ -162,7 +162,8 @@ class Washing:
             earliest, latest = sold - _WINDOW, sold + _WINDOW
             trade_id, order_id, symbol = loss.trade_id, loss.order_id, loss.symbol
             i = 0
-            while i < len(queue) and loss.quantity - loss.washed_quantity > 0:
+            unwashed = loss.quantity - loss.washed_quantity
+            while i < len(queue) and unwashed > 0:
                 candidate = queue[i]
                 if candidate.quantity <= 0 or candidate.absorbed:
                     del queue[i]
@@ -186,7 +187,8 @@ class Washing:
                     del queue[i]
                 else:
                     queue[i] = rest  # the unused part takes the replacement's place in line
-            if loss.quantity - loss.washed_quantity <= 0:
+                unwashed = loss.quantity - loss.washed_quantity
+            if unwashed <= 0:
                 self.pending.get(self.group(symbol), {}).pop(loss.disposition_id, None)
 
     def _wash(self, loss: Disposition, replacement: Lot, permanent: bool, rate: Decimal) -> Lot | None:
