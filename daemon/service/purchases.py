@@ -11,7 +11,7 @@ them and `resume` settles them; both stay importable from `daemon.service.execut
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
@@ -148,16 +148,28 @@ class PurchaseOrder:
     symbol: str
     price: Decimal
     notional: Decimal
+    quantity: Decimal | None = None  # the plan's shares (its `quantity_estimate`), sized at the ask
 
     @classmethod
     def from_plan(cls, run_id: str, as_of: date, plan: Mapping[str, Any]) -> list[PurchaseOrder]:
         return [cls(run_id=run_id, as_of=as_of, purchase_id=b["purchase_id"], household=b["household"],
                     account=b["account"], symbol=b["symbol"], price=Decimal(b["price"]),
-                    notional=Decimal(b["notional"])) for b in plan.get("purchases", [])]
+                    notional=Decimal(b["notional"]),
+                    quantity=Decimal(b["quantity_estimate"]) if b.get("quantity_estimate") else None)
+                for b in plan.get("purchases", [])]
 
     @property
     def cid(self) -> str:
         return client_order_id(self.run_id, self.purchase_id, "buy")
+
+    @property
+    def share_price(self) -> Decimal:
+        """What one share costs by the plan: the ask it sized the shares at (notional / shares), not the last
+        price. Shares sized at the last would cost more than the dollars they stand for (a cash account's
+        broker refuses such a buy; a margin account lends it) and could exceed the plan's shares."""
+        if self.quantity is not None and self.quantity > 0 and self.notional > 0:
+            return max(self.price, self.notional / self.quantity)
+        return self.price
 
 
 def save_purchases(engine: Engine, items: list[PurchaseOrder]) -> None:
@@ -174,6 +186,19 @@ def _not_bought(engine: Engine, b: PurchaseOrder, severity: str, why: str) -> Pa
            f"{b.purchase_id}: ${b.notional:,.2f} of {b.symbol} not bought in {b.account}: {why}; the new money "
            f"stays in cash until the next run", b.account)
     return PairOutcome(b.purchase_id, None, None, why, "purchase")
+
+
+def _purchase_request(b: PurchaseOrder, cash: Decimal, broker: Broker) -> OrderRequest | None:
+    """The buy of the purchase's dollars, at most the cash: in shares at the plan's share price where the broker
+    takes no dollar amounts, and the plan's own shares when the cash pays for all of them (no division's
+    rounding between the plan and the order)."""
+    spend = min(b.notional, max(cash, Decimal(0)))
+    request = _buy(b.cid, b.account, b.symbol, b.share_price, spend, broker)
+    if request is None or request.quantity is None or b.quantity is None or spend < b.notional:
+        return request
+    step = Decimal("1e-9") if broker.capabilities.fractional else Decimal(1)
+    planned = b.quantity.quantize(step, ROUND_DOWN)
+    return replace(request, quantity=planned) if planned > 0 else request
 
 
 def run_purchase(engine: Engine, settings: Settings, b: PurchaseOrder, brokers: Mapping[str, Broker],
@@ -193,7 +218,7 @@ def run_purchase(engine: Engine, settings: Settings, b: PurchaseOrder, brokers: 
         cash = broker.account(b.account).cash
     except BrokerError as exc:
         return _not_bought(engine, b, "error", f"its cash could not be read ({exc})")
-    request = _buy(b.cid, b.account, b.symbol, b.price, min(b.notional, max(cash, Decimal(0))), broker)
+    request = _purchase_request(b, cash, broker)
     if request is None:
         return _not_bought(engine, b, "warning", f"the account's cash is ${cash:,.2f}")
     if not orders.claim(engine, b.cid):

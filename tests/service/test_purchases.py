@@ -11,6 +11,7 @@ import sys
 import threading
 from decimal import Decimal
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -233,12 +234,34 @@ def test_a_broker_without_notional_orders_gets_whole_shares(tmp_path: Path, engi
     broker = _WholeShares(paper(engine, settings, prices))
     plan = run_cycle(engine, settings, {"paper": broker}, prices, AS_OF, "paper", _policy()).plan
     orders = sorted(_rows(engine, PaperOrder), key=lambda o: o.client_order_id)
-    # Whole shares, as many as the planned dollars buy at the plan's price (the engine planned whole shares at
-    # the ask: $1,950.97 of CCC is 39 shares at 50, not 39.02).
+    # Whole shares, the plan's: it sized them at the ask ($1,950.97 of CCC is 39 shares at 50.025).
     assert len(plan.purchases) == 4
     assert [(o.symbol, o.quantity, o.notional) for o in orders] == [
-        (b.symbol, Decimal(int(b.notional / b.price)), None) for b in plan.purchases]
+        (b.symbol, b.quantity_estimate, None) for b in plan.purchases]
     assert orders[0].quantity == 39 and all(o.status == "filled" for o in orders)
+
+
+@pytest.mark.parametrize(("fractional", "cash", "shares"), [
+    (False, Decimal(20000), Decimal(1000)),  # the plan's shares, not $10,010 / $10 = 1,001
+    (False, Decimal(5000), Decimal(499)),  # what $5,000 pays for at the ask, not 500 shares costing $5,005
+    (True, Decimal(5000), Decimal("499.500499500")),
+    (False, Decimal("10.00"), None),  # not one share at the ask: nothing
+])
+def test_shares_are_sized_at_the_plans_ask_never_beyond_the_cash(fractional: bool, cash: Decimal,
+                                                                   shares: Decimal | None) -> None:
+    """A broker without dollar orders (IB) gets shares: the plan bought 1,000 shares of a $10 stock at its
+    $10.01 ask; the buy never costs more at that ask than the plan's dollars or the account's cash."""
+    from brokers.protocol import Capabilities
+    from daemon.service.purchases import PurchaseOrder, _purchase_request
+
+    b = PurchaseOrder(run_id="r1", as_of=AS_OF, purchase_id="b1", household="h", account="di", symbol="XYZ",
+                      price=Decimal(10), notional=Decimal("10010"), quantity=Decimal(1000))
+    broker: Any = SimpleNamespace(capabilities=Capabilities(fractional=fractional, notional=False,
+                                                            specific_lots=False, market_on_close=True))
+    request = _purchase_request(b, cash, broker)
+    assert (None if request is None else request.quantity) == shares
+    if request is not None and request.quantity is not None:
+        assert request.quantity * Decimal("10.01") <= min(cash, b.notional) and request.notional is None
 
 
 def test_a_book_of_etfs_new_money_is_bought_the_same_way(tmp_path: Path, engine: Any, db_url: str) -> None:

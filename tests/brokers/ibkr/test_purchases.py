@@ -1,0 +1,201 @@
+"""A direct index's new money on Interactive Brokers: the engine's purchases carried out by the real cycle
+through IbkrBroker, the real ib_async and the fake TWS on loopback. IB takes neither dollar amounts nor
+fractions of a share through our adapter, so each purchase reaches TWS once as a whole-share market BUY named
+by run and purchase (`tlh-<run>-bN-buy`), never for more than the account's cash, and a second run of the
+day sends nothing. The household is tests/service/direct_household.py's ("di": 10 AAA and 10 BBB at 100,
+$6,000 of cash), here at IB."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import ROUND_FLOOR, Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from brokers.ibkr import IbkrBroker
+from brokers.protocol import AccountSnapshot
+from daemon.config.models import Settings
+from daemon.market_calendar import trade_date
+from daemon.service.cycle import CycleResult, run_cycle
+from daemon.service.execute import execute
+from daemon.service.market import book_from_brokers
+from daemon.service.orders import Policy
+from daemon.store import ledger_repo
+from daemon.store.db import transaction
+from daemon.store.models import AccountRow, Alert, OrderIntent
+from tests.brokers.ibkr.conftest import TAXABLE, make_broker, wait_disconnected
+from tests.fakes.tws_server import FakeTws
+from tests.service.direct_household import CONSTITUENTS, seed
+
+TODAY = trade_date(datetime.now(UTC))
+CASH = Decimal(6000)
+# last, bid, ask: IB buys at the ask, and the engine plans whole shares at the ask.
+QUOTES = {"AAA": ("100", "99.99", "100.01"), "BBB": ("100", "99.99", "100.01"), "CCC": ("50", "49.95", "50.05"),
+          "DDD": ("40", "39.96", "40.04")}
+# The engine's plan at IB: the most underweight first, each deficit (to 25 % of $8,000) in whole shares at the
+# ask, within the $5,840 above the 2 % cash reserve: $2,000 buys 39 CCC and 49 DDD, $1,000 9 AAA and 9 BBB.
+PLANNED = [("b1", "CCC", 39, Decimal("50.05")), ("b2", "DDD", 49, Decimal("40.04")),
+           ("b3", "AAA", 9, Decimal("100.01")), ("b4", "BBB", 9, Decimal("100.01"))]
+
+
+@pytest.fixture
+def di_tws() -> Iterator[FakeTws]:
+    with FakeTws() as fake:
+        fake.add_account(TAXABLE, CASH, {"AAA": (10, "100"), "BBB": (10, "100")})
+        for symbol, (last, bid, ask) in QUOTES.items():
+            fake.set_price(symbol, last, bid=bid, ask=ask)
+        yield fake
+        assert fake.errors == []  # the fake understood every request
+
+
+def _settings(tmp_path: Path, db_url: str, tws: FakeTws) -> Settings:
+    (tmp_path / "index.csv").write_text(CONSTITUENTS)
+    return Settings.model_validate({
+        "database_url": db_url, "mode": "paper", "substitutes": "",
+        "accounts": [{"id": "di", "household": "h", "broker": "ibkr", "broker_account": TAXABLE,
+                      "direct_index": {"constituents": str(tmp_path / "index.csv")}}],
+        "harvest": {"circuit_breaker": False, "max_turnover_pct": 1, "max_price_age_days": 10},
+        "brokers": {"ibkr": {"port": tws.port, "timeout_seconds": 5}},
+    })
+
+
+def _policy() -> Policy:
+    return Policy(fill_timeout=2, poll_interval=0.02, retries=2, backoff=0.0, sleep=lambda s: None, faults=set())
+
+
+def _cycle(engine: Any, s: Settings, broker: Any) -> CycleResult:
+    prices = book_from_brokers({"ibkr": broker}, set(QUOTES), s, TODAY)
+    return run_cycle(engine, s, {"ibkr": broker}, prices, TODAY, "paper", _policy())
+
+
+def _intents(engine: Any) -> dict[str, OrderIntent]:
+    with transaction(engine) as session:
+        return {i.client_order_id: i for i in session.scalars(sa.select(OrderIntent))}
+
+
+def _alerts(engine: Any, kind: str) -> list[str]:
+    with transaction(engine) as session:
+        return list(session.scalars(sa.select(Alert.message).where(Alert.kind == kind).order_by(Alert.id)))
+
+
+def _held(engine: Any) -> dict[str, Decimal]:
+    with transaction(engine) as session:
+        lots = ledger_repo.load_ledger(session, "h").open_lots
+    return {sym: sum((lot.quantity for lot in lots if lot.symbol == sym), Decimal(0)) for sym in QUOTES}
+
+
+def _in_sync(engine: Any) -> bool:
+    with transaction(engine) as session:
+        row = session.get(AccountRow, "di")
+        return row is not None and row.in_sync
+
+
+def _spent(tws: FakeTws) -> Decimal:
+    """What the executions cost the account at IB: shares at their fill price plus IB's commission."""
+    return sum((x.shares * x.price + x.commission for x in tws.executions), Decimal(0))
+
+
+def test_new_money_reaches_tws_once_each_in_whole_shares(di_tws: FakeTws, engine: Any, db_url: str,
+                                                          tmp_path: Path) -> None:
+    tws = di_tws
+    s = _settings(tmp_path, db_url, tws)
+    seed(engine, s)
+    broker = make_broker(tws, accounts=s.accounts)
+    try:
+        first = _cycle(engine, s, broker)
+        run_id = first.plan.run_id
+        assert first.unavailable == {} and first.plan.pairs == ()
+        assert [(b.purchase_id, b.symbol, b.quantity_estimate, b.notional) for b in first.plan.purchases] == [
+            (pid, symbol, qty, qty * ask) for pid, symbol, qty, ask in PLANNED]
+
+        # Each purchase reached TWS exactly once: a whole-share market BUY for the day, in the account's
+        # code, tagged with the intent's client order id.
+        assert [(o.account, o.symbol, o.action, o.quantity, o.order_type, o.tif, o.order_ref, o.what_if)
+                for o in tws.received] == [
+            (TAXABLE, symbol, "BUY", qty, "MKT", "DAY", f"tlh-{run_id}-{pid}-buy", False)
+            for pid, symbol, qty, _ in PLANNED]
+        assert [(x.order.order_ref, x.shares, x.price) for x in tws.executions] == [
+            (f"tlh-{run_id}-{pid}-buy", qty, ask) for pid, symbol, qty, ask in PLANNED]
+        assert [(o.pair_id, o.kind, o.buy is not None and o.buy.status.value) for o in first.outcomes] == [
+            (pid, "purchase", "filled") for pid, _, _, _ in PLANNED]
+
+        # One durable intent per purchase, named by run and purchase, filled.
+        intents = _intents(engine)
+        assert sorted((i.client_order_id, i.run_id, i.pair_id, i.leg, i.side, i.symbol, i.status, i.lots,
+                       i.filled_quantity) for i in intents.values()) == sorted(
+            (f"tlh-{run_id}-{pid}-buy", run_id, pid, "buy", "buy", symbol, "filled", ["new_money"], qty)
+            for pid, symbol, qty, _ in PLANNED)
+
+        # Nothing beyond the cash: the shares and IB's commissions came out of the $6,000, the reserve stays.
+        assert _spent(tws) == sum((qty * ask for _, _, qty, ask in PLANNED), Decimal(0)) + 4  # $1 an order
+        assert tws.cash(TAXABLE) == CASH - _spent(tws) >= Decimal(160) - 4
+        assert {sym: tws.position(TAXABLE, sym) for sym in QUOTES} == {"AAA": 19, "BBB": 19, "CCC": 39, "DDD": 49}
+        assert _held(engine) == {"AAA": 19, "BBB": 19, "CCC": 39, "DDD": 49}  # the fills are in the ledger
+        assert len(_alerts(engine, "orders_filled")) == 4 and _alerts(engine, "order_failed") == []
+    finally:
+        broker.close()
+
+    # The same day again, as a new process (a new connection to TWS): its sync finds the ledger and IB agree
+    # (each fill booked once), nothing is planned, nothing reaches TWS twice; carrying out the first run's
+    # plan a second time sends nothing either.
+    wait_disconnected(tws)
+    broker = make_broker(tws, accounts=s.accounts)
+    try:
+        again = _cycle(engine, s, broker)
+        assert again.sync.in_sync and again.unavailable == {} and _in_sync(engine)
+        assert again.plan.purchases == () and again.outcomes == []
+        assert all(o.buy is None for o in execute(engine, s, run_id, {"ibkr": broker}, _policy()))
+    finally:
+        broker.close()
+    assert len(tws.received) == 4 and len(tws.executions) == 4
+    assert {i.status for i in _intents(engine).values()} == {"filled"}
+    assert _held(engine) == {"AAA": 19, "BBB": 19, "CCC": 39, "DDD": 49}
+
+
+class _WithdrawnAfterPlanning:
+    """The IB adapter, with `amount` withdrawn from the account at IB right after the plan read its cash."""
+
+    def __init__(self, inner: IbkrBroker, tws: FakeTws, amount: Decimal):
+        self.inner, self.tws, self.amount, self.reads = inner, tws, amount, 0
+        self.name, self.capabilities, self.paper = inner.name, inner.capabilities, inner.paper
+
+    def account(self, account: str) -> AccountSnapshot:
+        snapshot = self.inner.account(account)
+        self.reads += 1
+        if self.reads == 1:
+            with self.tws.lock:
+                self.tws.book.accounts[TAXABLE].cash -= self.amount
+        return snapshot
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def test_less_cash_than_planned_buys_whole_shares_it_can_pay_for(di_tws: FakeTws, engine: Any, db_url: str,
+                                                                tmp_path: Path) -> None:
+    """$4,500 leaves the account between planning and buying: b1 buys the CCC that the $1,500 left pays for at
+    the price IB fills at (not at the last price, which would be more than the cash), b2 one DDD with what
+    is left, b3 and b4 nothing (a warning each). A cash account at IB would reject a buy beyond the cash; a
+    margin account would lend it."""
+    tws = di_tws
+    s = _settings(tmp_path, db_url, tws)
+    seed(engine, s)
+    broker = _WithdrawnAfterPlanning(make_broker(tws, accounts=s.accounts), tws, Decimal(4500))
+    try:
+        result = _cycle(engine, s, broker)
+        assert [b.symbol for b in result.plan.purchases] == ["CCC", "DDD", "AAA", "BBB"]
+        run_id = result.plan.run_id
+        ccc = (Decimal(1500) / Decimal("50.05")).to_integral_value(ROUND_FLOOR)  # 29, not 1500 / 50 = 30
+        assert [(o.symbol, o.quantity, o.order_ref) for o in tws.received] == [
+            ("CCC", ccc, f"tlh-{run_id}-b1-buy"), ("DDD", 1, f"tlh-{run_id}-b2-buy")]
+        assert [tws.order(o.order_ref).status for o in tws.received] == ["Filled", "Filled"]
+        assert _spent(tws) <= Decimal(1500) and tws.cash(TAXABLE) >= 0
+        status = {i.pair_id: i.status for i in _intents(engine).values()}
+        assert status == {"b1": "filled", "b2": "filled", "b3": "skipped", "b4": "skipped"}
+        assert len(_alerts(engine, "purchase_skipped")) == 2 and _alerts(engine, "order_failed") == []
+    finally:
+        broker.inner.close()
