@@ -25,6 +25,7 @@ from daemon.ledger.types import ZERO, Term
 
 if TYPE_CHECKING:
     from daemon.engine.direct_index import Book
+    from daemon.ledger.types import Lot
 
 HELD = timedelta(days=31)  # a stand-in bought with a harvest may return once the harvested loss is safe
 # Over the tracking-error limit, a swap back may go beyond the year's gain budget, but only with lots whose
@@ -148,11 +149,7 @@ class SwapBacks:
                 shares -= sold.get(lot.lot_id, ZERO)
             if shares <= 0:
                 continue
-            if shares == lot.quantity:
-                basis = lot.cost + lot.adjustment
-            else:
-                basis = prorate(lot.cost, shares, lot.quantity) + prorate(lot.adjustment, shares, lot.quantity)
-            proceeds = (shares * close).quantize(QUANTUM, context=CONTEXT)
+            basis, proceeds = _basis_and_proceeds(lot, shares, close)
             gain = proceeds - basis
             kind = 0 if gain <= 0 else 1 if lot.acquired < long_before else 2
             ranked.append((kind, gain / proceeds if proceeds else ZERO, lot.seq, lot.lot_id, lot, shares))
@@ -176,11 +173,7 @@ class SwapBacks:
                 break
             # `lot_sale(lot, take, close, as_of)`'s figures; the sale itself only once it is picked (most walks
             # stop at their first lot, a gain beyond the budget).
-            if take == lot.quantity:
-                basis = lot.cost + lot.adjustment
-            else:
-                basis = prorate(lot.cost, take, lot.quantity) + prorate(lot.adjustment, take, lot.quantity)
-            proceeds = (take * close).quantize(QUANTUM, context=CONTEXT)
+            basis, proceeds = _basis_and_proceeds(lot, take, close)
             sale_gain = proceeds - basis
             if sale_gain > 0:
                 within = gain + sale_gain <= self.gain_left
@@ -224,3 +217,14 @@ class SwapBacks:
 
     def _skip(self: Book, symbol: str, reason: SkipReason, detail: str) -> Skip:
         return Skip(self.plan.household, self.id, symbol, reason, detail)
+
+
+def _basis_and_proceeds(lot: Lot, shares: Decimal, close: Decimal) -> tuple[Decimal, Decimal]:
+    """`lot_sale(lot, shares, close, ...)`'s basis and proceeds without building the sale: most lots a swap
+    back ranks are never sold."""
+    if shares == lot.quantity:
+        basis = lot.cost + lot.adjustment
+    else:
+        basis = prorate(lot.cost, shares, lot.quantity) + prorate(lot.adjustment, shares, lot.quantity)
+    proceeds = (shares * close).quantize(QUANTUM, context=CONTEXT)
+    return basis, proceeds
