@@ -1,14 +1,15 @@
-"""A direct index's new money on Interactive Brokers: the engine's purchases carried out by the real cycle
-through IbkrBroker, the real ib_async and the fake TWS on loopback. IB takes neither dollar amounts nor
-fractions of a share through our adapter, so each purchase reaches TWS once as a whole-share market BUY named
-by run and purchase (`tlh-<run>-bN-buy`), never for more than the account's cash, and a second run of the
-day sends nothing. The household is tests/service/direct_household.py's ("di": 10 AAA and 10 BBB at 100,
-$6,000 of cash), here at IB."""
+"""New money on Interactive Brokers (a direct index's underweight stocks, a book of ETFs' underweight asset
+classes): the engine's purchases carried out by the real cycle through IbkrBroker, the real ib_async and the
+fake TWS on loopback. IB takes neither dollar amounts nor fractions of a share through our adapter, so each
+purchase reaches TWS once as a whole-share market BUY of the plan's shares (sized at the ask), named by run and
+purchase (`tlh-<run>-bN-buy`), never for more than the account's cash, and a second run of the day sends
+nothing. The direct index is tests/service/direct_household.py's ("di": 10 AAA and 10 BBB at 100, $6,000 of
+cash), here at IB."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,9 @@ import sqlalchemy as sa
 
 from brokers.ibkr import IbkrBroker
 from brokers.protocol import AccountSnapshot
+from daemon import bookkeeping
 from daemon.config.models import Settings
+from daemon.importers.csv_trades import parse
 from daemon.market_calendar import trade_date
 from daemon.service.cycle import CycleResult, run_cycle
 from daemon.service.execute import execute
@@ -67,8 +70,8 @@ def _policy() -> Policy:
     return Policy(fill_timeout=2, poll_interval=0.02, retries=2, backoff=0.0, sleep=lambda s: None, faults=set())
 
 
-def _cycle(engine: Any, s: Settings, broker: Any) -> CycleResult:
-    prices = book_from_brokers({"ibkr": broker}, set(QUOTES), s, TODAY)
+def _cycle(engine: Any, s: Settings, broker: Any, symbols: Iterable[str] = tuple(QUOTES)) -> CycleResult:
+    prices = book_from_brokers({"ibkr": broker}, set(symbols), s, TODAY)
     return run_cycle(engine, s, {"ibkr": broker}, prices, TODAY, "paper", _policy())
 
 
@@ -199,3 +202,53 @@ def test_less_cash_than_planned_buys_whole_shares_it_can_pay_for(di_tws: FakeTws
         assert len(_alerts(engine, "purchase_skipped")) == 2 and _alerts(engine, "order_failed") == []
     finally:
         broker.inner.close()
+
+
+ETF_QUOTES = {"VTI": ("200", "199.90", "200.10"), "ITOT": ("100", "99.95", "100.05"),
+              "BND": ("80", "79.96", "80.04"), "AGG": ("90", "89.95", "90.05")}
+
+
+@pytest.fixture
+def etf_tws() -> Iterator[FakeTws]:
+    with FakeTws() as fake:
+        fake.add_account(TAXABLE, CASH, {"VTI": (10, "200")})
+        for symbol, (last, bid, ask) in ETF_QUOTES.items():
+            fake.set_price(symbol, last, bid=bid, ask=ask)
+        yield fake
+        assert fake.errors == []
+
+
+def test_a_book_of_etfs_new_money_reaches_tws_once_each(etf_tws: FakeTws, engine: Any, db_url: str) -> None:
+    """`[accounts.targets]` at IB: 10 VTI ($2,000) and $6,000 of cash toward half stocks, half bonds; the
+    engine buys the underweight classes' primaries (BND for $4,000, VTI for $2,000) in whole shares at the
+    ask, and TWS gets exactly those orders, once."""
+    tws = etf_tws
+    s = Settings.model_validate({
+        "database_url": db_url, "mode": "paper", "substitutes": "",
+        "accounts": [{"id": "etfs", "household": "h", "broker": "ibkr", "broker_account": TAXABLE,
+                      "targets": {"stocks": "0.5", "bonds": "0.5"}}],
+        "asset_classes": [{"name": "stocks", "members": ["VTI", "ITOT"]},
+                          {"name": "bonds", "members": ["BND", "AGG"]}],
+        "harvest": {"circuit_breaker": False, "max_price_age_days": 10},
+        "brokers": {"ibkr": {"port": tws.port, "timeout_seconds": 5}},
+    })
+    history = (f"date,account,symbol,side,quantity,price,fees,lot_id\n"
+               f"{TODAY - timedelta(days=200)},etfs,VTI,buy,10,200,,v1\n")
+    bookkeeping.book(engine, s, parse(history, "history.csv", {"etfs"}))
+    broker = make_broker(tws, accounts=s.accounts)
+    try:
+        first = _cycle(engine, s, broker, ETF_QUOTES)
+        run_id = first.plan.run_id
+        # 49 BND at 80.04 ($3,921.96 of the $4,000) and 9 VTI at 200.10 ($1,800.90 of the $2,000).
+        assert [(b.symbol, b.quantity_estimate) for b in first.plan.purchases] == [("BND", 49), ("VTI", 9)]
+        assert [(o.account, o.symbol, o.action, o.quantity, o.order_type, o.order_ref) for o in tws.received] == [
+            (TAXABLE, b.symbol, "BUY", b.quantity_estimate, "MKT", f"tlh-{run_id}-{b.purchase_id}-buy")
+            for b in first.plan.purchases]
+        assert {(i.pair_id, i.status, i.filled_quantity) for i in _intents(engine).values()} == {
+            ("b1", "filled", 49), ("b2", "filled", 9)}
+        assert _spent(tws) == 49 * Decimal("80.04") + 9 * Decimal("200.10") + 2 <= CASH
+        assert (tws.position(TAXABLE, "BND"), tws.position(TAXABLE, "VTI")) == (49, 19)
+        again = _cycle(engine, s, broker, ETF_QUOTES)  # the same day: nothing bought twice
+        assert again.plan.purchases == () and again.sync.in_sync and len(tws.received) == 2
+    finally:
+        broker.close()
