@@ -147,6 +147,8 @@ class _Book(Washing):
         self.rename_order: list[tuple[str, str]] = []
         self.splits_applied: set[str] = set(state.splits_applied)
         self.extra_key: dict[str, str] = {}  # renamed symbols that take their old name's identical group
+        # symbol -> its identical group's key, filled by `group`; hot paths read it inline first
+        # (`self._group.get(symbol) or self.group(symbol)`: no method call once a symbol is known).
         self._group: dict[str, str] = {}
         self._current: dict[str, str] = {}
         for old, new in state.renamed:
@@ -399,6 +401,7 @@ class _Book(Washing):
         factor = _ONE
         seq = self.seq
         zeros, held_at = _ZEROS, self._held_at
+        multiply, divide = CONTEXT.multiply, CONTEXT.divide
         for n, (lot, shares) in enumerate(picks):
             held = lot.quantity
             lot_cost, lot_adjustment, lot_loss_basis = lot.cost, lot.adjustment, lot.loss_basis
@@ -412,8 +415,8 @@ class _Book(Washing):
                 part = cost + adjustment  # shares that leave without a sale: no gain or loss
             elif n == last:
                 part = proceeds - allocated
-            else:
-                part = prorate(proceeds, shares, total)  # type: ignore[arg-type]
+            else:  # prorate(), inline (one call per lot of most sales): shares < total here
+                part = divide(multiply(proceeds, shares), total).quantize(QUANTUM, None, CONTEXT)
                 allocated += part
             basis, acquired = cost + adjustment, lot.acquired
             if loss_basis is not None and part < basis:
@@ -430,7 +433,7 @@ class _Book(Washing):
             replaceable = not absorbed and origin in _REPLACEABLE and (horizon is None or purchased >= horizon)
             if lot.symbol != symbol:
                 symbol = lot.symbol
-                group = self.group(symbol)
+                group = self._group.get(symbol) or self.group(symbol)
                 factor = self.factor(symbol) if self.factors else _ONE
             left = held - shares
             if left > 0:

@@ -55,6 +55,7 @@ class Washing:
     _sets: dict[str, frozenset[str]]  # purchase id -> the set of it alone
     _shared: dict[frozenset[str], frozenset[str]]  # larger sets, one record per value
     _dates: dict[date, date]  # tacked holding-period starts, one record per day
+    _group: dict[str, str]  # the book's cache of `group`
 
     def _index_sold(self, d: Disposition) -> None:
         if self.adjust and d.quantity > 0 and not d.absorbed and d.origin in _REPLACEABLE:
@@ -316,7 +317,7 @@ class Washing:
         """A purchase washes the losses still waiting in its group, earliest sale first."""
         if lot.origin not in _REPLACEABLE:
             return
-        waiting = self.pending.get(self.group(lot.symbol))
+        waiting = self.pending.get(self._group.get(lot.symbol) or self.group(lot.symbol))
         if waiting:
             dispositions = self.dispositions
             horizon = self.horizon
