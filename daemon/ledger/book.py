@@ -82,6 +82,7 @@ _TAXABLE = AccountType.TAXABLE
 # One shared record of each positive zero, by exponent (so it prints the same): a closed lot's figures are
 # zeros, and a Decimal is 104 bytes.
 _ZEROS: dict[int, Decimal] = {}
+_ZERO_AT_QUANTUM = _ZEROS.setdefault(-12, Decimal("0E-12"))  # a closed lot's cost, nearly always
 
 
 def _in_order(records: Iterable[_R], seq: Callable[[_R], int], ident: Callable[[_R], str]) -> tuple[_R, ...]:
@@ -94,8 +95,8 @@ def _in_order(records: Iterable[_R], seq: Callable[[_R], int], ident: Callable[[
     by_seq = sorted(records, key=seq)
     numbers = list(map(seq, by_seq))
     tied = list(map(eq, numbers[1:], numbers))  # tied[i]: record i + 1 shares record i's number
-    ids = list(map(ident, by_seq))
-    if any(map(lt, compress(ids[1:], tied), compress(ids, tied))):
+    later, earlier = map(ident, compress(by_seq[1:], tied)), map(ident, compress(by_seq, tied))
+    if any(map(lt, later, earlier)):
         by_seq.sort(key=lambda record: (seq(record), ident(record)))
     return tuple(by_seq)
 
@@ -449,9 +450,12 @@ class _Book(Washing):
                 if left:  # more shares than the lot held: never so from the ledger's own picks
                     lot.quantity, lot.cost, lot.adjustment = left, lot_cost - cost, lot_adjustment - adjustment
                 else:  # the whole lot (shares == held: cost and adjustment are the lot's own): shared zeros
-                    zero = lot_cost - lot_cost  # x - x: a positive zero with x's exponent (a zero's adjusted())
-                    lot.quantity = zeros.setdefault(left.adjusted(), left)
-                    lot.cost = zeros.setdefault(zero.adjusted(), zero)
+                    lot.quantity = zeros.setdefault(left.adjusted(), left)  # a zero's adjusted() is its exponent
+                    if lot_cost.same_quantum(_ZERO_AT_QUANTUM):  # x - x: a positive zero with x's exponent
+                        lot.cost = _ZERO_AT_QUANTUM
+                    else:
+                        zero = lot_cost - lot_cost
+                        lot.cost = zeros.setdefault(zero.adjusted(), zero)
                     if lot_adjustment is not ZERO:
                         zero = lot_adjustment - lot_adjustment
                         lot.adjustment = zeros.setdefault(zero.adjusted(), zero)

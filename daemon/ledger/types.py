@@ -340,8 +340,12 @@ def working_copy(record: _Record) -> _Record:
 def publish(records: Iterable[object]) -> None:
     """Turn the book's working records into the frozen public records, in place (the same layout)."""
     public = _PUBLIC
+    last_type: type | None = None
+    cls: type | None = None
     for record in records:
-        cls = public.get(type(record))
+        kind = type(record)
+        if kind is not last_type:  # a table is mostly of one kind: look the class up when it changes
+            last_type, cls = kind, public.get(kind)
         if cls is not None:
             record.__class__ = cls
 
