@@ -37,7 +37,7 @@ from daemon.config.loader import identical_groups
 from daemon.config.models import Settings
 from daemon.ledger.restrictions import WINDOW_END
 from daemon.service import orders
-from daemon.service.order_steps import PairOutcome, _alert, _broker, _check_fill, _paused, _pending, _send
+from daemon.service.order_steps import PairOutcome, _alert, _broker, _buy, _check_fill, _paused, _pending, _send
 from daemon.service.orders import ABANDONED, PENDING, SKIPPED, SUBMITTING, Policy, client_order_id, fault_point
 from daemon.service.purchases import (
     NEW_MONEY,
@@ -77,6 +77,7 @@ class PairOrder:
     buy_price: Decimal
     buy_notional: Decimal
     sell_price: Decimal | None = None  # the quote the plan sold at (plans stored before it: None)
+    buy_quantity: Decimal | None = None  # the plan's shares to buy (`buy_quantity_estimate`), sized at the ask
 
     @classmethod
     def from_plan(cls, run_id: str, as_of: date, plan: Mapping[str, Any]) -> list[PairOrder]:
@@ -84,7 +85,8 @@ class PairOrder:
                     account=p["account"], sell_symbol=p["sell_symbol"], sell_quantity=Decimal(p["sell_quantity"]),
                     lot_ids=tuple(p["lots"]), buy_symbol=p["buy_symbol"], buy_price=Decimal(p["buy_price"]),
                     buy_notional=Decimal(p["buy_notional"]),
-                    sell_price=Decimal(p["sell_price"]) if p.get("sell_price") else None)
+                    sell_price=Decimal(p["sell_price"]) if p.get("sell_price") else None,
+                    buy_quantity=Decimal(p["buy_quantity_estimate"]) if p.get("buy_quantity_estimate") else None)
                 for p in plan.get("pairs", [])]
 
     def cid(self, leg: str) -> str:
@@ -132,15 +134,8 @@ def buy_request(p: PairOrder, sell: OrderState, broker: Broker, cash: Decimal) -
     never more than the account's cash."""
     fraction = sell.filled_quantity / p.sell_quantity if p.sell_quantity else Decimal(0)
     notional = min((p.buy_notional * fraction).quantize(Decimal("0.01"), ROUND_DOWN), max(cash, Decimal(0)))
-    if notional < Decimal("1"):
-        return None
-    if broker.capabilities.notional:
-        return OrderRequest(p.cid("buy"), p.account, p.buy_symbol, OrderSide.BUY, notional=notional)
-    step = Decimal("1e-9") if broker.capabilities.fractional else Decimal(1)
-    quantity = (notional / p.buy_price).quantize(step, ROUND_DOWN)
-    if quantity <= 0:
-        return None
-    return OrderRequest(p.cid("buy"), p.account, p.buy_symbol, OrderSide.BUY, quantity=quantity)
+    return _buy(p.cid("buy"), p.account, p.buy_symbol, p.buy_price, notional, broker,
+                (p.buy_notional, p.buy_quantity))
 
 
 

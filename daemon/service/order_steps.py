@@ -41,15 +41,28 @@ def _alert(engine: Engine, run_id: str, kind: str, severity: str, message: str, 
     log.info(f"alert.{kind}", run_id=run_id, account=account, message=message)
 
 
-def _buy(cid: str, account: str, symbol: str, price: Decimal, notional: Decimal, broker: Broker) -> OrderRequest | None:
+def _buy(cid: str, account: str, symbol: str, price: Decimal, notional: Decimal, broker: Broker,
+         planned: tuple[Decimal, Decimal | None] | None = None) -> OrderRequest | None:
     """A buy of `notional` dollars: a notional order where the broker takes them, else the shares it buys
-    (fractional or whole, as the broker allows). None when that is nothing."""
+    (fractional or whole, as the broker allows). None when that is nothing.
+
+    `planned`: the plan's (notional, shares) of this buy. The engine sized those shares at the ask, so the
+    shares are sized at the plan's price per share (notional / shares), not at `price` (the last): at the
+    last they would cost more than the dollars at the ask (a cash account's broker refuses the buy, a margin
+    account lends the difference) and could be more than the plan's shares. When the dollars cover the whole
+    plan, the shares are the plan's own (no division's rounding between the plan and the order)."""
     notional = notional.quantize(Decimal("0.01"), ROUND_DOWN)
     if notional < 1:
         return None
     if broker.capabilities.notional:
         return OrderRequest(cid, account, symbol, OrderSide.BUY, notional=notional)
     step = Decimal("1e-9") if broker.capabilities.fractional else Decimal(1)
+    plan_notional, plan_shares = planned or (Decimal(0), None)
+    if plan_shares is not None and plan_shares > 0 and plan_notional > 0:
+        if notional >= plan_notional.quantize(Decimal("0.01"), ROUND_DOWN):
+            quantity = plan_shares.quantize(step, ROUND_DOWN)
+            return OrderRequest(cid, account, symbol, OrderSide.BUY, quantity=quantity) if quantity > 0 else None
+        price = max(price, plan_notional / plan_shares)
     quantity = (notional / price).quantize(step, ROUND_DOWN) if price > 0 else Decimal(0)
     if quantity <= 0:
         return None

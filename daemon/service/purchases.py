@@ -11,16 +11,16 @@ them and `resume` settles them; both stay importable from `daemon.service.execut
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 from typing import Any
 
 import structlog
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from brokers.protocol import Broker, BrokerError, OrderRequest, OrderSide, OrderState
+from brokers.protocol import Broker, BrokerError, OrderRequest, OrderState
 from daemon.config.models import Settings
 from daemon.service import orders
 from daemon.service.idle import REINVESTS
@@ -64,12 +64,15 @@ class ReinvestOrder:
     price: Decimal
     notional: Decimal
     source: str
+    quantity: Decimal | None = None  # the plan's shares (its `quantity_estimate`), sized at the ask
 
     @classmethod
     def from_plan(cls, run_id: str, as_of: date, plan: Mapping[str, Any]) -> list[ReinvestOrder]:
         return [cls(run_id=run_id, as_of=as_of, reinvestment_id=r["reinvestment_id"], household=r["household"],
                     account=r["account"], symbol=r["symbol"], price=Decimal(r["price"]),
-                    notional=Decimal(r["notional"]), source=r["source"]) for r in plan.get("reinvestments", [])]
+                    notional=Decimal(r["notional"]), source=r["source"],
+                    quantity=Decimal(r["quantity_estimate"]) if r.get("quantity_estimate") else None)
+                for r in plan.get("reinvestments", [])]
 
     @property
     def cid(self) -> str:
@@ -99,14 +102,9 @@ def run_reinvestment(engine: Engine, settings: Settings, r: ReinvestOrder, broke
                f"{r.reinvestment_id}: ${r.notional:,.2f} of {r.symbol} not bought in {r.account}: {why}; the idle "
                f"cash of {r.source} stays uninvested until the next run", r.account)
         return PairOutcome(r.reinvestment_id, None, None, why)
-    notional = min(r.notional, max(cash, Decimal(0))).quantize(Decimal("0.01"), ROUND_DOWN)
-    if broker.capabilities.notional:
-        request = OrderRequest(r.cid, r.account, r.symbol, OrderSide.BUY, notional=notional)
-    else:
-        step = Decimal("1e-9") if broker.capabilities.fractional else Decimal(1)
-        request = OrderRequest(r.cid, r.account, r.symbol, OrderSide.BUY,
-                               quantity=(notional / r.price).quantize(step, ROUND_DOWN))
-    if notional < 1 or (request.quantity is not None and request.quantity <= 0):
+    request = _buy(r.cid, r.account, r.symbol, r.price, min(r.notional, max(cash, Decimal(0))), broker,
+                   (r.notional, r.quantity))
+    if request is None:
         if not orders.skip_unsent(engine, [r.cid], f"nothing to buy with (cash {cash:.2f})"):
             return PairOutcome(r.reinvestment_id, None, None, "another run placed this buy")
         return PairOutcome(r.reinvestment_id, None, None, "no cash to reinvest")
@@ -162,14 +160,6 @@ class PurchaseOrder:
     def cid(self) -> str:
         return client_order_id(self.run_id, self.purchase_id, "buy")
 
-    @property
-    def share_price(self) -> Decimal:
-        """What one share costs by the plan: the ask it sized the shares at (notional / shares), not the last
-        price. Shares sized at the last would cost more than the dollars they stand for (a cash account's
-        broker refuses such a buy; a margin account lends it) and could exceed the plan's shares."""
-        if self.quantity is not None and self.quantity > 0 and self.notional > 0:
-            return max(self.price, self.notional / self.quantity)
-        return self.price
 
 
 def save_purchases(engine: Engine, items: list[PurchaseOrder]) -> None:
@@ -189,16 +179,9 @@ def _not_bought(engine: Engine, b: PurchaseOrder, severity: str, why: str) -> Pa
 
 
 def _purchase_request(b: PurchaseOrder, cash: Decimal, broker: Broker) -> OrderRequest | None:
-    """The buy of the purchase's dollars, at most the cash: in shares at the plan's share price where the broker
-    takes no dollar amounts, and the plan's own shares when the cash pays for all of them (no division's
-    rounding between the plan and the order)."""
-    spend = min(b.notional, max(cash, Decimal(0)))
-    request = _buy(b.cid, b.account, b.symbol, b.share_price, spend, broker)
-    if request is None or request.quantity is None or b.quantity is None or spend < b.notional:
-        return request
-    step = Decimal("1e-9") if broker.capabilities.fractional else Decimal(1)
-    planned = b.quantity.quantize(step, ROUND_DOWN)
-    return replace(request, quantity=planned) if planned > 0 else request
+    """The buy of the purchase's dollars, never beyond the cash (shares at the plan's ask: `_buy`)."""
+    return _buy(b.cid, b.account, b.symbol, b.price, min(b.notional, max(cash, Decimal(0))), broker,
+                (b.notional, b.quantity))
 
 
 def run_purchase(engine: Engine, settings: Settings, b: PurchaseOrder, brokers: Mapping[str, Broker],

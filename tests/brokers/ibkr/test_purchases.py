@@ -55,13 +55,13 @@ def di_tws() -> Iterator[FakeTws]:
         assert fake.errors == []  # the fake understood every request
 
 
-def _settings(tmp_path: Path, db_url: str, tws: FakeTws) -> Settings:
+def _settings(tmp_path: Path, db_url: str, tws: FakeTws, **harvest: str) -> Settings:
     (tmp_path / "index.csv").write_text(CONSTITUENTS)
     return Settings.model_validate({
         "database_url": db_url, "mode": "paper", "substitutes": "",
         "accounts": [{"id": "di", "household": "h", "broker": "ibkr", "broker_account": TAXABLE,
                       "direct_index": {"constituents": str(tmp_path / "index.csv")}}],
-        "harvest": {"circuit_breaker": False, "max_turnover_pct": 1, "max_price_age_days": 10},
+        "harvest": {"circuit_breaker": False, "max_turnover_pct": 1, "max_price_age_days": 10, **harvest},
         "brokers": {"ibkr": {"port": tws.port, "timeout_seconds": 5}},
     })
 
@@ -252,3 +252,35 @@ def test_a_book_of_etfs_new_money_reaches_tws_once_each(etf_tws: FakeTws, engine
         assert again.plan.purchases == () and again.sync.in_sync and len(tws.received) == 2
     finally:
         broker.close()
+
+
+def test_a_harvests_replacement_is_the_plans_whole_shares(engine: Any, db_url: str, tmp_path: Path) -> None:
+    """The same sizing for a harvest's buy: 1,000 AAA bought at $10 are at $8 and the account has no other
+    cash. IB charges $0.005 a share ($5 for the sale, ~$8 for the buy), and `commission_usd = 8` says so: the
+    plan buys the replacement's whole shares that the sale's $7,990 pays for at its $5.01 ask with both
+    commissions, and IB gets exactly those shares. (Sized at the last, $5, they would be 3 more, costing more
+    than the sale raised: a cash account refuses the buy.)"""
+    with FakeTws() as tws:
+        tws.add_account(TAXABLE, 0, {"AAA": (1000, "10")})
+        for symbol, (last, bid, ask) in {"AAA": ("8", "7.99", "8.01"), "BBB": ("5", "4.99", "5.01"),
+                                         "CCC": ("5", "4.99", "5.01"), "DDD": ("5", "4.99", "5.01")}.items():
+            tws.set_price(symbol, last, bid=bid, ask=ask)
+        s = _settings(tmp_path, db_url, tws, commission_usd="8")
+        history = (f"date,account,symbol,side,quantity,price,fees,lot_id\n"
+                   f"{TODAY - timedelta(days=200)},di,AAA,buy,1000,10,,a1\n")
+        bookkeeping.book(engine, s, parse(history, "history.csv", {"di"}))
+        broker = make_broker(tws, accounts=s.accounts)
+        try:
+            result = _cycle(engine, s, broker)
+        finally:
+            broker.close()
+        (pair,) = result.plan.pairs
+        assert (pair.sell_symbol, pair.sell_quantity) == ("AAA", 1000)
+        assert pair.buy_quantity_estimate == 1591  # ($7,990 - 2 x $8) / $5.01, in whole shares
+        run_id = result.plan.run_id
+        assert [(o.symbol, o.action, o.quantity, o.order_ref) for o in tws.received] == [
+            ("AAA", "SELL", 1000, f"tlh-{run_id}-p1-sell"),
+            (pair.buy_symbol, "BUY", pair.buy_quantity_estimate, f"tlh-{run_id}-p1-buy")]
+        assert [tws.order(o.order_ref).status for o in tws.received] == ["Filled", "Filled"]
+        assert tws.cash(TAXABLE) >= 0
+        assert tws.errors == []
