@@ -77,7 +77,7 @@ def sales(ordered: Sequence[Event]) -> Iterator[list[Event]]:
     last: tuple[object, ...] | None = None
     for event in ordered:
         # Most events have no order id: they skip the key (and its function call) altogether.
-        key = sale_key(event) if getattr(event, "order_id", None) is not None else None
+        key = sale_key(event) if type(event) is Trade and event.order_id is not None else None
         if key is not None and key == last:
             group.append(event)
             continue

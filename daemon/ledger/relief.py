@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from decimal import Decimal
+from operator import attrgetter
 
 from daemon.ledger.types import Lot, LotMethod
 
@@ -12,8 +13,9 @@ class ReliefError(Exception):
     pass
 
 
-def fifo_key(lot: Lot) -> tuple[object, ...]:
-    return (lot.purchased, lot.seq, lot.lot_id)
+# The earliest purchase first: (lot.purchased, lot.seq, lot.lot_id), read by C code (the key of every lot
+# a FIFO account opens).
+fifo_key: Callable[[Lot], tuple[object, ...]] = attrgetter("purchased", "seq", "lot_id")
 
 
 def _lifo_key(lot: Lot) -> tuple[object, ...]:

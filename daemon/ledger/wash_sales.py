@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
+from operator import attrgetter
 
 from daemon.ledger.money import CONTEXT, add, prorate, q, subtract
 from daemon.ledger.types import ZERO, Disposition, Lot, Origin, make_disposition, make_lot
@@ -29,6 +30,10 @@ def in_window(sold: date, acquired_on: date) -> bool:
 def loss_key(d: Disposition) -> tuple[object, ...]:
     """Losses are settled in sale order; on one day, earliest-acquired sold shares first."""
     return (d.sold, d.acquired, d.purchased, d.seq, d.disposition_id)
+
+
+# `loss_key` as C code, for the sorts in the fold (the same tuple).
+LOSS_ORDER = attrgetter("sold", "acquired", "purchased", "seq", "disposition_id")
 
 
 def replacement_key(x: Lot | Disposition) -> tuple[object, ...]:

@@ -297,7 +297,7 @@ class Washing:
         if not losses:
             return
         if len(losses) > 1:
-            losses.sort(key=wash_sales.loss_key)
+            losses.sort(key=wash_sales.LOSS_ORDER)
         if len({d.symbol for d in losses}) == 1:  # a sale: one security, so one group
             group = self.group(losses[0].symbol)
             for d in losses:
@@ -329,5 +329,5 @@ class Washing:
                         del waiting[i]
                     losses = [d for d in losses if d.sold >= horizon]
             if len(losses) > 1:
-                losses.sort(key=wash_sales.loss_key)
+                losses.sort(key=wash_sales.LOSS_ORDER)
             self.settle(losses, [lot])
