@@ -20,6 +20,7 @@ from daemon.ledger.types import ZERO, Disposition, Lot, Origin, make_disposition
 
 WINDOW = timedelta(days=30)
 _NOTHING = Decimal(0)
+_ONE = Decimal(1)
 REPLACEABLE = frozenset({Origin.PURCHASE, Origin.TRANSFER})  # acquisitions that can be replacement shares
 
 
@@ -102,7 +103,7 @@ def split_disposition(d: Disposition, shares: Decimal) -> tuple[Disposition, Dis
 def take(loss: Disposition, available: Decimal, rate: Decimal) -> tuple[Decimal, Decimal]:
     """(loss shares washed, replacement shares used) when `available` replacement shares count `rate` loss
     shares each."""
-    one = rate == 1
+    one = rate == _ONE
     capacity = available if one else q(CONTEXT.multiply(available, rate))
     unwashed = subtract(loss.quantity, loss.washed_quantity)  # the loss's own quantity when none is washed
     if capacity >= unwashed:

@@ -58,12 +58,12 @@ class Washing:
     _group: dict[str, str]  # the book's cache of `group`
 
     def _index_sold(self, d: Disposition) -> None:
-        if self.adjust and d.quantity > 0 and not d.absorbed and d.origin in _REPLACEABLE:
+        if self.adjust and d.quantity > ZERO and not d.absorbed and d.origin in _REPLACEABLE:
             self._add(self.sold, self.group(d.symbol), d.disposition_id, d.purchased)
 
     def _put_disposition(self, d: Disposition) -> None:
         self.dispositions[d.disposition_id] = d
-        if d.absorbed or d.quantity <= 0:
+        if d.absorbed or d.quantity <= ZERO:
             self.sold.get(self.group(d.symbol), {}).pop(d.disposition_id, None)
         else:
             self._index_sold(d)
@@ -120,7 +120,7 @@ class Washing:
         """Whether sale `d` may yet be split as a replacement already sold (policy "adjust": shares of a
         replaceable purchase, not yet a replacement, bought inside the window). Once it cannot, it never can:
         nothing un-absorbs a sale, and the window only moves on."""
-        return (self.adjust and d.quantity > 0 and not d.absorbed and d.origin in _REPLACEABLE
+        return (self.adjust and d.quantity > ZERO and not d.absorbed and d.origin in _REPLACEABLE
                 and (horizon is None or d.purchased >= horizon))
 
     def _add_match(self, match: WashMatch, loss: Disposition) -> None:
@@ -164,9 +164,9 @@ class Washing:
             trade_id, order_id, symbol = loss.trade_id, loss.order_id, loss.symbol
             i = 0
             unwashed = loss.quantity - loss.washed_quantity
-            while i < len(queue) and unwashed > 0:
+            while i < len(queue) and unwashed > ZERO:
                 candidate = queue[i]
-                if candidate.quantity <= 0 or candidate.absorbed:
+                if candidate.quantity <= ZERO or candidate.absorbed:
                     del queue[i]
                     continue
                 lot = isinstance(candidate, Lot)
@@ -189,7 +189,7 @@ class Washing:
                 else:
                     queue[i] = rest  # the unused part takes the replacement's place in line
                 unwashed = loss.quantity - loss.washed_quantity
-            if unwashed <= 0:
+            if unwashed <= ZERO:
                 self.pending.get(self.group(symbol), {}).pop(loss.disposition_id, None)
 
     def _wash(self, loss: Disposition, replacement: Lot, permanent: bool, rate: Decimal) -> Lot | None:
@@ -269,7 +269,7 @@ class Washing:
             lots = self.lots
             for i in ids:
                 lot = lots[i]
-                if lot.quantity > 0 and not lot.absorbed and (horizon is None or lot.purchased >= horizon):
+                if lot.quantity > ZERO and not lot.absorbed and (horizon is None or lot.purchased >= horizon):
                     found.append(lot)
                 else:
                     gone.append(i)
@@ -281,7 +281,8 @@ class Washing:
             get = self.dispositions.get
             for i in ids:
                 d = get(i)
-                if d is not None and d.quantity > 0 and not d.absorbed and (horizon is None or d.purchased >= horizon):
+                if (d is not None and d.quantity > ZERO and not d.absorbed
+                        and (horizon is None or d.purchased >= horizon)):
                     found.append(d)
                 else:
                     gone.append(i)
