@@ -149,6 +149,10 @@ class PaperBroker:
         return MarketClock(now=now, is_open=upcoming.open <= now < upcoming.close,
                            next_open=upcoming.open, next_close=upcoming.close)
 
+    def commission(self, quantity: Decimal, price: Decimal) -> Decimal:
+        # Its fills move the cash by shares x price alone: the spread is its only cost.
+        return Decimal(0)
+
     # -- orders ------------------------------------------------------------------------------------------
     def _state(self, row: PaperOrder) -> OrderState:
         return OrderState(client_order_id=row.client_order_id, account=row.account_id, symbol=row.symbol,

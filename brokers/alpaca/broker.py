@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 from brokers.adapter import SplitAdapter
@@ -55,6 +56,10 @@ class AlpacaBroker(SplitAdapter):
 
     def clock(self) -> MarketClock:
         return self._execution.clock()
+
+    def commission(self, quantity: Decimal, price: Decimal) -> Decimal:
+        # Alpaca charges no commission on US stocks and ETFs (the SEC and FINRA fees fall on sales only).
+        return Decimal(0)
 
     def close(self) -> None:
         self._execution.close()

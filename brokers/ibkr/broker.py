@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 
 from ib_async import IB
 
 from brokers.adapter import SplitAdapter
+from brokers.ibkr import commission as fixed_pricing
 from brokers.ibkr.data import Contracts, IbkrData
 from brokers.ibkr.execution import IbkrExecution
 from brokers.ibkr.session import IbSession
@@ -52,6 +54,11 @@ class IbkrBroker(SplitAdapter):
 
     def clock(self) -> MarketClock:
         return self._data.clock()
+
+    def commission(self, quantity: Decimal, price: Decimal) -> Decimal:
+        # Per share with a minimum and a maximum (brokers/ibkr/commission.py): a buy of all the cash must leave
+        # room for it, or TWS refuses it in a cash account (INSUFFICIENT CASH).
+        return fixed_pricing.commission(quantity, price)
 
     def close(self) -> None:
         self._session.close()

@@ -131,11 +131,11 @@ def record_restrictions(engine: Engine, settings: Settings, p: PairOrder) -> Non
 
 def buy_request(p: PairOrder, sell: OrderState, broker: Broker, cash: Decimal) -> OrderRequest | None:
     """Size the buy from what the sell actually raised: the planned notional scaled by the filled fraction,
-    never more than the account's cash."""
+    never more than the account's cash, which also pays the buy's commission (`_buy`)."""
     fraction = sell.filled_quantity / p.sell_quantity if p.sell_quantity else Decimal(0)
     notional = min((p.buy_notional * fraction).quantize(Decimal("0.01"), ROUND_DOWN), max(cash, Decimal(0)))
     return _buy(p.cid("buy"), p.account, p.buy_symbol, p.buy_price, notional, broker,
-                (p.buy_notional, p.buy_quantity))
+                (p.buy_notional, p.buy_quantity), max(cash, Decimal(0)))
 
 
 

@@ -42,7 +42,7 @@ def _alert(engine: Engine, run_id: str, kind: str, severity: str, message: str, 
 
 
 def _buy(cid: str, account: str, symbol: str, price: Decimal, notional: Decimal, broker: Broker,
-         planned: tuple[Decimal, Decimal | None] | None = None) -> OrderRequest | None:
+         planned: tuple[Decimal, Decimal | None] | None = None, cash: Decimal | None = None) -> OrderRequest | None:
     """A buy of `notional` dollars: a notional order where the broker takes them, else the shares it buys
     (fractional or whole, as the broker allows). None when that is nothing.
 
@@ -50,23 +50,73 @@ def _buy(cid: str, account: str, symbol: str, price: Decimal, notional: Decimal,
     shares are sized at the plan's price per share (notional / shares), not at `price` (the last): at the
     last they would cost more than the dollars at the ask (a cash account's broker refuses the buy, a margin
     account lends the difference) and could be more than the plan's shares. When the dollars cover the whole
-    plan, the shares are the plan's own (no division's rounding between the plan and the order)."""
+    plan, the shares are the plan's own (no division's rounding between the plan and the order).
+
+    `cash`: the account's cash now, which must also pay the broker's commission (`Broker.commission`). The
+    dollars are the shares' (the engine counts `commission_usd` apart), so a buy within them can still lack
+    its commission when it spends all the cash (a harvest's replacement bought with the whole sale, new money):
+    with `commission_usd` left at 0, IB refused such a buy for INSUFFICIENT CASH. So the shares are cut to
+    what the cash covers with their commission; a broker charging nothing gets exactly what it got before."""
     notional = notional.quantize(Decimal("0.01"), ROUND_DOWN)
     if notional < 1:
         return None
     if broker.capabilities.notional:
+        if cash is not None:
+            notional = _notional_within(notional, price, cash, broker)
+            if notional < 1:
+                return None
         return OrderRequest(cid, account, symbol, OrderSide.BUY, notional=notional)
     step = Decimal("1e-9") if broker.capabilities.fractional else Decimal(1)
     plan_notional, plan_shares = planned or (Decimal(0), None)
     if plan_shares is not None and plan_shares > 0 and plan_notional > 0:
+        price = max(price, plan_notional / plan_shares)
         if notional >= plan_notional.quantize(Decimal("0.01"), ROUND_DOWN):
             quantity = plan_shares.quantize(step, ROUND_DOWN)
-            return OrderRequest(cid, account, symbol, OrderSide.BUY, quantity=quantity) if quantity > 0 else None
-        price = max(price, plan_notional / plan_shares)
-    quantity = (notional / price).quantize(step, ROUND_DOWN) if price > 0 else Decimal(0)
+        else:
+            quantity = (notional / price).quantize(step, ROUND_DOWN)
+    else:
+        quantity = (notional / price).quantize(step, ROUND_DOWN) if price > 0 else Decimal(0)
+    if quantity > 0 and cash is not None:
+        quantity = _shares_within(quantity, price, cash, step, broker)
     if quantity <= 0:
         return None
     return OrderRequest(cid, account, symbol, OrderSide.BUY, quantity=quantity)
+
+
+def _commission(broker: Broker, quantity: Decimal, price: Decimal) -> Decimal:
+    # A stand-in broker without the method (a test double, an adapter older than it) is taken to charge nothing,
+    # which is what the sizing assumed before the method existed.
+    estimate = getattr(broker, "commission", None)
+    return Decimal(0) if estimate is None else estimate(quantity, price)
+
+
+def _shares_within(quantity: Decimal, price: Decimal, cash: Decimal, step: Decimal, broker: Broker) -> Decimal:
+    """The most shares, at most `quantity` and in multiples of `step`, whose cost at `price` and the broker's
+    commission on them the cash covers. Unchanged where the commission is nothing (the dollars already kept the
+    shares within the cash, to the plan's cent) or where the cash covers it."""
+    fee = _commission(broker, quantity, price)
+    if fee <= 0 or quantity * price + fee <= cash:
+        return quantity
+    # A commission grows with the shares (per share, a minimum, a maximum), so the cost does: bisect on the
+    # count of steps (at most ~60 rounds for fractions of 1e-9) rather than guess at the rule's kinks.
+    lo, hi = 0, int(quantity / step)  # lo's shares fit (none cost nothing); hi's do not
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        shares = mid * step
+        if shares * price + _commission(broker, shares, price) <= cash:
+            lo = mid
+        else:
+            hi = mid
+    return lo * step
+
+
+def _notional_within(notional: Decimal, price: Decimal, cash: Decimal, broker: Broker) -> Decimal:
+    """A dollar order's notional with room for the commission on the shares it buys at `price`, in the cash."""
+    fee = _commission(broker, notional / price, price) if price > 0 else Decimal(0)
+    if fee <= 0 or notional + fee <= cash:
+        return notional
+    # The commission on fewer dollars is no more than on these, so the smaller notional fits with its own.
+    return min(notional, cash - fee).quantize(Decimal("0.01"), ROUND_DOWN)
 
 
 def _broker(settings: Settings, brokers: Mapping[str, Broker], account_id: str) -> Broker:

@@ -103,7 +103,7 @@ def run_reinvestment(engine: Engine, settings: Settings, r: ReinvestOrder, broke
                f"cash of {r.source} stays uninvested until the next run", r.account)
         return PairOutcome(r.reinvestment_id, None, None, why)
     request = _buy(r.cid, r.account, r.symbol, r.price, min(r.notional, max(cash, Decimal(0))), broker,
-                   (r.notional, r.quantity))
+                   (r.notional, r.quantity), max(cash, Decimal(0)))
     if request is None:
         if not orders.skip_unsent(engine, [r.cid], f"nothing to buy with (cash {cash:.2f})"):
             return PairOutcome(r.reinvestment_id, None, None, "another run placed this buy")
@@ -179,9 +179,10 @@ def _not_bought(engine: Engine, b: PurchaseOrder, severity: str, why: str) -> Pa
 
 
 def _purchase_request(b: PurchaseOrder, cash: Decimal, broker: Broker) -> OrderRequest | None:
-    """The buy of the purchase's dollars, never beyond the cash (shares at the plan's ask: `_buy`)."""
+    """The buy of the purchase's dollars, never beyond the cash with the broker's commission (shares at the
+    plan's ask: `_buy`)."""
     return _buy(b.cid, b.account, b.symbol, b.price, min(b.notional, max(cash, Decimal(0))), broker,
-                (b.notional, b.quantity))
+                (b.notional, b.quantity), max(cash, Decimal(0)))
 
 
 def run_purchase(engine: Engine, settings: Settings, b: PurchaseOrder, brokers: Mapping[str, Broker],

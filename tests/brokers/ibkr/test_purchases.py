@@ -12,25 +12,28 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from brokers.ibkr import IbkrBroker
-from brokers.protocol import AccountSnapshot
+from brokers.ibkr.commission import commission as ib_commission
+from brokers.protocol import AccountSnapshot, Capabilities
 from daemon import bookkeeping
-from daemon.config.models import Settings
+from daemon.config.models import IbkrBrokerConfig, Settings
 from daemon.importers.csv_trades import parse
 from daemon.market_calendar import trade_date
 from daemon.service.cycle import CycleResult, run_cycle
 from daemon.service.execute import execute
 from daemon.service.market import book_from_brokers
+from daemon.service.order_steps import _buy
 from daemon.service.orders import Policy
 from daemon.store import ledger_repo
 from daemon.store.db import transaction
 from daemon.store.models import AccountRow, Alert, OrderIntent
-from tests.brokers.ibkr.conftest import TAXABLE, make_broker, wait_disconnected
+from tests.brokers.ibkr.conftest import ACCOUNTS, TAXABLE, make_broker, wait_disconnected
 from tests.fakes.tws_server import FakeTws
 from tests.service.direct_household import CONSTITUENTS, seed
 
@@ -284,3 +287,114 @@ def test_a_harvests_replacement_is_the_plans_whole_shares(engine: Any, db_url: s
         assert [tws.order(o.order_ref).status for o in tws.received] == ["Filled", "Filled"]
         assert tws.cash(TAXABLE) >= 0
         assert tws.errors == []
+
+
+def _harvest_household(tmp_path: Path, db_url: str, engine: Any, tws: FakeTws, **harvest: str) -> Settings:
+    """1,000 AAA bought at $10, now at $8, and no other cash: a harvest into BBB, CCC or DDD at $5.01 the ask."""
+    tws.add_account(TAXABLE, 0, {"AAA": (1000, "10")})
+    for symbol, (last, bid, ask) in {"AAA": ("8", "7.99", "8.01"), "BBB": ("5", "4.99", "5.01"),
+                                     "CCC": ("5", "4.99", "5.01"), "DDD": ("5", "4.99", "5.01")}.items():
+        tws.set_price(symbol, last, bid=bid, ask=ask)
+    s = _settings(tmp_path, db_url, tws, **harvest)
+    history = (f"date,account,symbol,side,quantity,price,fees,lot_id\n"
+               f"{TODAY - timedelta(days=200)},di,AAA,buy,1000,10,,a1\n")
+    bookkeeping.book(engine, s, parse(history, "history.csv", {"di"}))
+    return s
+
+
+def test_a_harvests_replacement_leaves_room_for_ibs_commission_by_default(engine: Any, db_url: str,
+                                                                          tmp_path: Path) -> None:
+    """The harvest above with `commission_usd` left at its default 0: the plan spends the whole sale on the
+    replacement, as if IB charged nothing. The sale raises $7,990 less IB's $5; at the $5.01 ask the plan's
+    shares, or the 1,593 that $7,985 pays for, cost more than the cash with IB's commission on them, and TWS
+    refused that buy (INSUFFICIENT CASH) in a cash account. Now the buy is the most whole shares the cash
+    covers with their commission, and it fills."""
+    with FakeTws() as tws:
+        s = _harvest_household(tmp_path, db_url, engine, tws)
+        broker = make_broker(tws, accounts=s.accounts)
+        try:
+            result = _cycle(engine, s, broker)
+        finally:
+            broker.close()
+        (pair,) = result.plan.pairs
+        ask = Decimal("5.01")
+        assert pair.buy_quantity_estimate == 1594  # $7,990 / $5.01: no commission planned
+        # What the sale left in the account, by the fake's own IB rule ($0.005 a share, $1 minimum, 1 % maximum).
+        cash = 1000 * Decimal("7.99") - tws.book.commission(Decimal(1000), Decimal("7.99"))
+        assert cash == Decimal(7985)
+
+        def fits(n: int) -> bool:
+            return n * ask + tws.book.commission(Decimal(n), ask) <= cash
+
+        covered = max(n for n in range(int(pair.buy_quantity_estimate) + 1) if fits(n))
+        assert covered == 1592 and not fits(1593)  # $7,975.92 + $7.96; 1,593 would cost $7,988.90
+        run_id = result.plan.run_id
+        assert [(o.symbol, o.action, o.quantity, o.order_ref) for o in tws.received] == [
+            ("AAA", "SELL", 1000, f"tlh-{run_id}-p1-sell"), (pair.buy_symbol, "BUY", covered, f"tlh-{run_id}-p1-buy")]
+        assert [tws.order(o.order_ref).status for o in tws.received] == ["Filled", "Filled"]
+        assert tws.position(TAXABLE, pair.buy_symbol) == covered
+        assert tws.cash(TAXABLE) == cash - covered * ask - tws.book.commission(Decimal(covered), ask) >= 0
+        assert {i.leg: (i.status, i.filled_quantity) for i in _intents(engine).values()} == {
+            "sell": ("filled", 1000), "buy": ("filled", covered)}
+        assert _alerts(engine, "order_failed") == [] and len(_alerts(engine, "orders_filled")) == 1
+        assert tws.errors == []
+
+
+WHOLE = Capabilities(fractional=False, notional=False, specific_lots=False, market_on_close=True)
+
+
+class _Free:
+    """A broker without dollar orders that charges no commission (IB Lite's rule, say)."""
+
+    capabilities = WHOLE
+
+    def commission(self, quantity: Decimal, price: Decimal) -> Decimal:
+        return Decimal(0)
+
+
+def test_ibs_commission_estimate_is_per_share_with_its_minimum_and_maximum() -> None:
+    broker = IbkrBroker(IbkrBrokerConfig(), ACCOUNTS)  # never connects: the estimate needs no TWS
+    try:
+        assert broker.commission(Decimal(1000), Decimal(50)) == Decimal("5.00")  # $0.005 a share
+        assert broker.commission(Decimal(100), Decimal(50)) == Decimal("1.00")  # the $1 minimum
+        assert broker.commission(Decimal(10), Decimal(5)) == Decimal("0.50")  # at most 1 % of the $50 traded
+        assert broker.commission(Decimal(1593), Decimal("5.01")) == Decimal("7.97")  # $7.965: up, never short
+        assert broker.commission(Decimal(0), Decimal(5)) == 0
+    finally:
+        broker.close()
+
+
+@pytest.mark.parametrize(("dollars", "cash", "plan", "ib", "free"), [
+    # The harvest above: the sale's $7,985 against a plan of 1,594 at $5.01; IB's $7.96 leaves 1,592.
+    ("7985", "7985", (1594, "5.01"), 1592, 1593),
+    # New money with a cash reserve behind it: the plan's 39 shares, their $1 out of the rest of the cash.
+    ("1951.95", "6000", (39, "50.05"), 39, 39),
+    # The cash is exactly the plan's dollars: the 39 shares leave nothing for their $1.
+    ("1951.95", "1951.95", (39, "50.05"), 38, 39),
+    # Below the minimum the 1 % maximum rules: 2 shares and their $0.11 are more than $10.10, 1 and $0.06 not.
+    ("10.10", "10.10", (2, "5.01"), 1, 2),
+    # The commission on one share is more than the cash left after the share: nothing to buy.
+    ("5.01", "5.01", (1, "5.01"), None, 1),
+])
+def test_a_buy_is_sized_within_the_cash_with_the_brokers_commission(
+        dollars: str, cash: str, plan: tuple[int, str], ib: int | None, free: int) -> None:
+    """`_buy` (replacement buys, reinvestments, new money) at IB: shares x ask + IB's commission on them never
+    beyond the cash, never more shares than the plan, as many as that allows; a broker charging nothing gets the
+    shares it got before the commission was counted."""
+    shares, ask = Decimal(plan[0]), Decimal(plan[1])
+    money = Decimal(cash)
+    planned = (shares * ask, shares)
+    broker = IbkrBroker(IbkrBrokerConfig(), ACCOUNTS)
+    try:
+        request = _buy("c1", "di", "BBB", ask, min(Decimal(dollars), money), broker, planned, money)
+        bought = None if request is None else request.quantity
+        assert bought == (None if ib is None else Decimal(ib))
+        if bought is not None:
+            assert bought <= shares and bought * ask + ib_commission(bought, ask) <= money
+        if bought is not None and bought < shares:  # one share more would not have fitted
+            assert (bought + 1) * ask + ib_commission(bought + 1, ask) > money
+        for stand_in in (_Free(), SimpleNamespace(capabilities=WHOLE)):  # with and without the method
+            request = _buy("c1", "di", "BBB", ask, min(Decimal(dollars), money), stand_in, planned, money)
+            assert request is not None and request.quantity == free
+    finally:
+        broker.close()
