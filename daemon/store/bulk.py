@@ -153,8 +153,10 @@ class _Writer:
         for values, convert, nulls in zip(columns, self.converters, self.nulls, strict=True):
             if isinstance(values, Constant):
                 converted.append(itertools.repeat(convert([values.value])[0], n))
-            elif nulls and values.count(None) == n:
-                converted.append(values)  # a column of NULLs (a file without times or lot ids): nothing to convert
+            elif nulls and values and values[0] is None and values.count(None) == n:
+                # A column of NULLs (a file without times or lot ids): nothing to convert. The first value is
+                # looked at first: counting compares every value with None, slow for Decimals and dates.
+                converted.append(values)
             else:
                 converted.append(convert(values))
         params = list(zip(*converted, strict=False))
