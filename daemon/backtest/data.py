@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from daemon.backtest import matrix_cache
 from daemon.prices import PriceFileError, Quote
 
 LARGE_MOVE = 0.5  # |log daily return| above this is flagged (a fall of 39 % or more, a rise of 65 % or more)
@@ -181,8 +182,27 @@ class DayQuotes(Mapping[str, Quote]):
 
 def load_history(path: Path, securities: Path | None = None, large_moves: Path | None = None) -> History:
     """Read a wide close file (gzip detected) and, when present beside it or named, securities.csv and
-    large_moves.csv."""
-    import pandas as pd  # noqa: PLC0415 (slow import, only when a file is read)
+    large_moves.csv. The parsed matrix is cached (`matrix_cache`): an unchanged file is parsed once."""
+    cached = matrix_cache.read(path)
+    if cached is not None:
+        history = History(*cached)
+    else:
+        before = matrix_cache.signature(path)
+        dates, symbols, matrix = _parse(path)
+        history = History(dates, symbols, matrix)  # validated before it is cached
+        matrix_cache.write(path, before, history.dates, history.symbols, history.raw)
+    folder = path.parent
+    sec = securities if securities is not None else folder / "securities.csv"
+    if sec.exists():
+        history.securities = load_securities(sec)
+    moves = large_moves if large_moves is not None else folder / "large_moves.csv"
+    if moves.exists():
+        history.add_moves(load_moves(moves))
+    return history
+
+
+def _parse(path: Path) -> tuple[list[date], list[str], np.ndarray]:
+    import pandas as pd  # noqa: PLC0415 (slow import, only when a file is parsed)
 
     try:
         head = path.open("rb").read(2)
@@ -201,15 +221,7 @@ def load_history(path: Path, securities: Path | None = None, large_moves: Path |
         matrix = frame.to_numpy(dtype=float)
     except ValueError as exc:
         raise PriceFileError(f"{path}: {exc}") from None
-    history = History(dates, [str(c) for c in frame.columns], matrix)
-    folder = path.parent
-    sec = securities if securities is not None else folder / "securities.csv"
-    if sec.exists():
-        history.securities = load_securities(sec)
-    moves = large_moves if large_moves is not None else folder / "large_moves.csv"
-    if moves.exists():
-        history.add_moves(load_moves(moves))
-    return history
+    return dates, [str(c) for c in frame.columns], matrix
 
 
 def load_securities(path: Path) -> dict[str, Security]:
