@@ -22,4 +22,9 @@ def paused() -> Iterator[None]:
         yield
     finally:
         if enabled:
+            # What the block made mostly lives on (records, rows). Left in the youngest generation, all of it
+            # would be walked by the first collection after the block; moved to the oldest (freeze, then
+            # unfreeze: no walk) it is looked at only by full collections, which still find any cycle.
+            gc.freeze()
+            gc.unfreeze()
             gc.enable()
