@@ -30,8 +30,12 @@ def book_from_brokers(brokers: Mapping[str, Broker], symbols: Iterable[str], set
         if kind == "paper":
             continue
         try:
-            history = broker.closes(settings.harvest.circuit_breaker_benchmarks, as_of - BREAKER_HISTORY,
-                                    as_of - timedelta(days=1))
+            # The benchmarks' closes serve only the circuit breaker: with it off they are not asked for, so a
+            # broker without data for them (no SPY subscription at IB) still gives the day's quotes.
+            harvest = settings.harvest
+            history = (broker.closes(harvest.circuit_breaker_benchmarks, as_of - BREAKER_HISTORY,
+                                     as_of - timedelta(days=1))
+                       if harvest.circuit_breaker and harvest.circuit_breaker_benchmarks else {})
             if stocks:
                 history = {**broker.closes(sorted(stocks), as_of - timedelta(days=days * 7 // 5 + 14),
                                            as_of - timedelta(days=1)), **history}
