@@ -51,6 +51,13 @@ def _save_buys(engine: Engine, buys: Iterable[tuple[str, str, str, str, str, Dec
                 log.info("order.intent_exists", client_order_id=cid)
 
 
+def _planned(item: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields a stored plan gives every single buy (a reinvestment, a purchase) alike."""
+    return {"household": item["household"], "account": item["account"], "symbol": item["symbol"],
+            "price": Decimal(item["price"]), "notional": Decimal(item["notional"]),
+            "quantity": Decimal(item["quantity_estimate"]) if item.get("quantity_estimate") else None}
+
+
 @dataclass(frozen=True)
 class ReinvestOrder:
     """A plan's reinvestment: a buy of an earlier harvest's idle cash (`source`: the buy that never filled)."""
@@ -68,10 +75,8 @@ class ReinvestOrder:
 
     @classmethod
     def from_plan(cls, run_id: str, as_of: date, plan: Mapping[str, Any]) -> list[ReinvestOrder]:
-        return [cls(run_id=run_id, as_of=as_of, reinvestment_id=r["reinvestment_id"], household=r["household"],
-                    account=r["account"], symbol=r["symbol"], price=Decimal(r["price"]),
-                    notional=Decimal(r["notional"]), source=r["source"],
-                    quantity=Decimal(r["quantity_estimate"]) if r.get("quantity_estimate") else None)
+        return [cls(run_id=run_id, as_of=as_of, reinvestment_id=r["reinvestment_id"], source=r["source"],
+                    **_planned(r))
                 for r in plan.get("reinvestments", [])]
 
     @property
@@ -102,8 +107,7 @@ def run_reinvestment(engine: Engine, settings: Settings, r: ReinvestOrder, broke
                f"{r.reinvestment_id}: ${r.notional:,.2f} of {r.symbol} not bought in {r.account}: {why}; the idle "
                f"cash of {r.source} stays uninvested until the next run", r.account)
         return PairOutcome(r.reinvestment_id, None, None, why)
-    request = _buy(r.cid, r.account, r.symbol, r.price, min(r.notional, max(cash, Decimal(0))), broker,
-                   (r.notional, r.quantity), max(cash, Decimal(0)))
+    request = _buy_within(r, cash, broker)
     if request is None:
         if not orders.skip_unsent(engine, [r.cid], f"nothing to buy with (cash {cash:.2f})"):
             return PairOutcome(r.reinvestment_id, None, None, "another run placed this buy")
@@ -150,10 +154,7 @@ class PurchaseOrder:
 
     @classmethod
     def from_plan(cls, run_id: str, as_of: date, plan: Mapping[str, Any]) -> list[PurchaseOrder]:
-        return [cls(run_id=run_id, as_of=as_of, purchase_id=b["purchase_id"], household=b["household"],
-                    account=b["account"], symbol=b["symbol"], price=Decimal(b["price"]),
-                    notional=Decimal(b["notional"]),
-                    quantity=Decimal(b["quantity_estimate"]) if b.get("quantity_estimate") else None)
+        return [cls(run_id=run_id, as_of=as_of, purchase_id=b["purchase_id"], **_planned(b))
                 for b in plan.get("purchases", [])]
 
     @property
@@ -178,11 +179,12 @@ def _not_bought(engine: Engine, b: PurchaseOrder, severity: str, why: str) -> Pa
     return PairOutcome(b.purchase_id, None, None, why, "purchase")
 
 
-def _purchase_request(b: PurchaseOrder, cash: Decimal, broker: Broker) -> OrderRequest | None:
-    """The buy of the purchase's dollars, never beyond the cash with the broker's commission (shares at the
-    plan's ask: `_buy`)."""
-    return _buy(b.cid, b.account, b.symbol, b.price, min(b.notional, max(cash, Decimal(0))), broker,
-                (b.notional, b.quantity), max(cash, Decimal(0)))
+def _buy_within(item: ReinvestOrder | PurchaseOrder, cash: Decimal, broker: Broker) -> OrderRequest | None:
+    """The buy of a single buy's dollars, never beyond the account's cash with the broker's commission (shares
+    at the plan's ask: `_buy`)."""
+    left = max(cash, Decimal(0))
+    return _buy(item.cid, item.account, item.symbol, item.price, min(item.notional, left), broker,
+                (item.notional, item.quantity), left)
 
 
 def run_purchase(engine: Engine, settings: Settings, b: PurchaseOrder, brokers: Mapping[str, Broker],
@@ -202,7 +204,7 @@ def run_purchase(engine: Engine, settings: Settings, b: PurchaseOrder, brokers: 
         cash = broker.account(b.account).cash
     except BrokerError as exc:
         return _not_bought(engine, b, "error", f"its cash could not be read ({exc})")
-    request = _purchase_request(b, cash, broker)
+    request = _buy_within(b, cash, broker)
     if request is None:
         return _not_bought(engine, b, "warning", f"the account's cash is ${cash:,.2f}")
     if not orders.claim(engine, b.cid):

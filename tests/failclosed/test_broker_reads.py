@@ -4,7 +4,6 @@ Real alpaca-py against the fake Alpaca, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -13,15 +12,6 @@ import pytest
 from brokers.protocol import OrderRequest, OrderState
 from tests.failclosed import alpaca_household as hh
 from tests.fakes.alpaca_server import FakeAlpaca
-
-
-@pytest.fixture
-def alpaca() -> Iterator[FakeAlpaca]:
-    fake = hh.fake()
-    try:
-        yield fake
-    finally:
-        fake.stop()
 
 
 def _skips(result: Any) -> dict[str, str]:

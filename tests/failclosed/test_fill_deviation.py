@@ -4,7 +4,6 @@ fake Alpaca, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -17,15 +16,6 @@ from daemon.store.db import transaction
 from daemon.store.models import HarvestClaim
 from tests.failclosed import alpaca_household as hh
 from tests.fakes.alpaca_server import FakeAlpaca
-
-
-@pytest.fixture
-def alpaca() -> Iterator[FakeAlpaca]:
-    fake = hh.fake()
-    try:
-        yield fake
-    finally:
-        fake.stop()
 
 
 @pytest.mark.parametrize("absurd", ["0.01", "1000000"])

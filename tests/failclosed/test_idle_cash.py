@@ -5,7 +5,6 @@ late-fill switch, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -18,15 +17,6 @@ from daemon.service.market import book_from_brokers
 from daemon.store.db import transaction
 from tests.failclosed import alpaca_household as hh
 from tests.fakes.alpaca_server import FakeAlpaca
-
-
-@pytest.fixture
-def alpaca() -> Iterator[FakeAlpaca]:
-    fake = hh.fake()
-    try:
-        yield fake
-    finally:
-        fake.stop()
 
 
 def _cycle(engine: Any, s: Any, day: Any, fill_timeout: float = 1.0) -> CycleResult:

@@ -10,7 +10,6 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -30,15 +29,6 @@ from tests.fakes.alpaca_server import FakeAlpaca
 
 NEXT = hh.TODAY + timedelta(days=1)
 TLH = str(Path(sys.executable).parent / "tlh")
-
-
-@pytest.fixture
-def alpaca() -> Iterator[FakeAlpaca]:
-    fake = hh.fake()
-    try:
-        yield fake
-    finally:
-        fake.stop()
 
 
 def _cycle(engine: Any, s: Any, day: Any, mode: str = "paper", fill_timeout: float = 1.0) -> CycleResult:

@@ -252,13 +252,13 @@ def test_shares_are_sized_at_the_plans_ask_never_beyond_the_cash(fractional: boo
     """A broker without dollar orders (IB) gets shares: the plan bought 1,000 shares of a $10 stock at its
     $10.01 ask; the buy never costs more at that ask than the plan's dollars or the account's cash."""
     from brokers.protocol import Capabilities
-    from daemon.service.purchases import PurchaseOrder, _purchase_request
+    from daemon.service.purchases import PurchaseOrder, _buy_within
 
     b = PurchaseOrder(run_id="r1", as_of=AS_OF, purchase_id="b1", household="h", account="di", symbol="XYZ",
                       price=Decimal(10), notional=Decimal("10010"), quantity=Decimal(1000))
     broker: Any = SimpleNamespace(capabilities=Capabilities(fractional=fractional, notional=False,
                                                             specific_lots=False, market_on_close=True))
-    request = _purchase_request(b, cash, broker)
+    request = _buy_within(b, cash, broker)
     assert (None if request is None else request.quantity) == shares
     if request is not None and request.quantity is not None:
         assert request.quantity * Decimal("10.01") <= min(cash, b.notional) and request.notional is None

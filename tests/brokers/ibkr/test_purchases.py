@@ -264,14 +264,7 @@ def test_a_harvests_replacement_is_the_plans_whole_shares(engine: Any, db_url: s
     commissions, and IB gets exactly those shares. (Sized at the last, $5, they would be 3 more, costing more
     than the sale raised: a cash account refuses the buy.)"""
     with FakeTws() as tws:
-        tws.add_account(TAXABLE, 0, {"AAA": (1000, "10")})
-        for symbol, (last, bid, ask) in {"AAA": ("8", "7.99", "8.01"), "BBB": ("5", "4.99", "5.01"),
-                                         "CCC": ("5", "4.99", "5.01"), "DDD": ("5", "4.99", "5.01")}.items():
-            tws.set_price(symbol, last, bid=bid, ask=ask)
-        s = _settings(tmp_path, db_url, tws, commission_usd="8")
-        history = (f"date,account,symbol,side,quantity,price,fees,lot_id\n"
-                   f"{TODAY - timedelta(days=200)},di,AAA,buy,1000,10,,a1\n")
-        bookkeeping.book(engine, s, parse(history, "history.csv", {"di"}))
+        s = _harvest_household(tmp_path, db_url, engine, tws, commission_usd="8")
         broker = make_broker(tws, accounts=s.accounts)
         try:
             result = _cycle(engine, s, broker)
