@@ -4,13 +4,17 @@ Everything runs inside the caller's transaction (a session's or a Core connectio
 Bulk paths go through `daemon.store.bulk` (the driver's executemany, or COPY on PostgreSQL, fed a column at
 a time from the records themselves), never ORM objects one by one, so that saving a household with 100k
 lots stays a matter of seconds.
+
+Which column holds which field of a record, and how a value is stored and read back, is in
+`daemon.store.ledger_rows` (the mapping, shared by the ledger's records and the trades); this module decides
+what is written and read, and when: saving and loading a household's ledger (only the rows that changed),
+the gains reads, importing trades and corporate actions once each, and the configured accounts.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import operator
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
@@ -20,7 +24,6 @@ import sqlalchemy as sa
 from daemon.config.models import Settings
 from daemon.ledger.actions import ActionKind, CorporateAction
 from daemon.ledger.types import (
-    ZERO,
     Account,
     AccountType,
     Disposition,
@@ -29,18 +32,27 @@ from daemon.ledger.types import (
     LedgerState,
     Lot,
     LotMethod,
-    Origin,
     ReplacementAlreadySold,
-    Side,
     Trade,
-    WashMatch,
     make_disposition,
     make_lot,
     make_match,
-    publish,
 )
 from daemon.store import bulk, tables
 from daemon.store.db import connection_of
+from daemon.store.ledger_rows import (
+    DISPOSITION_READ,
+    LOT_READ,
+    MATCH_READ,
+    SIDE,
+    TRADE_FIELDS,
+    TRADE_READ,
+    disposition_columns,
+    getters,
+    lot_columns,
+    match_columns,
+    read_records,
+)
 from daemon.store.types import DecimalType
 
 if TYPE_CHECKING:
@@ -100,10 +112,10 @@ def save_ledger(session: Session | Connection, state: LedgerState, policy: Ledge
             connection.execute(sa.delete(MATCHES).where(MATCHES.c.household_id == household,
                                                         MATCHES.c.position >= kept_matches))
     _delete(session, STATES, household)
-    bulk.insert_objects(connection, LOTS, lots, _lot_columns(household))
-    bulk.insert_objects(connection, DISPOSITIONS, dispositions, _disposition_columns(household))
+    bulk.insert_objects(connection, LOTS, lots, lot_columns(household))
+    bulk.insert_objects(connection, DISPOSITIONS, dispositions, disposition_columns(household))
     bulk.insert_objects(connection, MATCHES, state.matches[kept_matches:],
-                        _match_columns(household, kept_matches, len(state.matches)))
+                        match_columns(household, kept_matches, len(state.matches)))
     securities = {
         "split_factors": {symbol: str(factor) for symbol, factor in state.split_factors},
         "renamed": [list(pair) for pair in state.renamed],
@@ -161,9 +173,9 @@ def load_ledger(session: Session | Connection, household: str) -> LedgerState:
     connection = connection_of(session)  # plain Core rows: no ORM identity map for 100k lots
     # Lots and sales sorted here, in the ledger's own order (seq, then id by code point), not by the
     # database: no index serves that order, and a database collation may differ.
-    lots = _read(connection, make_lot, LOTS, LOT_READ, household)
-    dispositions = _read(connection, make_disposition, DISPOSITIONS, DISPOSITION_READ, household)
-    matches = _read(connection, make_match, MATCHES, MATCH_READ, household, MATCHES.c.position)
+    lots = read_records(connection, make_lot, LOTS, LOT_READ, household)
+    dispositions = read_records(connection, make_disposition, DISPOSITIONS, DISPOSITION_READ, household)
+    matches = read_records(connection, make_match, MATCHES, MATCH_READ, household, MATCHES.c.position)
     securities = (head.securities if head else None) or {}
     return LedgerState(
         household=household,
@@ -181,29 +193,12 @@ def load_ledger(session: Session | Connection, household: str) -> LedgerState:
 def load_dispositions(session: Session | Connection, household: str) -> tuple[Disposition, ...]:
     """The household's dispositions alone, in ledger order (`load_ledger(...).dispositions`): what gains
     reports need, without reading every lot and wash match."""
-    return tuple(sorted(_read(connection_of(session), make_disposition, DISPOSITIONS, DISPOSITION_READ, household),
-                        key=_DISPOSITION_ORDER))
+    return tuple(sorted(read_records(connection_of(session), make_disposition, DISPOSITIONS, DISPOSITION_READ,
+                                     household), key=_DISPOSITION_ORDER))
 
 
 _LOT_ORDER = operator.attrgetter("seq", "lot_id")
 _DISPOSITION_ORDER = operator.attrgetter("seq", "disposition_id")
-
-
-def _read(connection: Connection, make: Any, table: sa.Table, fields: Mapping[str, tuple[str, Any]],
-          household: str, *order_by: Any) -> list[Any]:
-    """The household's rows of `table` as ledger records: `fields` maps each of the record's fields, in
-    order, to its column and a conversion of the value read (or None); `make` is the record's positional
-    constructor. Read and converted a column at a time (bulk.read)."""
-    out: list[Any] = []
-    names = [column for column, _ in fields.values()]
-    fixes = [fix for _, fix in fields.values()]
-    for columns in bulk.read(connection, table, names, table.c.household_id == household, order_by=order_by):
-        out.extend(map(make, *(values if fix is None else list(map(fix, values))
-                               for values, fix in zip(columns, fixes, strict=True))))
-    publish(out)  # the ledger's constructors make its working records: the frozen public classes, in place
-    return out
-
-
 
 
 SALE_COLUMNS = ("account_id", "symbol", "quantity", "acquired", "sold", "proceeds", "cost_basis", "washed_quantity",
@@ -238,106 +233,6 @@ def _code_points(connection: sa.Connection, column: sa.ColumnElement[str]) -> sa
     # SQLite compares text bytewise (UTF-8: code-point order, as Python sorts); PostgreSQL's default
     # collation follows the locale, "C" is bytewise.
     return column.collate("C") if connection.dialect.name == "postgresql" else column
-
-
-def _lot_columns(household: str) -> dict[str, Any]:
-    """Column -> getter from a Lot, for bulk.insert_objects (`_lot` reads the row back)."""
-    return {"household_id": bulk.Constant(household), **_getters(LOT_FIELDS), "origin": _ORIGIN,
-            "washed_from": _WASHED_FROM}
-
-
-# Column name -> the ledger type's field of the same value.
-LOT_FIELDS = {"lot_id": "lot_id", "purchase_id": "purchase_id", "parent_id": "parent_id", "account_id": "account",
-              "symbol": "symbol", "quantity": "quantity", "cost": "cost", "adjustment": "adjustment",
-              "purchased": "purchased", "acquired": "acquired", "absorbed": "absorbed", "seq": "seq",
-              "trade_id": "trade_id", "reinvested": "reinvested", "loss_basis": "loss_basis"}
-DISPOSITION_FIELDS = {
-    "disposition_id": "disposition_id", "trade_id": "trade_id", "account_id": "account", "symbol": "symbol",
-    "lot_id": "lot_id", "purchase_id": "purchase_id", "quantity": "quantity", "proceeds": "proceeds",
-    "cost_basis": "cost_basis", "acquired": "acquired", "purchased": "purchased", "sold": "sold",
-    "taxable": "taxable", "seq": "seq", "washed_quantity": "washed_quantity", "adjustment": "adjustment",
-    "permanent": "permanent", "kind": "kind", "lot_seq": "lot_seq", "absorbed": "absorbed",
-    "split_factor": "split_factor", "replacement_adjustment": "replacement_adjustment", "time": "time",
-    "order_id": "order_id"}
-MATCH_FIELDS = {"disposition_id": "disposition_id", "lot_id": "lot_id", "account_id": "account", "symbol": "symbol",
-                "quantity": "quantity", "disallowed": "disallowed", "permanent": "permanent",
-                "replacement_date": "replacement_date", "replacement_disposition": "replacement_disposition"}
-
-
-def _getters(fields: dict[str, str]) -> dict[str, Any]:
-    return {column: operator.attrgetter(name) for column, name in fields.items()}
-
-
-def _texts(values: list[Any]) -> list[str]:
-    return list(map(str, values))
-
-
-def _id_texts(values: list[frozenset[str]]) -> list[str | None]:
-    return [_ids(ids) if ids else None for ids in values]
-
-
-def _unless_one(values: list[Decimal]) -> list[Decimal | None]:
-    return [None if value == 1 else value for value in values]
-
-
-def _unless_zero(values: list[Decimal]) -> list[Decimal | None]:
-    return [value if value else None for value in values]
-
-
-# The enums' text and the washed purchase ids' one string, a column at a time.
-_ORIGIN = bulk.Mapped(operator.attrgetter("origin"), _texts)
-_WASHED_FROM = bulk.Mapped(operator.attrgetter("washed_from"), _id_texts)
-_SIDE = bulk.Mapped(operator.attrgetter("side"), _texts)
-# A sale's split factor and replacement adjustment are NULL when 1 and 0, what nearly all are: the reads map
-# NULL back (DISPOSITION_READ, as for the rows from before migration 0005), and a column of NULLs costs the
-# bulk insert nothing.
-_SPLIT_FACTOR = bulk.Mapped(operator.attrgetter("split_factor"), _unless_one)
-_REPLACEMENT_ADJUSTMENT = bulk.Mapped(operator.attrgetter("replacement_adjustment"), _unless_zero)
-
-
-def _disposition_columns(household: str) -> dict[str, Any]:
-    """Column -> getter from a Disposition, for bulk.insert_objects (`_disposition` reads it back)."""
-    return {"household_id": bulk.Constant(household), **_getters(DISPOSITION_FIELDS), "origin": _ORIGIN,
-            "washed_from": _WASHED_FROM, "split_factor": _SPLIT_FACTOR,
-            "replacement_adjustment": _REPLACEMENT_ADJUSTMENT}
-
-
-def _match_columns(household: str, first: int, end: int) -> dict[str, Any]:
-    """Column -> getter from a WashMatch (the position: its index in the state, first to end), for
-    bulk.insert_objects."""
-    return {"household_id": bulk.Constant(household), "position": bulk.Values(range(first, end)),
-            **_getters(MATCH_FIELDS)}
-
-
-def _ids(ids: frozenset[str]) -> str | None:
-    # Purchase ids never contain a newline: it separates them.
-    return "\n".join(sorted(ids)) if ids else None
-
-
-def _id_set(text: str | None) -> frozenset[str]:
-    return frozenset(text.split("\n")) if text else frozenset()
-
-
-def _or_one(value: Decimal | None) -> Decimal:
-    return Decimal(1) if value is None else value
-
-
-def _or_zero(value: Decimal | None) -> Decimal:
-    return ZERO if value is None else value
-
-
-def _read_fields(cls: type, written: Mapping[str, str], fixes: Mapping[str, Any]) -> dict[str, tuple[str, Any]]:
-    """The record's fields in order -> (column, conversion): the inverse of what save_ledger writes. A field
-    the store does not hold is an error here, at import time, not a silently wrong record."""
-    column_of = {field: column for column, field in written.items()}
-    column_of.update({"origin": "origin", "washed_from": "washed_from"})
-    return {f.name: (column_of[f.name], fixes.get(f.name)) for f in dataclasses.fields(cls)}
-
-
-LOT_READ = _read_fields(Lot, LOT_FIELDS, {"origin": Origin, "washed_from": _id_set})
-DISPOSITION_READ = _read_fields(Disposition, DISPOSITION_FIELDS, {
-    "origin": Origin, "washed_from": _id_set, "split_factor": _or_one, "replacement_adjustment": _or_zero})
-MATCH_READ = _read_fields(WashMatch, MATCH_FIELDS, {})
 
 
 # --- trades ---------------------------------------------------------------------------------------
@@ -405,7 +300,7 @@ def add_trades(
     new, first = _unseen(session, TRADES, household, rows)
     trades = [trade for trade, _ in new]
     if new:
-        columns = {"household_id": bulk.Constant(household), **_getters(TRADE_FIELDS), "side": _SIDE,
+        columns = {"household_id": bulk.Constant(household), **getters(TRADE_FIELDS), "side": SIDE,
                    "source": bulk.Values([k.source for _, k in new]),
                    "external_id": bulk.Values([k.external_id for _, k in new]),
                    "imported_at": bulk.Constant(imported_at or datetime.now(UTC)),
@@ -414,17 +309,11 @@ def add_trades(
     return trades
 
 
-TRADE_FIELDS = {"trade_id": "trade_id", "account_id": "account", "date": "date", "symbol": "symbol",
-                "quantity": "quantity", "price": "price", "fees": "fees", "lot_id": "lot_id", "time": "time",
-                "acquired": "acquired", "basis": "basis", "order_id": "order_id"}
-
-
-TRADE_READ = _read_fields(Trade, {**TRADE_FIELDS, "side": "side"}, {"side": Side})
 
 
 def load_trades(session: Session | Connection, household: str) -> list[Trade]:
     """The household's trades by trade date, then import order."""
-    return _read(connection_of(session), Trade, TRADES, TRADE_READ, household, TRADES.c.date, TRADES.c.seq)
+    return read_records(connection_of(session), Trade, TRADES, TRADE_READ, household, TRADES.c.date, TRADES.c.seq)
 
 
 # --- corporate actions ----------------------------------------------------------------------------
