@@ -84,10 +84,7 @@ def _buy(cid: str, account: str, symbol: str, price: Decimal, notional: Decimal,
 
 
 def _commission(broker: Broker, quantity: Decimal, price: Decimal) -> Decimal:
-    # A stand-in broker without the method (a test double, an adapter older than it) is taken to charge nothing,
-    # which is what the sizing assumed before the method existed.
-    estimate = getattr(broker, "commission", None)
-    return Decimal(0) if estimate is None else estimate(quantity, price)
+    return broker.commission(quantity, price)
 
 
 def _shares_within(quantity: Decimal, price: Decimal, cash: Decimal, step: Decimal, broker: Broker) -> Decimal:

@@ -257,7 +257,8 @@ def test_shares_are_sized_at_the_plans_ask_never_beyond_the_cash(fractional: boo
     b = PurchaseOrder(run_id="r1", as_of=AS_OF, purchase_id="b1", household="h", account="di", symbol="XYZ",
                       price=Decimal(10), notional=Decimal("10010"), quantity=Decimal(1000))
     broker: Any = SimpleNamespace(capabilities=Capabilities(fractional=fractional, notional=False,
-                                                            specific_lots=False, market_on_close=True))
+                                                            specific_lots=False, market_on_close=True),
+                                  commission=lambda quantity, price: Decimal(0))
     request = _buy_within(b, cash, broker)
     assert (None if request is None else request.quantity) == shares
     if request is not None and request.quantity is not None:
