@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import gc
+import importlib
+import sys
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -17,8 +20,9 @@ if TYPE_CHECKING:
 # the broker SDKs, Apprise and structlog are imported inside the commands that use them
 # (tests/cli/test_startup.py holds that line).
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
-                  help="tlh-daemon: tax-loss harvesting with household-wide wash-sale accounting.")
+# `app` (module __getattr__ below) is this one with every command registered.
+_app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                   help="tlh-daemon: tax-loss harvesting with household-wide wash-sale accounting.")
 
 
 @dataclass
@@ -48,7 +52,8 @@ _collector_paused = False
 
 
 def run() -> None:
-    """The `tlh` console script: `app()` with the cyclic garbage collector paused while the command starts.
+    """The `tlh` console script: `app()` with the cyclic garbage collector paused while the command starts,
+    and only the commands of the module of the command named registered (`COMMANDS`).
 
     Start-up allocates a few hundred thousand objects (modules, classes, SQLAlchemy's and pydantic's structures)
     and none of them is garbage, yet the collector would walk them all several times over: about a sixth of a
@@ -58,7 +63,8 @@ def run() -> None:
     if gc.isenabled():
         gc.disable()
         _collector_paused = True
-    app()
+    module = _module_of(sys.argv[1:])
+    _register(None if module is None else (module,))()
 
 
 def startup_done() -> None:
@@ -81,7 +87,7 @@ def context(ctx: typer.Context) -> Context:
     return obj
 
 
-@app.callback()
+@_app.callback()
 def main(
     ctx: typer.Context,
     config: Annotated[Path, typer.Option("--config", "-c", envvar="TLH_CONFIG",
@@ -98,39 +104,79 @@ def main(
     ctx.obj = Context(config_path=config)
 
 
-def _register() -> None:
-    from daemon.cli import (
-        backtest_cmd,
-        config_cmd,
-        db_cmd,
-        giving_cmd,
-        harvest_cmd,
-        ledger_cmd,
-        orders_cmd,
-        pause_cmd,
-        review_cmd,
-        serve_cmd,
-        service_cmd,
-        status_cmd,
-        substitutes_cmd,
-    )
-
-    app.add_typer(config_cmd.app, name="config", help="Check the configuration.")
-    app.add_typer(db_cmd.app, name="db", help="Database schema (Alembic migrations).")
-    app.add_typer(substitutes_cmd.app, name="substitutes", help="Check the asset classes' substitutes.")
-    ledger_cmd.register(app)
-    harvest_cmd.register(app)
-    orders_cmd.register(app)
-    pause_cmd.register(app)
-    service_cmd.register(app)
-    backtest_cmd.register(app)
-    review_cmd.register(app)
-    giving_cmd.register(app)
-    serve_cmd.register(app)
-    status_cmd.register(app)
+# The command modules in the order `tlh --help` lists their commands, and the top-level commands each adds
+# (a group's module adds its `app` under the group's name). `run` imports and registers only the module of
+# the command its command line names: building typer's parsers for every command took 25 ms of each command's
+# start. tests/cli/test_startup.py holds this table to what the modules register.
+COMMANDS: dict[str, tuple[str, ...]] = {
+    "config_cmd": ("config",),
+    "db_cmd": ("db",),
+    "substitutes_cmd": ("substitutes",),
+    "ledger_cmd": ("reconcile-1099b", "import", "lots", "gains"),
+    "harvest_cmd": ("harvest", "restrictions"),
+    "orders_cmd": ("sync", "quarantine", "orders"),
+    "pause_cmd": ("pause", "resume"),
+    "service_cmd": ("run", "health"),
+    "backtest_cmd": ("backtest",),
+    "review_cmd": ("runs", "alerts", "report"),
+    "giving_cmd": ("donate", "location"),
+    "serve_cmd": ("serve",),
+    "status_cmd": ("status",),
+}
+GROUPS = {"config": "Check the configuration.", "db": "Database schema (Alembic migrations).",
+          "substitutes": "Check the asset classes' substitutes."}
+_registered: set[str] = set()
 
 
-_register()
+def add_commands(target: typer.Typer, module_name: str) -> None:
+    """Add the commands of the command module `module_name` (e.g. "ledger_cmd") to `target`."""
+    module = importlib.import_module(f"daemon.cli.{module_name}")
+    group = module_name.removesuffix("_cmd")
+    if group in GROUPS:
+        target.add_typer(module.app, name=group, help=GROUPS[group])
+    else:
+        module.register(target)
+
+
+def _register(modules: Collection[str] | None = None) -> typer.Typer:
+    """The app with the commands of `modules` registered (None: every command)."""
+    if modules is None and len(_registered) < len(COMMANDS):
+        # Every command in the table's order (`tlh --help` lists them so), whatever was registered before.
+        _app.registered_commands.clear()
+        _app.registered_groups.clear()
+        _registered.clear()
+    for name in COMMANDS if modules is None else modules:
+        if name not in _registered:
+            _registered.add(name)
+            add_commands(_app, name)
+    return _app
+
+
+def _module_of(args: Sequence[str]) -> str | None:
+    """The module of the command `args` (a command line without the program) names; None when they name
+    none, or ask for the top-level help, or hold an option this scan does not know: every command then."""
+    rest = iter(args)
+    for arg in rest:
+        if arg in ("--config", "-c", "--log-level"):
+            next(rest, None)  # the option's value
+        elif arg == "--log-json" or arg.startswith(("--config=", "--log-level=")) or (
+                arg.startswith("-c") and not arg.startswith("--")):
+            continue
+        elif arg.startswith("-"):
+            return None
+        else:
+            return next((module for module, names in COMMANDS.items() if arg in names), None)
+    return None
+
+
+def __getattr__(name: str) -> Any:
+    # `app` with every command (tests, the dashboard, `python -m`): registered on first use, not at import.
+    if name == "app":
+        app = _register()
+        globals()["app"] = app
+        return app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 if __name__ == "__main__":
     run()

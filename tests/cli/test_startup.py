@@ -5,6 +5,7 @@ the commands that use them; importing them at the top of a command module costs 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -181,5 +182,69 @@ def test_import_and_gains_json_load_neither_the_orm_nor_rich(tmp_path) -> None:
         modules = set(data["modules"])
         assert "sqlalchemy" in modules  # it did use the database
         assert sorted(modules & {"sqlalchemy.orm", "daemon.store.models", "rich", "structlog"}) == [], command
+        # The console script registers the one command module it needs (main.COMMANDS).
+        assert sorted(m for m in modules if m.endswith("_cmd")) == ["daemon.cli.ledger_cmd"], command
     gains = json.loads(result.stdout)
     assert gains and {"account", "symbol", "gain", "term"} <= set(gains[0])  # the imported trades' sales
+
+
+def test_the_command_table_names_what_each_module_registers() -> None:
+    """`run` registers only the module `main.COMMANDS` gives for the command named: the table must say what
+    each module adds, every command once."""
+    import typer
+
+    import daemon.cli.main as main
+
+    for module, names in main.COMMANDS.items():
+        target = typer.Typer()
+        main.add_commands(target, module)
+        added = [c.name for c in target.registered_commands] + [g.name for g in target.registered_groups]
+        assert sorted(added) == sorted(names), module
+    every = [name for names in main.COMMANDS.values() for name in names]
+    assert len(every) == len(set(every))
+    assert set(typer.main.get_command(main.app).commands) == set(every)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(("args", "module"), [
+    (["--config", "x.toml", "gains", "--format", "json"], "ledger_cmd"),
+    (["-c", "x.toml", "--log-level", "warning", "import", "t.csv"], "ledger_cmd"),
+    (["-cx.toml", "--log-json", "--config=y.toml", "--log-level=debug", "status"], "status_cmd"),
+    (["db", "upgrade"], "db_cmd"),
+    (["quarantine", "list"], "orders_cmd"),
+    (["--help", "gains"], None),  # the top-level help lists every command
+    (["--bogus", "gains"], None),
+    (["gain"], None),  # "did you mean" needs every name
+    ([], None),
+])
+def test_the_console_script_finds_the_module_of_the_command_named(args: list[str], module: str | None) -> None:
+    import daemon.cli.main as main
+
+    assert main._module_of(args) == module
+
+
+HELP_PROBE = """
+import sys
+import daemon.cli.main as main
+sys.argv = ["tlh", *sys.argv[2:]]
+if sys.argv[1:2] == ["--full"]:
+    del sys.argv[1]
+    main.app(sys.argv[1:], prog_name="tlh")
+main.run()
+"""
+
+
+@pytest.mark.parametrize("args", [["gains", "--help"], ["--config", "x.toml", "import"], ["db", "--help"],
+                                  ["quarantine", "resolve", "--help"], ["--help"], ["gain"]])
+def test_the_console_script_prints_what_the_whole_app_prints(args: list[str]) -> None:
+    """Registering one module answers a command line as registering all of them does: help, usage errors."""
+    env = {**os.environ, "COLUMNS": "100"}
+    env.pop("TLH_CONFIG", None)
+
+    def tlh(*extra: str) -> tuple[int, str, str]:
+        result = subprocess.run([sys.executable, "-c", HELP_PROBE, "-", *extra, *args], capture_output=True,
+                                text=True, timeout=60, env=env)
+        return result.returncode, result.stdout, result.stderr
+
+    alone, whole = tlh(), tlh("--full")
+    assert alone == whole
+    assert "Usage: tlh" in alone[1] + alone[2]
