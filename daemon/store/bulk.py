@@ -137,33 +137,58 @@ class _Writer:
         if missing:
             raise ValueError(f"bulk insert into {table.name}: give {', '.join(missing)} explicitly")
         prepare = dialect.identifier_preparer
-        target = prepare.format_table(table)
-        column_list = ", ".join(prepare.quote(c.name) for c in columns)
+        self.target = prepare.format_table(table)
+        self.quoted = [prepare.quote(c.name) for c in columns]
         # COPY when the first chunk alone is large enough to pay for it.
         self.copy = dialect.name == "postgresql" and dialect.driver == "psycopg" and first >= COPY_FROM
-        marker = "?" if dialect.paramstyle == "qmark" else "%s"
-        self.sql = (f"COPY {target} ({column_list}) FROM STDIN" if self.copy else
-                    f"INSERT INTO {target} ({column_list}) VALUES ({', '.join([marker] * len(columns))})")
+        self.marker = "?" if dialect.paramstyle == "qmark" else "%s"
         self.converters = [_converter(c, dialect, text=self.copy) for c in columns]
         # Every type binds None as NULL, except JSON without none_as_null (the JSON text null).
         self.nulls = [not isinstance(c.type, sa.JSON) or c.type.none_as_null for c in columns]
+        # A column of NULLs is left out of the statement when leaving it out stores NULL too (no server
+        # default): the driver binds nothing for it (SQLite's module looks for an adapter for every None it
+        # binds, most of the time of a column of them).
+        self.omissible = [nulls and c.nullable and c.server_default is None
+                          for c, nulls in zip(columns, self.nulls, strict=True)]
+        self.statements: dict[tuple[bool, ...], str] = {}
+
+    def statement(self, kept: tuple[bool, ...]) -> str:
+        """The INSERT (or COPY) of the columns `kept` marks."""
+        sql = self.statements.get(kept)
+        if sql is None:
+            names = [name for name, keep in zip(self.quoted, kept, strict=True) if keep]
+            column_list = ", ".join(names)
+            sql = self.statements[kept] = (
+                f"COPY {self.target} ({column_list}) FROM STDIN" if self.copy else
+                f"INSERT INTO {self.target} ({column_list}) VALUES ({', '.join([self.marker] * len(names))})")
+        return sql
 
     def write(self, columns: list[list[Any] | Constant], n: int) -> None:
         converted = []
-        for values, convert, nulls in zip(columns, self.converters, self.nulls, strict=True):
+        kept = []
+        for values, convert, nulls, omissible in zip(columns, self.converters, self.nulls, self.omissible,
+                                                     strict=True):
             if isinstance(values, Constant):
                 converted.append(itertools.repeat(convert([values.value])[0], n))
             elif nulls and values and values[0] is None and values.count(None) == n:
                 # A column of NULLs (a file without times or lot ids): nothing to convert. The first value is
                 # looked at first: counting compares every value with None, slow for Decimals and dates.
+                if omissible:
+                    kept.append(False)
+                    continue
                 converted.append(values)
             else:
                 converted.append(convert(values))
+            kept.append(True)
+        if not converted:  # nothing but NULLs: every column named, as an INSERT must name one
+            kept = [True] * len(kept)
+            converted = [[None] * n] * len(kept)
         params = list(zip(*converted, strict=False))
+        sql = self.statement(tuple(kept))
         if self.copy:
-            _copy(self.connection, self.sql, params)
+            _copy(self.connection, sql, params)
         else:
-            self.connection.exec_driver_sql(self.sql, params)  # type: ignore[arg-type]
+            self.connection.exec_driver_sql(sql, params)  # type: ignore[arg-type]
 
 
 def _converter(column: sa.Column[Any], dialect: sa.Dialect, *, text: bool) -> Column:

@@ -28,6 +28,16 @@ def table(name: str) -> sa.Table:
 ROWS, SAME = table("scratch_bulk"), table("scratch_plain")  # bulk.insert vs SQLAlchemy's insert
 
 
+def nullable(name: str) -> sa.Table:
+    return sa.Table(name, scratch, sa.Column("id", sa.Integer, primary_key=True),
+                    sa.Column("note", sa.String, nullable=True),
+                    sa.Column("tag", sa.String, nullable=True, server_default="default"),
+                    sa.Column("extra", sa.JSON, nullable=True), sa.Column("amount", DecimalType(), nullable=True))
+
+
+NULLS, NULLS_SAME = nullable("scratch_nulls"), nullable("scratch_nulls_plain")
+
+
 def sample(n: int) -> list[dict[str, object]]:
     eastern = timezone(timedelta(hours=-5))
     return [{"id": i, "name": None if i % 7 == 0 else f"n'{i}\t\"x\"\\", "amount": [
@@ -148,3 +158,24 @@ def test_objects_with_getters_and_constants_store_what_dicts_store(tables: sa.En
     with tables.connect() as connection:
         assert connection.execute(sa.select(ROWS).order_by(ROWS.c.id)).all() == connection.execute(
             sa.select(SAME).order_by(SAME.c.id)).all()
+
+
+@pytest.mark.parametrize("n", [9, bulk.COPY_FROM + 17])  # executemany; COPY on PostgreSQL
+def test_a_column_of_nulls_stores_null_whatever_the_columns_default(tables: sa.Engine, monkeypatch, n: int) -> None:
+    """A chunk's columns of NULLs are left out of its statement when that stores NULL too: not a column with a
+    server default (its default would be stored), nor JSON (None is the JSON null there); the next chunk,
+    with values, names them again."""
+    monkeypatch.setattr(bulk, "CHUNK", n - 3)  # the first chunk all NULL, the last three rows with values
+    rows = [{"id": i, "note": None, "tag": None, "extra": None, "amount": None} if i < n - 3 else
+            {"id": i, "note": f"n{i}", "tag": f"t{i}", "extra": {"i": i}, "amount": Decimal("1.50")}
+            for i in range(n)]
+    with tables.begin() as connection:
+        bulk.insert(connection, NULLS, rows)
+        connection.execute(sa.insert(NULLS_SAME), rows)
+    with tables.connect() as connection:
+        fast = connection.execute(sa.text("SELECT id, note, tag, amount FROM scratch_nulls ORDER BY id")).all()
+        plain = connection.execute(sa.text("SELECT id, note, tag, amount FROM scratch_nulls_plain ORDER BY id")).all()
+        extra = connection.execute(sa.select(NULLS.c.extra).order_by(NULLS.c.id)).scalars().all()
+        extra_plain = connection.execute(sa.select(NULLS_SAME.c.extra).order_by(NULLS_SAME.c.id)).scalars().all()
+    assert fast == plain and extra == extra_plain
+    assert fast[0].tag is None and fast[0].note is None and fast[-1].tag == f"t{n - 1}"
