@@ -17,7 +17,7 @@ import operator
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import sqlalchemy as sa
 
@@ -241,35 +241,26 @@ def _code_points(connection: sa.Connection, column: sa.ColumnElement[str]) -> sa
 _T = TypeVar("_T")
 
 
-class _Key(NamedTuple):
-    source: str
-    external_id: str
-
-
 def _unseen(session: Session | Connection, table: sa.Table, household: str,
-            rows: Iterable[tuple[_T, str, str]]) -> tuple[list[tuple[_T, _Key]], int]:
-    """The rows whose (source, external_id) the store has not seen, in input order, and the household's next
-    `seq` for them. A duplicate inside one batch is the same event twice."""
-    batch: list[tuple[_T, _Key]] = []
-    seen: set[_Key] = set()
+            rows: Iterable[tuple[_T, str, str]]) -> tuple[list[tuple[_T, tuple[str, str]]], int]:
+    """The rows whose (source, external_id) the store has not seen, in input order, with that key, and the
+    household's next `seq` for them. A duplicate inside one batch is the same event twice: the first counts."""
+    firsts: dict[tuple[str, str], _T] = {}
     for item, source, external_id in rows:
-        key = _Key(source, external_id)
-        if key not in seen:
-            seen.add(key)
-            batch.append((item, key))
-    if not batch:
+        firsts.setdefault((source, external_id), item)
+    if not firsts:
         return [], 0
-    existing: set[_Key] = set()
-    for source in {key.source for _, key in batch}:
-        ids = sorted(k.external_id for k in seen if k.source == source)
-        existing.update(_Key(source, external_id) for external_id in _known(session, table, source, ids))
-    new = [(item, key) for item, key in batch if key not in existing]
+    existing: set[tuple[str, str]] = set()
+    for source in {source for source, _ in firsts}:
+        ids = [external_id for s, external_id in firsts if s == source]
+        existing.update((source, external_id) for external_id in _known(session, table, source, ids))
+    new = [(item, key) for key, item in firsts.items() if key not in existing]
     last = connection_of(session).scalar(
         sa.select(sa.func.max(table.c.seq)).where(table.c.household_id == household)) if new else 0
     return new, (last or 0) + 1
 
 
-def _known(session: Session | Connection, table: sa.Table, source: str, ids: Sequence[str]) -> Iterable[str]:
+def _known(session: Session | Connection, table: sa.Table, source: str, ids: list[str]) -> Iterable[str]:
     """Which of `ids` the store holds for `source`. Few rows of the source stored (a first import): all of
     their ids in one query; else the ids asked for, 500 at a time (portable: no tuple IN on SQLite)."""
     connection = connection_of(session)
@@ -278,6 +269,7 @@ def _known(session: Session | Connection, table: sa.Table, source: str, ids: Seq
         return ()
     if stored <= 4 * len(ids):
         return set(connection.scalars(sa.select(table.c.external_id).where(table.c.source == source))) & set(ids)
+    ids.sort()
     found: list[str] = []
     for start in range(0, len(ids), 500):
         found.extend(connection.scalars(sa.select(table.c.external_id).where(
@@ -301,8 +293,8 @@ def add_trades(
     trades = [trade for trade, _ in new]
     if new:
         columns = {"household_id": bulk.Constant(household), **getters(TRADE_FIELDS), "side": SIDE,
-                   "source": bulk.Values([k.source for _, k in new]),
-                   "external_id": bulk.Values([k.external_id for _, k in new]),
+                   "source": bulk.Values([source for _, (source, _) in new]),
+                   "external_id": bulk.Values([external_id for _, (_, external_id) in new]),
                    "imported_at": bulk.Constant(imported_at or datetime.now(UTC)),
                    "seq": bulk.Values(range(first, first + len(new)))}
         bulk.insert_objects(connection_of(session), TRADES, trades, columns)
@@ -329,9 +321,9 @@ def add_actions(session: Session | Connection, household: str, rows: Iterable[tu
     _insert(session, ACTIONS, [{
         "action_id": a.action_id, "household_id": household, "account_id": a.account, "date": a.date,
         "time": a.time, "symbol": a.symbol, "kind": str(a.kind), "ratio": a.ratio, "new_symbol": a.new_symbol,
-        "cash_per_share": a.cash_per_share, "basis_fraction": a.basis_fraction, "source": k.source,
-        "external_id": k.external_id, "imported_at": stamp, "seq": first + i,
-    } for i, (a, k) in enumerate(new)])
+        "cash_per_share": a.cash_per_share, "basis_fraction": a.basis_fraction, "source": source,
+        "external_id": external_id, "imported_at": stamp, "seq": first + i,
+    } for i, (a, (source, external_id)) in enumerate(new)])
     return [a for a, _ in new]
 
 
