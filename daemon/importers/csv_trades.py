@@ -176,7 +176,13 @@ class _Rows:
                            quantity=quantity, price=price, fees=fees, lot_id=lot_id or None, time=at,
                            acquired=acquired, basis=basis)
         trade.__class__ = Trade
-        return ImportedTrade(trade=trade, source=SOURCE, external_id=digest, line=line)
+        imported = _new_imported(trade, SOURCE, digest, line)
+        imported.__class__ = ImportedTrade
+        return imported  # type: ignore[no-any-return]
+
+
+# ImportedTrade's mutable twin, as for the trades (`_new_trade`).
+_new_imported = _working(ImportedTrade)
 
 
 def _header(fieldnames: Sequence[str] | None, path: str, required: Sequence[str],
