@@ -100,6 +100,7 @@ def gains_json(sales: Iterable[Sequence[Any]]) -> Iterator[str]:
     encoding dicts). A partly washed sale (two rows) takes `sale_gain_rows` itself."""
     strings: dict[str, str] = {}  # accounts and symbols, JSON-quoted once
     anniversaries: dict[date, date] = {}
+    days: dict[date, str] = {}  # the dates' text, made once (a report repeats each day many times)
     cent = itertools.repeat(_CENT)
     it = iter(sales)
     first = True
@@ -110,13 +111,16 @@ def gains_json(sales: Iterable[Sequence[Any]]) -> Iterator[str]:
             strings[text] = _json_string(text)
         for day in set(acquired) - anniversaries.keys():
             anniversaries[day] = add_one_year(day)
+        for day in {*acquired, *sold} - days.keys():
+            days[day] = day.isoformat()
         proceeds_cents = list(map(_to_cents, proceeds, cent))
         basis_cents = list(map(_to_cents, basis, cent))
         adjustment_cents = list(map(_to_cents, adjustments, cent))
         texts = list(map(_GAIN_JSON.__mod__, zip(
             map(strings.__getitem__, accounts), map(strings.__getitem__, symbols),
             map(Decimal, map(format, map(Decimal.normalize, quantities), itertools.repeat("f"))),  # money.plain
-            acquired, sold, proceeds_cents, basis_cents, adjustment_cents,
+            map(days.__getitem__, acquired), map(days.__getitem__, sold), proceeds_cents, basis_cents,
+            adjustment_cents,
             map(_JSON_CODES.__getitem__, map(operator.gt, adjustments, itertools.repeat(ZERO))),
             map(operator.add, map(operator.sub, proceeds_cents, basis_cents), adjustment_cents),
             map(_JSON_TERMS.__getitem__, map(operator.gt, sold, map(anniversaries.__getitem__, acquired))),
