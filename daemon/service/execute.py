@@ -59,6 +59,7 @@ __all__ = ["NEW_MONEY", "PairOrder", "PairOutcome", "PurchaseOrder", "ReinvestOr
            "run_pair", "run_purchase", "run_reinvestment", "save_intents", "save_purchases", "save_reinvestments"]
 
 log = structlog.get_logger(__name__)
+CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,8 @@ class PairOrder:
     buy_notional: Decimal
     sell_price: Decimal | None = None  # the quote the plan sold at (plans stored before it: None)
     buy_quantity: Decimal | None = None  # the plan's shares to buy (`buy_quantity_estimate`), sized at the ask
+    # Each sold lot's (shares, estimated gain at `sell_price`); None for plans stored before lot_sales.
+    lot_gains: tuple[tuple[Decimal, Decimal], ...] | None = None
 
     @classmethod
     def from_plan(cls, run_id: str, as_of: date, plan: Mapping[str, Any]) -> list[PairOrder]:
@@ -86,11 +89,21 @@ class PairOrder:
                     lot_ids=tuple(p["lots"]), buy_symbol=p["buy_symbol"], buy_price=Decimal(p["buy_price"]),
                     buy_notional=Decimal(p["buy_notional"]),
                     sell_price=Decimal(p["sell_price"]) if p.get("sell_price") else None,
-                    buy_quantity=Decimal(p["buy_quantity_estimate"]) if p.get("buy_quantity_estimate") else None)
+                    buy_quantity=Decimal(p["buy_quantity_estimate"]) if p.get("buy_quantity_estimate") else None,
+                    lot_gains=tuple((Decimal(s["quantity"]), Decimal(s["gain"])) for s in p["lot_sales"])
+                    if "lot_sales" in p else None)
                 for p in plan.get("pairs", [])]
 
     def cid(self, leg: str) -> str:
         return client_order_id(self.run_id, self.pair_id, leg)
+
+    def may_have_lost(self, price: Decimal | None) -> bool:
+        """Whether a sale filled at `price` may have realized a loss on a lot: each lot's planned gain moved
+        by the fill's difference from the plan's price. Unknown (an old plan, no price) counts as a loss."""
+        if self.lot_gains is None or self.sell_price is None or price is None:
+            return True
+        # The planned gains are in cents: a lot within a cent of even is taken as a loss.
+        return any(gain + quantity * (price - self.sell_price) < CENT for quantity, gain in self.lot_gains)
 
 
 
@@ -115,8 +128,12 @@ def save_intents(engine: Engine, pairs: list[PairOrder]) -> None:
                     log.info("order.intent_exists", client_order_id=p.cid(leg))
 
 
-def record_restrictions(engine: Engine, settings: Settings, p: PairOrder) -> None:
-    """The sold identical group may not be bought in the household for 30 days after the sale."""
+def record_restrictions(engine: Engine, settings: Settings, p: PairOrder, sell: OrderState) -> None:
+    """The sold identical group may not be bought in the household for 30 days after a sale that realized a
+    loss (the wash-sale window). A sale at a gain restricts nothing, as in the engine's own plan: a swap back
+    at a gain leaves its stand-in free to be another harvest's replacement."""
+    if not p.may_have_lost(sell.filled_avg_price):
+        return
     now, until = datetime.now(UTC), p.as_of + WINDOW_END
     sale = f"{p.sell_symbol} sold {p.as_of} in {p.account} ({p.run_id} {p.pair_id})"
     with transaction(engine) as session:
@@ -180,7 +197,7 @@ def finish_pair(engine: Engine, settings: Settings, p: PairOrder, brokers: Mappi
                f"{p.pair_id}: sell of {p.sell_symbol} in {p.account} {sell.status.value}"
                f"{': ' + sell.reason if sell.reason else ''}; no buy placed", p.account)
         return PairOutcome(p.pair_id, sell, None, "sell not filled")
-    record_restrictions(engine, settings, p)
+    record_restrictions(engine, settings, p, sell)
     pull_fills(engine, settings, brokers, SyncReport(), p.run_id)
     try:
         cash = broker.account(p.account).cash
@@ -339,7 +356,7 @@ def _after_sell(engine: Engine, settings: Settings, brokers: Mapping[str, Broker
         finish_pair(engine, settings, p, brokers, policy, sell)
         return
     if sell.filled_quantity > 0:
-        record_restrictions(engine, settings, p)
+        record_restrictions(engine, settings, p, sell)
     orders.update_intent(engine, p.cid("buy"), status=ABANDONED, error="the sell's trading day has passed")
     _alert(engine, p.run_id, "order_abandoned", "warning",
            f"{p.cid('buy')}: its sell ({sell.status.value}) was on {p.as_of}; the buy was never placed and the "
