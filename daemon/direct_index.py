@@ -11,6 +11,7 @@ from daemon.config.constituents import load_constituents
 from daemon.config.models import Settings
 from daemon.engine.tracking import trailing_returns
 from daemon.engine.types import DirectIndexInput, TrailingReturns
+from daemon.market_calendar import sessions
 from daemon.prices import PriceBook
 
 
@@ -28,12 +29,25 @@ def symbols(specs: Sequence[DirectIndexInput]) -> set[str]:
     return {c.symbol for spec in specs for c in spec.constituents}
 
 
+def window_end(as_of: date, calendar: str = "XNYS") -> date:
+    """The month's first trading day (`as_of` itself when none precedes it): the stand-ins' ranking and the
+    tracking-error estimate change once a month, as in the backtest (daemon.backtest.direct.Feed), so that
+    a backtest's day plans what the daemon plans that day; a year of returns moves little in a month."""
+    first = sessions(as_of.replace(day=1), as_of, calendar)
+    return first[0].day if first else as_of
+
+
 def returns(settings: Settings, prices: PriceBook, specs: Sequence[DirectIndexInput], as_of: date,
             held: set[str]) -> TrailingReturns | None:
-    """Trailing daily returns of the constituents and the symbols held, over the longest `correlation_days`."""
+    """Trailing daily returns of the constituents and the symbols held, over the longest `correlation_days`,
+    ending on the first trading day of `as_of`'s month (`window_end`); None without any close."""
     if not specs:
         return None
     days = max(a.direct_index.correlation_days for a in settings.accounts if a.direct_index is not None)
-    start = as_of - timedelta(days=days * 7 // 5 + 14)  # trading days to calendar days, with holidays
-    closes = {s: prices.closes(s, start, as_of) for s in sorted(symbols(specs) | held)}
-    return trailing_returns({s: c for s, c in closes.items() if c}, days)
+    end = window_end(as_of, settings.schedule.calendar)
+    start = end - timedelta(days=days * 7 // 5 + 14)  # trading days to calendar days, with holidays
+    closes = {s: c for s in sorted(symbols(specs) | held) if (c := prices.closes(s, start, as_of))}
+    if any(day == end for series in closes.values() for day, _ in series):
+        closes = {s: c for s, series in closes.items() if (c := [x for x in series if x[0] <= end])}
+    # else the prices begin after the month's first trading day: the window ends on as_of until they cover it
+    return trailing_returns(closes, days) if closes else None
