@@ -33,10 +33,11 @@ STOCKS = ["BAC", "C", "JPM", "PNC", "USB", "WFC",  # diversified banks
           "BA", "GD", "LMT", "NOC", "RTX"]  # aerospace & defense
 SYMBOLS = ETFS + STOCKS
 
-CONFIG = """
+HEAD = """
 database_url = "{db}"
 mode = "paper"
-
+"""
+ETF = """
 [[accounts]]
 id = "etf"
 household = "soak"
@@ -45,7 +46,8 @@ lot_method = "{etf_lots}"
 us_total_market = 0.6
 intl_developed = 0.25
 emerging_markets = 0.15
-
+"""
+DI = """
 [[accounts]]
 id = "di"
 household = "soak"
@@ -53,7 +55,8 @@ lot_method = "specific"
 [accounts.direct_index]
 constituents = "constituents.csv"
 tracking_error_budget = {tracking_error}
-
+"""
+IRA = """
 [[accounts]]
 id = "ira"
 type = "traditional_ira"
@@ -62,7 +65,8 @@ household = "soak"
 symbol = "ITOT"
 amount = {recurring}
 day_of_month = {recurring_day}
-
+"""
+TAIL = """
 [harvest]
 swap_back = true
 max_turnover_pct = 1
@@ -75,8 +79,9 @@ spread_bps = 4
 
 
 def write(folder: Path, prices: Path, securities: Path = SECURITIES, db: str | None = None,
-          tracking_error: str = "0.05", etf_lots: str = "specific") -> Path:
-    """The household's configuration and constituents file in `folder`; returns the TOML's path."""
+          tracking_error: str = "0.05", etf_lots: str = "specific", only_di: bool = False) -> Path:
+    """The household's configuration and constituents file in `folder`; returns the TOML's path.
+    `only_di`: the direct-index account alone (what a backtest can run)."""
     wanted = set(STOCKS)
     with securities.open(newline="") as f:
         rows = [r for r in csv.DictReader(f) if r["symbol"] in wanted]
@@ -86,7 +91,8 @@ def write(folder: Path, prices: Path, securities: Path = SECURITIES, db: str | N
     (folder / "constituents.csv").write_text("symbol,weight,sector,sub_industry\n" + "".join(
         f"{r['symbol']},,{r['sector']},\"{r['sub_industry']}\"\n" for r in rows))
     toml = folder / "tlh.toml"
-    toml.write_text(CONFIG.format(db=db or f"sqlite:///{folder / 'soak.db'}", prices=prices, cash=STARTING_CASH,
+    config = HEAD + DI + TAIL if only_di else HEAD + ETF + DI + IRA + TAIL
+    toml.write_text(config.format(db=db or f"sqlite:///{folder / 'soak.db'}", prices=prices, cash=STARTING_CASH,
                                   recurring=RECURRING_USD, recurring_day=RECURRING_DAY,
                                   tracking_error=tracking_error, etf_lots=etf_lots))
     return toml
