@@ -70,6 +70,9 @@ TAIL = """
 [harvest]
 swap_back = true
 max_turnover_pct = 1
+# The engine's spread estimate is the paper broker's fill rule (as the backtest's is): with the defaults (5
+# against 2 bps) every plan's costs and buy sizes would differ from the fills by a few cents.
+default_spread_bps = 4
 
 [brokers.paper]
 prices = "{prices}"
