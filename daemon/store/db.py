@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 SQLITE_CACHE_KB = 16_000
+SQLITE_PAGE_SIZE = 16_384
 
 
 def _json_default(value: Any) -> Any:
@@ -90,6 +91,10 @@ def _configure_sqlite(engine: Engine, *, foreign_keys: bool) -> None:
         # PRAGMAs run outside any transaction here: foreign_keys is a no-op inside one.
         cursor.execute(f"PRAGMA foreign_keys = {'ON' if foreign_keys else 'OFF'}")
         cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        # 16 KB pages for a new database (an existing one keeps its own; the setting is ignored then): an
+        # import writes a quarter of the pages (WAL frames, each with its checksum, then the checkpoint's
+        # copies) and the B-trees of its random ids are shallower. 10k-trade import: commit 28 -> 9 ms CPU.
+        cursor.execute(f"PRAGMA page_size = {SQLITE_PAGE_SIZE}")
         # WAL: readers never wait for the writer (a health check during a harvest, a CLI listing).
         cursor.execute("PRAGMA journal_mode = WAL")
         # A 16 MB page cache (default 2 MB): an import's inserts land at random places of the indexes (ids are
