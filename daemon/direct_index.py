@@ -45,7 +45,9 @@ def returns(settings: Settings, prices: PriceBook, specs: Sequence[DirectIndexIn
         return None
     days = max(a.direct_index.correlation_days for a in settings.accounts if a.direct_index is not None)
     end = window_end(as_of, settings.schedule.calendar)
-    start = end - timedelta(days=days * 7 // 5 + 14)  # trading days to calendar days, with holidays
+    # Trading days to calendar days with room to spare: a year of 252 returns needs 253 sessions, more than
+    # 366 days when the exchange closed ten weekdays; trailing_returns keeps only the last days + 1 closes.
+    start = end - timedelta(days=days * 3 // 2 + 14)
     closes = {s: c for s in sorted(symbols(specs) | held) if (c := prices.closes(s, start, as_of))}
     if any(day == end for series in closes.values() for day, _ in series):
         closes = {s: c for s, series in closes.items() if (c := [x for x in series if x[0] <= end])}

@@ -67,3 +67,20 @@ def test_prices_that_begin_mid_month_end_the_window_on_the_day_until_they_cover_
     # No close of any stock at all: no returns (the engine ranks without them), not a crash.
     assert direct_index.returns(settings, parse("date,symbol,close\n2024-03-15,XYZ,1\n"), specs,
                                 date(2024, 3, 15), set()) is None
+
+
+def test_the_window_holds_correlation_days_returns_across_a_year_of_holidays(tmp_path: Path) -> None:
+    """252 returns need 253 sessions, more than 366 calendar days in a year with ten closures (2007 had the
+    national day of mourning on 01-02): the window used to hold 250, two fewer than the backtest's."""
+    settings = _settings(tmp_path)
+    text = (tmp_path / "tlh.toml").read_text().replace("correlation_days = 20", "correlation_days = 252")
+    (tmp_path / "tlh.toml").write_text(text)
+    settings = load_settings(tmp_path / "tlh.toml")
+    days = [s.day for s in sessions(date(2006, 10, 2), date(2007, 12, 31))]
+    rows = ["date,symbol,close"] + [f"{d},{s},{100 + n % 7}" for n, d in enumerate(days) for s in ("AAA", "BBB")]
+    found = direct_index.returns(settings, parse("\n".join(rows) + "\n"), direct_index.inputs(settings),
+                                 date(2007, 12, 31), set())
+    assert found is not None and found.days == 252
+    # The last return is the window's end, the month's first session (2007-12-03 over 11-30).
+    assert found.matrix[-1, 0] == (100 + days.index(date(2007, 12, 3)) % 7) / (100 + days.index(
+        date(2007, 11, 30)) % 7) - 1
