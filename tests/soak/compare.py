@@ -1,6 +1,7 @@
-"""The live cycle against the backtest (issue 16, "one engine"): the soak's direct-index account run day by
-day through `run_cycle` on the paper broker, and `tlh backtest`'s simulator run over the same days with the
-same stocks, money, spread and settings, should make the same harvests and swap backs on the same days.
+"""The live cycle against the backtest (issue 16, "one engine"): one of the soak's taxable accounts (alone:
+the backtest runs one account) run day by day through `run_cycle` on the paper broker, and `tlh backtest`'s
+simulator run over the same days with the same stocks or funds, money, spread and settings, should make the
+same harvests and swap backs on the same days.
 
 Both start with cash only and let the engine invest it on the first day; neither gets new money after that.
 The backtest's taxes are paid from outside the portfolio (no April 15 sales, which the daemon never makes).
@@ -15,7 +16,7 @@ from pathlib import Path
 
 from daemon.backtest import simulate
 from daemon.backtest.data import load_history
-from daemon.backtest.portfolio import DirectIndex, Portfolio, Rebalance, Taxes
+from daemon.backtest.portfolio import DirectIndex, Portfolio, Rebalance, Sleeve, Taxes
 from daemon.config.models import Settings
 from tests.soak import household, invariants
 from tests.soak.driver import Soak
@@ -23,24 +24,32 @@ from tests.soak.driver import Soak
 Move = tuple[date, str, str, str]  # day, kind, sold, bought
 
 
-def portfolio(settings: Settings, account: str = "di") -> Portfolio:
-    """The backtest's twin of the daemon's `account`: its stocks, settings and starting cash."""
+def portfolio(settings: Settings, account: str, priced: set[str]) -> Portfolio:
+    """The backtest's twin of the daemon's `account`: its stocks or its targets' asset classes (members in
+    the configured order; those without any price left out, as the backtest refuses them and the daemon can
+    never buy them), settings and starting cash."""
     config = settings.account(account)
-    assert config is not None and config.direct_index is not None
+    assert config is not None
+    common = {"name": f"soak_{account}", "initial_deposit": settings.brokers.paper.starting_cash,
+              "monthly_contribution": Decimal(0), "spread_bps": settings.brokers.paper.spread_bps,
+              "rebalance": Rebalance(rule="contributions"), "harvest": settings.harvest,
+              "taxes": Taxes(**settings.tax.model_dump(), paid_from="outside")}
     di = config.direct_index
-    return Portfolio(
-        name="soak_di", initial_deposit=settings.brokers.paper.starting_cash, monthly_contribution=Decimal(0),
-        spread_bps=settings.brokers.paper.spread_bps, rebalance=Rebalance(rule="contributions"),
-        taxes=Taxes(**settings.tax.model_dump(), paid_from="outside"), harvest=settings.harvest,
-        direct_index=DirectIndex(universe=list(household.STOCKS), weighting="equal", new_listings=False,
-                                 correlation_days=di.correlation_days, exclude=di.exclude,
-                                 tracking_error_budget=di.tracking_error_budget,
-                                 realized_gain_budget_usd=di.realized_gain_budget_usd))
+    if di is None:
+        classes = {c.name: c for c in settings.asset_classes}
+        sleeves = [Sleeve(name=n, weight=w, members=[m for m in classes[n].members if m in priced])
+                   for n, w in config.targets.items()]
+        return Portfolio(**common, sleeves=sleeves)
+    return Portfolio(**common, direct_index=DirectIndex(
+        universe=list(household.STOCKS), weighting="equal", new_listings=False,
+        correlation_days=di.correlation_days, exclude=di.exclude, tracking_error_budget=di.tracking_error_budget,
+        realized_gain_budget_usd=di.realized_gain_budget_usd))
 
 
-def backtest_moves(settings: Settings, prices: Path, securities: Path, start: date, end: date) -> list[Move]:
+def backtest_moves(settings: Settings, prices: Path, securities: Path, start: date, end: date,
+                   account: str = "di") -> list[Move]:
     history = load_history(prices, securities)
-    ctx, twins = simulate.prepare(portfolio(settings), history, start=start, end=end)
+    ctx, twins = simulate.prepare(portfolio(settings, account, set(history.col)), history, start=start, end=end)
     for i in range(ctx.t1 - ctx.t0 + 1):
         simulate.advance(ctx, twins, i)
     return [(r.day, r.kind, r.sell_symbol, r.buy_symbol) for r in twins[0].pairs]
@@ -70,7 +79,8 @@ class Comparison:
                 + [f"{d} {k} {s}->{b}: backtest only" for d, k, s, b in sorted(back - live)])
 
 
-def compare(soak: Soak, prices: Path, securities: Path, start: date, end: date) -> Comparison:
+def compare(soak: Soak, prices: Path, securities: Path, start: date, end: date, account: str = "di") -> Comparison:
     """Run the soak (no crashes: an abandoned buy is a difference by design) and the backtest."""
     soak.run(start, end)
-    return Comparison(live_moves(soak), backtest_moves(soak.settings, prices, securities, start, end))
+    return Comparison(live_moves(soak, account), backtest_moves(soak.settings, prices, securities, start, end,
+                                                                account))

@@ -82,9 +82,9 @@ spread_bps = 4
 
 
 def write(folder: Path, prices: Path, securities: Path = SECURITIES, db: str | None = None,
-          tracking_error: str = "0.05", etf_lots: str = "specific", only_di: bool = False) -> Path:
+          tracking_error: str = "0.05", etf_lots: str = "specific", only: str | None = None) -> Path:
     """The household's configuration and constituents file in `folder`; returns the TOML's path.
-    `only_di`: the direct-index account alone (what a backtest can run)."""
+    `only` "di" or "etf": that account alone (what a backtest can run)."""
     wanted = set(STOCKS)
     with securities.open(newline="") as f:
         rows = [r for r in csv.DictReader(f) if r["symbol"] in wanted]
@@ -94,7 +94,7 @@ def write(folder: Path, prices: Path, securities: Path = SECURITIES, db: str | N
     (folder / "constituents.csv").write_text("symbol,weight,sector,sub_industry\n" + "".join(
         f"{r['symbol']},,{r['sector']},\"{r['sub_industry']}\"\n" for r in rows))
     toml = folder / "tlh.toml"
-    config = HEAD + DI + TAIL if only_di else HEAD + ETF + DI + IRA + TAIL
+    config = HEAD + {"di": DI, "etf": ETF}.get(only or "", ETF + DI + IRA) + TAIL
     toml.write_text(config.format(db=db or f"sqlite:///{folder / 'soak.db'}", prices=prices, cash=STARTING_CASH,
                                   recurring=RECURRING_USD, recurring_day=RECURRING_DAY,
                                   tracking_error=tracking_error, etf_lots=etf_lots))
