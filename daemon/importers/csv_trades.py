@@ -172,9 +172,10 @@ class _Rows:
                         f"{basis.normalize() if basis is not None else ''}")
         occurrence = self.seen[content] = self.seen.get(content, 0) + 1
         digest = sha256(f"{content}|{occurrence}".encode()).hexdigest()[:20]
-        trade = _new_trade(trade_id=f"csv-{digest}", date=day, account=account, symbol=symbol, side=side,
-                           quantity=quantity, price=price, fees=fees, lot_id=lot_id or None, time=at,
-                           acquired=acquired, basis=basis)
+        # Positional, in Trade's field order (trade_id, date, account, symbol, side, quantity, price, fees,
+        # lot_id, time, acquired, basis): matching twelve keywords took 5 of the 10k-row parse's 78 ms.
+        trade = _new_trade(f"csv-{digest}", day, account, symbol, side, quantity, price, fees, lot_id or None, at,
+                           acquired, basis)
         trade.__class__ = Trade
         imported = _new_imported(trade, SOURCE, digest, line)
         imported.__class__ = ImportedTrade
