@@ -4,7 +4,7 @@ killed now and then: after every day the books must be right (tests.soak.invaria
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -12,7 +12,8 @@ import pytest
 import sqlalchemy as sa
 
 from daemon.market_calendar import sessions
-from daemon.store.models import OrderIntent, PaperFill, PaperOrder
+from daemon.store.db import reading
+from daemon.store.models import HarvestRun, OrderIntent, PaperFill, PaperOrder, TradeRow
 from tests.soak import household, invariants
 from tests.soak.driver import FAULTS, Soak
 
@@ -92,6 +93,30 @@ def test_the_checks_see_an_order_left_open(short_soak: Soak) -> None:
                 status=old.status, error=old.error))
 
 
+def test_the_checks_see_a_buy_of_what_was_just_sold_at_a_loss(short_soak: Soak) -> None:
+    """A daemon's buy of the harvested stock three days after the harvest (in memory: the store is left as
+    it is), and a sell the ledger booked from other lots than its plan named."""
+    day, pair = next((d, p) for d, p in invariants.filled_pairs(short_soak.engine) if p["kind"] == "harvest")
+    states = invariants._ledger(short_soak.engine, short_soak.settings)
+    trades = _trades(short_soak)
+    trades["again"] = TradeRow(trade_id="again", household_id="soak", account_id="di", date=day + timedelta(days=3),
+                               symbol=pair["sell_symbol"], side="buy", quantity=Decimal(1), price=Decimal(1),
+                               source="paper")
+    found = invariants.buys_after_losses(short_soak.settings, states, trades)
+    assert found == [f"di bought {pair['sell_symbol']} on {day + timedelta(days=3)}: {pair['sell_symbol']} was "
+                     f"sold at a loss on {day} in di"]
+    with reading(short_soak.engine) as session:
+        intents = list(session.scalars(sa.select(OrderIntent)))
+        plans = {r.id: r.plan or {} for r in session.scalars(sa.select(HarvestRun))}
+    assert invariants.sales_as_planned(states, trades, intents, plans) == []
+    run = next(i.run_id for i in intents if i.pair_id == pair["pair_id"] and i.leg == "sell"
+               and plans[i.run_id]["as_of"] == day.isoformat())
+    planned = next(p for p in plans[run]["pairs"] if p["pair_id"] == pair["pair_id"])
+    planned["lot_sales"] = [{**s, "lot_id": "elsewhere"} for s in planned["lot_sales"]]
+    found = invariants.sales_as_planned(states, trades, intents, plans)
+    assert len(found) == 1 and "the plan named {'elsewhere'" in found[0]
+
+
 def test_the_checks_see_a_harvested_loss_washed_by_an_iras_purchase(short_soak: Soak) -> None:
     """An IRA purchase the daemon was never told about, of a stock it just harvested: the loss is washed for
     good, and the check names it (the soak's own household configures every such purchase)."""
@@ -110,7 +135,5 @@ def test_the_checks_see_a_harvested_loss_washed_by_an_iras_purchase(short_soak: 
 
 
 def _trades(soak: Soak) -> dict:
-    from daemon.store.db import reading
-
     with reading(soak.engine) as session:
         return invariants._trades(session)
