@@ -137,3 +137,16 @@ def test_the_checks_see_a_harvested_loss_washed_by_an_iras_purchase(short_soak: 
 def _trades(soak: Soak) -> dict:
     with reading(soak.engine) as session:
         return invariants._trades(session)
+
+
+@pytest.mark.postgres
+def test_the_books_stay_right_on_postgresql(tmp_path: Path, pg_url: str) -> None:
+    """Six weeks of the same soak on PostgreSQL (its NUMERIC columns, its transactions), crashes included."""
+    soak = Soak.open(household.write(tmp_path, CLOSES, SECURITIES, db=pg_url))
+    try:
+        soak.run(date(2008, 9, 2), date(2008, 10, 10), crash_every=5)
+        assert soak.problems == []
+        assert soak.crashes
+        assert len(invariants.filled_pairs(soak.engine)) >= 10
+    finally:
+        soak.close()
