@@ -12,7 +12,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
@@ -64,6 +64,7 @@ class Soak:
     days_run: list[date] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     crashes: list[tuple[date, str, bool]] = field(default_factory=list)  # day, fault point, restarted that day
+    skipped: list[date] = field(default_factory=list)  # days the daemon was down
 
     @classmethod
     def open(cls, config: Path) -> Soak:
@@ -153,23 +154,30 @@ class Soak:
         self.days_run.append(day)
 
     def run(self, start: date, end: date, on_day: Callable[[date, CycleResult | None], None] | None = None,
-            crash_every: int = 0) -> None:
+            crash_every: int = 0, down: Collection[date] = ()) -> None:
         """Every session from `start` through `end`; with `crash_every` N, every Nth day's run crashes (at
-        the fault points in turn)."""
+        the fault points in turn). On the `down` days the daemon does not run at all (the accounts' own
+        purchases still happen); the next run catches up."""
         days = [s.day for s in sessions(start, end, self.settings.schedule.calendar)]
         by_month: dict[tuple[int, int], list[date]] = {}
         for d in days:
             by_month.setdefault((d.year, d.month), []).append(d)
+        ran: date | None = None
         for n, d in enumerate(days):
+            if d in down:
+                self.recurring(d, by_month[(d.year, d.month)], not self.days_run)
+                self.skipped.append(d)
+                continue
             crash = crash_every and n % crash_every == crash_every - 1
             fault = FAULTS[(n // crash_every) % len(FAULTS)] if crash else None
             result = self.step(d, by_month[(d.year, d.month)], fault)
             if on_day is not None:
                 on_day(d, result)
             # A year is checked once the next one's first run has booked every fill of its last day.
-            if n > 0 and days[n - 1].year != d.year:
+            if ran is not None and ran.year != d.year:
                 self.problems += [f"{d}: {p}" for p in invariants.year_end(self.settings, self.config, self.engine,
-                                                                          days[n - 1].year)]
+                                                                          ran.year)]
+            ran = d
         self._totals()
 
     def _totals(self) -> None:
