@@ -10,6 +10,11 @@
 
 The taxable accounts start with `STARTING_CASH` at the paper broker and invest it on the first day (new
 money): the holdings are bought before the crash by the daemon itself.
+
+The test fixtures are slices of the shared price data (its README allows a small one):
+tests/fixtures/soak_closes.csv.gz is `slice_closes(close.csv.gz, ..., date(2007, 8, 1), date(2009, 4, 30))`
+(a year of returns before 2008-09 for the correlations), tests/fixtures/soak_securities.csv the rows of
+securities.csv for `SYMBOLS`.
 """
 
 from __future__ import annotations
