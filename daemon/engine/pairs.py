@@ -27,7 +27,7 @@ from daemon.engine.cash import SHARE_QUANTUM, size_buy
 from daemon.engine.conflicts import BuyGuard, Wash, describe, lookback, washed_by_term
 from daemon.engine.holdings import GroupIndex, Holdings
 from daemon.engine.quotes import Price, Prices
-from daemon.engine.replacement import AssetClasses, Choice, choose
+from daemon.engine.replacement import AssetClasses, Choice, choose, unscheduled_first
 from daemon.engine.selection import Selection, select
 from daemon.engine.types import AccountInput, Pair, PairKind, Rejection, Restriction, SkipReason, percent
 from daemon.ledger.types import ZERO, Lot, LotMethod
@@ -86,6 +86,7 @@ class HouseholdPlan:
         self.sold: dict[str, str] = {}  # identical group key -> the pair that sells it
         self.bought: dict[str, str] = {}  # identical group key -> the pair that buys it
         self.washing: set[str] = set()  # groups sold by a pair that counts on a partial wash
+        self.scheduled: frozenset[str] = frozenset()  # identical groups the household buys on a schedule soon
         self.sold_qty: dict[str, Decimal] = {}  # lot id -> shares sold by this plan
         self.traded: set[tuple[str, str]] = set()  # (account, symbol) sold by a pair
         self.restrictions: list[Restriction] = []
@@ -134,8 +135,12 @@ class HouseholdPlan:
             blocked = self._wash_block(symbol, selection, washes)
             if blocked is not None:
                 return blocked
+        members = candidate.members
+        if self.scheduled:
+            listed = members if members is not None else getattr(run.classes.of(symbol), "members", None)
+            members = None if listed is None else unscheduled_first(listed, self.scheduled, run.groups)
         choice = choose(symbol, run.classes, run.groups, run.prices,
-                        lambda member: self.guard.conflict(member, self.sold), members=candidate.members,
+                        lambda member: self.guard.conflict(member, self.sold), members=members,
                         name=candidate.members_name)
         if isinstance(choice, Rejection):
             return choice

@@ -86,6 +86,7 @@ def _plan(inp: EngineInput) -> HarvestPlan:
         holdings = index(data.ledger, inp.as_of, groups)
         household = HouseholdPlan(data.household, holdings,
                                   BuyGuard(holdings, inp.restrictions, inp.as_of, groups), run)
+        household.scheduled = frozenset(groups.key(p.symbol) for p in inp.scheduled if p.household == data.household)
         tradable: list[AccountInput] = []
         untrusted = [a for a in sorted(data.accounts, key=lambda a: a.account.id) if not a.trusted]
         for account in sorted(data.accounts, key=lambda a: a.account.id):

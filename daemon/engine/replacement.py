@@ -29,6 +29,15 @@ class AssetClasses:
         return self._of.get(symbol)
 
 
+def unscheduled_first(members: Sequence[str], scheduled: frozenset[str], groups: GroupIndex) -> list[str]:
+    """`members` in their order, those the household buys on a schedule (identical groups in `scheduled`: an
+    IRA's monthly contribution, a dividend reinvestment) last: a replacement bought every month could never
+    be harvested in its turn, since each of its losses would be washed by those purchases."""
+    if not scheduled:
+        return list(members)
+    return sorted(members, key=lambda m: groups.key(m) in scheduled)
+
+
 @dataclass(frozen=True, slots=True)
 class Choice:
     symbol: str

@@ -13,7 +13,7 @@ from daemon.engine.lookahead import recurring_dates
 from daemon.engine.types import ScheduledPurchase
 from tests.engine.helpers import AS_OF, account, harvest, ledger, make_input, plan, quotes, skip_of, t
 
-PRICES = quotes(VOO=450, IVV=450, VV=200, VTI=270)
+PRICES = quotes(VOO=450, IVV=450, VV=200, VTI=270, SCHX=50)
 
 
 def _contribution(days_ahead: int, symbol: str = "IVV") -> ScheduledPurchase:
@@ -88,3 +88,17 @@ def _open(day: date) -> bool:
 def test_recurring_dates_move_to_the_next_trading_day(day_of_month: int, start: date, end: date,
                                                      expected: list[date]) -> None:
     assert recurring_dates(day_of_month, start, end, _open) == expected
+
+
+def test_the_replacement_is_not_a_fund_the_household_buys_every_month() -> None:
+    """An IRA buying VV, VOO's first stand-in, every month: VV bought as the replacement could never be
+    harvested in its turn (each of its losses would be washed by those purchases), so the next member, SCHX,
+    is bought instead (the soak found a book of ETFs stuck in such a stand-in through 2008)."""
+    (pair,) = _run(_contribution(12, "VV")).pairs
+    assert (pair.sell_symbol, pair.buy_symbol) == ("VOO", "SCHX")
+    # Without a price for SCHX (or IWB), VV is still better than no harvest.
+    state = ledger(t(200, "tax", "buy", 100, "VOO", 480))
+    inp = make_input(state, quotes(VOO=450, IVV=450, VV=200, VTI=270), accounts=[account("tax")])
+    (pair,) = plan(replace(inp, scheduled=(_contribution(12, "VV"),))).pairs
+    assert pair.buy_symbol == "VV"
+    assert _run().pairs[0].buy_symbol == "VV"  # the configured order when nothing is scheduled
