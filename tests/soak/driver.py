@@ -77,10 +77,10 @@ class Soak:
     def close(self) -> None:
         self.engine.dispose()
 
-    def cycle(self, day: date) -> CycleResult:
+    def cycle(self, day: date, mode: str = "paper") -> CycleResult:
         brokers = make_brokers(self.settings, self.engine, self.prices, day)
         try:
-            return run_cycle(self.engine, self.settings, brokers, self.prices, day, "paper", POLICY)
+            return run_cycle(self.engine, self.settings, brokers, self.prices, day, mode, POLICY)
         finally:
             for broker in brokers.values():
                 broker.close()
@@ -122,12 +122,31 @@ class Soak:
             self.problems.append(f"{day}: tlh harvest exited {done.returncode}: {done.stderr[-2000:]}")
         return False
 
+    def reachable(self, day: date, fault: str) -> str | None:
+        """The fault point the day's run gets to, as a dry run of the day shows (what `tlh harvest --dry-run`
+        would): `fault`, else the next of FAULTS that its plan reaches; None when it would trade nothing (a
+        process killed where it never goes is no crash)."""
+        plan = self.cycle(day, "dry-run").plan
+        reached = {"after_intents"} if plan.pairs or plan.purchases or plan.reinvestments else set()
+        if plan.pairs:
+            reached |= {"after_sell_submit", "after_sell_fill", "after_buy_submit"}
+        if plan.purchases:
+            reached.add("after_purchase_submit")
+        if plan.reinvestments:
+            reached.add("after_reinvest_submit")
+        if fault in reached or not reached:
+            return fault if reached else None
+        # Not the one due: one of those it reaches, in turn (not always the first, after_intents).
+        listed = [f for f in FAULTS if f in reached]
+        return listed[len(self.crashes) % len(listed)]
+
     def step(self, day: date, month: list[date], fault: str | None = None) -> CycleResult | None:
         """One trading day. With `fault`, the day's run is a `tlh harvest` process killed there; every other
         crash is restarted the same day (`tlh run` coming back at once), the rest only the next day (their
         books are checked then: a fill the dead process never pulled is the next run's to book)."""
         started = time.perf_counter()
         self.recurring(day, month, not self.days_run)
+        fault = self.reachable(day, fault) if fault is not None else None
         crashed = fault is not None and self.crash(day, fault)
         if crashed:
             same_day = len(self.crashes) % 2 == 0
@@ -155,22 +174,24 @@ class Soak:
 
     def run(self, start: date, end: date, on_day: Callable[[date, CycleResult | None], None] | None = None,
             crash_every: int = 0, down: Collection[date] = ()) -> None:
-        """Every session from `start` through `end`; with `crash_every` N, every Nth day's run crashes (at
-        the fault points in turn). On the `down` days the daemon does not run at all (the accounts' own
-        purchases still happen); the next run catches up."""
+        """Every session from `start` through `end`; with `crash_every` N, a run crashes every N days (the
+        first that trades something from then on, at the fault points in turn). On the `down` days the
+        daemon does not run at all (the accounts' own purchases still happen); the next run catches up."""
         days = [s.day for s in sessions(start, end, self.settings.schedule.calendar)]
         by_month: dict[tuple[int, int], list[date]] = {}
         for d in days:
             by_month.setdefault((d.year, d.month), []).append(d)
         ran: date | None = None
+        due = False  # a crash is due: on the next day whose run trades something
         for n, d in enumerate(days):
             if d in down:
                 self.recurring(d, by_month[(d.year, d.month)], not self.days_run)
                 self.skipped.append(d)
                 continue
-            crash = crash_every and n % crash_every == crash_every - 1
-            fault = FAULTS[(n // crash_every) % len(FAULTS)] if crash else None
-            result = self.step(d, by_month[(d.year, d.month)], fault)
+            due = due or bool(crash_every and n % crash_every == crash_every - 1)
+            crashes = len(self.crashes)
+            result = self.step(d, by_month[(d.year, d.month)], FAULTS[crashes % len(FAULTS)] if due else None)
+            due = due and len(self.crashes) == crashes
             if on_day is not None:
                 on_day(d, result)
             # A year is checked once the next one's first run has booked every fill of its last day.
