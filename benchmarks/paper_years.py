@@ -2,9 +2,10 @@
 
 The soak household of tests/soak (a book of ETFs, a 30-stock direct index, an IRA buying the ETF account's
 stand-in every month) runs `tlh harvest --as-of DAY` in paper mode in this process, day after day, on the
-shared price data, with `tlh harvest` killed at a fault point every `--crash-every` sessions (restarted the
-same day or the next). After every day the books are checked (tests/soak/invariants.py); the per-year
-figures are printed, then every broken check. Exit status 1 when a check broke.
+shared price data, with a `tlh harvest` process killed at a fault point every `--crash-every` sessions (on
+the next one that trades something; restarted the same day or the next). After every day the books are
+checked (tests/soak/invariants.py); the per-year figures are printed, then every broken check. Exit status 1
+when a check broke.
 
 With --compare, each taxable account then runs alone, live and in the backtest (daemon/backtest), and the
 days on which their harvests and swap backs differ are printed (tests/soak/compare.py).
