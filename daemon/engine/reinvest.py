@@ -1,7 +1,7 @@
 """Cash a harvest raised and never reinvested (its buy was not placed or never filled, e.g. the sale filled
 late, after the daemon had given up on it): the next run buys the replacement the pair meant to buy, or the
-next eligible member of the sold fund's asset class; when it cannot, an alert says why, so the cash is
-never left idle without a word.
+next eligible member of the sold fund's asset class (one the household buys on a schedule last, as for a
+harvest's replacement); when it cannot, an alert says why, so the cash is never left idle without a word.
 
 Reinvestments are planned before the day's harvests: what they buy counts as bought today (no pair may
 sell its identical group at a loss today, which the purchase would wash) and their cash is spent.
@@ -14,7 +14,7 @@ from decimal import ROUND_DOWN, ROUND_FLOOR
 
 from daemon.engine.cash import CENT, SHARE_QUANTUM
 from daemon.engine.pairs import HouseholdPlan
-from daemon.engine.replacement import choose
+from daemon.engine.replacement import choose, unscheduled_first
 from daemon.engine.types import AccountInput, Alert, Reinvestment, Rejection, Severity, Skip, Uninvested
 from daemon.ledger.types import ZERO
 
@@ -45,7 +45,10 @@ def plan_reinvestments(households: Sequence[tuple[HouseholdPlan, Sequence[Accoun
         household, account = found
         run = household.run
         asset_class = run.classes.of(u.sold_symbol)
-        members = list(dict.fromkeys([u.meant_symbol, *(asset_class.members if asset_class else ())]))
+        others: Sequence[str] = asset_class.members if asset_class else ()
+        if household.scheduled:  # as for a harvest's replacement: not a fund bought on a schedule when avoidable
+            others = unscheduled_first(others, household.scheduled, run.groups)
+        members = list(dict.fromkeys([u.meant_symbol, *others]))
         choice = choose(u.sold_symbol, run.classes, run.groups, run.prices,
                         lambda member, h=household: h.guard.conflict(member, h.sold), members=members)
         if isinstance(choice, Rejection):

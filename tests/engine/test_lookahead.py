@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 
@@ -102,3 +103,21 @@ def test_the_replacement_is_not_a_fund_the_household_buys_every_month() -> None:
     (pair,) = plan(replace(inp, scheduled=(_contribution(12, "VV"),))).pairs
     assert pair.buy_symbol == "VV"
     assert _run().pairs[0].buy_symbol == "VV"  # the configured order when nothing is scheduled
+
+
+def test_idle_cash_is_not_reinvested_in_a_fund_the_household_buys_every_month() -> None:
+    """A pair meant to buy IVV after selling VOO, and its buy never filled: today IVV cannot be bought (sold
+    at a loss in the household 10 days ago, so the purchase would wash it), and the next member of VOO's class,
+    VV, is what the IRA buys every month. The cash goes to SCHX, the member after it, as a harvest's
+    replacement would; with nothing scheduled, VV."""
+    from daemon.engine.types import Uninvested
+
+    state = ledger(t(200, "tax", "buy", 100, "VOO", 480), t(100, "tax", "buy", 10, "IVV", 500),
+                   t(10, "tax", "sell", 10, "IVV", 450))
+    idle = Uninvested("h", "tax", "VOO", "IVV", Decimal("2000"), AS_OF - timedelta(days=3), "tlh-r0-p1-buy")
+    inp = replace(make_input(state, PRICES, accounts=[account("tax", cash=Decimal("2000"))],
+                             config=harvest(min_loss_usd=Decimal("1000000"))), uninvested=(idle,))
+    (reinvested,) = plan(replace(inp, scheduled=(_contribution(12, "VV"),))).reinvestments
+    assert reinvested.symbol == "SCHX"
+    (reinvested,) = plan(inp).reinvestments
+    assert reinvested.symbol == "VV"
