@@ -37,17 +37,30 @@ def window_end(as_of: date, calendar: str = "XNYS") -> date:
     return first[0].day if first else as_of
 
 
+def correlation_days(settings: Settings) -> int:
+    """The longest `correlation_days` of the configured direct indexes (0: none)."""
+    return max((a.direct_index.correlation_days for a in settings.accounts if a.direct_index is not None),
+               default=0)
+
+
+def window_start(settings: Settings, as_of: date) -> date:
+    """The first day whose close the trailing returns of `as_of` may need: `correlation_days` sessions before
+    `window_end`, as calendar days with room to spare (a year of 252 returns needs 253 sessions, more than 366
+    days when the exchange closed ten weekdays; trailing_returns keeps only the last days + 1 closes). Prices
+    read from a broker must start here too, or a plan late in a month ranks on a shorter window."""
+    end = window_end(as_of, settings.schedule.calendar)
+    return end - timedelta(days=correlation_days(settings) * 3 // 2 + 14)
+
+
 def returns(settings: Settings, prices: PriceBook, specs: Sequence[DirectIndexInput], as_of: date,
             held: set[str]) -> TrailingReturns | None:
     """Trailing daily returns of the constituents and the symbols held, over the longest `correlation_days`,
     ending on the first trading day of `as_of`'s month (`window_end`); None without any close."""
     if not specs:
         return None
-    days = max(a.direct_index.correlation_days for a in settings.accounts if a.direct_index is not None)
+    days = correlation_days(settings)
     end = window_end(as_of, settings.schedule.calendar)
-    # Trading days to calendar days with room to spare: a year of 252 returns needs 253 sessions, more than
-    # 366 days when the exchange closed ten weekdays; trailing_returns keeps only the last days + 1 closes.
-    start = end - timedelta(days=days * 3 // 2 + 14)
+    start = window_start(settings, as_of)
     closes = {s: c for s in sorted(symbols(specs) | held) if (c := prices.closes(s, start, as_of))}
     if any(day == end for series in closes.values() for day, _ in series):
         closes = {s: c for s, series in closes.items() if (c := [x for x in series if x[0] <= end])}

@@ -25,7 +25,6 @@ def book_from_brokers(brokers: Mapping[str, Broker], symbols: Iterable[str], set
     # A direct index: every constituent (replacements, new money) and a trailing year of closes (ranking).
     stocks = direct_index.symbols(direct_index.inputs(settings))
     wanted |= stocks
-    days = max((a.direct_index.correlation_days for a in settings.accounts if a.direct_index is not None), default=0)
     for kind, broker in brokers.items():
         if kind == "paper":
             continue
@@ -37,7 +36,7 @@ def book_from_brokers(brokers: Mapping[str, Broker], symbols: Iterable[str], set
                                      as_of - timedelta(days=1))
                        if harvest.circuit_breaker and harvest.circuit_breaker_benchmarks else {})
             if stocks:
-                history = {**broker.closes(sorted(stocks), as_of - timedelta(days=days * 7 // 5 + 14),
+                history = {**broker.closes(sorted(stocks), direct_index.window_start(settings, as_of),
                                            as_of - timedelta(days=1)), **history}
             quotes = broker.quotes(sorted(wanted))
         except BrokerError as exc:

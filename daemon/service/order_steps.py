@@ -83,15 +83,11 @@ def _buy(cid: str, account: str, symbol: str, price: Decimal, notional: Decimal,
     return OrderRequest(cid, account, symbol, OrderSide.BUY, quantity=quantity)
 
 
-def _commission(broker: Broker, quantity: Decimal, price: Decimal) -> Decimal:
-    return broker.commission(quantity, price)
-
-
 def _shares_within(quantity: Decimal, price: Decimal, cash: Decimal, step: Decimal, broker: Broker) -> Decimal:
     """The most shares, at most `quantity` and in multiples of `step`, whose cost at `price` and the broker's
     commission on them the cash covers. Unchanged where the commission is nothing (the dollars already kept the
     shares within the cash, to the plan's cent) or where the cash covers it."""
-    fee = _commission(broker, quantity, price)
+    fee = broker.commission(quantity, price)
     if fee <= 0 or quantity * price + fee <= cash:
         return quantity
     # A commission grows with the shares (per share, a minimum, a maximum), so the cost does: bisect on the
@@ -100,7 +96,7 @@ def _shares_within(quantity: Decimal, price: Decimal, cash: Decimal, step: Decim
     while hi - lo > 1:
         mid = (lo + hi) // 2
         shares = mid * step
-        if shares * price + _commission(broker, shares, price) <= cash:
+        if shares * price + broker.commission(shares, price) <= cash:
             lo = mid
         else:
             hi = mid
@@ -109,7 +105,7 @@ def _shares_within(quantity: Decimal, price: Decimal, cash: Decimal, step: Decim
 
 def _notional_within(notional: Decimal, price: Decimal, cash: Decimal, broker: Broker) -> Decimal:
     """A dollar order's notional with room for the commission on the shares it buys at `price`, in the cash."""
-    fee = _commission(broker, notional / price, price) if price > 0 else Decimal(0)
+    fee = broker.commission(notional / price, price) if price > 0 else Decimal(0)
     if fee <= 0 or notional + fee <= cash:
         return notional
     # The commission on fewer dollars is no more than on these, so the smaller notional fits with its own.

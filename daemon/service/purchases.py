@@ -162,7 +162,6 @@ class PurchaseOrder:
         return client_order_id(self.run_id, self.purchase_id, "buy")
 
 
-
 def save_purchases(engine: Engine, items: list[PurchaseOrder]) -> None:
     """One intent per purchase, before anything is sent; one another process saved first is left as it is."""
     _save_buys(engine, ((b.cid, b.run_id, b.purchase_id, b.account, b.symbol, b.notional, [NEW_MONEY])

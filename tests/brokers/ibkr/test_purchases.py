@@ -263,12 +263,7 @@ def test_a_harvests_replacement_is_the_plans_whole_shares(engine: Any, db_url: s
     commissions, and IB gets exactly those shares. (Sized at the last, $5, they would be 3 more, costing more
     than the sale raised: a cash account refuses the buy.)"""
     with FakeTws() as tws:
-        s = _harvest_household(tmp_path, db_url, engine, tws, commission_usd="8")
-        broker = make_broker(tws, accounts=s.accounts)
-        try:
-            result = _cycle(engine, s, broker)
-        finally:
-            broker.close()
+        result = _harvest(tmp_path, db_url, engine, tws, commission_usd="8")
         (pair,) = result.plan.pairs
         assert (pair.sell_symbol, pair.sell_quantity) == ("AAA", 1000)
         assert pair.buy_quantity_estimate == 1591  # ($7,990 - 2 x $8) / $5.01, in whole shares
@@ -279,6 +274,16 @@ def test_a_harvests_replacement_is_the_plans_whole_shares(engine: Any, db_url: s
         assert [tws.order(o.order_ref).status for o in tws.received] == ["Filled", "Filled"]
         assert tws.cash(TAXABLE) >= 0
         assert tws.errors == []
+
+
+def _harvest(tmp_path: Path, db_url: str, engine: Any, tws: FakeTws, **harvest: str) -> CycleResult:
+    """The day's cycle at IB for `_harvest_household`."""
+    s = _harvest_household(tmp_path, db_url, engine, tws, **harvest)
+    broker = make_broker(tws, accounts=s.accounts)
+    try:
+        return _cycle(engine, s, broker)
+    finally:
+        broker.close()
 
 
 def _harvest_household(tmp_path: Path, db_url: str, engine: Any, tws: FakeTws, **harvest: str) -> Settings:
@@ -302,12 +307,7 @@ def test_a_harvests_replacement_leaves_room_for_ibs_commission_by_default(engine
     refused that buy (INSUFFICIENT CASH) in a cash account. Now the buy is the most whole shares the cash
     covers with their commission, and it fills."""
     with FakeTws() as tws:
-        s = _harvest_household(tmp_path, db_url, engine, tws)
-        broker = make_broker(tws, accounts=s.accounts)
-        try:
-            result = _cycle(engine, s, broker)
-        finally:
-            broker.close()
+        result = _harvest(tmp_path, db_url, engine, tws)
         (pair,) = result.plan.pairs
         ask = Decimal("5.01")
         assert pair.buy_quantity_estimate == 1594  # $7,990 / $5.01: no commission planned
