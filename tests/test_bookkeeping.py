@@ -122,3 +122,21 @@ def test_a_policy_change_recomputes_the_ledger_at_the_next_booking(engine: Any) 
     assert result.recomputed == ("h",)
     (loss,) = [d for d in _state(engine, "h").dispositions if d.lot_id == "a"]
     assert loss.permanent == 0
+
+
+def test_a_consumed_batch_books_the_same_and_still_names_a_bad_line(engine: Any) -> None:
+    # consume=True (the CLI's import): the list is emptied and each household's events are let go once
+    # stored; the ledger is the one an unconsumed batch makes, and a refused row is still named by its line.
+    batch = _parse(ROWS)
+    result = bookkeeping.book(engine, SETTINGS, batch, consume=True)
+    assert (batch, result.added, result.skipped) == ([], len(ROWS), 0)
+    accounts = bookkeeping.ledger_accounts(SETTINGS)
+    for h in ("h", "g"):
+        mine = [i.trade for i in _parse(ROWS) if accounts[i.trade.account].household == h]
+        assert _state(engine, h) == replay(h, mine, accounts, bookkeeping.identical_groups(SETTINGS))
+    before = {h: _state(engine, h) for h in ("h", "g")}
+    bad = ["2024-06-01,solo,VOO,buy,1,300,,", "2024-06-03,tax,IVV,buy,1,300,,",
+           "2024-06-04,tax,VOO,sell,99,330,,", "2024-06-05,solo,VOO,sell,1,330,,"]
+    with pytest.raises(TradeImportError, match=r"^more.csv:4: .*sells 99 shares"):
+        bookkeeping.book(engine, SETTINGS, _parse(bad, "more.csv"), "more.csv", consume=True)
+    assert {h: _state(engine, h) for h in ("h", "g")} == before

@@ -149,7 +149,7 @@ def _import(settings: Settings, file: Path, fmt: ImportFormat, account: str | No
         migrate.upgrade(settings.database_url)
         engine = make_engine(settings.database_url)
         try:
-            result = bookkeeping.book(engine, settings, imported, str(file))
+            result = bookkeeping.book(engine, settings, imported, str(file), consume=True)  # used up
             put_aside = _quarantine(engine, settings, fmt, file, unmapped)
         finally:
             engine.dispose()

@@ -8,9 +8,18 @@ from datetime import date
 
 import pytest
 
-from daemon.ledger import Account, AccountType, IdenticalMatch, LedgerPolicy, LotMethod, ReplacementAlreadySold, Term
+from daemon.ledger import (
+    Account,
+    AccountType,
+    IdenticalMatch,
+    LedgerPolicy,
+    LotMethod,
+    ReplacementAlreadySold,
+    Term,
+    replay,
+)
 from daemon.ledger.gains import rows
-from tests.ledger.helpers import ACCOUNTS, D, disp, run, t
+from tests.ledger.helpers import ACCOUNTS, IDENTICAL, D, disp, run, t
 
 IGNORE = LedgerPolicy(replacement_already_sold=ReplacementAlreadySold.IGNORE)
 
@@ -114,3 +123,16 @@ def test_a_replacement_sold_before_the_loss_moves_an_earlier_years_figures() -> 
     early = disp(s, "early")
     assert early.replacement_adjustment == D(300) and early.sold == date(2023, 12, 27)
     assert [r.gain for r in rows([early])] == [D(-250)]
+
+
+def test_the_fold_takes_events_off_its_own_list_not_the_callers() -> None:
+    # apply lets each event go as it books it (its sorted copy ends empty): the list it was given stays whole,
+    # and a one-shot iterator gives the same state.
+    events = [t("2024-06-03", "tax", "sell", 5, "VOO", 360, tid="s"),
+              t("2024-01-02", "tax", "buy", 10, "VOO", 400, lot="a"),
+              t("2024-06-10", "tax", "buy", 5, "VOO", 361, lot="r")]
+    before = list(events)
+    state = run(*events)
+    assert events == before and all(x is y for x, y in zip(events, before, strict=True))
+    assert replay("h", iter(events), ACCOUNTS, IDENTICAL) == state
+    assert disp(state, "s").adjustment == D(200)
