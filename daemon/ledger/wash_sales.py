@@ -93,10 +93,12 @@ def split_disposition(d: Disposition, shares: Decimal) -> tuple[Disposition, Dis
     kind = (d.kind, d.lot_seq, d.origin, d.washed_from, d.absorbed, d.split_factor)
     first = make_disposition(f"{d.disposition_id}.1", *parts, shares, proceeds, cost_basis, *dates, washed,
                              adjustment, permanent, *kind, replaced, d.time, d.order_id)
+    # The rest's wash figures: most sales split here were never washed (zeros, 104 bytes each); `subtract`
+    # gives back the zero operand itself instead of a new equal one.
     rest = make_disposition(f"{d.disposition_id}.2", *parts, quantity - shares, d.proceeds - proceeds,
-                            d.cost_basis - cost_basis, *dates, d.washed_quantity - washed,
-                            d.adjustment - adjustment, d.permanent - permanent, *kind,
-                            d.replacement_adjustment - replaced, d.time, d.order_id)
+                            d.cost_basis - cost_basis, *dates, subtract(d.washed_quantity, washed),
+                            subtract(d.adjustment, adjustment), subtract(d.permanent, permanent), *kind,
+                            subtract(d.replacement_adjustment, replaced), d.time, d.order_id)
     return first, rest
 
 
