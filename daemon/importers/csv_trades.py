@@ -110,10 +110,10 @@ class _Rows:
         self.sides: dict[str, Side] = {}  # as written -> the side
 
     def trade(self, day_text: str, account: str, symbol_text: str, side_text: str, quantity_text: str,
-              price_text: str, fees_text: str, lot_id: str, time_text: str, acquired_text: str, basis_text: str,
-              line: int) -> ImportedTrade:
-        """One row from its stripped fields (in `COLUMNS` order; "" for a missing one); ValueError names the
-        field at fault."""
+              price_text: str, fees_text: str, lot_id: str, time_text: str, acquired_text: str,
+              basis_text: str) -> Trade:
+        """One row's trade from its stripped fields (in `COLUMNS` order; "" for a missing one), its id
+        "csv-" + the external id; ValueError names the field at fault."""
         if not (day_text and account and symbol_text and side_text and quantity_text and price_text):
             for name, value in zip(REQUIRED, (day_text, account, symbol_text, side_text, quantity_text,
                                               price_text), strict=True):
@@ -177,13 +177,26 @@ class _Rows:
         trade = _new_trade(f"csv-{digest}", day, account, symbol, side, quantity, price, fees, lot_id or None, at,
                            acquired, basis)
         trade.__class__ = Trade
-        imported = _new_imported(trade, SOURCE, digest, line)
-        imported.__class__ = ImportedTrade
-        return imported  # type: ignore[no-any-return]
+        return trade  # type: ignore[no-any-return]
 
 
 # ImportedTrade's mutable twin, as for the trades (`_new_trade`).
 _new_imported = _working(ImportedTrade)
+_EXTERNAL_ID = slice(len("csv-"), None)
+
+
+def _imported(trades: list[Trade], lines: list[int]) -> list[ImportedTrade]:
+    """The trades with where they came from (the external id is the trade id's digest).
+
+    Made after the rows, not with each: the wrappers and external ids are let go before the ledger is built
+    (bookkeeping.book(consume=True)), and made in a run of their own their memory is whole pools that go back
+    to the allocator; made between the rows, among the few objects that stay (a day's date and its text),
+    they left 10 MB of holes only objects of their sizes could use, at a 100,000-trade import's peak."""
+    out = [_new_imported(trade, SOURCE, trade.trade_id[_EXTERNAL_ID], line)
+           for trade, line in zip(trades, lines, strict=True)]
+    for imported in out:
+        imported.__class__ = ImportedTrade
+    return out
 
 
 def _header(fieldnames: Sequence[str] | None, path: str, required: Sequence[str],
@@ -243,8 +256,9 @@ def parse(text: str, path: str, accounts: Collection[str]) -> list[ImportedTrade
     strip = str.strip
     rows = _Rows(accounts, date.today())
     trade = rows.trade
-    out: list[ImportedTrade] = []
-    append = out.append
+    trades: list[Trade] = []
+    lines: list[int] = []
+    append, append_line = trades.append, lines.append
     for raw in reader:
         fields = raw[:width]
         if not "".join(fields).strip():
@@ -254,10 +268,11 @@ def parse(text: str, path: str, accounts: Collection[str]) -> list[ImportedTrade
             raise TradeImportError(path, line, "more fields than the header has columns")
         fields += [""] * (width + 1 - len(fields))
         try:
-            append(trade(*map(strip, pick(fields)), line))
+            append(trade(*map(strip, pick(fields))))
         except ValueError as exc:
             raise TradeImportError(path, line, str(exc)) from None
-    return out
+        append_line(line)
+    return _imported(trades, lines)
 
 
 def read(path: Path, accounts: Collection[str]) -> list[ImportedTrade]:

@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from daemon.importers.csv_trades import TradeImportError, parse
-from daemon.ledger import Side
+from daemon.importers.csv_trades import ImportedTrade, TradeImportError, parse
+from daemon.ledger import Side, Trade
 
 ACCOUNTS = {"tax", "ira"}
 HEADER = "date,account,symbol,side,quantity,price,fees,lot_id\n"
@@ -67,6 +67,8 @@ def test_identity_is_the_rows_content_as_earlier_versions_computed_it() -> None:
         digest("2024-01-02|tax|VTI|buy|1E+2|200.5|1||1"), digest("2024-01-02|tax|VTI|buy|1E+2|200.5|1||2"),
         digest("2024-01-03|tax|VTI|transfer_in|5|1E+1|0|||2020-05-01|40.1|1")]
     assert out[0].trade.trade_id == f"csv-{out[0].external_id}"
+    # Made after the rows (the ids from the trades'): the frozen public records all the same.
+    assert {(type(x), type(x.trade)) for x in out} == {(ImportedTrade, Trade)}
 
 
 def test_blank_short_and_long_rows() -> None:
