@@ -28,7 +28,7 @@ from bisect import bisect_left, insort
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
-from itertools import compress
+from itertools import compress, islice
 from operator import attrgetter, eq, lt
 from typing import TypeVar
 
@@ -83,20 +83,20 @@ _REINVEST, _TRANSFER_IN, _GIFT_IN, _INHERITED = Side.REINVEST, Side.TRANSFER_IN,
 _PURCHASE = Origin.PURCHASE
 
 
-def _in_order(records: Iterable[_R], seq: Callable[[_R], int], ident: Callable[[_R], str]) -> tuple[_R, ...]:
-    """`records` sorted by sequence number, then id.
+def _in_order(records: list[_R], seq: Callable[[_R], int], ident: Callable[[_R], str]) -> tuple[_R, ...]:
+    """`records` sorted by sequence number, then id (the list is sorted in place).
 
     The book makes the pieces of one purchase or sale (which share its number) in id order, so a stable sort
     by the number alone (an int key, several times cheaper than tuples) is usually the answer: the neighbours
     that share a number are checked (all in C: maps, no Python loop), and any out of id order mean the full
-    sort."""
-    by_seq = sorted(records, key=seq)
-    numbers = list(map(seq, by_seq))
-    tied = list(map(eq, numbers[1:], numbers))  # tied[i]: record i + 1 shares record i's number
-    later, earlier = map(ident, compress(by_seq[1:], tied)), map(ident, compress(by_seq, tied))
+    sort. No copy of the table but the tuple: this runs at a large import's peak memory."""
+    records.sort(key=seq)
+    # tied[i]: record i + 1 shares record i's number
+    tied = list(map(eq, map(seq, islice(records, 1, None)), map(seq, records)))
+    later, earlier = map(ident, compress(islice(records, 1, None), tied)), map(ident, compress(records, tied))
     if any(map(lt, later, earlier)):
-        by_seq.sort(key=lambda record: (seq(record), ident(record)))
-    return tuple(by_seq)
+        records.sort(key=lambda record: (seq(record), ident(record)))
+    return tuple(records)
 
 
 def _taken(events: list[Event]) -> Iterator[Event]:
@@ -376,13 +376,16 @@ class _Book(Disposing, Washing):
         each before the next sorted copy is made, which keeps a long replay's peak memory down)."""
         self.holdings, self._held_at, self._match_at = {}, {}, {}
         self.candidates, self.sold, self.pending = {}, {}, {}
-        lots, self.lots = self.lots, {}
-        publish(lots.values())
-        lots_in_order = _in_order(lots.values(), _SEQ, _LOT_ID)
+        # Each table as a list, its dict let go before the sort (the dict is three times the list's size).
+        lots = list(self.lots.values())
+        self.lots = {}
+        publish(lots)
+        lots_in_order = _in_order(lots, _SEQ, _LOT_ID)
         del lots
-        dispositions, self.dispositions = self.dispositions, {}
-        publish(dispositions.values())
-        dispositions_in_order = _in_order(dispositions.values(), _SEQ, _DISPOSITION_ID)
+        dispositions = list(self.dispositions.values())
+        self.dispositions = {}
+        publish(dispositions)
+        dispositions_in_order = _in_order(dispositions, _SEQ, _DISPOSITION_ID)
         del dispositions
         publish(self.matches)
         return LedgerState(
