@@ -91,6 +91,7 @@ def parse_time(value: str, name: str = "time") -> time:
 
 
 _SIDES = {side.value: side for side in Side}
+_SHARED_QUANTITIES = 4096  # distinct whole-share quantities shared per file (the rest: one Decimal a row)
 _NINE_PLACES = Decimal("1e-9")
 _TRANSFERS_IN = (Side.TRANSFER_IN, Side.GIFT_IN, Side.INHERITED)
 
@@ -108,6 +109,9 @@ class _Rows:
         self.account_ids: dict[str, str] = {}  # a known account -> one string for every row
         self.symbols: dict[str, str] = {}  # as written -> upper case, one string for every row
         self.sides: dict[str, Side] = {}  # as written -> the side
+        # Whole-share quantities as written -> one Decimal for every row (they repeat: 100 shares): each is
+        # 104 bytes, and a trade's quantity lives on in its lot and sale.
+        self.quantities: dict[str, Decimal] = {}
 
     def trade(self, day_text: str, account: str, symbol_text: str, side_text: str, quantity_text: str,
               price_text: str, fees_text: str, lot_id: str, time_text: str, acquired_text: str,
@@ -136,11 +140,15 @@ class _Rows:
             if side is None:
                 raise ValueError(f"side: must be one of {', '.join(s.value for s in Side)}, got {side_text!r}")
             self.sides[side_text] = side
-        quantity = numbers.number(quantity_text, "quantity", limit=numbers.MAX_QUANTITY)
-        if quantity <= 0:
-            raise ValueError(f"quantity: must be positive, got {quantity_text}")
-        if quantity != quantity.quantize(_NINE_PLACES):
-            raise ValueError(f"quantity: at most 9 decimal places, got {quantity_text}")
+        quantity = self.quantities.get(quantity_text)
+        if quantity is None:
+            quantity = numbers.number(quantity_text, "quantity", limit=numbers.MAX_QUANTITY)
+            if quantity <= 0:
+                raise ValueError(f"quantity: must be positive, got {quantity_text}")
+            if quantity != quantity.quantize(_NINE_PLACES):
+                raise ValueError(f"quantity: at most 9 decimal places, got {quantity_text}")
+            if len(self.quantities) < _SHARED_QUANTITIES and quantity_text.isdigit():
+                self.quantities[quantity_text] = quantity
         price = numbers.number(price_text, "price")
         if price < 0:
             raise ValueError(f"price: must not be negative, got {price_text}")

@@ -87,3 +87,17 @@ def test_blank_short_and_long_rows() -> None:
     assert [(x.line, x.trade.quantity, x.trade.fees) for x in out] == [(2, 1, 0), (5, 2, 0), (6, 3, 0)]
     with pytest.raises(TradeImportError, match=r"^f.csv:2: more fields than the header has columns"):
         parse("date,account,symbol,side,quantity,price\n2024-01-02,tax,VTI,buy,1,200,9\n", "f.csv", ACCOUNTS)
+
+
+def test_repeated_whole_quantities_share_one_value_written_as_each_row_wrote_it() -> None:
+    # A whole-share quantity's Decimal is shared by the rows that write it the same way; "100.0" stays its
+    # own (its exponent shows in output), and a bad quantity after a shared one still fails on its own line.
+    rows = ["2024-01-02,tax,VTI,buy,100,200,,", "2024-01-03,tax,VTI,buy,100,201,,", "2024-01-04,tax,VTI,buy,100.0,2,,",
+            "2024-01-05,tax,VTI,buy, 100 ,2,,"]
+    out = parse(HEADER + "\n".join(rows) + "\n", "f.csv", ACCOUNTS)
+    first, second, written_with_point, spaced = (x.trade.quantity for x in out)
+    assert first is second is spaced and written_with_point is not first
+    assert [str(q) for q in (first, written_with_point)] == ["100", "100.0"]
+    for bad, reason in (("0", "must be positive"), ("100.0000000001", "9 decimal places"), ('"1,00"', "ambiguous")):
+        with pytest.raises(TradeImportError, match=rf"^f.csv:4: quantity: .*{reason}"):
+            parse(HEADER + "\n".join([*rows[:2], rows[2].replace("100.0", bad)]) + "\n", "f.csv", ACCOUNTS)
