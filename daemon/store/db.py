@@ -14,6 +14,7 @@ from sqlalchemy.engine import URL, Connection, Engine, make_url
 
 from daemon import files
 from daemon.config.secrets import read_secret
+from daemon.store import sqlite
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -21,9 +22,8 @@ if TYPE_CHECKING:
 # The ORM (sqlalchemy.orm, daemon.store.models) is imported by the functions that make sessions: read-only
 # commands use `read_connection` and the Core tables (daemon.store.tables), and never load it.
 
-SQLITE_BUSY_TIMEOUT_MS = 30_000
-SQLITE_CACHE_KB = 16_000
-SQLITE_PAGE_SIZE = 16_384
+SQLITE_BUSY_TIMEOUT_MS = sqlite.BUSY_TIMEOUT_MS
+SQLITE_PAGE_SIZE = sqlite.PAGE_SIZE
 
 
 def _json_default(value: Any) -> Any:
@@ -84,23 +84,7 @@ def make_engine(url: str | URL, *, sqlite_foreign_keys: bool = True, echo: bool 
 def _configure_sqlite(engine: Engine, *, foreign_keys: bool) -> None:
     @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Take transaction control away from the sqlite3 module (it would BEGIN lazily, only before
-        # writes, so reads would not share the writes' transaction); SQLAlchemy emits BEGIN below.
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        # PRAGMAs run outside any transaction here: foreign_keys is a no-op inside one.
-        cursor.execute(f"PRAGMA foreign_keys = {'ON' if foreign_keys else 'OFF'}")
-        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-        # 16 KB pages for a new database (an existing one keeps its own; the setting is ignored then): an
-        # import writes a quarter of the pages (WAL frames, each with its checksum, then the checkpoint's
-        # copies) and the B-trees of its random ids are shallower. 10k-trade import: commit 28 -> 9 ms CPU.
-        cursor.execute(f"PRAGMA page_size = {SQLITE_PAGE_SIZE}")
-        # WAL: readers never wait for the writer (a health check during a harvest, a CLI listing).
-        cursor.execute("PRAGMA journal_mode = WAL")
-        # A 16 MB page cache (default 2 MB): an import's inserts land at random places of the indexes (ids are
-        # digests), and with the default most of them evict a page; a third less CPU for 100k rows.
-        cursor.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KB}")
-        cursor.close()
+        sqlite.configure(dbapi_connection, foreign_keys=foreign_keys, busy_timeout_ms=SQLITE_BUSY_TIMEOUT_MS)
 
     @sa.event.listens_for(engine, "begin")
     def _on_begin(connection: sa.Connection) -> None:

@@ -1,6 +1,8 @@
 """Persistence of the pure ledger's inputs (trades, accounts) and outputs (lots, dispositions, wash matches).
 
-Everything runs inside the caller's transaction (a session's or a Core connection's): nothing here commits.
+Everything runs inside the caller's transaction (a SQLAlchemy session's or connection's, or a driver
+connection's through `daemon.store.sql.Sql`): nothing here commits. The statements are plain SQL (`sql`), so
+that `tlh import` and `tlh gains` on SQLite never load SQLAlchemy.
 Bulk paths go through `daemon.store.bulk` (the driver's executemany, or COPY on PostgreSQL, fed a column at
 a time from the records themselves), never ORM objects one by one, so that saving a household with 100k
 lots stays a matter of seconds.
@@ -19,9 +21,6 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import sqlalchemy as sa
-
-from daemon.config.models import Settings
 from daemon.ledger.actions import ActionKind, CorporateAction
 from daemon.ledger.types import (
     Account,
@@ -38,8 +37,7 @@ from daemon.ledger.types import (
     make_lot,
     make_match,
 )
-from daemon.store import bulk, tables
-from daemon.store.db import connection_of
+from daemon.store import bulk, ledger_tables, sql
 from daemon.store.ledger_rows import (
     DISPOSITION_READ,
     LOT_READ,
@@ -53,38 +51,37 @@ from daemon.store.ledger_rows import (
     match_columns,
     read_records,
 )
-from daemon.store.types import DecimalType
+from daemon.store.sql import Sql, quote
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
     from sqlalchemy.orm import Session
 
+    from daemon.config.models import Settings
+
+    Reader = Session | Connection | Sql
+
 _V = TypeVar("_V", Lot, Disposition)
 
-# Core tables: the reads (`tlh lots`, `gains`, reports) and the import never load the ORM. Every function takes
-# a Core connection or a session (its connection and transaction).
-LOTS = tables.LOTS
-DISPOSITIONS = tables.DISPOSITIONS
-MATCHES = tables.WASH_MATCHES
-STATES = tables.LEDGER_STATES
-TRADES = tables.TRADES
-ACTIONS = tables.CORPORATE_ACTIONS
-
-def _insert(session: Session | Connection, table: sa.Table, rows: Iterable[dict[str, Any]]) -> None:
-    # The session's connection (same transaction), the driver's executemany (COPY on PostgreSQL) with the
-    # columns' own type processing: see daemon.store.bulk.
-    bulk.insert(connection_of(session), table, rows)
+# The tables as plain SQL sees them (daemon.store.sql): the import and the gains listing never load
+# SQLAlchemy on SQLite. Every function takes an `Sql`, a SQLAlchemy connection or a session (its connection
+# and transaction).
+LOTS = ledger_tables.LOTS
+DISPOSITIONS = ledger_tables.DISPOSITIONS
+MATCHES = ledger_tables.WASH_MATCHES
+STATES = ledger_tables.LEDGER_STATES
+TRADES = ledger_tables.TRADES
+ACTIONS = ledger_tables.CORPORATE_ACTIONS
 
 
-def _delete(session: Session | Connection, table: sa.Table, household: str) -> None:
-    # A Core delete (no ORM objects to reconcile), through the session: pending objects are flushed first.
-    connection_of(session).execute(sa.delete(table).where(table.c.household_id == household))
+def _delete(db: Sql, table: sql.Table, household: str) -> None:
+    db.run(f"DELETE FROM {quote(table.name)} WHERE household_id = {db.marker}", (household,))
 
 
 # --- ledger state ---------------------------------------------------------------------------------
 
 
-def save_ledger(session: Session | Connection, state: LedgerState, policy: LedgerPolicy | None = None, *,
+def save_ledger(session: Reader, state: LedgerState, policy: LedgerPolicy | None = None, *,
                 previous: LedgerState | None = None) -> None:
     """Make the store hold `state` for `state.household` (computed under `policy`).
 
@@ -92,29 +89,29 @@ def save_ledger(session: Session | Connection, state: LedgerState, policy: Ledge
     that differ are deleted and written (a day's trades on a long history touch a few lots, not all of
     them); without it, everything is replaced."""
     household = state.household
-    connection = connection_of(session)
+    db = sql.of(session)
     lots: Sequence[Lot] = state.lots
     dispositions: Sequence[Disposition] = state.dispositions
     kept_matches = 0
     if previous is None:
         for table in (MATCHES, DISPOSITIONS, LOTS):
-            _delete(session, table, household)
+            _delete(db, table, household)
     else:
         assert previous.household == household
-        lots = _changed(connection, LOTS, "lot_id", household, previous.lots, state.lots)
-        dispositions = _changed(connection, DISPOSITIONS, "disposition_id", household, previous.dispositions,
+        lots = _changed(db, LOTS, "lot_id", household, previous.lots, state.lots)
+        dispositions = _changed(db, DISPOSITIONS, "disposition_id", household, previous.dispositions,
                                 state.dispositions)
         # Matches are kept by position: the common beginning stays, the rest is rewritten.
         while (kept_matches < min(len(previous.matches), len(state.matches))
                and previous.matches[kept_matches] == state.matches[kept_matches]):
             kept_matches += 1
         if kept_matches < len(previous.matches):
-            connection.execute(sa.delete(MATCHES).where(MATCHES.c.household_id == household,
-                                                        MATCHES.c.position >= kept_matches))
-    _delete(session, STATES, household)
-    bulk.insert_objects(connection, LOTS, lots, lot_columns(household))
-    bulk.insert_objects(connection, DISPOSITIONS, dispositions, disposition_columns(household))
-    bulk.insert_objects(connection, MATCHES, state.matches[kept_matches:],
+            db.run(f"DELETE FROM {quote(MATCHES.name)} WHERE household_id = {db.marker} "
+                   f"AND position >= {db.marker}", (household, kept_matches))
+    _delete(db, STATES, household)
+    bulk.insert_objects(db, LOTS, lots, lot_columns(household))
+    bulk.insert_objects(db, DISPOSITIONS, dispositions, disposition_columns(household))
+    bulk.insert_objects(db, MATCHES, state.matches[kept_matches:],
                         match_columns(household, kept_matches, len(state.matches)))
     securities = {
         "split_factors": {symbol: str(factor) for symbol, factor in state.split_factors},
@@ -124,14 +121,11 @@ def save_ledger(session: Session | Connection, state: LedgerState, policy: Ledge
     if policy is not None:
         securities["policy"] = {"replacement_already_sold": str(policy.replacement_already_sold),
                                 "identical_match": str(policy.identical_match)}
-    connection_of(session).execute(
-        sa.insert(STATES),
-        [{"household_id": household, "through": state.through, "next_seq": state.next_seq,
-          "securities": securities if any(securities.values()) else None}],
-    )
+    bulk.insert(db, STATES, [{"household_id": household, "through": state.through, "next_seq": state.next_seq,
+                              "securities": securities if any(securities.values()) else None}])
 
 
-def _changed(connection: sa.Connection, table: sa.Table, key: str, household: str, before: Iterable[_V],
+def _changed(db: Sql, table: sql.Table, key: str, household: str, before: Iterable[_V],
              after: Iterable[_V]) -> list[_V]:
     """The items of `after` that differ from (or are missing in) `before`, matched by their `key` field; the
     stored rows of the ones that changed or went away are deleted."""
@@ -149,52 +143,56 @@ def _changed(connection: sa.Connection, table: sa.Table, key: str, household: st
             if old is not None:
                 gone.append(ident)
     gone.extend(stored)  # not in `after` at all
-    bulk.delete_keys(connection, table, {"household_id": household}, key, gone)
+    bulk.delete_keys(db, table, {"household_id": household}, key, gone)
     return out
 
 
-def _head(reader: Session | Connection, household: str) -> Any:
-    return connection_of(reader).execute(sa.select(STATES).where(STATES.c.household_id == household)).first()
+def _head(db: Sql, household: str) -> tuple[date | None, int, dict[str, Any]] | None:
+    """The household's ledger_states row: (through, next_seq, securities), or None."""
+    for columns in bulk.read(db, STATES, ("through", "next_seq", "securities"), {"household_id": household}):
+        through, next_seq, securities = (values[0] for values in columns)
+        return through, next_seq, securities or {}
+    return None
 
 
-def stored_policy(session: Session | Connection, household: str) -> LedgerPolicy | None:
+def stored_policy(session: Reader, household: str) -> LedgerPolicy | None:
     """The wash-sale policies the stored ledger was computed under (None: not recorded)."""
-    head = _head(session, household)
-    saved = ((head.securities if head else None) or {}).get("policy")
+    head = _head(sql.of(session), household)
+    saved = head[2].get("policy") if head else None
     if not saved:
         return None
     return LedgerPolicy(replacement_already_sold=ReplacementAlreadySold(saved["replacement_already_sold"]),
                         identical_match=IdenticalMatch(saved["identical_match"]))
 
 
-def load_ledger(session: Session | Connection, household: str) -> LedgerState:
+def load_ledger(session: Reader, household: str) -> LedgerState:
     """The inverse of `save_ledger`; an empty state when the household was never saved."""
-    head = _head(session, household)
-    connection = connection_of(session)  # plain Core rows: no ORM identity map for 100k lots
+    db = sql.of(session)
+    head = _head(db, household)
     # Lots and sales sorted here, in the ledger's own order (seq, then id by code point), not by the
     # database: no index serves that order, and a database collation may differ.
-    lots = read_records(connection, make_lot, LOTS, LOT_READ, household)
-    dispositions = read_records(connection, make_disposition, DISPOSITIONS, DISPOSITION_READ, household)
-    matches = read_records(connection, make_match, MATCHES, MATCH_READ, household, MATCHES.c.position)
-    securities = (head.securities if head else None) or {}
+    lots = read_records(db, make_lot, LOTS, LOT_READ, household)
+    dispositions = read_records(db, make_disposition, DISPOSITIONS, DISPOSITION_READ, household)
+    matches = read_records(db, make_match, MATCHES, MATCH_READ, household, "position")
+    through, next_seq, securities = head if head else (None, 0, {})
     return LedgerState(
         household=household,
         split_factors=tuple((k, Decimal(v)) for k, v in sorted(securities.get("split_factors", {}).items())),
         renamed=tuple((old, new) for old, new in securities.get("renamed", [])),
         splits_applied=tuple(securities.get("splits_applied", [])),
-        through=head.through if head else None,
+        through=through,
         lots=tuple(sorted(lots, key=_LOT_ORDER)),
         dispositions=tuple(sorted(dispositions, key=_DISPOSITION_ORDER)),
         matches=tuple(matches),
-        next_seq=head.next_seq if head else 0,
+        next_seq=next_seq,
     )
 
 
-def load_dispositions(session: Session | Connection, household: str) -> tuple[Disposition, ...]:
+def load_dispositions(session: Reader, household: str) -> tuple[Disposition, ...]:
     """The household's dispositions alone, in ledger order (`load_ledger(...).dispositions`): what gains
     reports need, without reading every lot and wash match."""
-    return tuple(sorted(read_records(connection_of(session), make_disposition, DISPOSITIONS, DISPOSITION_READ,
-                                     household), key=_DISPOSITION_ORDER))
+    return tuple(sorted(read_records(sql.of(session), make_disposition, DISPOSITIONS, DISPOSITION_READ, household),
+                        key=_DISPOSITION_ORDER))
 
 
 _LOT_ORDER = operator.attrgetter("seq", "lot_id")
@@ -205,34 +203,35 @@ SALE_COLUMNS = ("account_id", "symbol", "quantity", "acquired", "sold", "proceed
                 "adjustment", "permanent")
 
 
-def taxable_sales(connection: sa.Connection, households: Sequence[str], year: int | None = None,
+def taxable_sales(session: Reader, households: Sequence[str], year: int | None = None,
                   account: str | None = None) -> Iterator[tuple[Any, ...]]:
     """The taxable dispositions of `households` (of `year` and `account` when given) as tuples of
     `SALE_COLUMNS`, streamed in batches, in the order `review.gain_rows` puts them: by sale date, then the
     ledger's sequence, then household and disposition id in code-point order (the ledger's own order).
-    Amounts are Decimals of the stored value, made a column at a time (not by the column type, value by
-    value: most of the time of `tlh gains --format json` on 100,000 sales)."""
+    Amounts are Decimals of the stored value, made a column at a time (not value by value: most of the time
+    of `tlh gains --format json` on 100,000 sales)."""
+    db = sql.of(session)
     c = DISPOSITIONS.c
-    amounts = [i for i, name in enumerate(SALE_COLUMNS) if isinstance(c[name].type, DecimalType)]
-    query = sa.select(*(sa.type_coerce(c[name], sa.String()).label(name) if i in amounts else c[name]
-                        for i, name in enumerate(SALE_COLUMNS))).where(c.household_id.in_(households), c.taxable)
+    if not households:
+        return
+    conditions = [f"household_id IN ({db.markers(len(households))})", "taxable"]
+    params: list[Any] = list(households)
     if year is not None:
-        query = query.where(c.sold >= date(year, 1, 1), c.sold <= date(year, 12, 31))
+        conditions.append(f"sold >= {db.marker} AND sold <= {db.marker}")
+        params += [db.param(c["sold"], date(year, 1, 1)), db.param(c["sold"], date(year, 12, 31))]
     if account is not None:
-        query = query.where(c.account_id == account)
-    query = query.order_by(c.sold, c.seq, _code_points(connection, c.household_id),
-                           _code_points(connection, c.disposition_id))
-    for rows in connection.execution_options(yield_per=2_000).execute(query).partitions():
+        conditions.append(f"account_id = {db.marker}")
+        params.append(account)
+    statement = (f"SELECT {', '.join(map(quote, SALE_COLUMNS))} FROM {quote(DISPOSITIONS.name)} "
+                 f"WHERE {' AND '.join(conditions)} "
+                 f"ORDER BY sold, seq, {db.code_points('household_id')}, {db.code_points('disposition_id')}")
+    readers = [db.reader(c[name]) for name in SALE_COLUMNS]
+    for rows in db.stream(statement, params, 2_000):
         columns: list[Iterable[Any]] = list(zip(*rows, strict=True))
-        for i in amounts:  # SQLite's canonical text, PostgreSQL's NUMERIC (a Decimal already)
-            columns[i] = map(Decimal, columns[i])
+        for i, convert in enumerate(readers):
+            if convert is not None:
+                columns[i] = convert(list(columns[i]))
         yield from zip(*columns, strict=True)
-
-
-def _code_points(connection: sa.Connection, column: sa.ColumnElement[str]) -> sa.ColumnElement[str]:
-    # SQLite compares text bytewise (UTF-8: code-point order, as Python sorts); PostgreSQL's default
-    # collation follows the locale, "C" is bytewise.
-    return column.collate("C") if connection.dialect.name == "postgresql" else column
 
 
 # --- trades ---------------------------------------------------------------------------------------
@@ -241,7 +240,7 @@ def _code_points(connection: sa.Connection, column: sa.ColumnElement[str]) -> sa
 _T = TypeVar("_T")
 
 
-def _unseen(session: Session | Connection, table: sa.Table, household: str,
+def _unseen(db: Sql, table: sql.Table, household: str,
             rows: Iterable[tuple[_T, str, str]]) -> tuple[list[tuple[_T, tuple[str, str]]], int]:
     """The rows whose (source, external_id) the store has not seen, in input order, with that key, and the
     household's next `seq` for them. A duplicate inside one batch is the same event twice: the first counts."""
@@ -253,32 +252,35 @@ def _unseen(session: Session | Connection, table: sa.Table, household: str,
     existing: set[tuple[str, str]] = set()
     for source in {source for source, _ in firsts}:
         ids = [external_id for s, external_id in firsts if s == source]
-        existing.update((source, external_id) for external_id in _known(session, table, source, ids))
+        existing.update((source, external_id) for external_id in _known(db, table, source, ids))
     new = [(item, key) for key, item in firsts.items() if key not in existing]
-    last = connection_of(session).scalar(
-        sa.select(sa.func.max(table.c.seq)).where(table.c.household_id == household)) if new else 0
+    last = db.scalar(f"SELECT max(seq) FROM {quote(table.name)} WHERE household_id = {db.marker}",
+                     (household,)) if new else 0
     return new, (last or 0) + 1
 
 
-def _known(session: Session | Connection, table: sa.Table, source: str, ids: list[str]) -> Iterable[str]:
+def _known(db: Sql, table: sql.Table, source: str, ids: list[str]) -> Iterable[str]:
     """Which of `ids` the store holds for `source`. Few rows of the source stored (a first import): all of
     their ids in one query; else the ids asked for, 500 at a time (portable: no tuple IN on SQLite)."""
-    connection = connection_of(session)
-    stored = connection.scalar(sa.select(sa.func.count()).select_from(table).where(table.c.source == source)) or 0
+    name = quote(table.name)
+    stored = db.scalar(f"SELECT count(*) FROM {name} WHERE source = {db.marker}", (source,)) or 0
     if stored == 0:
         return ()
     if stored <= 4 * len(ids):
-        return set(connection.scalars(sa.select(table.c.external_id).where(table.c.source == source))) & set(ids)
+        return {row[0] for row in db.rows(f"SELECT external_id FROM {name} WHERE source = {db.marker}",
+                                          (source,))} & set(ids)
     ids.sort()
     found: list[str] = []
     for start in range(0, len(ids), 500):
-        found.extend(connection.scalars(sa.select(table.c.external_id).where(
-            table.c.source == source, table.c.external_id.in_(ids[start : start + 500]))))
+        batch = ids[start : start + 500]
+        found.extend(row[0] for row in db.rows(
+            f"SELECT external_id FROM {name} WHERE source = {db.marker} "
+            f"AND external_id IN ({db.markers(len(batch))})", (source, *batch)))
     return found
 
 
 def add_trades(
-    session: Session | Connection,
+    session: Reader,
     household: str,
     rows: Iterable[tuple[Trade, str, str]],
     *,
@@ -289,7 +291,8 @@ def add_trades(
     A second import of the same file or broker history therefore adds nothing. Each new trade gets the
     household's next `seq`, which keeps the import order for same-day trades.
     """
-    new, first = _unseen(session, TRADES, household, rows)
+    db = sql.of(session)
+    new, first = _unseen(db, TRADES, household, rows)
     trades = [trade for trade, _ in new]
     if new:
         columns = {"household_id": bulk.Constant(household), **getters(TRADE_FIELDS), "side": SIDE,
@@ -297,28 +300,27 @@ def add_trades(
                    "external_id": bulk.Values([external_id for _, (_, external_id) in new]),
                    "imported_at": bulk.Constant(imported_at or datetime.now(UTC)),
                    "seq": bulk.Values(range(first, first + len(new)))}
-        bulk.insert_objects(connection_of(session), TRADES, trades, columns)
+        bulk.insert_objects(db, TRADES, trades, columns)
     return trades
 
 
-
-
-def load_trades(session: Session | Connection, household: str) -> list[Trade]:
+def load_trades(session: Reader, household: str) -> list[Trade]:
     """The household's trades by trade date, then import order."""
-    return read_records(connection_of(session), Trade, TRADES, TRADE_READ, household, TRADES.c.date, TRADES.c.seq)
+    return read_records(sql.of(session), Trade, TRADES, TRADE_READ, household, "date", "seq")
 
 
 # --- corporate actions ----------------------------------------------------------------------------
 
 
-def add_actions(session: Session | Connection, household: str, rows: Iterable[tuple[CorporateAction, str, str]], *,
+def add_actions(session: Reader, household: str, rows: Iterable[tuple[CorporateAction, str, str]], *,
                 imported_at: datetime | None = None) -> list[CorporateAction]:
     """Insert the actions whose (source, external_id) the store has not seen; return those, in input order."""
-    new, first = _unseen(session, ACTIONS, household, rows)
+    db = sql.of(session)
+    new, first = _unseen(db, ACTIONS, household, rows)
     if not new:
         return []
     stamp = imported_at or datetime.now(UTC)
-    _insert(session, ACTIONS, [{
+    bulk.insert(db, ACTIONS, [{
         "action_id": a.action_id, "household_id": household, "account_id": a.account, "date": a.date,
         "time": a.time, "symbol": a.symbol, "kind": str(a.kind), "ratio": a.ratio, "new_symbol": a.new_symbol,
         "cash_per_share": a.cash_per_share, "basis_fraction": a.basis_fraction, "source": source,
@@ -327,70 +329,74 @@ def add_actions(session: Session | Connection, household: str, rows: Iterable[tu
     return [a for a, _ in new]
 
 
-def load_actions(session: Session | Connection, household: str) -> list[CorporateAction]:
-    result = connection_of(session).execute(
-        sa.select(ACTIONS).where(ACTIONS.c.household_id == household)
-        .order_by(ACTIONS.c.date, ACTIONS.c.seq)
-    )
-    return [
-        CorporateAction(action_id=r["action_id"], date=r["date"], symbol=r["symbol"], kind=ActionKind(r["kind"]),
-                        account=r["account_id"], ratio=r["ratio"], new_symbol=r["new_symbol"],
-                        cash_per_share=r["cash_per_share"], basis_fraction=r["basis_fraction"], time=r["time"])
-        for r in result.mappings()
-    ]
+_ACTION_FIELDS = ("action_id", "date", "symbol", "kind", "account_id", "ratio", "new_symbol", "cash_per_share",
+                  "basis_fraction", "time")
 
 
-def load_events(session: Session | Connection, household: str) -> list[Trade | CorporateAction]:
+def load_actions(session: Reader, household: str) -> list[CorporateAction]:
+    out = []
+    for columns in bulk.read(sql.of(session), ACTIONS, _ACTION_FIELDS, {"household_id": household},
+                             order_by=("date", "seq")):
+        for (action_id, day, symbol, kind, account, ratio, new_symbol, cash, fraction, at) in zip(*columns,
+                                                                                                 strict=True):
+            out.append(CorporateAction(action_id=action_id, date=day, symbol=symbol, kind=ActionKind(kind),
+                                       account=account, ratio=ratio, new_symbol=new_symbol, cash_per_share=cash,
+                                       basis_fraction=fraction, time=at))
+    return out
+
+
+def load_events(session: Reader, household: str) -> list[Trade | CorporateAction]:
     """Everything the ledger replays for a household: trades (by date, then import order) and actions."""
-    return [*load_trades(session, household), *load_actions(session, household)]
+    db = sql.of(session)
+    return [*load_trades(db, household), *load_actions(db, household)]
 
 
 # --- households and accounts ----------------------------------------------------------------------
 
+_ACCOUNT_FIELDS = ("household_id", "type", "broker", "lot_method", "broker_account", "basis_reported")
 
-def sync_accounts(session: Session | Connection, settings: Settings) -> None:
+
+def sync_accounts(session: Reader, settings: Settings) -> None:
     """Upsert households and accounts from the configuration.
 
     Accounts dropped from the configuration are kept: their trades still reference them. The broker's
-    reconciliation fields (`in_sync`, `sync_detail`) are left alone. Core statements (an import never loads
-    the ORM), and only the rows that differ are written.
+    reconciliation fields (`in_sync`, `sync_detail`) are left alone. Plain statements (an import never loads
+    SQLAlchemy on SQLite), and only the rows that differ are written.
     """
-    connection = connection_of(session)
-    households = {account.household for account in settings.accounts}
-    table = tables.HOUSEHOLDS
-    known = set(connection.scalars(sa.select(table.c.id).where(table.c.id.in_(households))))
-    missing = sorted(households - known)
+    db = sql.of(session)
+    households = sorted({account.household for account in settings.accounts})
+    if not households:
+        return
+    known = {row[0] for row in db.rows(f"SELECT id FROM households WHERE id IN ({db.markers(len(households))})",
+                                      households)}
+    missing = [h for h in households if h not in known]
     if missing:  # households before the accounts that reference them
-        connection.execute(sa.insert(table), [{"id": h} for h in missing])
-    accounts = tables.ACCOUNTS
-    fields = ("household_id", "type", "broker", "lot_method", "broker_account", "basis_reported")
-    ids = [config.id for config in settings.accounts]
-    stored = {row.id: tuple(row[1:]) for row in connection.execute(
-        sa.select(accounts.c.id, *(accounts.c[f] for f in fields)).where(accounts.c.id.in_(ids)))}
+        bulk.insert(db, ledger_tables.HOUSEHOLDS, [{"id": h} for h in missing])
+    ids = sorted({config.id for config in settings.accounts})
+    stored: dict[str, tuple[Any, ...]] = {}
+    for columns in bulk.read(db, ledger_tables.ACCOUNTS, ("id", *_ACCOUNT_FIELDS), {}):
+        stored.update((row[0], tuple(row[1:])) for row in zip(*columns, strict=True) if row[0] in ids)
+    assignments = ", ".join(f"{quote(f)} = {db.marker}" for f in _ACCOUNT_FIELDS)
+    basis = ledger_tables.ACCOUNTS.c["basis_reported"]
     for config in settings.accounts:
         values = (config.household, str(config.type), config.broker, str(config.lot_method), config.broker_account,
                   config.basis_reported is True)  # "none" (no 1099-B) reports no basis either
         if config.id not in stored:
-            connection.execute(sa.insert(accounts).values(id=config.id, **dict(zip(fields, values, strict=True))))
+            row = {"id": config.id, **dict(zip(_ACCOUNT_FIELDS, values, strict=True)), "in_sync": True}
+            bulk.insert(db, ledger_tables.ACCOUNTS, [row])
         elif stored[config.id] != values:
-            connection.execute(sa.update(accounts).where(accounts.c.id == config.id)
-                               .values(**dict(zip(fields, values, strict=True))))
+            db.run(f"UPDATE accounts SET {assignments} WHERE id = {db.marker}",
+                   (*values[:-1], db.param(basis, values[-1]), config.id))
         stored[config.id] = values  # an id configured twice: the last one wins, as before
 
 
-def load_accounts(session: Session | Connection, household: str | None = None) -> list[Account]:
+def load_accounts(session: Reader, household: str | None = None) -> list[Account]:
     """The ledger's view of the stored accounts (all households when `household` is None), by id."""
-    accounts = tables.ACCOUNTS
-    query = sa.select(accounts).order_by(accounts.c.id)
-    if household is not None:
-        query = query.where(accounts.c.household_id == household)
-    return [
-        Account(
-            id=row.id,
-            household=row.household_id,
-            type=AccountType(row.type),
-            lot_method=LotMethod(row.lot_method),
-            basis_reported=row.basis_reported,
-        )
-        for row in connection_of(session).execute(query)
-    ]
+    where = {} if household is None else {"household_id": household}
+    out = []
+    for columns in bulk.read(sql.of(session), ledger_tables.ACCOUNTS,
+                             ("id", "household_id", "type", "lot_method", "basis_reported"), where, order_by=("id",)):
+        out.extend(Account(id=ident, household=owner, type=AccountType(kind), lot_method=LotMethod(method),
+                           basis_reported=basis)
+                   for ident, owner, kind, method, basis in zip(*columns, strict=True))
+    return out

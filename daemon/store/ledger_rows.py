@@ -14,26 +14,22 @@ import dataclasses
 import operator
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
-
-import sqlalchemy as sa
+from typing import Any
 
 from daemon.ledger.types import ZERO, Disposition, Lot, Origin, Side, Trade, WashMatch, publish
 from daemon.store import bulk
-
-if TYPE_CHECKING:
-    from sqlalchemy.engine import Connection
+from daemon.store.sql import Sql, Table
 
 
-def read_records(connection: Connection, make: Any, table: sa.Table, fields: Mapping[str, tuple[str, Any]],
-                 household: str, *order_by: Any) -> list[Any]:
+def read_records(db: Sql, make: Any, table: Table, fields: Mapping[str, tuple[str, Any]], household: str,
+                 *order_by: str) -> list[Any]:
     """The household's rows of `table` as ledger records: `fields` maps each of the record's fields, in
     order, to its column and a conversion of the value read (or None); `make` is the record's positional
-    constructor. Read and converted a column at a time (bulk.read)."""
+    constructor. Read and converted a column at a time (bulk.read), ordered by the columns `order_by`."""
     out: list[Any] = []
     names = [column for column, _ in fields.values()]
     fixes = [fix for _, fix in fields.values()]
-    for columns in bulk.read(connection, table, names, table.c.household_id == household, order_by=order_by):
+    for columns in bulk.read(db, table, names, {"household_id": household}, order_by=order_by):
         out.extend(map(make, *(values if fix is None else list(map(fix, values))
                                for values, fix in zip(columns, fixes, strict=True))))
     publish(out)  # the ledger's constructors make its working records: the frozen public classes, in place

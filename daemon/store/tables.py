@@ -19,6 +19,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
+from daemon.store import sql
 from daemon.store.types import DecimalType, UTCDateTime
 
 # Explicit constraint names: SQLite batch migrations and PostgreSQL both need to address constraints by
@@ -370,3 +371,23 @@ HARVEST_CLAIMS = sa.Table(
     sa.Column("claimed_at", UTCDateTime(), nullable=False),
 )
 
+
+
+def plain(table: sa.Table) -> sql.Table:
+    """`table` as `daemon.store.sql` describes it (each column's name and kind): what the bulk inserts and the
+    ledger's plain SQL need of a table."""
+    return sql.Table(table.name, tuple(
+        sql.Column(c.name, _kind(c.type), nullable=bool(c.nullable), default=c.default is not None,
+                   server_default=c.server_default is not None,
+                   json_null=isinstance(c.type, sa.JSON) and not c.type.none_as_null)
+        for c in table.c))
+
+
+def _kind(column_type: sa.types.TypeEngine[object]) -> str:
+    # Most specific first: DecimalType and UTCDateTime are TypeDecorators; Text is a String.
+    for cls, kind in ((DecimalType, sql.DECIMAL), (UTCDateTime, sql.DATETIME), (sa.JSON, sql.JSON),
+                      (sa.Boolean, sql.BOOL), (sa.Integer, sql.INT), (sa.Date, sql.DATE), (sa.Time, sql.TIME),
+                      (sa.String, sql.TEXT)):
+        if isinstance(column_type, cls):
+            return kind
+    raise TypeError(f"no plain SQL kind for the column type {column_type!r}")
