@@ -9,8 +9,7 @@ from __future__ import annotations
 from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
-
-from sqlalchemy.engine import Engine
+from typing import TYPE_CHECKING
 
 from daemon import gc_pause, logs
 from daemon.config.loader import identical_groups
@@ -27,8 +26,10 @@ from daemon.ledger import (
     apply,
     replay,
 )
-from daemon.store import ledger_repo
-from daemon.store.db import writing
+from daemon.store import ledger_repo, sql
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 log = logs.get_logger(__name__)  # structlog loaded when it logs (report reads through this module)
 
@@ -103,9 +104,10 @@ def _emptied(events: list[Event]) -> Iterator[Event]:
         yield pop()
 
 
-def book(engine: Engine, settings: Settings, imported: Sequence[ImportedTrade | ImportedAction],
+def book(database: Engine | str, settings: Settings, imported: Sequence[ImportedTrade | ImportedAction],
          path: str = "", *, consume: bool = False) -> BookingResult:
-    """Add `imported` trades and corporate actions (idempotently) and update each touched household's ledger.
+    """Add `imported` trades and corporate actions (idempotently) and update each touched household's ledger,
+    in `database` (an engine, or a URL: a SQLite file is then written without loading SQLAlchemy).
 
     All or nothing: the first event the ledger cannot apply raises TradeImportError naming its line, and the
     transaction (every household's) rolls back.
@@ -124,7 +126,7 @@ def book(engine: Engine, settings: Settings, imported: Sequence[ImportedTrade | 
     del imported
     added = 0
     recomputed: list[str] = []
-    with writing(engine) as session:  # Core, no ORM: an import never loads it
+    with sql.writing(database) as session:  # plain SQL, no ORM: an import never loads it
         ledger_repo.sync_accounts(session, settings)
         for household in sorted(by_household):
             items = by_household.pop(household) if consume else by_household[household]
@@ -162,7 +164,7 @@ def recompute(engine: Engine, settings: Settings) -> list[LedgerState]:
     identical = identical_groups(settings)
     policy = ledger_policy(settings)
     states = []
-    with writing(engine) as session, gc_pause.paused():  # whole ledgers: many objects that live on
+    with sql.writing(engine) as session, gc_pause.paused():  # whole ledgers: many objects that live on
         ledger_repo.sync_accounts(session, settings)
         for household in sorted({a.household for a in settings.accounts}):
             state = replay(household, ledger_repo.load_events(session, household), accounts, identical, policy)

@@ -18,7 +18,6 @@ from daemon.cli.render import Format, print_csv, print_json, print_table
 from daemon.importers import ImportFormat, format_for
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
 
     from brokers.protocol import Activity
     from daemon.config import Settings
@@ -114,7 +113,6 @@ def _import(settings: Settings, file: Path, fmt: ImportFormat, account: str | No
     from daemon.importers import ImportedTrade, csv_actions, csv_trades
     from daemon.importers.csv_trades import TradeImportError
     from daemon.store import migrate
-    from daemon.store.db import make_engine
 
     unmapped: list[tuple[int, Activity]] = []
     try:
@@ -147,12 +145,9 @@ def _import(settings: Settings, file: Path, fmt: ImportFormat, account: str | No
             report = ibkr_flex.read_report(file, codes)
             imported, unmapped = report.imported, report.unmapped
         migrate.upgrade(settings.database_url)
-        engine = make_engine(settings.database_url)
-        try:
-            result = bookkeeping.book(engine, settings, imported, str(file), consume=True)  # used up
-            put_aside = _quarantine(engine, settings, fmt, file, unmapped)
-        finally:
-            engine.dispose()
+        # The URL, not an engine: a SQLite file is written without loading SQLAlchemy (daemon.store.sql).
+        result = bookkeeping.book(settings.database_url, settings, imported, str(file), consume=True)  # used up
+        put_aside = _quarantine(settings, fmt, file, unmapped)
     except TradeImportError as exc:
         fail(f"{exc}; nothing was imported")
         return
@@ -166,23 +161,27 @@ def _import(settings: Settings, file: Path, fmt: ImportFormat, account: str | No
         raise typer.Exit(1)
 
 
-def _quarantine(engine: Engine, settings: Settings, fmt: ImportFormat, file: Path,
+def _quarantine(settings: Settings, fmt: ImportFormat, file: Path,
                 unmapped: Sequence[tuple[int, Activity]]) -> list[str]:
     """Activities of a broker file that cannot be mapped: quarantined (with an alert), never dropped."""
     if not unmapped:
-        return []  # the common case loads neither the quarantine nor the ORM
+        return []  # the common case loads neither the quarantine nor SQLAlchemy
     from daemon.service import quarantine
-    from daemon.store.db import transaction
+    from daemon.store.db import make_engine, transaction
 
     out = []
-    with transaction(engine) as session:
-        for line, activity in unmapped:
-            account = settings.account(activity.account)
-            household = account.household if account is not None else ""
-            row = quarantine.put(session, activity.account, household, fmt.value, activity,
-                                 f"{file}:{line}: {activity.problem}", None)
-            ident = f"#{row.id}" if row is not None else "(already quarantined)"
-            out.append(f"QUARANTINED {ident} {quarantine.describe(activity)}: {activity.problem}")
+    engine = make_engine(settings.database_url)
+    try:
+        with transaction(engine) as session:
+            for line, activity in unmapped:
+                account = settings.account(activity.account)
+                household = account.household if account is not None else ""
+                row = quarantine.put(session, activity.account, household, fmt.value, activity,
+                                     f"{file}:{line}: {activity.problem}", None)
+                ident = f"#{row.id}" if row is not None else "(already quarantined)"
+                out.append(f"QUARANTINED {ident} {quarantine.describe(activity)}: {activity.problem}")
+    finally:
+        engine.dispose()
     return out
 
 
@@ -228,8 +227,6 @@ def gains_cmd(
     output: Annotated[Path | None, typer.Option("--output", help="Write the output to this file.")] = None,
 ) -> None:
     """Realized gains and losses with wash-sale adjustments (Form 8949 with --format 8949)."""
-    from daemon import review, views
-
     settings = context(ctx).settings
     _check_account(settings, account)
     if summary and (taxpayer is not None or output is not None):
@@ -245,6 +242,8 @@ def gains_cmd(
     if fmt in (GainsFormat.JSON, GainsFormat.CSV):
         _stream_gains(settings, year, account, fmt)
         return
+    from daemon import review, views
+
     rows = [views.gain_row(r) for r in review.gain_rows(_states(settings, sales_only=True), year, account)]
     total = {c: sum((r[c] for r in rows), start=views.Decimal(0)) for c in
              ("proceeds", "cost_basis", "adjustment", "gain")}
@@ -254,23 +253,21 @@ def gains_cmd(
 
 def _stream_gains(settings: Settings, year: int | None, account: str | None, fmt: GainsFormat) -> None:
     """The gains rows as JSON or CSV, written while they are read (memory stays flat however many sales)."""
-    from daemon import review, views
-    from daemon.store import migrate
-    from daemon.store.db import make_engine, read_connection
+    from daemon import views
+    from daemon.store import ledger_repo, migrate, sql
 
     migrate.upgrade(settings.database_url)
-    engine = make_engine(settings.database_url)
-    try:
-        with read_connection(engine) as connection:  # Core rows: no ORM to load
-            if fmt is GainsFormat.JSON:
-                # The text print_json_rows would write for the same rows, without a dict per row.
-                write = sys.stdout.write
-                for text in views.gains_json(review.taxable_sales(connection, settings, year, account)):
-                    write(text)
-            else:
-                print_csv(review.stream_gain_rows(connection, settings, year, account), views.GAIN_COLUMNS)
-    finally:
-        engine.dispose()
+    households = sorted({a.household for a in settings.accounts})
+    # Plain SQL (daemon.store.sql): on a SQLite file, the listing never loads SQLAlchemy.
+    with sql.reading(settings.database_url) as db:
+        sales = ledger_repo.taxable_sales(db, households, year, account)
+        if fmt is GainsFormat.JSON:
+            # The text print_json_rows would write for the same rows, without a dict per row.
+            write = sys.stdout.write
+            for text in views.gains_json(sales):
+                write(text)
+        else:
+            print_csv(views.sale_gain_rows(sales), views.GAIN_COLUMNS)
 
 
 def _form_8949(settings: Settings, year: int | None, account: str | None, taxpayer: str | None,

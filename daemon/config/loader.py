@@ -7,8 +7,6 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
 from daemon.config import urls
 from daemon.config.models import AssetClass, IdenticalGroup, LocationClass, LocationConfig, Settings
@@ -134,11 +132,25 @@ def _location(base: Path, location: LocationConfig) -> LocationConfig:
     return location.model_copy(update={"table": str(path) if path else "", "asset_classes": classes})
 
 
+def _database_password(url: str) -> str | None | bool:
+    """The password in `url` (None: none), or False when it is not a database URL at all."""
+    from daemon.store.sqlite import plain_file
+
+    if plain_file(url) is not None:
+        return None  # a SQLite file has no password (and SQLAlchemy need not be loaded to say so)
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).password
+    except ArgumentError:
+        return False
+
+
 def _post_checks(settings: Settings) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
-    try:
-        password = make_url(settings.database_url).password
-    except ArgumentError:
+    password = _database_password(settings.database_url)
+    if password is False:
         problems.append(("database_url", f"not a database URL, got {settings.database_url!r}"))
         password = None
     if password:

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import ast
+import sqlite3
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import sqlalchemy as sa
-from sqlalchemy.engine import URL
-
 import migrations
-from daemon.store.db import for_reading, make_engine, normalize_url
+from daemon.store import sqlite
 
 if TYPE_CHECKING:
     from alembic.config import Config
+    from sqlalchemy.engine import URL
+
+# SQLAlchemy and the engines are imported by the functions that use them: `upgrade` on a store already at
+# the head (every command's first step) answers without them for a SQLite file.
 
 VERSIONS = Path(migrations.__file__).parent / "versions"
 
@@ -22,6 +24,8 @@ VERSIONS = Path(migrations.__file__).parent / "versions"
 def alembic_config(url: str | URL) -> Config:
     """An Alembic config pointing at the packaged `migrations` directory; no alembic.ini needed."""
     from alembic.config import Config
+
+    from daemon.store.db import normalize_url
 
     config = Config()
     config.set_main_option("script_location", str(Path(migrations.__file__).parent))
@@ -56,6 +60,8 @@ def head() -> str | None:
 def current(url: str | URL) -> str | None:
     """The revision the database is at (None: never migrated)."""
     from alembic.runtime.migration import MigrationContext
+
+    from daemon.store.db import for_reading, make_engine
 
     engine = make_engine(url)
     try:
@@ -113,6 +119,22 @@ def _at_head(url: str | URL) -> bool:
     wanted = file_head()
     if wanted is None:
         return False
+    path = sqlite.plain_file(url)
+    if path is not None:
+        if not path.exists():
+            return False  # a new store: Alembic creates it
+        connection = sqlite.connect(path)
+        try:
+            found = [row[0] for row in connection.execute("SELECT version_num FROM alembic_version")]
+        except sqlite3.Error:
+            return False  # never migrated (no such table), or a problem Alembic will report
+        finally:
+            connection.close()
+        return found == [wanted]
+    import sqlalchemy as sa
+
+    from daemon.store.db import for_reading, make_engine
+
     engine = make_engine(url)
     try:
         with for_reading(engine).connect() as connection:  # never waits for a writer (a long import)

@@ -17,15 +17,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from daemon.store import sqlite
 from daemon.store.amounts import canonical, canonical_text, canonical_texts
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Connection
+    from sqlalchemy.engine import Connection, Engine
     from sqlalchemy.orm import Session
 
 # Column kinds: how a value is stored and read back.
@@ -276,3 +278,60 @@ def of(reader: Session | Connection | Sql) -> Sql:
             connection.flush()  # type: ignore[union-attr]
         connection = connection.connection()  # type: ignore[union-attr]
     return Sql(connection.dialect.name, connection=connection)  # type: ignore[arg-type,union-attr]
+
+
+# --- transactions on a database URL or engine ----------------------------------------------------------
+
+
+@contextmanager
+def writing(database: str | Engine) -> Iterator[Sql]:
+    """One write transaction, committed if the block succeeds and rolled back on any exception: on a plain
+    SQLite file URL, the file opened directly (no SQLAlchemy; BEGIN IMMEDIATE, as `db.writing` does);
+    else on a SQLAlchemy engine (the one given, or one made for the URL)."""
+    with _transaction(database, "BEGIN IMMEDIATE") as db:
+        yield db
+
+
+@contextmanager
+def reading(database: str | Engine) -> Iterator[Sql]:
+    """A read transaction (a deferred BEGIN on SQLite: it never waits for a writer), as `db.read_connection`."""
+    with _transaction(database, "BEGIN") as db:
+        yield db
+
+
+@contextmanager
+def _transaction(database: str | Engine, begin: str) -> Iterator[Sql]:
+    path = sqlite.plain_file(database)
+    if path is None:
+        with _engine_transaction(database, read_only=begin == "BEGIN") as db:
+            yield db
+        return
+    connection = sqlite.connect(path)
+    try:
+        connection.execute(begin)
+        try:
+            yield Sql("sqlite", raw=connection)
+        except BaseException:
+            if connection.in_transaction:  # SQLite may have rolled back already (a full disk, an I/O error)
+                connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")
+    finally:
+        connection.close()
+
+
+@contextmanager
+def _engine_transaction(database: str | Engine, *, read_only: bool) -> Iterator[Sql]:
+    from daemon.store import db as engines
+
+    engine = engines.make_engine(database) if isinstance(database, str) else database
+    try:
+        if read_only:
+            with engines.read_connection(engine) as connection:
+                yield of(connection)
+        else:
+            with engines.writing(engine) as connection:
+                yield of(connection)
+    finally:
+        if isinstance(database, str):
+            engine.dispose()
