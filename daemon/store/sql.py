@@ -134,8 +134,8 @@ def _writer(column: Column, dialect: str, *, copy: bool = False) -> Convert:
             return canonical_texts
         return lambda values: [None if v is None else Decimal(canonical_text(v)) for v in values]
     if kind == BOOL:
-        coerce = int if sqlite else bool
-        return lambda values: [None if v is None else coerce(_strict_bool(v)) for v in values]
+        return _sqlite_bools if sqlite else lambda values: [None if v is None else bool(_strict_bool(v))
+                                                             for v in values]
     if kind == DATETIME:
         if sqlite:
             return lambda values: [None if v is None else _datetime_text(_utc(v)) for v in values]  # type: ignore[arg-type]
@@ -151,10 +151,24 @@ def _writer(column: Column, dialect: str, *, copy: bool = False) -> Convert:
         null = dump(None) if column.json_null else None
         return lambda values: [null if v is None else dump(v) for v in values]
     if sqlite and kind == DATE:
-        return lambda values: list(map(_date_text, values))
+        return _sqlite_dates
     if sqlite and kind == TIME:
         return lambda values: list(map(_time_text, values))
     return _unchanged
+
+
+def _sqlite_dates(values: list[Any]) -> list[Any]:
+    # SQLite's DATE text is the ISO date: plain dates (nearly always) by date.isoformat, a column at a time.
+    if set(map(type, values)) == {date}:
+        return list(map(date.isoformat, values))
+    return list(map(_date_text, values))
+
+
+def _sqlite_bools(values: list[Any]) -> list[Any]:
+    # SQLite stores 1 and 0; anything but True and False takes the strict check (None, or its error).
+    if set(map(type, values)) == {bool}:
+        return list(map(int, values))
+    return [None if v is None else int(_strict_bool(v)) for v in values]
 
 
 def _unchanged(values: list[Any]) -> list[Any]:
@@ -173,17 +187,13 @@ def _reader(column: Column, dialect: str) -> Convert | None:
         parse = {DECIMAL: canonical, DATETIME: lambda value: value.astimezone(UTC)}.get(kind)
     if parse is None:
         return None
-    if kind == DECIMAL and dialect == "sqlite":
-        return _decimals
     convert = parse
-    return lambda values: [None if v is None else convert(v) for v in values]
 
-
-def _decimals(texts: list[Any]) -> list[Any]:
-    # SQLite's canonical text: Decimal of it (the fast path when nothing is NULL).
-    if None in texts:
-        return [None if t is None else Decimal(t) for t in texts]
-    return list(map(Decimal, texts))
+    def column(values: list[Any]) -> list[Any]:
+        if None in values:
+            return [None if v is None else convert(v) for v in values]
+        return list(map(convert, values))  # the common case: no Python call per value
+    return column
 
 
 # --- the connection ------------------------------------------------------------------------------------
