@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -15,6 +12,7 @@ from sqlalchemy.engine import URL, Connection, Engine, make_url
 from daemon import files
 from daemon.config.secrets import read_secret
 from daemon.store import sqlite
+from daemon.store.sql import json_dumps
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -24,21 +22,6 @@ if TYPE_CHECKING:
 
 SQLITE_BUSY_TIMEOUT_MS = sqlite.BUSY_TIMEOUT_MS
 SQLITE_PAGE_SIZE = sqlite.PAGE_SIZE
-
-
-def _json_default(value: Any) -> Any:
-    # Plans and broker payloads carry Decimals and dates; strings keep them exact.
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, set | frozenset | tuple):
-        return sorted(value) if isinstance(value, set | frozenset) else list(value)
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
-
-
-def json_dumps(value: Any) -> str:
-    return json.dumps(value, default=_json_default, separators=(",", ":"))
 
 
 DATABASE_PASSWORD = "TLH_DATABASE_PASSWORD"  # or TLH_DATABASE_PASSWORD_FILE

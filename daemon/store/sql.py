@@ -71,7 +71,7 @@ def _datetime_text(value: datetime) -> str:
             f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}.{value.microsecond:06d}")
 
 
-def _utc(value: Any) -> datetime | None:
+def utc_instant(value: Any) -> datetime | None:
     """UTCDateTime's check and conversion: an aware instant, as UTC."""
     if value is None:
         return None
@@ -138,8 +138,8 @@ def _writer(column: Column, dialect: str, *, copy: bool = False) -> Convert:
                                                              for v in values]
     if kind == DATETIME:
         if sqlite:
-            return lambda values: [None if v is None else _datetime_text(_utc(v)) for v in values]  # type: ignore[arg-type]
-        return lambda values: list(map(_utc, values))
+            return lambda values: [None if v is None else _datetime_text(utc_instant(v)) for v in values]  # type: ignore[arg-type]
+        return lambda values: list(map(utc_instant, values))
     if kind == JSON:
         if sqlite:
             dump: Callable[[Any], Any] = json_dumps

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from daemon.store.amounts import PRECISION, SCALE, canonical, canonical_text
+from daemon.store.sql import utc_instant
 
 __all__ = ["PRECISION", "SCALE", "DecimalType", "UTCDateTime", "canonical", "canonical_text"]
 
@@ -66,15 +67,9 @@ class UTCDateTime(TypeDecorator[datetime]):
     cache_ok = True
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
-        if value is None:
-            return None
-        if not isinstance(value, datetime):
-            raise TypeError(f"UTCDateTime takes datetime, not {type(value).__name__}")
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise ValueError(f"UTCDateTime needs a timezone-aware datetime, got naive {value!r}")
-        utc = value.astimezone(UTC)
+        utc = utc_instant(value)  # the checks and the conversion daemon.store.sql's plain path makes too
         # SQLite's DATETIME text has no offset: store naive UTC and re-attach UTC when reading.
-        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+        return utc.replace(tzinfo=None) if utc is not None and dialect.name == "sqlite" else utc
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
