@@ -211,6 +211,7 @@ def load_settings(path: Path | str) -> Settings:
         warnings = []
     # A warning, not an error: `tlh substitutes check` flags the same pairs (same_index) for review.
     warnings += [f"{key}: {message}" for key, message in _identical_within_classes(settings.asset_classes, identical)]
+    warnings += _spread_warnings(settings)
     if warnings:
         import structlog  # only then: loading the configuration stays light for every command
 
@@ -240,6 +241,18 @@ def load_settings(path: Path | str) -> Settings:
     })
     loaded._warnings = warnings
     return loaded
+
+
+def _spread_warnings(settings: Settings) -> list[str]:
+    """The engine prices a trade's spread at `default_spread_bps` when the price source has no bid and ask (a
+    price file of closes); the paper broker fills at `[brokers.paper] spread_bps` from the close. Estimating
+    less than the fills cost makes every harvest on paper look cheaper than it turns out."""
+    estimate, charged = settings.harvest.default_spread_bps, settings.brokers.paper.spread_bps
+    if estimate >= charged or not any(a.broker == "paper" for a in settings.accounts):
+        return []
+    return [f"harvest.default_spread_bps: {estimate} bps estimates less than the paper broker charges "
+            f"(brokers.paper.spread_bps = {charged} bps): plans on paper will count costs lower than their "
+            "fills; set default_spread_bps to at least spread_bps"]
 
 
 def _regroup_warnings(own: list[IdenticalGroup], shipped: list[IdenticalGroup], source: Path) -> list[str]:

@@ -95,3 +95,21 @@ def test_database_password_comes_from_a_secret_file(tmp_path: Path, monkeypatch:
     monkeypatch.setenv("TLH_DATABASE_PASSWORD_FILE", str(secret))
     assert normalize_url("postgresql://tlh@db/tlh").password == "s3cr3t"
     assert normalize_url("sqlite:///x.db").password is None
+
+
+@pytest.mark.parametrize(("extra", "warned"), [
+    ("", False),  # the defaults: 5 bps estimated, 2 charged
+    ("[harvest]\ndefault_spread_bps = 1\n", True),
+    ("[brokers.paper]\nspread_bps = 8\n", True),
+    ("[harvest]\ndefault_spread_bps = 8\n[brokers.paper]\nspread_bps = 8\n", False),
+])
+def test_a_spread_estimate_below_what_the_paper_broker_charges_is_warned_about(tmp_path: Path, extra: str,
+                                                                               warned: bool) -> None:
+    settings = load_settings(_write(tmp_path, BASE + extra))
+    found = [w for w in settings.warnings if w.startswith("harvest.default_spread_bps:")]
+    assert bool(found) is warned
+    if warned:
+        assert "brokers.paper.spread_bps" in found[0]
+    # No paper account: the paper broker's spread charges nothing the household pays.
+    other = load_settings(_write(tmp_path, BASE.replace('broker = "paper"', 'broker = "alpaca"') + extra))
+    assert not [w for w in other.warnings if w.startswith("harvest.default_spread_bps:")]
