@@ -20,8 +20,7 @@ if TYPE_CHECKING:
 # The ORM (sqlalchemy.orm, daemon.store.models) is imported by the functions that make sessions: read-only
 # commands use `read_connection` and the Core tables (daemon.store.tables), and never load it.
 
-SQLITE_BUSY_TIMEOUT_MS = sqlite.BUSY_TIMEOUT_MS
-SQLITE_PAGE_SIZE = sqlite.PAGE_SIZE
+SQLITE_PAGE_SIZE = sqlite.PAGE_SIZE  # the settings of every SQLite connection: daemon.store.sqlite
 
 
 DATABASE_PASSWORD = "TLH_DATABASE_PASSWORD"  # or TLH_DATABASE_PASSWORD_FILE
@@ -57,7 +56,7 @@ def make_engine(url: str | URL, *, sqlite_foreign_keys: bool = True, echo: bool 
             parsed,
             echo=echo,
             json_serializer=json_dumps,
-            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            connect_args={"timeout": sqlite.BUSY_TIMEOUT_MS / 1000},
         )
         _configure_sqlite(engine, foreign_keys=sqlite_foreign_keys)
         return engine
@@ -67,7 +66,7 @@ def make_engine(url: str | URL, *, sqlite_foreign_keys: bool = True, echo: bool 
 def _configure_sqlite(engine: Engine, *, foreign_keys: bool) -> None:
     @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        sqlite.configure(dbapi_connection, foreign_keys=foreign_keys, busy_timeout_ms=SQLITE_BUSY_TIMEOUT_MS)
+        sqlite.configure(dbapi_connection, foreign_keys=foreign_keys)
 
     @sa.event.listens_for(engine, "begin")
     def _on_begin(connection: sa.Connection) -> None:

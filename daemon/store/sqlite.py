@@ -16,7 +16,7 @@ from urllib.parse import unquote
 
 from daemon import files
 
-BUSY_TIMEOUT_MS = 30_000
+BUSY_TIMEOUT_MS = 30_000  # read when a connection opens (a test may shorten it)
 CACHE_KB = 16_000
 PAGE_SIZE = 16_384
 
@@ -37,8 +37,7 @@ def plain_file(url: object) -> Path | None:
     return Path(path)
 
 
-def configure(connection: sqlite3.Connection, *, foreign_keys: bool = True,
-              busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> None:
+def configure(connection: sqlite3.Connection, *, foreign_keys: bool = True) -> None:
     """The settings of every connection, applied right after it opens."""
     # Take transaction control away from the sqlite3 module (it would BEGIN lazily, only before
     # writes, so reads would not share the writes' transaction); the caller emits BEGIN.
@@ -46,7 +45,7 @@ def configure(connection: sqlite3.Connection, *, foreign_keys: bool = True,
     cursor = connection.cursor()
     # PRAGMAs run outside any transaction here: foreign_keys is a no-op inside one.
     cursor.execute(f"PRAGMA foreign_keys = {'ON' if foreign_keys else 'OFF'}")
-    cursor.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
+    cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     # 16 KB pages for a new database (an existing one keeps its own; the setting is ignored then): an
     # import writes a quarter of the pages (WAL frames, each with its checksum, then the checkpoint's
     # copies) and the B-trees of its random ids are shallower. 10k-trade import: commit 28 -> 9 ms CPU.
@@ -59,14 +58,14 @@ def configure(connection: sqlite3.Connection, *, foreign_keys: bool = True,
     cursor.close()
 
 
-def connect(path: Path, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> sqlite3.Connection:
+def connect(path: Path) -> sqlite3.Connection:
     """A configured connection to the database file `path`, created private (0600) when new, as
     `make_engine` does."""
     if path.parent.is_dir():
         files.create(path)  # private before SQLite makes it (its -wal/-shm files follow its mode)
-    connection = sqlite3.connect(path, timeout=busy_timeout_ms / 1000)
+    connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000)
     try:
-        configure(connection, busy_timeout_ms=busy_timeout_ms)
+        configure(connection)
     except BaseException:
         connection.close()
         raise

@@ -94,11 +94,11 @@ def test_review_status_and_dashboard_reads_answer_while_another_connection_write
 
     from daemon.cli.main import app
     from daemon.config import load_settings
-    from daemon.store import db
+    from daemon.store import sqlite
     from daemon.web.data import Store
     from tests.cli.household import write_household
 
-    monkeypatch.setattr(db, "SQLITE_BUSY_TIMEOUT_MS", 1000)
+    monkeypatch.setattr(sqlite, "BUSY_TIMEOUT_MS", 1000)  # the engines' and the bare connections' (gains)
     cfg = write_household(tmp_path)
     cfg.write_text(cfg.read_text().replace('database_url = "sqlite:///tlh.db"', f"database_url = {db_url!r}"))
     # The household's trades again, now into `db_url`, and a dry run: a run, its plan and alerts to list.
