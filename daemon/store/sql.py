@@ -2,9 +2,9 @@
 
 `tlh import` and `tlh gains` on 10,000 trades must answer in a second together (issue 14), and importing
 SQLAlchemy costs each process about a tenth of one. So the ledger's persistence (`daemon.store.ledger_repo`,
-`daemon.store.bulk`) speaks plain SQL to a DB-API connection through `Sql`: either a SQLite file opened
-directly (`daemon.store.sqlite.connect`, those two commands) or the driver connection under a SQLAlchemy
-connection or session (everything else, SQLite or PostgreSQL), inside the caller's transaction.
+`daemon.store.bulk`) speaks plain SQL through `Sql`: either to a SQLite file opened with the sqlite3 module
+(`daemon.store.sqlite.connect`, those two commands) or through a SQLAlchemy connection or session's
+`exec_driver_sql` (everything else, SQLite or PostgreSQL), inside the caller's transaction.
 
 What SQLAlchemy's column types would do is done here a column at a time, by the column's kind, with the
 same results: `DecimalType` amounts canonical (text on SQLite), dates and times in SQLAlchemy's SQLite
