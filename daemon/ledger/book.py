@@ -65,7 +65,7 @@ from daemon.ledger.types import (
     publish,
     working_copy,
 )
-from daemon.ledger.washing import Washing
+from daemon.ledger.washing import MATCH_AT_PRUNED, Washing
 
 __all__ = ["BackdatedTrades", "Event", "LedgerError", "apply", "canonical_order", "event_order", "replay"]
 
@@ -151,6 +151,7 @@ class _Book(Disposing, Washing):
             loss = self.dispositions.get(m.disposition_id)
             if loss is not None and self._splittable(loss, horizon):
                 self._match_at.setdefault(m.disposition_id, []).append(n)
+        self._match_at_limit = max(MATCH_AT_PRUNED, 2 * len(self._match_at))
         self.seq = state.next_seq
         self.through = state.through
         self.factors: dict[str, Decimal] = dict(state.split_factors)

@@ -7,9 +7,9 @@ from datetime import date
 
 import pytest
 
-from daemon.ledger import LedgerError, LedgerPolicy, ReplacementAlreadySold, Term
+from daemon.ledger import LedgerError, LedgerPolicy, LedgerState, ReplacementAlreadySold, Term, apply
 from daemon.ledger.gains import rows
-from tests.ledger.helpers import D, disp, lot, run, t
+from tests.ledger.helpers import ACCOUNTS, IDENTICAL, D, disp, lot, run, t
 
 
 # --- The worked examples ---------------------------------------------------------------------------------
@@ -271,3 +271,36 @@ def test_sell_more_than_held_is_an_error() -> None:
 def test_unknown_lot_is_an_error() -> None:
     with pytest.raises(LedgerError, match="no open lot 'nope'"):
         run(t("2024-01-02", "tax", "buy", 5, "X", 10), t("2024-06-03", "tax", "sell", 1, "X", 25, lot="nope"))
+
+
+@pytest.mark.parametrize("prune_at", [0, None])
+def test_a_washed_sale_split_as_a_replacement_already_sold_keeps_its_matches_when_the_book_prunes(
+        prune_at: int | None) -> None:
+    # S1 (a loss of lot A) is washed by R1; later L2 (a loss of C) takes 4 of S1's sold shares as its
+    # replacement ("adjust"): S1 splits 4 / 6 and its match with R1 splits with it. In between, a wash of Y
+    # adds to the book's index of match positions, which (pruned at every new loss here) must keep S1's.
+    from unittest.mock import patch
+
+    from daemon.ledger import book, washing
+
+    events = (t("2024-01-02", "tax", "buy", 10, "X", 100, lot="A"),
+              t("2024-01-03", "tax", "buy", 5, "Y", 100, lot="Y1"),
+              t("2024-01-10", "tax", "sell", 10, "X", 90, tid="S1"),
+              t("2024-01-12", "spouse", "buy", 10, "X", 90, lot="R1"),
+              t("2024-01-13", "tax", "sell", 5, "Y", 90, tid="SY"),
+              t("2024-01-14", "spouse", "buy", 5, "Y", 90, lot="RY"),
+              t("2024-01-15", "tax", "buy", 10, "X", 100, lot="C"),
+              t("2024-01-20", "tax", "sell", 4, "X", 90, tid="L2"))
+    limit = washing.MATCH_AT_PRUNED if prune_at is None else prune_at
+    with patch.object(washing, "MATCH_AT_PRUNED", limit), patch.object(book, "MATCH_AT_PRUNED", limit):
+        s = run(*events)
+        # In two batches (the second book indexes the first's matches itself): the same state.
+        first = apply(LedgerState(household="h"), events[:6], ACCOUNTS, IDENTICAL)
+        assert apply(first, events[6:], ACCOUNTS, IDENTICAL) == s
+    pieces = sorted((d for d in s.dispositions if d.trade_id == "S1"), key=lambda d: d.disposition_id)
+    assert [(d.disposition_id, d.quantity, d.absorbed) for d in pieces] == [
+        ("S1#A.1", D(4), True), ("S1#A.2", D(6), False)]
+    assert sorted((m.disposition_id, m.lot_id, m.quantity, m.disallowed) for m in s.matches
+                  if m.disposition_id.startswith("S1")) == [("S1#A.1", "R1", D(4), D(40)),
+                                                            ("S1#A.2", "R1", D(6), D(60))]
+    assert disp(s, "L2").adjustment == D(40)
