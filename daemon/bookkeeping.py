@@ -97,7 +97,9 @@ class _Lines:
 
 
 def _emptied(events: list[Event]) -> Iterator[Event]:
-    """`events` in order, each let go by the list as it is taken (the list ends empty)."""
+    """`events` in order, each let go by the list as it is taken (the list ends empty): handed to the ledger,
+    which keeps none, events nobody else holds are freed as they are booked (a household's whole history,
+    when it is recomputed)."""
     events.reverse()
     pop = events.pop
     while events:
@@ -148,7 +150,7 @@ def book(database: Engine | str, settings: Settings, imported: Sequence[Imported
                     state = apply(state, _emptied(new) if consume else new, accounts, identical, policy)
                 except BackdatedTrades:
                     recomputed.append(household)
-                    state = replay(household, ledger_repo.load_events(session, household), accounts,
+                    state = replay(household, _emptied(ledger_repo.load_events(session, household)), accounts,
                                    identical, policy)
             except LedgerError as exc:
                 raise TradeImportError(path or "trades", lines.line(exc.event.event_id), exc.reason) from None
@@ -167,7 +169,8 @@ def recompute(engine: Engine, settings: Settings) -> list[LedgerState]:
     with sql.writing(engine) as session, gc_pause.paused():  # whole ledgers: many objects that live on
         ledger_repo.sync_accounts(session, settings)
         for household in sorted({a.household for a in settings.accounts}):
-            state = replay(household, ledger_repo.load_events(session, household), accounts, identical, policy)
+            state = replay(household, _emptied(ledger_repo.load_events(session, household)), accounts, identical,
+                           policy)
             ledger_repo.save_ledger(session, state, policy)
             states.append(state)
     return states
