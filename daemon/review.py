@@ -4,7 +4,7 @@ the figure the command prints."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -142,19 +142,6 @@ def gain_rows(states: Iterable[LedgerState], year: int | None, account: str | No
     dispositions = [d for s in states for d in s.dispositions
                     if (year is None or d.sold.year == year) and account in (None, d.account)]
     return gains.rows(sorted(dispositions, key=lambda d: (d.sold, d.seq)))
-
-
-def stream_gain_rows(connection: sa.Connection, settings: Settings, year: int | None,
-                     account: str | None) -> Iterator[dict[str, Any]]:
-    """`[views.gain_row(r) for r in gain_rows(sales_states(...), year, account)]`, read from the store and
-    produced one row at a time (`tlh gains --format json|csv` writes them as they come)."""
-    return views.sale_gain_rows(taxable_sales(connection, settings, year, account))
-
-
-def taxable_sales(connection: sa.Connection, settings: Settings, year: int | None,
-                  account: str | None) -> Iterator[tuple[Any, ...]]:
-    """The configured households' taxable sales as `ledger_repo.taxable_sales` streams them."""
-    return ledger_repo.taxable_sales(connection, sorted({a.household for a in settings.accounts}), year, account)
 
 
 def gains_summary(states: Iterable[LedgerState], settings: Settings, year: int | None,

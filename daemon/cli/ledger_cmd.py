@@ -18,7 +18,6 @@ from daemon.cli.render import Format, print_csv, print_json, print_table
 from daemon.importers import ImportFormat, format_for
 
 if TYPE_CHECKING:
-
     from brokers.protocol import Activity
     from daemon.config import Settings
     from daemon.ledger import LedgerState
