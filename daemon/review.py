@@ -9,23 +9,21 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
-
 from daemon import views
 from daemon.config.models import Settings
 from daemon.ledger import LedgerState, gains
 from daemon.store import ledger_repo
-from daemon.store.db import connection_of
-from daemon.store.tables import ALERTS, HARVEST_RUNS, ORDER_INTENTS, ORDERS
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
     from sqlalchemy.orm import Session
 
     from daemon.prices import PriceBook  # annotations only: `gains` never loads the price modules
+    from daemon.store.sql import Sql
 
 # The queries read the Core tables (rows with the columns as attributes), from a Core connection
-# (db.read_connection: the listings never load the ORM) or a session.
+# (db.read_connection: the listings never load the ORM) or a session. SQLAlchemy is imported by the queries
+# that use it: the ledger's (lots, gains) go through daemon.store.sql and, on a SQLite file, never load it.
 
 
 def run_row(run: Any) -> dict[str, Any]:
@@ -38,6 +36,11 @@ def run_row(run: Any) -> dict[str, Any]:
 
 def runs(session: Session | Connection, limit: int | None = 50) -> list[dict[str, Any]]:
     """Harvest runs, newest first."""
+    import sqlalchemy as sa
+
+    from daemon.store.db import connection_of
+    from daemon.store.tables import HARVEST_RUNS
+
     query = sa.select(HARVEST_RUNS).order_by(HARVEST_RUNS.c.started_at.desc(), HARVEST_RUNS.c.id.desc())
     if limit is not None:
         query = query.limit(limit)
@@ -47,6 +50,11 @@ def runs(session: Session | Connection, limit: int | None = 50) -> list[dict[str
 def run_detail(session: Session | Connection, run_id: str) -> dict[str, Any] | None:
     """One run: its row, its stored plan (pairs, skipped candidates with reasons, restrictions, alerts), the
     orders it produced and the alerts it raised."""
+    import sqlalchemy as sa
+
+    from daemon.store.db import connection_of
+    from daemon.store.tables import HARVEST_RUNS
+
     run = connection_of(session).execute(sa.select(HARVEST_RUNS).where(HARVEST_RUNS.c.id == run_id)).first()
     if run is None:
         return None
@@ -64,6 +72,11 @@ def alert_row(row: Any) -> dict[str, Any]:
 def alerts(session: Session | Connection, since: date | None = None, limit: int | None = 200, *,
            run: str | None = None, severity: str | None = None) -> list[dict[str, Any]]:
     """Alerts newest first; `since` is a UTC day."""
+    import sqlalchemy as sa
+
+    from daemon.store.db import connection_of
+    from daemon.store.tables import ALERTS
+
     query = sa.select(ALERTS).order_by(ALERTS.c.created_at.desc(), ALERTS.c.id.desc())
     if since is not None:
         query = query.where(ALERTS.c.created_at >= datetime.combine(since, datetime.min.time(), UTC))
@@ -85,6 +98,11 @@ def _broker_order(o: Any) -> dict[str, Any]:
 def order_rows(session: Session | Connection, run: str | None = None, *, account: str | None = None,
                symbol: str | None = None, status: str | None = None, leg: str | None = None) -> list[dict[str, Any]]:
     """The order log, oldest first: every intent with its broker orders."""
+    import sqlalchemy as sa
+
+    from daemon.store.db import connection_of
+    from daemon.store.tables import ORDER_INTENTS, ORDERS
+
     intent = ORDER_INTENTS.c
     where = []
     if run:
@@ -115,12 +133,12 @@ def order_rows(session: Session | Connection, run: str | None = None, *, account
     } for i in intents]
 
 
-def ledger_states(session: Session | Connection, settings: Settings) -> list[LedgerState]:
+def ledger_states(session: Session | Connection | Sql, settings: Settings) -> list[LedgerState]:
     """Every configured household's ledger, in household order."""
     return [ledger_repo.load_ledger(session, h) for h in sorted({a.household for a in settings.accounts})]
 
 
-def sales_states(session: Session | Connection, settings: Settings) -> list[LedgerState]:
+def sales_states(session: Session | Connection | Sql, settings: Settings) -> list[LedgerState]:
     """`ledger_states` with only the dispositions read (lots and matches left empty): enough for
     `gain_rows` and `gains_summary`, which look at nothing else, in a fraction of the time."""
     return [LedgerState(household=h, dispositions=ledger_repo.load_dispositions(session, h))

@@ -39,19 +39,15 @@ MONEY = ("quantity", "cost_basis", "wash_sale_adjustment", "price", "unrealized_
 def _states(settings: Settings, sales_only: bool = False) -> list[LedgerState]:
     """Each household's ledger; `sales_only`: just its dispositions (review.sales_states), for gains."""
     from daemon import gc_pause, review
-    from daemon.store import migrate
-    from daemon.store.db import make_engine, read_connection
+    from daemon.store import migrate, sql
 
     migrate.upgrade(settings.database_url)
-    engine = make_engine(settings.database_url)
-    try:
-        # Core rows: a listing never loads the ORM. A whole ledger is many objects that all live on.
-        with read_connection(engine) as session, gc_pause.paused():
-            if sales_only:
-                return review.sales_states(session, settings)
-            return review.ledger_states(session, settings)
-    finally:
-        engine.dispose()
+    # Plain SQL (daemon.store.sql): on a SQLite file a listing never loads SQLAlchemy. A whole ledger is
+    # many objects that all live on.
+    with sql.reading(settings.database_url) as db, gc_pause.paused():
+        if sales_only:
+            return review.sales_states(db, settings)
+        return review.ledger_states(db, settings)
 
 
 def _prices(settings: Settings) -> PriceBook | None:
