@@ -42,6 +42,8 @@ class Context:
             from daemon import files
 
             assert self._settings is not None
+            global _database_url
+            _database_url = self._settings.database_url  # named by `run` if the database fails
             files.use_mode(files.parse_mode(self._settings.file_mode))
             startup_done()
         assert self._settings is not None
@@ -49,6 +51,7 @@ class Context:
 
 
 _collector_paused = False
+_database_url: str | None = None  # the loaded configuration's
 
 
 def run() -> None:
@@ -72,8 +75,39 @@ def run() -> None:
     module = _module_of(sys.argv[1:])
     try:
         _register(None if module is None else (module,))()
+    except Exception as exc:
+        problem = database_problem(exc)
+        if problem is None:
+            raise
+        # A store that cannot be opened or answer (a wrong database_url, a full disk, a server down): one
+        # line saying so, not a traceback. The command's transaction was rolled back: nothing was written.
+        from daemon.config.urls import redact
+
+        where = f" {redact(_database_url)}" if _database_url else ""
+        typer.echo(f"error: database{where}: {problem}", err=True)
+        raise SystemExit(1) from None
     finally:
         gc.freeze()
+
+
+def database_problem(exc: BaseException) -> str | None:
+    """What a database error says (the driver's message, any URL in it redacted), or None for any other
+    exception. The drivers' and SQLAlchemy's classes are looked up only if something loaded them."""
+    import sqlite3
+
+    from daemon.config.urls import redact
+
+    orig: BaseException | None = None
+    sqlalchemy_exc = sys.modules.get("sqlalchemy.exc")
+    if sqlalchemy_exc is not None and isinstance(exc, sqlalchemy_exc.DBAPIError):
+        orig = exc.orig
+    elif isinstance(exc, sqlite3.Error):
+        orig = exc
+    elif (psycopg := sys.modules.get("psycopg")) is not None and isinstance(exc, psycopg.Error):
+        orig = exc
+    if orig is None:
+        return None
+    return f"{type(orig).__name__}: {redact(' '.join(str(orig).split()))}"  # one line (psycopg's has several)
 
 
 def startup_done() -> None:
