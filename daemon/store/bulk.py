@@ -231,8 +231,7 @@ def read(connection: Target, table: Described, names: Sequence[str], where: Mapp
     params = [db.param(described.c[name], value) for name, value in where.items()]
     for rows in db.stream(statement, params, CHUNK):
         values = [list(column) for column in zip(*rows, strict=True)]
-        yield [convert(column) if convert is not None else column
-               for column, convert in zip(values, readers, strict=True)]
+        yield [convert(column) for column, convert in zip(values, readers, strict=True)]
 
 
 def _copy(db: Sql, statement: str, params: list[tuple[Any, ...]]) -> None:

@@ -229,8 +229,7 @@ def taxable_sales(session: Reader, households: Sequence[str], year: int | None =
     for rows in db.stream(statement, params, 2_000):
         columns: list[Iterable[Any]] = list(zip(*rows, strict=True))
         for i, convert in enumerate(readers):
-            if convert is not None:
-                columns[i] = convert(list(columns[i]))
+            columns[i] = convert(list(columns[i]))
         yield from zip(*columns, strict=True)
 
 

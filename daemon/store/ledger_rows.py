@@ -18,7 +18,7 @@ from typing import Any
 
 from daemon.ledger.types import ZERO, Disposition, Lot, Origin, Side, Trade, WashMatch, publish
 from daemon.store import bulk
-from daemon.store.sql import Sql, Table
+from daemon.store.sql import Sql, Table, shared
 
 
 def read_records(db: Sql, make: Any, table: Table, fields: Mapping[str, tuple[str, Any]], household: str,
@@ -30,7 +30,7 @@ def read_records(db: Sql, make: Any, table: Table, fields: Mapping[str, tuple[st
     names = [column for column, _ in fields.values()]
     fixes = [fix for _, fix in fields.values()]
     for columns in bulk.read(db, table, names, {"household_id": household}, order_by=order_by):
-        out.extend(map(make, *(values if fix is None else list(map(fix, values))
+        out.extend(map(make, *(values if fix is None else shared(values, fix, nulls=False)
                                for values, fix in zip(columns, fixes, strict=True))))
     publish(out)  # the ledger's constructors make its working records: the frozen public classes, in place
     return out
@@ -110,12 +110,16 @@ def _ids(ids: frozenset[str]) -> str | None:
     return "\n".join(sorted(ids)) if ids else None
 
 
+_NO_IDS: frozenset[str] = frozenset()  # one for every lot and sale never washed (most of them)
+_ONE = Decimal(1)
+
+
 def _id_set(text: str | None) -> frozenset[str]:
-    return frozenset(text.split("\n")) if text else frozenset()
+    return frozenset(text.split("\n")) if text else _NO_IDS
 
 
 def _or_one(value: Decimal | None) -> Decimal:
-    return Decimal(1) if value is None else value
+    return _ONE if value is None else value
 
 
 def _or_zero(value: Decimal | None) -> Decimal:
