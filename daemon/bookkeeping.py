@@ -140,6 +140,7 @@ def book(database: Engine | str, settings: Settings, imported: Sequence[Imported
             added += len(new)
             if not new:
                 continue
+            booked = len(new)  # `consume` empties `new` as the ledger books it
             lines = _Lines(items)
             del items
             state = stored = ledger_repo.load_ledger(session, household)
@@ -155,7 +156,7 @@ def book(database: Engine | str, settings: Settings, imported: Sequence[Imported
             except LedgerError as exc:
                 raise TradeImportError(path or "trades", lines.line(exc.event.event_id), exc.reason) from None
             ledger_repo.save_ledger(session, state, policy, previous=stored)  # only the rows that changed
-            log.info("ledger.booked", household=household, events=len(new), through=str(state.through),
+            log.info("ledger.booked", household=household, events=booked, through=str(state.through),
                      recomputed=household in recomputed)
     return BookingResult(added=added, skipped=total - added, recomputed=tuple(recomputed))
 

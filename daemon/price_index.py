@@ -232,21 +232,37 @@ class Series:
         return list(zip(self.closes, self.bids or [""] * n, self.asks or [""] * n, strict=True))
 
 
+class CorruptIndex(Exception):
+    """An index that cannot be read any more (damaged, or removed while a command reads it): named with what
+    to do, never taken for the store's database (both are SQLite files)."""
+
+    def __init__(self, index: Path, error: sqlite3.Error):
+        super().__init__(f"price index {index}: {type(error).__name__}: {error}; it is only a cache of its price "
+                         "file: delete it and run the command again to rebuild it")
+
+
 class Reader:
     """Reads one symbol's series at a time from an index (thread-safe: the daemon's jobs share a book)."""
 
     def __init__(self, index: Path):
+        self._index = index
         self._db = _connect(index)
         self._lock = threading.Lock()
 
     def symbols(self) -> list[str]:
         with self._lock:
-            return [s for (s,) in self._db.execute("SELECT symbol FROM series ORDER BY symbol")]
+            try:
+                return [s for (s,) in self._db.execute("SELECT symbol FROM series ORDER BY symbol")]
+            except sqlite3.Error as exc:
+                raise CorruptIndex(self._index, exc) from exc
 
     def series(self, symbol: str) -> Series | None:
         with self._lock:
-            row = self._db.execute("SELECT days, closes, bids, asks FROM series WHERE symbol = ?",
-                                   (symbol,)).fetchone()
+            try:
+                row = self._db.execute("SELECT days, closes, bids, asks FROM series WHERE symbol = ?",
+                                       (symbol,)).fetchone()
+            except sqlite3.Error as exc:
+                raise CorruptIndex(self._index, exc) from exc
         if row is None:
             return None
         raw, closes, bids, asks = row

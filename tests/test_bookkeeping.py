@@ -140,3 +140,13 @@ def test_a_consumed_batch_books_the_same_and_still_names_a_bad_line(engine: Any)
     with pytest.raises(TradeImportError, match=r"^more.csv:4: .*sells 99 shares"):
         bookkeeping.book(engine, SETTINGS, _parse(bad, "more.csv"), "more.csv", consume=True)
     assert {h: _state(engine, h) for h in ("h", "g")} == before
+
+
+def test_the_booked_log_counts_a_consumed_batchs_events(engine: Any) -> None:
+    """`consume` empties each household's events as the ledger books them: the log still counts them."""
+    from structlog.testing import capture_logs
+
+    with capture_logs() as logged:
+        result = bookkeeping.book(engine, SETTINGS, list(_parse(ROWS[:3])), consume=True)
+    assert result.added == 3
+    assert {e["household"]: e["events"] for e in logged if e["event"] == "ledger.booked"} == {"h": 2, "g": 1}

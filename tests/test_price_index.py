@@ -239,3 +239,20 @@ def test_a_file_that_is_not_utf8_or_not_gzip_is_a_clear_error(tmp_path: Path) ->
     with pytest.raises(PriceFileError, match="broken.csv.gz: not a readable gzip file"):
         load(broken)
     assert indexes(tmp_path) == []
+
+
+def test_a_damaged_index_says_it_is_a_cache_to_delete(tmp_path: Path) -> None:
+    """A damaged index (a disk error, a stray write) fails the read that meets it, naming the index and what to
+    do, never passing for an error of the store's database (both are SQLite files)."""
+    path = tmp_path / "prices.csv"
+    path.write_text(WIDE)
+    load(path)
+    index = tmp_path / "prices.csv.tlh-index"
+    with index.open("r+b") as fh:  # the series table's page (the 4th; meta, still readable, before it)
+        fh.seek(3 * 4096)
+        fh.write(b"\xff" * 4096)
+    book = load(path)
+    assert isinstance(book, IndexedPriceBook)
+    with pytest.raises(price_index.CorruptIndex, match=r"price index .*prices\.csv\.tlh-index: DatabaseError: .*"
+                                                        r"delete it and run the command again"):
+        book.quote("VTI", date(2024, 1, 3))

@@ -76,11 +76,16 @@ def run() -> None:
     try:
         _register(None if module is None else (module,))()
     except Exception as exc:
+        price_index = sys.modules.get("daemon.price_index")
+        if price_index is not None and isinstance(exc, price_index.CorruptIndex):
+            typer.echo(f"error: {exc}", err=True)  # a cache, not the store: says which file and what to do
+            raise SystemExit(1) from None
         problem = database_problem(exc)
         if problem is None:
             raise
         # A store that cannot be opened or answer (a wrong database_url, a full disk, a server down): one
-        # line saying so, not a traceback. The command's transaction was rolled back: nothing was written.
+        # line saying so, not a traceback. The transaction that failed was rolled back (a command that
+        # committed an earlier one, e.g. an import before quarantining a broker file's leftovers, keeps it).
         from daemon.config.urls import redact
 
         where = f" {redact(_database_url)}" if _database_url else ""

@@ -18,9 +18,8 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
 # The ORM (sqlalchemy.orm, daemon.store.models) is imported by the functions that make sessions: read-only
-# commands use `read_connection` and the Core tables (daemon.store.tables), and never load it.
-
-SQLITE_PAGE_SIZE = sqlite.PAGE_SIZE  # the settings of every SQLite connection: daemon.store.sqlite
+# commands use `read_connection` and the Core tables (daemon.store.tables), and never load it. The settings of
+# every SQLite connection are daemon.store.sqlite's.
 
 
 DATABASE_PASSWORD = "TLH_DATABASE_PASSWORD"  # or TLH_DATABASE_PASSWORD_FILE

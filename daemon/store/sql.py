@@ -1,9 +1,10 @@
 """The ledger's SQL at the database driver, with or without SQLAlchemy.
 
 `tlh import` and `tlh gains` on 10,000 trades must answer in a second together (issue 14), and importing
-SQLAlchemy costs each process about a tenth of one. So the ledger's persistence (`daemon.store.ledger_repo`,
+SQLAlchemy costs each process about a tenth of one (`tlh lots` and the migration check every command makes
+go the same way). So the ledger's persistence (`daemon.store.ledger_repo`,
 `daemon.store.bulk`) speaks plain SQL through `Sql`: either to a SQLite file opened with the sqlite3 module
-(`daemon.store.sqlite.connect`, those two commands) or through a SQLAlchemy connection or session's
+(`daemon.store.sqlite.connect`: `tlh import`, `lots`, `gains`) or through a SQLAlchemy connection or session's
 `exec_driver_sql` (everything else, SQLite or PostgreSQL), inside the caller's transaction.
 
 What SQLAlchemy's column types would do is done here a column at a time, by the column's kind, with the
@@ -216,7 +217,8 @@ class Sql:
 
     Over a SQLAlchemy connection, statements go through its `exec_driver_sql`: the same transaction, and
     errors raised as SQLAlchemy's (`sqlalchemy.exc.IntegrityError`, `OperationalError`), which the daemon's
-    callers catch. Over a bare sqlite3 connection (`tlh import`, `tlh gains`), the driver's own."""
+    callers catch (PostgreSQL's COPY, on the driver's cursor, raises psycopg's own, as it did before). Over a
+    bare sqlite3 connection (`tlh import`, `lots`, `gains`), the driver's own."""
 
     __slots__ = ("connection", "dialect", "marker", "raw", "sqlite")
 

@@ -1,7 +1,7 @@
 """SQLite connections with the daemon's settings, with or without SQLAlchemy.
 
-`daemon.store.db.make_engine` applies `configure` to every connection its pool opens. The commands that
-only import trades or list gains (`tlh import`, `tlh gains --format json|csv`) open the file directly with
+`daemon.store.db.make_engine` applies `configure` to every connection its pool opens. The ledger's own
+commands (`tlh import`, `lots`, `gains` but Form 8949) and the migration check open the file directly with
 `connect` and talk to it through `daemon.store.sql`: importing SQLAlchemy costs a process about a tenth of
 a second, a third of what issue 14 allows the two commands together on 10,000 trades. Both paths give the
 connection the same settings, and both leave transaction control to the caller (`isolation_level=None`).

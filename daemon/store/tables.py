@@ -372,7 +372,6 @@ HARVEST_CLAIMS = sa.Table(
 )
 
 
-
 def plain(table: sa.Table) -> sql.Table:
     """`table` as `daemon.store.sql` describes it (each column's name and kind): what the bulk inserts and the
     ledger's plain SQL need of a table."""

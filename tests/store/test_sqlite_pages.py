@@ -9,7 +9,8 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from daemon.store import migrate
-from daemon.store.db import SQLITE_PAGE_SIZE, make_engine
+from daemon.store.db import make_engine
+from daemon.store.sqlite import PAGE_SIZE as SQLITE_PAGE_SIZE
 
 
 def _pragma(path: Path, name: str) -> object:
