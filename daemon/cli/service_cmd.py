@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from daemon.cli.main import context, fail
+from daemon.cli.main import context, database_problem, fail
 
 if TYPE_CHECKING:
     from daemon.config.models import Settings
@@ -92,9 +92,7 @@ def run(
     except BrokerError as exc:  # --once: the cycle could not be carried out; intents stay safe for a retry
         fail(f"broker: {exc}", code=1)
     except OperationalError as exc:
-        from daemon.config.urls import redact
-
-        fail(f"database does not answer: {type(exc.orig).__name__}: {redact(str(exc.orig))}", code=1)
+        fail(f"database does not answer: {database_problem(exc)}", code=1)
     finally:
         if dashboard is not None:
             dashboard.stop()

@@ -157,7 +157,7 @@ class _Writer:
         self.quoted = [quote(c.name) for c in columns]
         # COPY when the first chunk alone is large enough to pay for it.
         self.copy = not db.sqlite and first >= COPY_FROM
-        self.converters = [_converter(db, c, copy=self.copy) for c in columns]
+        self.converters = [db.writer(c, copy=self.copy) for c in columns]
         # Every kind stores None as NULL, except JSON whose None is the JSON null.
         self.nulls = [not c.json_null for c in columns]
         # A column of NULLs is left out of the statement when leaving it out stores NULL too (no server
@@ -204,14 +204,6 @@ class _Writer:
             _copy(self.db, statement, params)
         else:
             self.db.executemany(statement, params)
-
-
-def _converter(db: Sql, column: sql.Column, *, copy: bool) -> Column:
-    """The column's values as the driver takes them, a column at a time (amounts by the fast path)."""
-    if column.kind == sql.DECIMAL and (db.sqlite or copy):
-        # SQLite stores the canonical text; PostgreSQL's COPY parses the same text as NUMERIC.
-        return canonical_texts
-    return db.writer(column, copy=copy)
 
 
 def read(connection: Target, table: Described, names: Sequence[str], where: Mapping[str, Any],
