@@ -11,6 +11,14 @@ command: wall clock, CPU time and peak memory; beside the import, the ratios it 
 to read the rows (`csv_trades.read`: parse and validate the file into trades, what any importer must do)
 and against the pure ledger's replay of the same trades (the ledger core alone), CPU time to CPU time.
 
+The floor: after the timed imports, the rows the import stored in trades, lots, dispositions and
+wash_matches are read back as plain tuples and inserted with executemany into a fresh file with the same
+tables and indexes (from sqlite_master) and the store's connection settings (`daemon.store.sqlite.connect`),
+in one transaction (inserts and commit timed apart; in a child process). Reading the rows, the ledger core
+and SQLite alone inserting what the import stores add up to what no import keeping one row per lot,
+disposition and wash match can beat, before start-up, value conversion and `gains`: set beside the goal, it
+says whether the goal is reachable by faster code or only by storing less.
+
 Python runs with its bytecode cache, as an installed tlh does (pip compiles every module at install time),
 and as benchmarks/cli_commands.py measures: the cache goes to a temporary PYTHONPYCACHEPREFIX and
 PYTHONDONTWRITEBYTECODE is removed from the children's environment (set in the container and on the
@@ -29,6 +37,7 @@ import argparse
 import csv
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -44,11 +53,13 @@ from _timing import TLH, best, load_average, run  # noqa: E402
 
 from daemon.importers import csv_trades  # noqa: E402
 from daemon.ledger import replay  # noqa: E402
+from daemon.store import sqlite as sqlite_store  # noqa: E402
 
 # trades -> (what the seconds are for, seconds, peak MB)
 GOALS = {10_000: ("import + gains", 1.0, None), 100_000: ("import + gains", 5.0, 300.0),
          200_000: ("import", 20.0, None)}
 LARGE = 100_000  # above this, one run per size
+STORED = ("trades", "lots", "dispositions", "wash_matches")  # what an import writes, row by row
 
 CONFIG = """database_url = "sqlite:///{db}"
 {accounts}
@@ -107,6 +118,63 @@ def prepare(n: int, symbols: int, seed: int, folder: Path) -> dict[str, float]:
             "washed": sum(1 for d in state.dispositions if d.washed_quantity > 0)}
 
 
+def _parents(db: sqlite3.Connection, tables: tuple[str, ...]) -> list[str]:
+    """The tables `tables` reference by foreign key, transitively (the fresh file needs them and their
+    rows: the store checks its foreign keys on every insert)."""
+    found: list[str] = []
+    todo = list(tables)
+    while todo:
+        for ref in db.execute("SELECT DISTINCT \"table\" FROM pragma_foreign_key_list(?)", (todo.pop(),)):
+            if ref[0] not in found and ref[0] not in tables:
+                found.append(ref[0])
+                todo.append(ref[0])
+    return found
+
+
+def _rows(db: sqlite3.Connection, table: str) -> tuple[str, list[tuple]]:
+    """The INSERT of `table` and its rows as tuples, in the order they were inserted. A column NULL in every
+    row (and without a default) is left out, as the store's bulk insert leaves it out."""
+    info = db.execute('SELECT name, "notnull", dflt_value FROM pragma_table_info(?)', (table,)).fetchall()
+    rows = db.execute(f'SELECT * FROM "{table}" ORDER BY rowid').fetchall()
+    kept = [i for i, (name, _, default) in enumerate(info)
+            if default is not None or not rows or any(row[i] is not None for row in rows)]
+    if len(kept) < len(info):
+        rows = [tuple(row[i] for i in kept) for row in rows]
+    names = ", ".join(f'"{info[i][0]}"' for i in kept)
+    return f'INSERT INTO "{table}" ({names}) VALUES ({", ".join("?" * len(kept))})', rows
+
+
+def sqlite_alone(store: Path, folder: Path) -> dict[str, float]:
+    """SQLite alone inserting the rows the import stored: read them back from `store` as plain tuples, then
+    time their executemany into a fresh file with the same tables, indexes and connection settings, in one
+    transaction, and its commit. Run in a child process (after the timed commands: its memory is its own)."""
+    source = sqlite3.connect(f"file:{store}?mode=ro", uri=True)
+    parents = _parents(source, STORED)
+    schema = source.execute(
+        f"SELECT sql FROM sqlite_master WHERE tbl_name IN ({', '.join('?' * (len(parents) + len(STORED)))}) "
+        "AND sql IS NOT NULL ORDER BY type = 'index'", (*parents, *STORED)).fetchall()
+    given = [_rows(source, t) for t in parents]
+    stored = [_rows(source, t) for t in STORED]
+    source.close()
+    target = sqlite_store.connect(folder / "alone.db")
+    for (statement,) in schema:
+        target.execute(statement)
+    target.execute("PRAGMA foreign_keys = OFF")  # in any order: they were checked when stored
+    target.execute("BEGIN")
+    for insert, rows in given:  # a household and its accounts: a few rows, not timed
+        target.executemany(insert, rows)
+    target.execute("COMMIT")
+    target.execute("PRAGMA foreign_keys = ON")
+    target.execute("BEGIN IMMEDIATE")  # as the import's write transaction
+    (_, insert_s, insert_cpu) = _cpu_timed(lambda: [target.executemany(insert, rows) for insert, rows in stored])
+    (_, commit_s, commit_cpu) = _cpu_timed(lambda: target.execute("COMMIT"))
+    target.close()
+    for f in folder.glob("alone.db*"):
+        f.unlink()
+    return {"rows": sum(len(rows) for _, rows in stored), "insert_s": insert_s, "insert_cpu": insert_cpu,
+            "commit_s": commit_s, "commit_cpu": commit_cpu}
+
+
 def warm_up(env: dict[str, str], symbols: int, seed: int) -> None:
     """One import and gains of a small file into a throw-away store: writes the bytecode cache (and anything
     else a first run writes) before anything is timed."""
@@ -141,8 +209,12 @@ def bench(n: int, symbols: int, repeat: int, seed: int, env: dict[str, str]) -> 
             imports.append(run([TLH, "--config", str(cfg), "--log-level", "warning", "import", str(trades_csv)],
                                env))
             gains.append(best([TLH, "--config", str(cfg), "gains", "--format", "json"], 1, env))
-            for f in folder.glob(f"tlh{i}.db*"):
-                f.unlink()
+            if i < repeat - 1:  # the last store is kept for the floor
+                for f in folder.glob(f"tlh{i}.db*"):
+                    f.unlink()
+        child = subprocess.run([sys.executable, __file__, "--sqlite-alone", str(db), "--folder", str(folder)],
+                               check=True, stdout=subprocess.PIPE, text=True, env=env)
+        alone = json.loads(child.stdout)
         imp = min(imports, key=lambda r: r.wall)
         gai = min(gains, key=lambda r: r.wall)
     what, goal_s, goal_mb = GOALS.get(n, (None, None, None))
@@ -163,6 +235,14 @@ def bench(n: int, symbols: int, repeat: int, seed: int, env: dict[str, str]) -> 
         if goal_mb is not None:
             line += f"; peak <= {goal_mb:.0f} MB: {'met' if peak <= goal_mb else 'NOT met'}"
         print(line)
+    print(f"  SQLite alone, the import's {alone['rows']:,} rows from ready tuples   {alone['insert_s']:.2f} s "
+          f"+ commit {alone['commit_s']:.2f} s  (cpu {alone['insert_cpu']:.2f} + {alone['commit_cpu']:.2f} s)")
+    floor = read_s + ledger_s + alone["insert_s"] + alone["commit_s"]
+    floor_cpu = read_cpu + ledger_cpu + alone["insert_cpu"] + alone["commit_cpu"]
+    goal = "" if goal_s is None else f"goal {goal_s:g} s; " if what == "import + gains" else \
+        f"goal: {what} {goal_s:g} s; "
+    print(f"  floor: read the rows + ledger core + SQLite alone = {floor:.1f} s (cpu {floor_cpu:.1f} s; {goal}"
+          "before start-up, value conversion and gains)")
 
 
 def main() -> int:
@@ -175,9 +255,13 @@ def main() -> int:
                         help="no bytecode cache: every run compiles the modules whose .pyc is missing")
     parser.add_argument("--prepare", type=int, help=argparse.SUPPRESS)  # the child process of `bench`
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--sqlite-alone", type=Path, help=argparse.SUPPRESS)  # the floor's child process
     args = parser.parse_args()
     if args.prepare:
         print(json.dumps(prepare(args.prepare, args.symbols, args.seed, args.folder)))
+        return 0
+    if args.sqlite_alone:
+        print(json.dumps(sqlite_alone(args.sqlite_alone, args.folder)))
         return 0
     how = "without bytecode cache" if args.no_bytecode else "with bytecode cache"
     print(f"tlh import + gains ({load_average()}; best of {args.repeat} fresh stores up to {LARGE:,} trades; "
