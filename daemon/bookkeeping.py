@@ -23,6 +23,7 @@ from daemon.ledger import (
     LedgerError,
     LedgerPolicy,
     LedgerState,
+    Unloaded,
     apply,
     replay,
 )
@@ -143,21 +144,34 @@ def book(database: Engine | str, settings: Settings, imported: Sequence[Imported
             booked = len(new)  # `consume` empties `new` as the ledger books it
             lines = _Lines(items)
             del items
-            state = stored = ledger_repo.load_ledger(session, household)
+            # Only what new events after the stored last day can change: on a long history, a few thousand
+            # rows, not all of them.
+            stored = ledger_repo.load_part(session, household)
+            booked_state: LedgerState | None = None
             try:
                 try:
                     if ledger_repo.stored_policy(session, household) not in (None, policy):
                         raise BackdatedTrades("the wash-sale policies changed")  # recompute everything
-                    state = apply(state, _emptied(new) if consume else new, accounts, identical, policy)
+                    if stored.part is not None:
+                        try:
+                            booked_state = apply(stored, new, accounts, identical, policy)  # `new` kept for:
+                        except (Unloaded, LedgerError):
+                            # The batch reaches a record the part left out, or is refused: booked on the
+                            # whole ledger (a refusal then names what the whole ledger refuses).
+                            stored = ledger_repo.load_ledger(session, household)
+                    if booked_state is None:
+                        booked_state = apply(stored, _emptied(new) if consume else new, accounts, identical, policy)
                 except BackdatedTrades:
                     recomputed.append(household)
-                    state = replay(household, _emptied(ledger_repo.load_events(session, household)), accounts,
-                                   identical, policy)
+                    if stored.part is not None:
+                        stored = ledger_repo.load_ledger(session, household)  # a replay may change any row
+                    booked_state = replay(household, _emptied(ledger_repo.load_events(session, household)),
+                                          accounts, identical, policy)
             except LedgerError as exc:
                 raise TradeImportError(path or "trades", lines.line(exc.event.event_id), exc.reason) from None
-            ledger_repo.save_ledger(session, state, policy, previous=stored)  # only the rows that changed
-            log.info("ledger.booked", household=household, events=booked, through=str(state.through),
-                     recomputed=household in recomputed)
+            ledger_repo.save_ledger(session, booked_state, policy, previous=stored)  # only the rows that changed
+            log.info("ledger.booked", household=household, events=booked, through=str(booked_state.through),
+                     recomputed=household in recomputed, loaded="part" if stored.part is not None else "whole")
     return BookingResult(added=added, skipped=total - added, recomputed=tuple(recomputed))
 
 

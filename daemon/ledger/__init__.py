@@ -5,6 +5,7 @@ from daemon.ledger.book import (
     BackdatedTrades,
     Event,
     LedgerError,
+    Unloaded,
     apply,
     canonical_order,
     event_order,
@@ -21,6 +22,7 @@ from daemon.ledger.types import (
     Lot,
     LotMethod,
     Origin,
+    Part,
     ReplacementAlreadySold,
     Side,
     Term,
@@ -31,6 +33,6 @@ from daemon.ledger.types import (
 __all__ = [
     "Account", "AccountType", "ActionKind", "BackdatedTrades", "CorporateAction", "Disposition", "Event",
     "IdenticalGroups", "IdenticalMatch", "LedgerError", "LedgerPolicy", "LedgerState", "Lot", "LotMethod",
-    "Origin", "ReplacementAlreadySold", "Side", "Term", "Trade", "WashMatch", "apply", "canonical_order",
-    "event_order", "replay",
+    "Origin", "Part", "ReplacementAlreadySold", "Side", "Term", "Trade", "Unloaded", "WashMatch", "apply",
+    "canonical_order", "event_order", "replay",
 ]

@@ -40,6 +40,7 @@ from daemon.ledger.events import (
     BackdatedTrades,
     Event,
     LedgerError,
+    Unloaded,
     canonical_order,
     event_order,
     sales,
@@ -57,6 +58,7 @@ from daemon.ledger.types import (
     Lot,
     LotMethod,
     Origin,
+    Part,
     ReplacementAlreadySold,
     Side,
     Trade,
@@ -67,7 +69,8 @@ from daemon.ledger.types import (
 )
 from daemon.ledger.washing import MATCH_AT_PRUNED, Washing
 
-__all__ = ["BackdatedTrades", "Event", "LedgerError", "apply", "canonical_order", "event_order", "replay"]
+__all__ = ["BackdatedTrades", "Event", "LedgerError", "Unloaded", "apply", "canonical_order", "event_order",
+           "replay"]
 
 _ONE = Decimal(1)
 _R = TypeVar("_R", Lot, Disposition)
@@ -109,6 +112,43 @@ def _taken(events: list[Event]) -> Iterator[Event]:
     pop = events.pop
     while events:
         yield pop()
+
+
+class _Loaded(dict[str, _R]):
+    """The book's lots or sales when its state was loaded in part (`Part`): the records loaded and made.
+
+    A record the part left out is never answered with a guess: looking it up raises `Unloaded`. The lots
+    know which ids they left out (`left_out`), so that a lot id in use is still in use; the sales do not
+    (`left_out` None): any sale not held may be a stored one, and asking for it raises too. Only a state
+    loaded in part pays for these methods; a whole state's book keeps plain dicts."""
+
+    __slots__ = ("left_out",)
+
+    def __init__(self, records: dict[str, _R], left_out: frozenset[str] | None):
+        super().__init__(records)
+        self.left_out = left_out
+
+    def _stored(self, key: object) -> bool:
+        return self.left_out is None or key in self.left_out
+
+    def __missing__(self, key: str) -> _R:
+        if self._stored(key):
+            raise Unloaded(key)
+        raise KeyError(key)
+
+    def get(self, key: str, default: _R | None = None) -> _R | None:  # type: ignore[override]
+        if dict.__contains__(self, key):
+            return dict.__getitem__(self, key)
+        if self._stored(key):
+            raise Unloaded(key)
+        return default
+
+    def __contains__(self, key: object) -> bool:
+        if dict.__contains__(self, key):
+            return True
+        if self.left_out is None:
+            raise Unloaded(key)
+        return key in self.left_out
 
 
 def _one_year_before(day: date) -> date:
@@ -193,6 +233,11 @@ class _Book(Disposing, Washing):
             recent = [d for d in self.dispositions.values() if horizon is None or d.purchased >= horizon]
             for d in sorted(recent, key=wash_sales.replacement_key):
                 self._index_sold(d)
+        # A state loaded in part: from here on, a record it left out is never looked up in silence.
+        self.part: Part | None = state.part
+        if state.part is not None:
+            self.lots = _Loaded(self.lots, state.part.lots_left_out)
+            self.dispositions = _Loaded(self.dispositions, None)
 
     # -- symbols, groups and indexes -------------------------------------------------------------------
     def current(self, symbol: str) -> str:
@@ -399,6 +444,7 @@ class _Book(Disposing, Washing):
             split_factors=tuple(sorted(self.factors.items())),
             renamed=tuple(self.rename_order),
             splits_applied=tuple(sorted(self.splits_applied)),
+            part=self.part,
         )
 
 

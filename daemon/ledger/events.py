@@ -29,6 +29,11 @@ class BackdatedTrades(Exception):
     """New events dated on or before the state's last day: the caller must recompute from all events."""
 
 
+class Unloaded(Exception):
+    """A batch booked on a state loaded in part (`LedgerState.part`) reached a record the part leaves out:
+    the caller must book it on the whole state."""
+
+
 def describe(event: Event) -> str:
     if isinstance(event, Trade):
         return (f"trade {event.trade_id} ({event.date} {event.account} {event.side} {event.quantity} "

@@ -248,8 +248,26 @@ class WashMatch:
 
 
 @dataclass(frozen=True, slots=True)
+class Part:
+    """What a ledger state loaded in part leaves out (`LedgerState.part`).
+
+    A batch of events after `through` reads and changes only the open lots, the sales inside the wash-sale
+    window (sold or purchased 30 days or less before `through`) and those sales' wash matches; the rest of
+    a long history (closed lots, old sales and their matches) is carried unchanged. So a store may load only
+    that part to book a day's trades (`daemon.store.ledger_repo.load_part`). The part's matches are the
+    whole state's from position `first_match` on; `lots_left_out` names the stored lots it leaves out, so
+    that a lot id in use is still known. A batch that reaches a record left out raises `Unloaded`: the
+    caller books it again on the whole state, never on a guess."""
+
+    lots_left_out: frozenset[str]
+    first_match: int
+
+
+@dataclass(frozen=True, slots=True)
 class LedgerState:
-    """What the ledger knows after replaying a household's trades up to `through` (inclusive)."""
+    """What the ledger knows after replaying a household's trades up to `through` (inclusive).
+
+    `part`: None for a whole state; else this state holds only part of the household's records (`Part`)."""
 
     household: str
     through: date | None = None
@@ -262,6 +280,7 @@ class LedgerState:
     split_factors: tuple[tuple[str, Decimal], ...] = ()
     renamed: tuple[tuple[str, str], ...] = ()
     splits_applied: tuple[str, ...] = ()
+    part: Part | None = None
 
     def current_symbol(self, symbol: str) -> str:
         names = dict(self.renamed)

@@ -207,20 +207,25 @@ class _Writer:
 
 
 def read(connection: Target, table: Described, names: Sequence[str], where: Mapping[str, Any],
-         order_by: Sequence[str] = ()) -> Iterator[list[list[Any]]]:
-    """The `names` columns of `table`'s rows whose columns equal `where`'s values, in `order_by` order
-    (column names): chunks of up to `CHUNK` rows, each one list per column, every value as the column's
-    type reads it (`DecimalType`: the canonical Decimal), converted a column at a time."""
+         order_by: Sequence[str] = (), also: tuple[str, Sequence[Any]] | None = None) -> Iterator[list[list[Any]]]:
+    """The `names` columns of `table`'s rows whose columns equal `where`'s values (and that meet `also`: a
+    condition in SQL with its parameters, stored values), in `order_by` order (column names): chunks of up
+    to `CHUNK` rows, each one list per column, every value as the column's type reads it (`DecimalType`: the
+    canonical Decimal), converted a column at a time."""
     db = _sql(connection)
     described = _described(table)
     columns = [described.c[name] for name in names]
     readers = [db.reader(c) for c in columns]
     statement = f"SELECT {', '.join(map(quote, names))} FROM {quote(described.name)}"
-    if where:
-        statement += " WHERE " + " AND ".join(f"{quote(name)} = {db.marker}" for name in where)
+    conditions = [f"{quote(name)} = {db.marker}" for name in where]
+    params = [db.param(described.c[name], value) for name, value in where.items()]
+    if also is not None:
+        conditions.append(f"({also[0]})")
+        params.extend(also[1])
+    if conditions:
+        statement += " WHERE " + " AND ".join(conditions)
     if order_by:
         statement += " ORDER BY " + ", ".join(map(quote, order_by))
-    params = [db.param(described.c[name], value) for name, value in where.items()]
     for rows in db.stream(statement, params, CHUNK):
         values = [list(column) for column in zip(*rows, strict=True)]
         yield [convert(column) for column, convert in zip(values, readers, strict=True)]
