@@ -19,6 +19,11 @@ and SQLite alone inserting what the import stores add up to what no import keepi
 disposition and wash match can beat, before start-up, value conversion and `gains`: set beside the goal, it
 says whether the goal is reachable by faster code or only by storing less.
 
+A day onto the history: the same trades split before their last whole days (at least 250 trades), the
+history imported into a store first (not timed), then `tlh import` of those days timed on copies of it:
+what a daily import onto a long history costs. It books on the part of the stored ledger a new day can
+change (`ledger_repo.load_part`), so it grows with the open lots, not with the history.
+
 Python runs with its bytecode cache, as an installed tlh does (pip compiles every module at install time),
 and as benchmarks/cli_commands.py measures: the cache goes to a temporary PYTHONPYCACHEPREFIX and
 PYTHONDONTWRITEBYTECODE is removed from the children's environment (set in the container and on the
@@ -37,6 +42,7 @@ import argparse
 import csv
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -49,7 +55,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import ledger_recompute as gen  # noqa: E402
-from _timing import TLH, best, load_average, run  # noqa: E402
+from _timing import TLH, Run, best, load_average, run  # noqa: E402
 
 from daemon.importers import csv_trades  # noqa: E402
 from daemon.ledger import replay  # noqa: E402
@@ -59,6 +65,7 @@ from daemon.store import sqlite as sqlite_store  # noqa: E402
 GOALS = {10_000: ("import + gains", 1.0, None), 100_000: ("import + gains", 5.0, 300.0),
          200_000: ("import", 20.0, None)}
 LARGE = 100_000  # above this, one run per size
+DAY_TRADES = 250  # the least trades of "a day onto the history" (whole days from the end)
 STORED = ("trades", "lots", "dispositions", "wash_matches")  # what an import writes, row by row
 
 CONFIG = """database_url = "sqlite:///{db}"
@@ -108,6 +115,12 @@ def prepare(n: int, symbols: int, seed: int, folder: Path) -> dict[str, float]:
     trades = generate(n, symbols, seed)
     trades_csv = folder / "trades.csv"
     write_csv(trades_csv, trades)
+    # The same trades as a history and the last days after it (at least DAY_TRADES trades, whole days):
+    # what a daily import onto a long history books.
+    last = sorted({t.date for t in trades}, reverse=True)
+    cut = next((d for d in last if sum(1 for t in trades if t.date >= d) >= DAY_TRADES), last[-1])
+    write_csv(folder / "history.csv", [t for t in trades if t.date < cut])
+    write_csv(folder / "day.csv", [t for t in trades if t.date >= cut])
     del trades
     rows, read_s, read_cpu = _cpu_timed(lambda: csv_trades.read(trades_csv, set(gen.ACCOUNTS)))
     events = [r.trade for r in rows]
@@ -189,6 +202,27 @@ def warm_up(env: dict[str, str], symbols: int, seed: int) -> None:
         run([TLH, "--config", str(cfg), "gains", "--format", "json"], env)
 
 
+def onto_history(folder: Path, symbols: int, repeat: int, env: dict[str, str]) -> tuple[Run, int, int]:
+    """`tlh import` of the last days' trades (day.csv) onto a store holding every earlier one (history.csv,
+    imported first, not timed): the best of `repeat`, each on a copy of the same store. Also returns the
+    trade counts of the two files."""
+    db, base = folder / "onto.db", folder / "onto-history.db"
+    cfg = folder / "onto.toml"
+    cfg.write_text(config_text(db, gen.SYMBOLS[:symbols]))
+    run([TLH, "--config", str(cfg), "db", "upgrade"], env)
+    run([TLH, "--config", str(cfg), "--log-level", "warning", "import", str(folder / "history.csv")], env)
+    shutil.copyfile(db, base)  # the last connection closed: the WAL is checkpointed into the file
+    runs = []
+    for _ in range(repeat):
+        for f in folder.glob("onto.db*"):
+            f.unlink()
+        shutil.copyfile(base, db)
+        runs.append(run([TLH, "--config", str(cfg), "--log-level", "warning", "import", str(folder / "day.csv")],
+                        env))
+    counts = [sum(1 for _ in (folder / name).open()) - 1 for name in ("day.csv", "history.csv")]
+    return min(runs, key=lambda r: r.wall), counts[0], counts[1]
+
+
 def bench(n: int, symbols: int, repeat: int, seed: int, env: dict[str, str]) -> None:
     repeat = repeat if n <= LARGE else 1
     with tempfile.TemporaryDirectory(prefix="tlh-import-") as tmp:
@@ -215,6 +249,9 @@ def bench(n: int, symbols: int, repeat: int, seed: int, env: dict[str, str]) -> 
         child = subprocess.run([sys.executable, __file__, "--sqlite-alone", str(db), "--folder", str(folder)],
                                check=True, stdout=subprocess.PIPE, text=True, env=env)
         alone = json.loads(child.stdout)
+        for f in folder.glob(f"tlh{repeat - 1}.db*"):
+            f.unlink()
+        day, day_trades, history_trades = onto_history(folder, symbols, repeat, env)
         imp = min(imports, key=lambda r: r.wall)
         gai = min(gains, key=lambda r: r.wall)
     what, goal_s, goal_mb = GOALS.get(n, (None, None, None))
@@ -243,6 +280,7 @@ def bench(n: int, symbols: int, repeat: int, seed: int, env: dict[str, str]) -> 
         f"goal: {what} {goal_s:g} s; "
     print(f"  floor: read the rows + ledger core + SQLite alone = {floor:.1f} s (cpu {floor_cpu:.1f} s; {goal}"
           "before start-up, value conversion and gains)")
+    print(f"  a day onto the history: tlh import of the last {day_trades:,} trades onto {history_trades:,}   {day}")
 
 
 def main() -> int:

@@ -207,16 +207,23 @@ class _Writer:
 
 
 def read(connection: Target, table: Described, names: Sequence[str], where: Mapping[str, Any],
-         order_by: Sequence[str] = (), also: tuple[str, Sequence[Any]] | None = None) -> Iterator[list[list[Any]]]:
+         order_by: Sequence[str] = (), also: tuple[str, Sequence[Any]] | None = None,
+         scan: bool = False) -> Iterator[list[list[Any]]]:
     """The `names` columns of `table`'s rows whose columns equal `where`'s values (and that meet `also`: a
     condition in SQL with its parameters, stored values), in `order_by` order (column names): chunks of up
     to `CHUNK` rows, each one list per column, every value as the column's type reads it (`DecimalType`: the
-    canonical Decimal), converted a column at a time."""
+    canonical Decimal), converted a column at a time.
+
+    `scan`: on SQLite, read the table through rather than through an index on `where`'s columns (NOT
+    INDEXED), for a condition that keeps few of the rows: an index entry costs a lookup in the table, a
+    scan reads it in order (the open lots of a long history: 0.18 s against 0.015 s)."""
     db = _sql(connection)
     described = _described(table)
     columns = [described.c[name] for name in names]
     readers = [db.reader(c) for c in columns]
     statement = f"SELECT {', '.join(map(quote, names))} FROM {quote(described.name)}"
+    if scan and db.sqlite:
+        statement += " NOT INDEXED"
     conditions = [f"{quote(name)} = {db.marker}" for name in where]
     params = [db.param(described.c[name], value) for name, value in where.items()]
     if also is not None:

@@ -219,10 +219,11 @@ def load_part(session: Reader, household: str) -> LedgerState:
     mark = db.marker
     horizon = head[0] - wash_sales.WINDOW
     closed = db.param(LOTS.c["quantity"], Decimal(0))  # every zero is stored alike (canonical)
-    lots = read_records(db, make_lot, LOTS, LOT_READ, household, also=(f"quantity <> {mark}", [closed]))
+    lots = read_records(db, make_lot, LOTS, LOT_READ, household, also=(f"quantity <> {mark}", [closed]), scan=True)
+    # Every lot id from the primary key's index alone (no row read), less the ones loaded.
     left_out = frozenset(row[0] for row in db.rows(
-        f"SELECT lot_id FROM {quote(LOTS.name)} WHERE household_id = {mark} AND quantity = {mark}",
-        (household, closed)))
+        f"SELECT lot_id FROM {quote(LOTS.name)} WHERE household_id = {mark}", (household,))).difference(
+        lot.lot_id for lot in lots)
     recent = (f"sold >= {mark} OR purchased >= {mark}",
               [db.param(DISPOSITIONS.c["sold"], horizon), db.param(DISPOSITIONS.c["purchased"], horizon)])
     dispositions = read_records(db, make_disposition, DISPOSITIONS, DISPOSITION_READ, household, also=recent)

@@ -22,15 +22,16 @@ from daemon.store.sql import Sql, Table, shared
 
 
 def read_records(db: Sql, make: Any, table: Table, fields: Mapping[str, tuple[str, Any]], household: str,
-                 *order_by: str, also: tuple[str, Sequence[Any]] | None = None) -> list[Any]:
-    """The household's rows of `table` (those that meet `also`, when given: bulk.read) as ledger records:
+                 *order_by: str, also: tuple[str, Sequence[Any]] | None = None, scan: bool = False) -> list[Any]:
+    """The household's rows of `table` (those that meet `also`, when given; `scan`: bulk.read) as ledger records:
     `fields` maps each of the record's fields, in order, to its column and a conversion of the value read
     (or None); `make` is the record's positional constructor. Read and converted a column at a time
     (bulk.read), ordered by the columns `order_by`."""
     out: list[Any] = []
     names = [column for column, _ in fields.values()]
     fixes = [fix for _, fix in fields.values()]
-    for columns in bulk.read(db, table, names, {"household_id": household}, order_by=order_by, also=also):
+    for columns in bulk.read(db, table, names, {"household_id": household}, order_by=order_by, also=also,
+                              scan=scan):
         out.extend(map(make, *(values if fix is None else shared(values, fix, nulls=False)
                                for values, fix in zip(columns, fixes, strict=True))))
     publish(out)  # the ledger's constructors make its working records: the frozen public classes, in place
