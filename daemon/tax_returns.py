@@ -43,6 +43,8 @@ def provisional_years(settings: Settings, years: Iterable[int], today: date) -> 
 
     out = set()
     for year in set(years):
+        if today > date(year, 12, 31) + timedelta(days=30):
+            continue  # past any last trading day's 30 days: no calendar needed (it loads pandas)
         try:
             days = market_calendar.sessions(date(year, 12, 1), date(year, 12, 31), settings.schedule.calendar)
             last = days[-1].day if days else date(year, 12, 31)

@@ -36,8 +36,9 @@ MONEY = ("quantity", "cost_basis", "wash_sale_adjustment", "price", "unrealized_
          "adjustment", "gain")
 
 
-def _states(settings: Settings, sales_only: bool = False) -> list[LedgerState]:
-    """Each household's ledger; `sales_only`: just its dispositions (review.sales_states), for gains."""
+def _states(settings: Settings, sales_only: bool = False, open_lots_only: bool = False) -> list[LedgerState]:
+    """Each household's ledger; `sales_only`: just its dispositions (review.sales_states), for gains;
+    `open_lots_only`: just its open lots (review.open_lot_states), for lots."""
     from daemon import gc_pause, review
     from daemon.store import migrate, sql
 
@@ -47,6 +48,8 @@ def _states(settings: Settings, sales_only: bool = False) -> list[LedgerState]:
     with sql.reading(settings.database_url) as db, gc_pause.paused():
         if sales_only:
             return review.sales_states(db, settings)
+        if open_lots_only:
+            return review.open_lot_states(db, settings)
         return review.ledger_states(db, settings)
 
 
@@ -195,7 +198,7 @@ def lots(
     _check_account(settings, account)
     prices = _prices(settings)
     day = dates.as_of(settings, as_of, prices)
-    rows = review.lot_rows(_states(settings), account, prices, day if prices else None)
+    rows = review.lot_rows(_states(settings, open_lots_only=True), account, prices, day if prices else None)
     if prices is None:
         for row in rows:  # without prices, the term is still known
             row["term"] = term_of(row["acquired"], day).value

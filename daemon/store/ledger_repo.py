@@ -218,8 +218,7 @@ def load_part(session: Reader, household: str) -> LedgerState:
         return load_ledger(session, household)
     mark = db.marker
     horizon = head[0] - wash_sales.WINDOW
-    closed = db.param(LOTS.c["quantity"], Decimal(0))  # every zero is stored alike (canonical)
-    lots = read_records(db, make_lot, LOTS, LOT_READ, household, also=(f"quantity <> {mark}", [closed]), scan=True)
+    lots = _open_lots(db, household)
     # Every lot id from the primary key's index alone (no row read), less the ones loaded.
     left_out = frozenset(row[0] for row in db.rows(
         f"SELECT lot_id FROM {quote(LOTS.name)} WHERE household_id = {mark}", (household,))).difference(
@@ -239,10 +238,31 @@ def load_part(session: Reader, household: str) -> LedgerState:
     return _state(household, head, lots, dispositions, matches, Part(lots_left_out=left_out, first_match=first_match))
 
 
-def load_dispositions(session: Reader, household: str) -> tuple[Disposition, ...]:
-    """The household's dispositions alone, in ledger order (`load_ledger(...).dispositions`): what gains
-    reports need, without reading every lot and wash match."""
-    return tuple(sorted(read_records(sql.of(session), make_disposition, DISPOSITIONS, DISPOSITION_READ, household),
+def _open_lots(db: Sql, household: str) -> list[Lot]:
+    # A scan of the table (`scan`): a long history's lots are nearly all closed, and an index walk would look
+    # each one up. Every zero quantity is stored alike (canonical), so `<> 0` is "not closed".
+    closed = db.param(LOTS.c["quantity"], Decimal(0))
+    return read_records(db, make_lot, LOTS, LOT_READ, household, also=(f"quantity <> {db.marker}", [closed]),
+                        scan=True)
+
+
+def load_open_lots(session: Reader, household: str) -> tuple[Lot, ...]:
+    """The household's lots still held (quantity not zero), in ledger order (`load_ledger(...).open_lots`,
+    with the odd negative quantity too): what listings of holdings need, without the closed ones."""
+    return tuple(sorted(_open_lots(sql.of(session), household), key=_LOT_ORDER))
+
+
+def load_dispositions(session: Reader, household: str, sold: tuple[date, date] | None = None
+                      ) -> tuple[Disposition, ...]:
+    """The household's dispositions alone (those sold between `sold`'s two days, both included, when given),
+    in ledger order (`load_ledger(...).dispositions`): what gains reports need, without reading every lot
+    and wash match."""
+    db = sql.of(session)
+    also = None
+    if sold is not None:
+        column = DISPOSITIONS.c["sold"]
+        also = (f"sold >= {db.marker} AND sold <= {db.marker}", [db.param(column, sold[0]), db.param(column, sold[1])])
+    return tuple(sorted(read_records(db, make_disposition, DISPOSITIONS, DISPOSITION_READ, household, also=also),
                         key=_DISPOSITION_ORDER))
 
 

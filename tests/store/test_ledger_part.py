@@ -214,3 +214,20 @@ def test_most_batches_book_on_the_part() -> None:
     assert FALLBACKS["part"] > 0
     assert FALLBACKS["part"] >= 4 * FALLBACKS["whole"], FALLBACKS
 
+
+
+@PART
+@given(histories(actions=True), st.data(), POLICIES)
+def test_the_narrow_readers_read_what_the_whole_ledger_holds(engine: Any, events: list[Event], data: st.DataObject,
+                                                              policy: LedgerPolicy) -> None:
+    """`load_open_lots` (tlh lots) and `load_dispositions` of a window of sale days (tlh status) give the
+    whole ledger's open lots and sales of those days, in its order."""
+    whole = replay("h", events, ACCOUNTS, IDENTICAL, policy)
+    days = sorted({x.date for x in events})
+    first, last = sorted((data.draw(st.sampled_from(days)), data.draw(st.sampled_from(days))))
+    with transaction(engine) as session:
+        save_ledger(session, whole, policy)
+        assert ledger_repo.load_open_lots(session, "h") == tuple(lot for lot in whole.lots if lot.quantity != 0)
+        assert ledger_repo.load_dispositions(session, "h") == whole.dispositions
+        assert ledger_repo.load_dispositions(session, "h", (first, last)) == tuple(
+            d for d in whole.dispositions if first <= d.sold <= last)
