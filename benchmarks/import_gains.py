@@ -22,7 +22,8 @@ says whether the goal is reachable by faster code or only by storing less.
 A day onto the history: the same trades split before their last whole days (at least 250 trades), the
 history imported into a store first (not timed), then `tlh import` of those days timed on copies of it:
 what a daily import onto a long history costs. It books on the part of the stored ledger a new day can
-change (`ledger_repo.load_part`), so it grows with the open lots, not with the history.
+change (`ledger_repo.load_part`), so it grows with the open lots, not with the history. Then `lots`,
+`status`, `gains --summary` and `gains --format json` on that store (its whole history).
 
 Python runs with its bytecode cache, as an installed tlh does (pip compiles every module at install time),
 and as benchmarks/cli_commands.py measures: the cache goes to a temporary PYTHONPYCACHEPREFIX and
@@ -202,10 +203,11 @@ def warm_up(env: dict[str, str], symbols: int, seed: int) -> None:
         run([TLH, "--config", str(cfg), "gains", "--format", "json"], env)
 
 
-def onto_history(folder: Path, symbols: int, repeat: int, env: dict[str, str]) -> tuple[Run, int, int]:
+def onto_history(folder: Path, symbols: int, repeat: int,
+                 env: dict[str, str]) -> tuple[Run, int, int, dict[str, Run]]:
     """`tlh import` of the last days' trades (day.csv) onto a store holding every earlier one (history.csv,
     imported first, not timed): the best of `repeat`, each on a copy of the same store. Also returns the
-    trade counts of the two files."""
+    trade counts of the two files, and the read commands' times on the store then."""
     db, base = folder / "onto.db", folder / "onto-history.db"
     cfg = folder / "onto.toml"
     cfg.write_text(config_text(db, gen.SYMBOLS[:symbols]))
@@ -220,7 +222,10 @@ def onto_history(folder: Path, symbols: int, repeat: int, env: dict[str, str]) -
         runs.append(run([TLH, "--config", str(cfg), "--log-level", "warning", "import", str(folder / "day.csv")],
                         env))
     counts = [sum(1 for _ in (folder / name).open()) - 1 for name in ("day.csv", "history.csv")]
-    return min(runs, key=lambda r: r.wall), counts[0], counts[1]
+    # What a person then asks of that store (its whole history): each command's best of `repeat`.
+    commands = {" ".join(c): best([TLH, "--config", str(cfg), *c], repeat, env)
+                for c in (("lots",), ("status",), ("gains", "--summary"), ("gains", "--format", "json"))}
+    return min(runs, key=lambda r: r.wall), counts[0], counts[1], commands
 
 
 def bench(n: int, symbols: int, repeat: int, seed: int, env: dict[str, str]) -> None:
@@ -251,7 +256,7 @@ def bench(n: int, symbols: int, repeat: int, seed: int, env: dict[str, str]) -> 
         alone = json.loads(child.stdout)
         for f in folder.glob(f"tlh{repeat - 1}.db*"):
             f.unlink()
-        day, day_trades, history_trades = onto_history(folder, symbols, repeat, env)
+        day, day_trades, history_trades, commands = onto_history(folder, symbols, repeat, env)
         imp = min(imports, key=lambda r: r.wall)
         gai = min(gains, key=lambda r: r.wall)
     what, goal_s, goal_mb = GOALS.get(n, (None, None, None))
@@ -281,6 +286,8 @@ def bench(n: int, symbols: int, repeat: int, seed: int, env: dict[str, str]) -> 
     print(f"  floor: read the rows + ledger core + SQLite alone = {floor:.1f} s (cpu {floor_cpu:.1f} s; {goal}"
           "before start-up, value conversion and gains)")
     print(f"  a day onto the history: tlh import of the last {day_trades:,} trades onto {history_trades:,}   {day}")
+    for command, timed in commands.items():
+        print(f"    then tlh {command:30}{timed}")
 
 
 def main() -> int:
