@@ -203,7 +203,7 @@ def _symbols_held(engine: Any, settings: Settings) -> set[str]:
 
     with reading(engine) as session:
         held = {lot.symbol for h in sorted({a.household for a in settings.accounts})
-                for lot in ledger_repo.load_ledger(session, h).open_lots}
+                for lot in ledger_repo.load_open_lots(session, h) if lot.is_open}
     return held | {m for c in settings.asset_classes for m in c.members}
 
 

@@ -78,7 +78,7 @@ class Market:
             return self.file
         with transaction(engine) as session:
             held = {lot.symbol for h in sorted({a.household for a in settings.accounts})
-                    for lot in ledger_repo.load_ledger(session, h).open_lots}
+                    for lot in ledger_repo.load_open_lots(session, h) if lot.is_open}
         held |= {m for c in settings.asset_classes for m in c.members}
         return book_from_brokers(self.brokers, held, settings, day)
 

@@ -158,13 +158,16 @@ def _unmapped(item: quarantine.Item) -> bool:
 
 def _match_keys(engine: Engine, household: str) -> set[tuple[str, str]]:
     with transaction(engine) as session:
-        return {(m.disposition_id, m.lot_id) for m in ledger_repo.load_ledger(session, household).matches}
+        return {(m.disposition_id, m.lot_id) for m in ledger_repo.load_matches(session, household)}
 
 
 def _wash_alerts(engine: Engine, household: str, before: set[tuple[str, str]], new_trades: set[str],
                  report: SyncReport, run_id: str | None) -> None:
     """Alert on every wash sale the new fills caused (the daemon's own orders never should)."""
     with transaction(engine) as session:
+        # The matches first: most syncs make none, and then the lots and sales of a long history stay unread.
+        if all((m.disposition_id, m.lot_id) in before for m in ledger_repo.load_matches(session, household)):
+            return
         state = ledger_repo.load_ledger(session, household)
         lots = {lot.lot_id: lot for lot in state.lots}
         dispositions = {d.disposition_id: d for d in state.dispositions}
@@ -197,10 +200,9 @@ def reconcile(engine: Engine, settings: Settings, brokers: Mapping[str, Broker],
             report.errors[account.id] = (f"{earlier}; " if earlier else "") + f"positions not read: {_describe(exc)}"
             continue
         with transaction(engine) as session:
-            state = ledger_repo.load_ledger(session, account.household)
             ledger: dict[str, Decimal] = {}
-            for lot in state.open_lots:
-                if lot.account == account.id:
+            for lot in ledger_repo.load_open_lots(session, account.household):
+                if lot.is_open and lot.account == account.id:
                     ledger[lot.symbol] = ledger.get(lot.symbol, Decimal(0)) + lot.quantity
             problems = explain(ledger, held, TOLERANCE)
             waiting = quarantine.open_count(session, account.id)

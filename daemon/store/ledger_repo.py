@@ -246,6 +246,11 @@ def _open_lots(db: Sql, household: str) -> list[Lot]:
                         scan=True)
 
 
+def load_matches(session: Reader, household: str) -> tuple[WashMatch, ...]:
+    """The household's wash matches alone, in order (`load_ledger(...).matches`)."""
+    return tuple(read_records(sql.of(session), make_match, MATCHES, MATCH_READ, household, "position"))
+
+
 def load_open_lots(session: Reader, household: str) -> tuple[Lot, ...]:
     """The household's lots still held (quantity not zero), in ledger order (`load_ledger(...).open_lots`,
     with the odd negative quantity too): what listings of holdings need, without the closed ones."""
