@@ -9,7 +9,8 @@ Each event, as it happens:
   (earliest sale first);
 - a sale relieves lots (the named lot, else the account's lot method) and becomes dispositions; each loss
   looks back for replacements acquired in the 30 days before, earliest first: open shares, and (policy
-  `replacement_already_sold = "adjust"`) shares already sold, whose sale takes the basis adjustment;
+  `replacement_already_sold = "adjust"`) shares already sold, whose sale takes the basis adjustment (and,
+  when that makes it a loss, then looks back and waits for replacements like a new loss sale);
 - a corporate action rewrites the lots it touches (see `daemon.ledger.actions`), and its cash (in lieu,
   merger, excess return of capital, worthless removal) is a disposition like a sale's.
 
@@ -218,6 +219,7 @@ class _Book(Disposing, Washing):
         self.candidates: dict[str, dict[str, None]] = {}
         self.sold: dict[str, dict[str, None]] = {}
         self.pending: dict[str, dict[str, None]] = {}
+        self._made: list[Disposition] = []
         # The window: entries dated before `horizon` (30 days before the current day) are never added and are
         # dropped when next met. None of them can match again: every sale from now on is dated on or after
         # the current day, and a pending loss that old is out of reach of any purchase's window.

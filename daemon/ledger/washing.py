@@ -10,7 +10,9 @@ replacement). As a mixin its methods are still the book's own methods: the hot l
 - a new purchase washes the losses still waiting in its group (`acquired`);
 - `settle` lets losses take replacement shares in order, `_wash` / `_wash_sold` adjust an open lot or a sale of
   shares already sold (splitting it when only part is used), and `_replace_disposition` puts the pieces of a
-  split sale in its place, matches included.
+  split sale in its place, matches included;
+- a sale of shares already sold that the adjustment turns into a loss is a loss sale like any other ("Chains"):
+  once the loss that made it has settled, it looks back and waits like a new one (`_settle_made`).
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ class Washing:
     _shared: dict[frozenset[str], frozenset[str]]  # larger sets, one record per value
     _dates: dict[date, date]  # tacked holding-period starts, one record per day
     _group: dict[str, str]  # the book's cache of `group`
+    _made: list[Disposition]  # sales `_wash_sold` just turned into losses, for `_settle_made`
 
     def _index_sold(self, d: Disposition) -> None:
         if self.adjust and d.quantity > ZERO and not d.absorbed and d.origin in _REPLACEABLE:
@@ -271,9 +274,39 @@ class Washing:
             self._put_disposition(piece)
         else:
             self._replace_disposition(replacement, [piece, rest])
+        if not permanent and self._made_a_loss(piece):
+            self._made.append(piece)
         self._add_match(make_match(loss.disposition_id, piece.lot_id, piece.account, piece.symbol, shares,
                                    disallowed, permanent, piece.purchased, piece.disposition_id), loss)
         return rest
+
+    def _made_a_loss(self, d: Disposition) -> bool:
+        """Whether sale `d`, its basis just raised by a wash, is a taxable loss with unwashed shares that is
+        not waiting yet: a gain or a sale at cost that became a loss. (A loss already waiting looked back when
+        sold and has met every purchase since; a fully washed one has no share left to wash.)"""
+        return (d.taxable and d.cost_basis > d.proceeds and d.washed_quantity < d.quantity
+                and d.disposition_id not in self.pending.get(self.group(d.symbol), ()))
+
+    def _settle_made(self) -> None:
+        """The losses `_wash_sold` made: each waits for replacements and looks back, as a new loss does.
+
+        The adjusted sale is a loss sale at its own date (§1091(a) counts acquisitions on both sides of it),
+        so it is washed like one: by shares still free in its window (open, or already sold under "adjust"),
+        and by later purchases while its window lasts. The loss that made it has settled first (it is the
+        event being booked: the new loss exists only through its wash); then the new ones, in sale order.
+        The book only sees acquisitions from 30 days before the current day (its window): an earlier one in
+        the adjusted sale's window is out of reach. Never in a circle: the adjusted sale's `washed_from`
+        names the purchase whose loss made it (`settle` skips its shares). A chain of made losses ends: each
+        is sold shares newly absorbed as a replacement, which no wash takes again.
+        Replay and a batch cut anywhere meet the made loss at the same event, and `_Book.__init__` finds it
+        waiting in a saved state like any unwashed loss."""
+        while self._made:
+            made, self._made = self._made, []
+            made.sort(key=wash_sales.LOSS_ORDER)
+            for d in made:
+                group = self.group(d.symbol)
+                self._add(self.pending, group, d.disposition_id, d.sold)
+                self.settle([d], self._look_back(group))
 
     def _look_back(self, group: str) -> list[Lot | Disposition]:
         """Open lots and sold shares of `group` acquired inside the window, in replacement order; entries that
@@ -321,6 +354,8 @@ class Washing:
             for d in losses:
                 self._add(self.pending, group, d.disposition_id, d.sold)
             self.settle(losses, self._look_back(group))
+            if self._made:
+                self._settle_made()
             return
         by_group: dict[str, list[Disposition]] = {}
         for d in losses:
@@ -330,6 +365,8 @@ class Washing:
             for d in ds:
                 self._add(self.pending, group, d.disposition_id, d.sold)
             self.settle(ds, self._look_back(group))
+            if self._made:
+                self._settle_made()
 
     def acquired(self, lot: Lot) -> None:
         """A purchase washes the losses still waiting in its group, earliest sale first."""

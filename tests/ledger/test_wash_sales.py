@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from daemon.ledger import LedgerError, LedgerPolicy, LedgerState, ReplacementAlreadySold, Term, apply
+from daemon.ledger import LedgerError, LedgerPolicy, LedgerState, ReplacementAlreadySold, Term, Trade, apply
 from daemon.ledger.gains import rows
 from tests.ledger.helpers import ACCOUNTS, IDENTICAL, D, disp, lot, run, t
 
@@ -221,6 +221,65 @@ def test_chain_washed_replacement_sold_at_a_loss_and_washed_again() -> None:
     # a held 2024-01-02..03-01 (59 days) -> b acquired 03-05 - 59; b sold 03-20 -> c acquired 04-01 - (03-20 - b.acq)
     b_acq = date(2024, 3, 5) - (date(2024, 3, 1) - date(2024, 1, 2))
     assert c.acquired == date(2024, 4, 1) - (date(2024, 3, 20) - b_acq)
+
+
+def _every_cut_equals_replay(events: tuple[Trade, ...], policy: LedgerPolicy | None = None) -> LedgerState:
+    """The replay of `events`, after checking that booking them in two batches, cut after any of their
+    days, gives the same state."""
+    whole = run(*events, policy=policy)
+    for cut in sorted({x.date for x in events}):
+        first = apply(LedgerState(household="h"), [x for x in events if x.date <= cut], ACCOUNTS, IDENTICAL, policy)
+        later = [x for x in events if x.date > cut]
+        assert apply(first, later, ACCOUNTS, IDENTICAL, policy) == whole, f"batch boundary after {cut}"
+    return whole
+
+
+# Under "adjust", L (a loss) takes shares of P already sold by S at cost as its replacement: S's basis takes
+# L's disallowed loss, and S, sold on 12-04, is now a loss sale itself ("Chains"). L's own purchase (R) is
+# never S's replacement: L's loss flowed from R into S (no wash in a circle).
+_ADJUSTED_INTO_A_LOSS = (t("2023-12-02", "tax", "buy", 1, "X", 50, lot="P"),
+                         t("2023-12-04", "tax", "sell", 0.25, "X", 50, tid="S"),
+                         t("2023-12-05", "spouse", "buy", 1, "X", 51, lot="R"),
+                         t("2023-12-08", "spouse", "sell", 0.25, "X", 50, tid="L"))
+
+
+def test_a_sale_adjusted_into_a_loss_is_washed_by_a_later_purchase_in_its_window() -> None:
+    s = _every_cut_equals_replay((*_ADJUSTED_INTO_A_LOSS, t("2023-12-09", "ira", "buy", 1, "X", 50, lot="I")))
+    assert (disp(s, "L").adjustment, disp(s, "L").washed_quantity) == (D("0.25"), D("0.25"))
+    adjusted = disp(s, "S")
+    assert (adjusted.replacement_adjustment, adjusted.loss) == (D("0.25"), D("0.25"))
+    # The IRA purchase on 12-09 (inside S's window, 11-04 .. 01-03) washes S's loss, permanently.
+    assert (adjusted.washed_quantity, adjusted.adjustment, adjusted.permanent, adjusted.gain) == (
+        D("0.25"), D("0.25"), D("0.25"), D(0))
+    assert [(m.lot_id, m.quantity, m.permanent) for m in s.matches if m.disposition_id == adjusted.disposition_id] \
+        == [("I.1", D("0.25"), True)]
+    # Washed into an IRA: no basis carried (Rev. Rul. 2008-5).
+    assert (lot(s, "I.1").quantity, lot(s, "I.1").basis, lot(s, "I.1").acquired) == (D("0.25"), D("12.5"),
+                                                                                    date(2023, 12, 9))
+
+
+def test_a_sale_adjusted_into_a_loss_looks_back_at_free_acquisitions_in_its_window() -> None:
+    # Q bought on 12-03 (before S's sale) is still free when L is washed by S's shares: it washes S's new
+    # loss, as it would any loss sold on 12-04, and takes the basis; the IRA purchase after finds nothing.
+    s = _every_cut_equals_replay((*_ADJUSTED_INTO_A_LOSS, t("2023-12-03", "hifo", "buy", 1, "X", 50, lot="Q"),
+                                  t("2023-12-09", "ira", "buy", 1, "X", 50, lot="I")))
+    adjusted = disp(s, "S")
+    assert (adjusted.washed_quantity, adjusted.adjustment, adjusted.permanent, adjusted.gain) == (
+        D("0.25"), D("0.25"), D(0), D(0))
+    assert [(m.lot_id, m.quantity, m.permanent) for m in s.matches if m.disposition_id == adjusted.disposition_id] \
+        == [("Q.1", D("0.25"), False)]
+    assert (lot(s, "Q.1").basis, lot(s, "Q.1").acquired) == (D("12.75"), date(2023, 12, 3) - (
+        date(2023, 12, 4) - adjusted.acquired))
+    assert lot(s, "I").adjustment == 0 and not lot(s, "I").absorbed
+
+
+def test_a_sale_adjusted_into_a_loss_is_never_washed_by_the_purchase_whose_loss_made_it() -> None:
+    # R's open shares (bought 12-05, in S's window) are what L sold: L's loss flowed from R into S.
+    s = _every_cut_equals_replay(_ADJUSTED_INTO_A_LOSS)
+    adjusted = disp(s, "S")
+    assert (adjusted.loss, adjusted.washed_quantity, adjusted.gain) == (D("0.25"), D(0), D("-0.25"))
+    assert adjusted.washed_from == frozenset({"R"})
+    assert lot(s, "R").adjustment == 0 and lot(s, "P").adjustment == 0
 
 
 @pytest.mark.parametrize(("sold", "term"), [("2025-03-15", Term.SHORT), ("2025-03-16", Term.LONG)])
