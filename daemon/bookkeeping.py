@@ -152,6 +152,8 @@ def book(database: Engine | str, settings: Settings, imported: Sequence[Imported
                 try:
                     if ledger_repo.stored_policy(session, household) not in (None, policy):
                         raise BackdatedTrades("the wash-sale policies changed")  # recompute everything
+                    if ledger_repo.stale_rules(session, household):
+                        raise BackdatedTrades("the ledger's rules changed")  # likewise
                     if stored.part is not None:
                         try:
                             booked_state = apply(stored, new, accounts, identical, policy)  # `new` kept for:
@@ -175,15 +177,27 @@ def book(database: Engine | str, settings: Settings, imported: Sequence[Imported
     return BookingResult(added=added, skipped=total - added, recomputed=tuple(recomputed))
 
 
-def recompute(engine: Engine, settings: Settings) -> list[LedgerState]:
-    """Rebuild every household's ledger from its stored events (after a configuration change)."""
+def recompute_stale(engine: Engine, settings: Settings) -> list[str]:
+    """Recompute the households whose stored ledger was computed under an earlier edition of the ledger's
+    rules (`ledger.RULES`); returns them. Run by `tlh db upgrade` and by the daemon before its first sync."""
+    with sql.writing(engine) as session:
+        stale = [h for h in sorted({a.household for a in settings.accounts}) if ledger_repo.stale_rules(session, h)]
+    if stale:
+        recompute(engine, settings, stale)
+        log.warning("ledger.recomputed", households=stale, reason="the ledger's rules changed")
+    return stale
+
+
+def recompute(engine: Engine, settings: Settings, households: Sequence[str] | None = None) -> list[LedgerState]:
+    """Rebuild every household's ledger (or those of `households`) from its stored events (after a
+    configuration change)."""
     accounts = ledger_accounts(settings)
     identical = identical_groups(settings)
     policy = ledger_policy(settings)
     states = []
     with sql.writing(engine) as session, gc_pause.paused():  # whole ledgers: many objects that live on
         ledger_repo.sync_accounts(session, settings)
-        for household in sorted({a.household for a in settings.accounts}):
+        for household in sorted({a.household for a in settings.accounts} if households is None else households):
             state = replay(household, _emptied(ledger_repo.load_events(session, household)), accounts, identical,
                            policy)
             ledger_repo.save_ledger(session, state, policy)

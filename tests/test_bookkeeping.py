@@ -150,3 +150,35 @@ def test_the_booked_log_counts_a_consumed_batchs_events(engine: Any) -> None:
         result = bookkeeping.book(engine, SETTINGS, list(_parse(ROWS[:3])), consume=True)
     assert result.added == 3
     assert {e["household"]: e["events"] for e in logged if e["event"] == "ledger.booked"} == {"h": 2, "g": 1}
+
+
+def test_a_ledger_stored_under_an_earlier_edition_of_the_rules_is_recomputed(
+        engine: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`ledger.RULES` rises when the rules compute other records: a ledger stored under an earlier edition is
+    replayed from its events (`recompute_stale`, and the next booking), never continued."""
+    import sqlalchemy as sa
+
+    accounts, identical = bookkeeping.ledger_accounts(SETTINGS), bookkeeping.identical_groups(SETTINGS)
+    with monkeypatch.context() as m:
+        m.setattr(ledger_repo, "RULES", 1)
+        bookkeeping.book(engine, SETTINGS, _parse(ROWS))
+    with transaction(engine) as session:
+        assert ledger_repo.stale_rules(session, "h") and ledger_repo.stale_rules(session, "g")
+        # What an earlier edition computed is not what this one does: here, its wash matches are gone.
+        session.execute(sa.text("DELETE FROM wash_matches WHERE household_id = 'h'"))
+    assert _state(engine, "h").matches == ()
+    assert bookkeeping.recompute_stale(engine, SETTINGS) == ["g", "h"]
+    mine = [i.trade for i in _parse(ROWS) if accounts[i.trade.account].household == "h"]
+    assert _state(engine, "h") == replay("h", mine, accounts, identical)
+    assert _state(engine, "h").matches != ()
+    assert bookkeeping.recompute_stale(engine, SETTINGS) == []  # now of this edition
+
+    with monkeypatch.context() as m:  # and the next booking recomputes a stale household it books into
+        m.setattr(ledger_repo, "RULES", 1)
+        bookkeeping.recompute(engine, SETTINGS)
+    with transaction(engine) as session:
+        session.execute(sa.text("DELETE FROM wash_matches WHERE household_id = 'h'"))
+    result = bookkeeping.book(engine, SETTINGS, _parse(["2024-06-03,tax,VOO,buy,1,380,,"], "later.csv"))
+    assert result.recomputed == ("h",)
+    later = [*mine, *(i.trade for i in _parse(["2024-06-03,tax,VOO,buy,1,380,,"], "later.csv"))]
+    assert _state(engine, "h") == replay("h", later, accounts, identical)

@@ -35,3 +35,14 @@ def upgrade(ctx: typer.Context) -> None:
         finally:
             engine.dispose()
         typer.echo(f"ledger recomputed for {len(states)} household(s): the rules changed in this upgrade")
+        return
+    from daemon import bookkeeping
+    from daemon.store.db import make_engine
+
+    engine = make_engine(url)
+    try:
+        stale = bookkeeping.recompute_stale(engine, settings)
+    finally:
+        engine.dispose()
+    if stale:
+        typer.echo(f"ledger recomputed for {', '.join(stale)}: computed under an earlier edition of the rules")

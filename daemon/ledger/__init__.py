@@ -2,6 +2,7 @@
 
 from daemon.ledger.actions import ActionKind, CorporateAction
 from daemon.ledger.book import (
+    RULES,
     BackdatedTrades,
     Event,
     LedgerError,
@@ -31,7 +32,7 @@ from daemon.ledger.types import (
 )
 
 __all__ = [
-    "Account", "AccountType", "ActionKind", "BackdatedTrades", "CorporateAction", "Disposition", "Event",
+    "RULES", "Account", "AccountType", "ActionKind", "BackdatedTrades", "CorporateAction", "Disposition", "Event",
     "IdenticalGroups", "IdenticalMatch", "LedgerError", "LedgerPolicy", "LedgerState", "Lot", "LotMethod",
     "Origin", "Part", "ReplacementAlreadySold", "Side", "Term", "Trade", "Unloaded", "WashMatch", "apply",
     "canonical_order", "event_order", "replay",

@@ -70,8 +70,13 @@ from daemon.ledger.types import (
 )
 from daemon.ledger.washing import MATCH_AT_PRUNED, Washing
 
-__all__ = ["BackdatedTrades", "Event", "LedgerError", "Unloaded", "apply", "canonical_order", "event_order",
-           "replay"]
+__all__ = ["RULES", "BackdatedTrades", "Event", "LedgerError", "Unloaded", "apply", "canonical_order",
+           "event_order", "replay"]
+
+# The edition of the rules the fold applies. Raised when a change makes a replay of the same events compute
+# other records, so that a ledger stored under an earlier edition is recomputed (daemon.bookkeeping) rather
+# than continued: 1, everything before; 2, a sale that a wash turns into a loss is washed like any loss sale.
+RULES = 2
 
 _ONE = Decimal(1)
 _R = TypeVar("_R", Lot, Disposition)

@@ -17,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 import structlog
 
+from daemon import bookkeeping
 from daemon.alerts import deliver_pending, raise_alert
 from daemon.config.models import Settings
 from daemon.market_calendar import trade_date
@@ -202,6 +203,7 @@ class Service:
 
     def lead(self) -> None:
         try:
+            bookkeeping.recompute_stale(self.engine, self.settings)  # before anything reads the ledger
             self.sync(self.today())
             self.report_missed()
         except Exception as exc:  # a broker or the database away at start-up: the schedule still runs
@@ -222,6 +224,7 @@ class Service:
                                 f"not running a second one on this database")
             try:
                 with self.leading():
+                    bookkeeping.recompute_stale(self.engine, self.settings)  # before anything reads the ledger
                     prices = price_file(self.settings)
                     as_of = (prices.last_day() if prices is not None else None) or self.today()
                     result = self.cycle(as_of)

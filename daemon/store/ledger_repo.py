@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from daemon.ledger import wash_sales
 from daemon.ledger.actions import ActionKind, CorporateAction
+from daemon.ledger.book import RULES
 from daemon.ledger.types import (
     Account,
     AccountType,
@@ -128,7 +129,7 @@ def save_ledger(session: Reader, state: LedgerState, policy: LedgerPolicy | None
     }
     if policy is not None:
         securities["policy"] = {"replacement_already_sold": str(policy.replacement_already_sold),
-                                "identical_match": str(policy.identical_match)}
+                                "identical_match": str(policy.identical_match), "rules": RULES}
     bulk.insert(db, STATES, [{"household_id": household, "through": state.through, "next_seq": state.next_seq,
                               "securities": securities if any(securities.values()) else None}])
 
@@ -171,6 +172,15 @@ def stored_policy(session: Reader, household: str) -> LedgerPolicy | None:
         return None
     return LedgerPolicy(replacement_already_sold=ReplacementAlreadySold(saved["replacement_already_sold"]),
                         identical_match=IdenticalMatch(saved["identical_match"]))
+
+
+def stale_rules(session: Reader, household: str) -> bool:
+    """Whether the stored ledger was computed under an earlier edition of the ledger's rules than this code's
+    (`ledger.RULES`; a ledger stored with its policies but without an edition is of the first). False when
+    nothing is stored, or no policies were recorded with it (a ledger saved outside an import)."""
+    head = _head(sql.of(session), household)
+    saved = head[2].get("policy") if head else None
+    return bool(saved) and int(saved.get("rules", 1)) < RULES
 
 
 def load_ledger(session: Reader, household: str) -> LedgerState:

@@ -129,3 +129,18 @@ def test_a_year_is_provisional_until_30_days_after_its_last_trading_day(tmp_path
         (tmp_path / "prices.csv").write_text(f"date,symbol,close\n{today},AAA,1\n")
         (y22,) = summary(cfg, "--year", "2022")
         assert y22["provisional"] is provisional, today
+
+
+def test_db_upgrade_recomputes_a_ledger_stored_under_an_earlier_edition_of_the_rules(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from daemon.store import ledger_repo
+
+    trades = "2024-01-02,tax,VOO,buy,10,400\n2024-03-01,tax,VOO,sell,10,350\n2024-03-05,spouse,VOO,buy,2,351\n"
+    with monkeypatch.context() as m:
+        m.setattr(ledger_repo, "RULES", 1)  # as an earlier edition stored it
+        cfg = setup(tmp_path, f"sqlite:///{tmp_path / 'tlh.db'}", trades)
+    before = tlh(cfg, "gains", "--format", "json")
+    out = tlh(cfg, "db", "upgrade")
+    assert "ledger recomputed for h: computed under an earlier edition of the rules" in out
+    assert "recomputed" not in tlh(cfg, "db", "upgrade")  # once
+    assert tlh(cfg, "gains", "--format", "json") == before  # the same rules for these trades: the same figures
