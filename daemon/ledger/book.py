@@ -75,7 +75,8 @@ __all__ = ["RULES", "BackdatedTrades", "Event", "LedgerError", "Unloaded", "appl
 
 # The edition of the rules the fold applies. Raised when a change makes a replay of the same events compute
 # other records, so that a ledger stored under an earlier edition is recomputed (daemon.bookkeeping) rather
-# than continued: 1, everything before; 2, a sale that a wash turns into a loss is washed like any loss sale.
+# than continued: 1, everything before; 2, a sale that a wash turns into a loss is washed like any loss sale,
+# and a wash split never takes a lot id in use (it replaced a closed lot named like its child).
 RULES = 2
 
 _ONE = Decimal(1)

@@ -11,6 +11,8 @@ nothing. A replacement may be open shares (a `Lot`) or, under the policy `replac
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
 from operator import attrgetter
@@ -63,18 +65,25 @@ def can_replace(x: Lot | Disposition, loss: Disposition) -> bool:
     return in_window(loss.sold, x.purchased)
 
 
-def split(lot: Lot, shares: Decimal) -> tuple[Lot, Lot]:
+def split(lot: Lot, shares: Decimal, taken: Callable[[str], bool] = lambda _: False) -> tuple[Lot, Lot]:
     """The two children of an open lot split at `shares`: (`<id>.1` with `shares`, `<id>.2` with the rest).
-    The caller closes the parent."""
+    The caller closes the parent.
+
+    `taken`: whether a lot id is in use. A child never takes one (a lot named by the user, or by its trade,
+    `A.1` beside a lot `A`): it takes the next free `<id>.<n>` instead, so no record is ever replaced."""
     quantity, lot_id = lot.quantity, lot.lot_id
+    first_id, rest_id = f"{lot_id}.1", f"{lot_id}.2"
+    if taken(first_id) or taken(rest_id):
+        free = (f"{lot_id}.{n}" for n in itertools.count(1) if not taken(f"{lot_id}.{n}"))
+        first_id, rest_id = next(free), next(free)
     cost = prorate(lot.cost, shares, quantity)
     adjustment = prorate(lot.adjustment, shares, quantity)
     loss_basis = lot.loss_basis
     first_loss_basis = None if loss_basis is None else prorate(loss_basis, shares, quantity)
-    first = make_lot(f"{lot_id}.1", lot.purchase_id, lot_id, lot.account, lot.symbol, shares, cost, adjustment,
+    first = make_lot(first_id, lot.purchase_id, lot_id, lot.account, lot.symbol, shares, cost, adjustment,
                      lot.purchased, lot.acquired, lot.absorbed, lot.seq, lot.trade_id, lot.reinvested, lot.origin,
                      lot.washed_from, first_loss_basis)
-    rest = make_lot(f"{lot_id}.2", lot.purchase_id, lot_id, lot.account, lot.symbol, quantity - shares,
+    rest = make_lot(rest_id, lot.purchase_id, lot_id, lot.account, lot.symbol, quantity - shares,
                     lot.cost - cost, lot.adjustment - adjustment, lot.purchased, lot.acquired, lot.absorbed, lot.seq,
                     lot.trade_id, lot.reinvested, lot.origin, lot.washed_from,
                     None if loss_basis is None else loss_basis - (first_loss_basis or ZERO))

@@ -221,7 +221,7 @@ class Washing:
         disallowed = wash_sales.disallow(loss, shares, permanent)
         rest = None
         if used < replacement.quantity:
-            piece, rest = wash_sales.split(replacement, used)
+            piece, rest = wash_sales.split(replacement, used, self.lots.__contains__)
             replacement.quantity = ZERO
             replacement.cost = ZERO
             replacement.adjustment = ZERO
@@ -241,14 +241,12 @@ class Washing:
                 self._unhold(piece.lot_id)
                 self._hold(piece)
         else:
+            # `_put` for new lot ids (`split` takes none in use): no earlier record to take out of the indexes.
             self.lots[piece.lot_id] = piece
             self._hold(piece)
-            if rest.lot_id in self.lots:
-                self._put(rest)
-            else:  # `_put` for a new lot id: the unused shares are a replacement still
-                self.lots[rest.lot_id] = rest
-                self._hold(rest)
-                self._add(self.candidates, self.group(rest.symbol), rest.lot_id, rest.purchased)
+            self.lots[rest.lot_id] = rest  # the unused shares are a replacement still
+            self._hold(rest)
+            self._add(self.candidates, self.group(rest.symbol), rest.lot_id, rest.purchased)
         self._add_match(make_match(loss.disposition_id, piece.lot_id, piece.account, piece.symbol, shares,
                                    disallowed, permanent, piece.purchased, None), loss)
         return rest

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 
 from brokers.protocol import Activity, ActivityKind, Broker, BrokerError, Fill
 from daemon.config.models import Settings
+from daemon.ledger.types import Lot
 from daemon.service import quarantine
 from daemon.service.discrepancy import explain
 from daemon.store import ledger_repo
@@ -189,6 +190,7 @@ def _wash_alerts(engine: Engine, household: str, before: set[tuple[str, str]], n
 
 def reconcile(engine: Engine, settings: Settings, brokers: Mapping[str, Broker], report: SyncReport,
               run_id: str | None = None) -> None:
+    held_lots: dict[str, tuple[Lot, ...]] = {}  # household -> its open lots, read once for all its accounts
     for account in settings.accounts:
         broker = brokers.get(account.broker)
         if broker is None:
@@ -201,7 +203,9 @@ def reconcile(engine: Engine, settings: Settings, brokers: Mapping[str, Broker],
             continue
         with transaction(engine) as session:
             ledger: dict[str, Decimal] = {}
-            for lot in ledger_repo.load_open_lots(session, account.household):
+            if account.household not in held_lots:
+                held_lots[account.household] = ledger_repo.load_open_lots(session, account.household)
+            for lot in held_lots[account.household]:
                 if lot.is_open and lot.account == account.id:
                     ledger[lot.symbol] = ledger.get(lot.symbol, Decimal(0)) + lot.quantity
             problems = explain(ledger, held, TOLERANCE)

@@ -99,8 +99,9 @@ def save_ledger(session: Reader, state: LedgerState, policy: LedgerPolicy | None
     kept_matches = 0
     # A state loaded in part (`load_part`) holds the matches from `first_match` on, and only the records
     # it loaded or made: it is saved over that same part, never in place of the whole.
-    if state.part is not None and (previous is None or previous.part != state.part):
-        raise ValueError("a ledger state loaded in part is saved only over the part it was loaded as")
+    if state.part != (previous.part if previous is not None else None):
+        raise ValueError("a ledger state loaded in part is saved only over the part it was loaded as, and a "
+                         "whole one over a whole one")
     first_match = state.part.first_match if state.part is not None else 0
     if previous is None:
         for table in (MATCHES, DISPOSITIONS, LOTS):
@@ -241,8 +242,9 @@ def load_part(session: Reader, household: str) -> LedgerState:
         f"(SELECT disposition_id FROM {quote(DISPOSITIONS.name)} WHERE household_id = {mark} AND ({recent[0]}))",
         (household, household, *recent[1]))
     if first_match is None:  # none of them washed: the part's matches start after the last one
-        first_match = db.scalar(f"SELECT count(*) FROM {quote(MATCHES.name)} WHERE household_id = {mark}",
-                                (household,))
+        last = db.scalar(f"SELECT max(position) FROM {quote(MATCHES.name)} WHERE household_id = {mark}",
+                         (household,))
+        first_match = 0 if last is None else last + 1
     matches = read_records(db, make_match, MATCHES, MATCH_READ, household, "position",
                            also=(f"position >= {mark}", [first_match]))
     return _state(household, head, lots, dispositions, matches, Part(lots_left_out=left_out, first_match=first_match))

@@ -363,3 +363,24 @@ def test_a_washed_sale_split_as_a_replacement_already_sold_keeps_its_matches_whe
                   if m.disposition_id.startswith("S1")) == [("S1#A.1", "R1", D(4), D(40)),
                                                             ("S1#A.2", "R1", D(6), D(60))]
     assert disp(s, "L2").adjustment == D(40)
+
+
+def test_a_wash_split_never_takes_a_lot_id_in_use() -> None:
+    """A lot named `A.1` (here by its trade) beside a lot `A`: when a wash splits `A`, its children take the
+    next free ids, `A.2` and `A.3`; the closed lot `A.1`, whose sale names it, is never replaced."""
+    events = [t("2024-01-02", "tax", "buy", 3, "VTI", 50, tid="A.1"), t("2024-01-03", "tax", "sell", 3, "VTI", 55,
+                                                                       tid="s0"),
+              t("2024-03-01", "tax", "buy", 5, "VOO", 100, tid="B"), t("2024-03-10", "tax", "buy", 10, "IVV", 99,
+                                                                       tid="A"),
+              t("2024-03-20", "tax", "sell", 5, "VOO", 80, tid="loss")]  # washed by 5 of A's 10
+    state = run(*events)
+    lots = {x.lot_id: x for x in state.lots}
+    assert (lots["A.1"].symbol, lots["A.1"].quantity, lots["A.1"].trade_id) == ("VTI", 0, "A.1")
+    assert (lots["A.2"].quantity, lots["A.2"].absorbed, lots["A.2"].parent_id) == (5, True, "A")
+    assert (lots["A.3"].quantity, lots["A.3"].absorbed, lots["A.3"].parent_id) == (5, False, "A")
+    assert lots["A"].quantity == 0
+    (sold,) = [d for d in state.dispositions if d.trade_id == "s0"]
+    assert lots[sold.lot_id].symbol == sold.symbol == "VTI"
+    for cut in (date(2024, 3, 10), date(2024, 3, 1), date(2024, 1, 3)):  # incremental: the same ids
+        assert apply(run(*(e for e in events if e.date <= cut)), [e for e in events if e.date > cut], ACCOUNTS,
+                     IDENTICAL) == state

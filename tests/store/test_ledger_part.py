@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from structlog.testing import capture_logs
 
 from daemon import bookkeeping
 from daemon.config.models import Settings
@@ -26,7 +28,6 @@ from tests.ledger.test_properties import POLICIES, histories
 
 PART = settings(max_examples=60, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-FALLBACKS: Counter[str] = Counter()  # how each example's batch was booked (read by the last test)
 
 
 def _book_on_part(engine: Any, batch: list[Event], policy: LedgerPolicy) -> str:
@@ -58,7 +59,7 @@ def test_a_batch_booked_on_the_part_leaves_what_booking_it_on_the_whole_state_le
     for end in [*sorted(set(data.draw(st.lists(st.sampled_from(days), max_size=2)))), days[-1]]:
         batch = [x for x in events if lo < x.date <= end]
         if batch:
-            FALLBACKS[_book_on_part(engine, batch, policy)] += 1
+            _book_on_part(engine, batch, policy)
             whole = apply(whole, batch, ACCOUNTS, IDENTICAL, policy)
         lo = max(lo, end)
     with transaction(engine) as session:
@@ -109,6 +110,8 @@ def test_a_state_loaded_in_part_is_never_saved_in_place_of_the_whole(engine: Any
         other = load_part(session, "h")
         with pytest.raises(ValueError, match="loaded in part"):
             save_ledger(session, part, previous=LedgerState(household="h", part=Part(frozenset(), 5)))
+        with pytest.raises(ValueError, match="loaded in part"):
+            save_ledger(session, load_ledger(session, "h"), previous=part)  # a whole over a part
         save_ledger(session, part, previous=other)  # the same part: fine, and nothing changes
         assert load_ledger(session, "h") == replay("h", events, ACCOUNTS, IDENTICAL)
 
@@ -206,14 +209,66 @@ def test_bookkeeping_books_a_day_on_the_part(tmp_path: Path, monkeypatch: pytest
         engine.dispose()
 
 
-def test_most_batches_book_on_the_part() -> None:
-    """Read after the property above (same module, in order): the part is not a fallback taken every time.
-    Skipped when that test did not run here (a selection of tests)."""
-    if not FALLBACKS:
-        pytest.skip("the property test did not run in this session")
-    assert FALLBACKS["part"] > 0
-    assert FALLBACKS["part"] >= 4 * FALLBACKS["whole"], FALLBACKS
+def test_day_by_day_batches_book_on_the_part(tmp_path: Path) -> None:
+    """A daemon's life: a long seeded history booked a few days at a time. Every batch books on the part
+    (the log says where each was booked); none needs the whole ledger."""
+    import random
 
+    rnd = random.Random(20261128)
+    held: Counter[tuple[str, str]] = Counter()
+    trades: list[Any] = []
+    day = date(2023, 1, 2)
+    for n in range(400):
+        day = date.fromordinal(day.toordinal() + rnd.choice((0, 1, 1, 2)))
+        account, symbol = rnd.choice(("tax", "ira")), rnd.choice(("VOO", "IVV", "VTI"))
+        price = Decimal(rnd.randint(80, 120))
+        if held[(account, symbol)] and rnd.random() < 0.45:
+            qty = min(held[(account, symbol)], Decimal(rnd.randint(1, 8)))
+            held[(account, symbol)] -= qty
+            trades.append(t(str(day), account, "sell", qty, symbol, price, tid=f"d{n}"))
+        else:
+            qty = Decimal(rnd.randint(1, 10))
+            held[(account, symbol)] += qty
+            trades.append(t(str(day), account, "buy", qty, symbol, price, tid=f"d{n}"))
+    db = f"sqlite:///{tmp_path / 'tlh.db'}"
+    cfg = _settings(db)
+    from daemon.store import migrate
+
+    migrate.upgrade(db)
+    days = sorted({x.date for x in trades})
+    loaded = []
+    for first in range(0, len(days), 5):
+        batch = [x for x in trades if x.date in days[first:first + 5]]
+        with capture_logs() as logs:
+            bookkeeping.book(db, cfg, _imported(*batch))
+        loaded += [e["loaded"] for e in logs if e["event"] == "ledger.booked"]
+    assert loaded[0] == "whole" and set(loaded[1:]) == {"part"}, loaded  # the first: nothing stored yet
+    from daemon.store.db import make_engine
+
+    engine = make_engine(db)
+    try:
+        with transaction(engine) as session:
+            whole = load_ledger(session, "h")
+    finally:
+        engine.dispose()
+    assert whole == replay("h", trades, ACCOUNTS, IDENTICAL)
+    assert any(d.washed_quantity for d in whole.dispositions) and len(whole.matches) > 10
+
+
+def test_a_wash_split_beside_a_closed_lot_of_its_name_books_the_same_on_the_part(
+        engine: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lot `A.1` (closed, left out of the part) and a wash splitting lot `A`: its children take free ids
+    on the part as on the whole ledger, and the store holds what a replay gives."""
+    history = [t("2024-01-02", "tax", "buy", 3, "VTI", 50, tid="A.1"), t("2024-01-03", "tax", "sell", 3, "VTI", 55,
+                                                                        tid="s0"),
+               t("2024-03-01", "tax", "buy", 5, "VOO", 100, tid="B"), t("2024-03-10", "tax", "buy", 10, "IVV", 99,
+                                                                        tid="A")]
+    day = [t("2024-03-20", "tax", "sell", 5, "VOO", 80, tid="loss")]
+    with transaction(engine) as session:
+        save_ledger(session, replay("h", history, ACCOUNTS, IDENTICAL), LedgerPolicy())
+    assert _book_on_part(engine, day, LedgerPolicy()) == "part"
+    with transaction(engine) as session:
+        assert load_ledger(session, "h") == replay("h", history + day, ACCOUNTS, IDENTICAL)
 
 
 @PART
