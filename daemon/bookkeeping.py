@@ -156,7 +156,8 @@ def book(database: Engine | str, settings: Settings, imported: Sequence[Imported
                         raise BackdatedTrades("the ledger's rules changed")  # likewise
                     if stored.part is not None:
                         try:
-                            booked_state = apply(stored, new, accounts, identical, policy)  # `new` kept for:
+                            # `new` is not consumed here: the whole ledger may have to book it again.
+                            booked_state = apply(stored, new, accounts, identical, policy)
                         except (Unloaded, LedgerError):
                             # The batch reaches a record the part left out, or is refused: booked on the
                             # whole ledger (a refusal then names what the whole ledger refuses).
@@ -180,7 +181,7 @@ def book(database: Engine | str, settings: Settings, imported: Sequence[Imported
 def recompute_stale(engine: Engine, settings: Settings) -> list[str]:
     """Recompute the households whose stored ledger was computed under an earlier edition of the ledger's
     rules (`ledger.RULES`); returns them. Run by `tlh db upgrade` and by the daemon before its first sync."""
-    with sql.writing(engine) as session:
+    with sql.reading(engine) as session:
         stale = [h for h in sorted({a.household for a in settings.accounts}) if ledger_repo.stale_rules(session, h)]
     if stale:
         recompute(engine, settings, stale)
