@@ -142,6 +142,18 @@ def _settings(db: str) -> Settings:
         "identical": [{"symbols": sorted(IDENTICAL.groups[0])}]})
 
 
+def _stored(db: str) -> LedgerState:
+    """The whole ledger household "h" has stored in `db` (a URL)."""
+    from daemon.store.db import make_engine
+
+    engine = make_engine(db)
+    try:
+        with transaction(engine) as session:
+            return load_ledger(session, "h")
+    finally:
+        engine.dispose()
+
+
 def _imported(*trades: Any) -> list[ImportedTrade]:
     return [ImportedTrade(trade, "csv", trade.trade_id, n + 2) for n, trade in enumerate(trades)]
 
@@ -172,14 +184,7 @@ def test_bookkeeping_books_on_the_whole_ledger_when_the_part_falls_short(
     monkeypatch.setattr(ledger_repo, "load_part", short)
     result = bookkeeping.book(db, cfg, _imported(*later), consume=True)
     assert result.added == 2 and loads == ["part"]
-    from daemon.store.db import make_engine
-
-    engine = make_engine(db)
-    try:
-        with transaction(engine) as session:
-            whole = load_ledger(session, "h")
-    finally:
-        engine.dispose()
+    whole = _stored(db)
     expected = replay("h", [*first, *later], ACCOUNTS, IDENTICAL)
     assert whole == expected
     assert whole.dispositions[0].washed_quantity == 1  # the IVV buy washed part of the VOO loss
@@ -199,14 +204,7 @@ def test_bookkeeping_books_a_day_on_the_part(tmp_path: Path, monkeypatch: pytest
     monkeypatch.setattr(ledger_repo, "load_ledger", lambda s, h: loaded.append(real(s, h)) or loaded[-1])
     bookkeeping.book(db, cfg, _imported(*days[-4:]))
     assert loaded == []  # the whole ledger was never read
-    from daemon.store.db import make_engine
-
-    engine = make_engine(db)
-    try:
-        with transaction(engine) as session:
-            assert real(session, "h") == replay("h", days, ACCOUNTS, IDENTICAL)
-    finally:
-        engine.dispose()
+    assert _stored(db) == replay("h", days, ACCOUNTS, IDENTICAL)
 
 
 def test_day_by_day_batches_book_on_the_part(tmp_path: Path) -> None:
@@ -243,14 +241,7 @@ def test_day_by_day_batches_book_on_the_part(tmp_path: Path) -> None:
             bookkeeping.book(db, cfg, _imported(*batch))
         loaded += [e["loaded"] for e in logs if e["event"] == "ledger.booked"]
     assert loaded[0] == "whole" and set(loaded[1:]) == {"part"}, loaded  # the first: nothing stored yet
-    from daemon.store.db import make_engine
-
-    engine = make_engine(db)
-    try:
-        with transaction(engine) as session:
-            whole = load_ledger(session, "h")
-    finally:
-        engine.dispose()
+    whole = _stored(db)
     assert whole == replay("h", trades, ACCOUNTS, IDENTICAL)
     assert any(d.washed_quantity for d in whole.dispositions) and len(whole.matches) > 10
 
