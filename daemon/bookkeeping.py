@@ -150,10 +150,9 @@ def book(database: Engine | str, settings: Settings, imported: Sequence[Imported
             booked_state: LedgerState | None = None
             try:
                 try:
-                    if ledger_repo.stored_policy(session, household) not in (None, policy):
-                        raise BackdatedTrades("the wash-sale policies changed")  # recompute everything
-                    if ledger_repo.stale_rules(session, household):
-                        raise BackdatedTrades("the ledger's rules changed")  # likewise
+                    reason = ledger_repo.recompute_reason(session, household, policy)
+                    if reason is not None:
+                        raise BackdatedTrades(reason)  # recompute everything
                     if stored.part is not None:
                         try:
                             # `new` is not consumed here: the whole ledger may have to book it again.

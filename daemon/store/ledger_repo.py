@@ -165,23 +165,34 @@ def _head(db: Sql, household: str) -> tuple[date | None, int, dict[str, Any]] | 
     return None
 
 
-def stored_policy(session: Reader, household: str) -> LedgerPolicy | None:
-    """The wash-sale policies the stored ledger was computed under (None: not recorded)."""
+def recompute_reason(session: Reader, household: str, policy: LedgerPolicy) -> str | None:
+    """Why the stored ledger must be recomputed from its events rather than continued under `policy`: it was
+    computed under other wash-sale policies, or under an earlier edition of the ledger's rules
+    (`ledger.RULES`); None when it may be continued (or nothing, or no policies, were recorded with it)."""
     head = _head(sql.of(session), household)
     saved = head[2].get("policy") if head else None
     if not saved:
         return None
-    return LedgerPolicy(replacement_already_sold=ReplacementAlreadySold(saved["replacement_already_sold"]),
-                        identical_match=IdenticalMatch(saved["identical_match"]))
+    stored = LedgerPolicy(replacement_already_sold=ReplacementAlreadySold(saved["replacement_already_sold"]),
+                          identical_match=IdenticalMatch(saved["identical_match"]))
+    if stored != policy:
+        return "the wash-sale policies changed"
+    if _edition(saved) < RULES:
+        return "the ledger's rules changed"
+    return None
 
 
 def stale_rules(session: Reader, household: str) -> bool:
     """Whether the stored ledger was computed under an earlier edition of the ledger's rules than this code's
-    (`ledger.RULES`; a ledger stored with its policies but without an edition is of the first). False when
-    nothing is stored, or no policies were recorded with it (a ledger saved outside an import)."""
+    (`ledger.RULES`). False when nothing is stored, or no policies were recorded with it (a ledger saved
+    outside an import)."""
     head = _head(sql.of(session), household)
     saved = head[2].get("policy") if head else None
-    return bool(saved) and int(saved.get("rules", 1)) < RULES
+    return bool(saved) and _edition(saved) < RULES
+
+
+def _edition(saved: dict[str, Any]) -> int:
+    return int(saved.get("rules", 1))  # recorded with its policies since edition 2; before, the first
 
 
 def load_ledger(session: Reader, household: str) -> LedgerState:

@@ -255,3 +255,24 @@ def test_the_console_script_prints_what_the_whole_app_prints(args: list[str]) ->
     alone, whole = tlh(), tlh("--full")
     assert alone == whole
     assert "Usage: tlh" in alone[1] + alone[2]
+
+
+def test_gains_summary_of_years_long_closed_asks_no_exchange_calendar(tmp_path, monkeypatch) -> None:
+    """A year is provisional until 30 days after its last trading day: for a year whose Dec 31 is more than 30
+    days past, no calendar is asked (exchange_calendars loads pandas, half a second), even with none cached."""
+    from typer.testing import CliRunner
+
+    from daemon.cli.main import app
+
+    config = tmp_path / "tlh.toml"
+    config.write_text(f'database_url = "sqlite:///{tmp_path / "tlh.db"}"\nsubstitutes = ""\n'
+                      '[[accounts]]\nid = "tax"\nhousehold = "h"\n')
+    (tmp_path / "trades.csv").write_text("date,account,symbol,side,quantity,price\n"
+                                         "2023-03-01,tax,VOO,buy,10,400\n2023-06-01,tax,VOO,sell,10,380\n")
+    imported = CliRunner().invoke(app, ["--config", str(config), "import", str(tmp_path / "trades.csv")])
+    assert imported.exit_code == 0, imported.output
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # nothing cached
+    monkeypatch.setenv("TLH_AS_OF", "2024-03-01")  # 2023 closed more than 30 days ago
+    output, modules = loaded_by(tmp_path, "--config", str(config), "gains", "--summary", "--format", "json")
+    assert json.loads(output)[0]["year"] == 2023 and json.loads(output)[0]["provisional"] is False
+    assert "exchange_calendars" not in modules and "pandas" not in modules

@@ -208,6 +208,25 @@ def test_run_once_harvests_on_the_price_files_last_day(tmp_path: Path, db_url: s
     engine.dispose()
 
 
+def test_run_once_recomputes_a_ledger_of_an_earlier_edition_of_the_rules_first(
+        tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from daemon.store import ledger_repo
+
+    cfg = write_config(tmp_path, db_url, mode="dry-run")
+    engine = make_engine(db_url)
+    with monkeypatch.context() as m:
+        m.setattr(ledger_repo, "RULES", 1)  # stored as an earlier edition would have
+        bookkeeping.book(engine, load_settings(cfg), parse(TRADES, "t.csv", {"tax"}))
+    ran = tlh(cfg, "--log-json", "run", "--once")
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    events = [json.loads(line)["event"] for line in ran.stderr.splitlines() if line.startswith("{")]
+    assert "ledger.recomputed" in events and "run.complete" in events
+    assert events.index("ledger.recomputed") < events.index("run.complete")
+    with transaction(engine) as session:
+        assert not ledger_repo.stale_rules(session, "h")
+    engine.dispose()
+
+
 # --- shutdown during a harvest, in-process --------------------------------------------------------------
 
 def _service(tmp_path: Path, db_url: str, stop: threading.Event) -> Service:
